@@ -1,0 +1,5 @@
+"""Entry point of the ``rooms-kit`` command."""
+
+
+def main() -> int:
+    return 0
