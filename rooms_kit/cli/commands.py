@@ -1,0 +1,9 @@
+"""The list of sub-command modules; add one line per new ``cmd_*`` module."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from rooms_kit.cli import cmd_schemas
+
+MODULES: tuple[ModuleType, ...] = (cmd_schemas,)
