@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from rooms_kit.cli import cmd_schemas
+from rooms_kit.cli import cmd_schemas, cmd_validate
 
-MODULES: tuple[ModuleType, ...] = (cmd_schemas,)
+MODULES: tuple[ModuleType, ...] = (cmd_schemas, cmd_validate)

@@ -1,0 +1,148 @@
+"""``rooms-kit validate``: check games# documents against the schemas."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from rooms_kit.cli.main import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK
+
+DESCRIPTION = """\
+Validate games# documents: JSON files, JSON arrays of documents, NDJSON / JSON Lines (.ndjson,
+.jsonl, or detected), each optionally gzip-compressed (.gz). Directories and glob patterns expand
+to the files in them; no PATH or '-' reads standard input. The schema is chosen by each document's
+kind unless --kind forces one.
+"""
+
+EPILOG = """\
+exit status:
+  0  every document is valid
+  1  at least one document is invalid or is not JSON
+  2  the tool could not do its job: bad usage, an unreadable or missing file, broken schemas
+
+duplicate keys: the last occurrence of a key wins, as in most JSON parsers; no error is raised.
+a UTF-8 byte-order mark at the start of a file is ignored with a notice on standard error.
+"""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="validate games# documents (JSON, JSON arrays, NDJSON, gzip)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, globs or '-'")
+    parser.add_argument("--kind", help="validate every document as this kind (room or games#room)")
+    parser.add_argument(
+        "--strict", action="store_true", help="treat properties the schema does not list as errors"
+    )
+    parser.add_argument(
+        "--max-errors",
+        type=_positive,
+        default=10,
+        metavar="N",
+        help="errors shown per document (10)",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json", "github"), default="text", help="output format (text)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="processes for large NDJSON files (1)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        type=_positive,
+        default=64 * 1024 * 1024,
+        metavar="N",
+        help="skip and report documents (or NDJSON lines) larger than this (64 MiB)",
+    )
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show progress",
+    )
+    progress.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never show progress"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rooms_kit.validation import Validators  # noqa: PLC0415 - keep --help fast
+    from rooms_kit.validation.parallel import can_split, check_file  # noqa: PLC0415
+    from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
+    from rooms_kit.validation.reading import InputError, Notices, expand, read  # noqa: PLC0415
+    from rooms_kit.validation.report import REPORTS  # noqa: PLC0415
+    from rooms_kit.validation.run import Checker, Totals  # noqa: PLC0415
+
+    started = time.perf_counter()
+    validators = Validators.load(strict=args.strict)
+    checker = Checker(validators, kind=args.kind, max_errors=args.max_errors)
+    paths = expand(args.paths)
+    report = REPORTS[args.format](sys.stdout)
+    totals = Totals()
+    notices = Notices()
+    failed_to_read = False
+    for path in paths:
+        size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
+        show = args.progress if args.progress is not None else sys.stderr.isatty()
+        progress = Progress(
+            sys.stderr, enabled=bool(show) and (size or MIN_BYTES) >= MIN_BYTES, total_bytes=size
+        )
+        try:
+            if args.jobs > 1 and can_split(path) and _looks_like_ndjson(path):
+                for outcome in check_file(path, checker, jobs=args.jobs, max_bytes=args.max_bytes):
+                    totals.documents += outcome.documents
+                    totals.invalid += len(outcome.results)
+                    for result in outcome.results:
+                        report.result(result)
+                    progress.advance(outcome.documents, outcome.size)
+                continue
+            for record in read(path, max_bytes=args.max_bytes, notices=notices):
+                totals.documents += 1
+                found = checker.check(record)
+                if found is not None:
+                    totals.invalid += 1
+                    report.result(found)
+                progress.advance(1, len(record.raw) if record.raw is not None else 0)
+        except InputError as exc:
+            failed_to_read = True
+            totals.unreadable += 1
+            print(f"rooms-kit: error: {exc}", file=sys.stderr)
+        finally:
+            progress.close()
+    for message in notices.messages:
+        print(f"rooms-kit: notice: {message}", file=sys.stderr)
+    report.summary(totals, time.perf_counter() - started)
+    if failed_to_read:
+        return EXIT_CANNOT_RUN
+    return EXIT_FAILED if totals.invalid else EXIT_OK
+
+
+def _looks_like_ndjson(path: str) -> bool:
+    from rooms_kit.validation.reading import _is_ndjson  # noqa: PLC0415
+
+    with open(path, "rb") as stream:
+        return _is_ndjson(path, stream, 1 << 20)

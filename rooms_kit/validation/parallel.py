@@ -1,0 +1,120 @@
+"""``--jobs N``: one large plain NDJSON file split into line-aligned byte ranges across processes.
+
+Each worker checks its ranges and returns only the invalid documents plus how many lines and
+documents it saw; the parent adds line and document offsets so that the output is identical to a
+sequential run. Workers are forked, so they reuse the parent's compiled validators.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+
+from rooms_kit.validation.reading import BOM, Record, too_large
+from rooms_kit.validation.run import Checker, Result
+
+CHUNK_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    lines: int
+    documents: int
+    results: tuple[Result, ...]
+    size: int
+
+
+_CHECKER: Checker | None = None
+_MAX_BYTES = 0
+
+
+def can_split(path: str) -> bool:
+    """Plain NDJSON files can be split; stdin and gzip streams cannot."""
+    return path != "-" and not path.endswith(".gz") and os.path.isfile(path)
+
+
+def chunks(path: str, jobs: int) -> list[Chunk]:
+    size = os.path.getsize(path)
+    count = max(jobs, size // CHUNK_BYTES)
+    bounds = [0]
+    with open(path, "rb") as stream:
+        for k in range(1, count):
+            target = size * k // count
+            if target <= bounds[-1]:
+                continue
+            stream.seek(target - 1)
+            stream.readline()  # move to the start of the next line
+            position = stream.tell()
+            if bounds[-1] < position < size:
+                bounds.append(position)
+    bounds.append(size)
+    return [Chunk(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
+    assert _CHECKER is not None
+    results: list[Result] = []
+    lines = documents = 0
+    with open(path, "rb") as stream:
+        stream.seek(chunk.start)
+        position = chunk.start
+        while position < chunk.end:
+            line = stream.readline(_MAX_BYTES + 1)
+            if not line:
+                break
+            position += len(line)
+            lines += 1
+            if chunk.start == 0 and lines == 1 and line.startswith(BOM):
+                line = line[len(BOM) :]
+            if len(line) > _MAX_BYTES and not line.endswith(b"\n"):
+                while position < chunk.end:  # drain an oversized line
+                    rest = stream.readline(1 << 20)
+                    position += len(rest)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                documents += 1
+                record = Record(path, documents, lines, problem=too_large(_MAX_BYTES))
+            elif not line.strip():
+                continue
+            else:
+                documents += 1
+                record = Record(path, documents, lines, raw=line)
+            outcome = _CHECKER.check(record)
+            if outcome is not None:
+                results.append(outcome)
+    return ChunkOutcome(lines, documents, tuple(results), chunk.end - chunk.start)
+
+
+def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> list[ChunkOutcome]:
+    """Check one NDJSON file with ``jobs`` processes; outcomes come back in file order."""
+    global _CHECKER, _MAX_BYTES
+    _CHECKER, _MAX_BYTES = checker, max_bytes
+    parts = chunks(path, jobs)
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        outcomes = list(pool.map(_check_chunk, [path] * len(parts), parts))
+    line_offset = document_offset = 0
+    shifted: list[ChunkOutcome] = []
+    for outcome in outcomes:
+        results = tuple(
+            replace(
+                r,
+                index=r.index + document_offset,
+                line=r.line + line_offset,
+                issues=tuple(replace(i, line=(i.line or 0) + line_offset) for i in r.issues),
+            )
+            for r in outcome.results
+        )
+        shifted.append(replace(outcome, results=results))
+        line_offset += outcome.lines
+        document_offset += outcome.documents
+    return shifted

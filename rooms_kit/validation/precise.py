@@ -1,0 +1,92 @@
+"""The precise path: ``jsonschema`` errors turned into ``Issue``s with readable messages."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import ValidationError
+
+from rooms_kit.validation.issues import Issue, pointer_of, shorten
+
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
+
+
+def json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def issues_from(errors: Iterator[ValidationError], limit: int | None) -> list[Issue]:
+    """Convert errors in document order (by pointer), at most ``limit`` of them."""
+    ordered = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
+    if limit is not None:
+        ordered = ordered[:limit]
+    return [to_issue(error) for error in ordered]
+
+
+def to_issue(error: ValidationError) -> Issue:
+    keyword = str(error.validator)
+    rule: Any = error.validator_value
+    value = error.instance
+    schema: Any = error.schema if isinstance(error.schema, dict) else {}
+    pointer = pointer_of(error.absolute_path)
+    got = shorten(value)
+    found = "null" if value is None else f"{json_type(value)} {got}"
+    locate_at = None
+    if keyword == "type":
+        expected = _expected_type(schema, rule)
+        message = f"got {found}"
+    elif keyword == "enum":
+        expected = "one of " + ", ".join(str(v) for v in rule)
+        message = f"{got} is not an allowed value"
+    elif keyword == "const":
+        expected = shorten(rule)
+        message = f"got {got}"
+    elif keyword == "pattern":
+        if schema.get("format") == "int64":
+            message = f"{got} is not an int64 string"
+            expected = "decimal digits in a string, -9223372036854775808..9223372036854775807"
+        else:
+            message = f"{got} does not match the pattern"
+            expected = f"a string matching {rule}"
+    elif keyword in ("minimum", "maximum"):
+        expected = f"{'at least' if keyword == 'minimum' else 'at most'} {rule}"
+        if schema.get("format") == "int32":
+            expected += " (int32)"
+        message = f"{got} is out of range"
+    elif keyword == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        extra = sorted(set(value) - set(known)) if isinstance(value, dict) else []
+        names = ", ".join(f"{name!r}{_hint(name, known)}" for name in extra)
+        message = f"unknown propert{'y' if len(extra) == 1 else 'ies'} {names}"
+        expected = "only " + ", ".join(known)
+        got = shorten(extra)
+        locate_at = pointer_of([*error.absolute_path, extra[0]]) if extra else None
+    else:
+        expected = f"{keyword}: {shorten(rule)}"
+        message = error.message
+    return Issue(pointer, keyword, message, got, expected, locate_at=locate_at)
+
+
+def _expected_type(schema: dict[str, Any], rule: Any) -> str:
+    fmt = schema.get("format")
+    name = rule if isinstance(rule, str) else " or ".join(rule)
+    if fmt == "int64":
+        return "string (int64 travels as a JSON string)"
+    if fmt == "int32":
+        return "integer (int32)"
+    return str(name)
+
+
+def _hint(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""

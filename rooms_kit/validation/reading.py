@@ -1,0 +1,194 @@
+"""Turns paths into a stream of documents: JSON, JSON arrays and NDJSON, plain or gzip-compressed.
+
+NDJSON is streamed line by line, so memory stays flat however long the file is; a single line (or
+whole document) longer than ``max_bytes`` is skipped without being held in memory and reported.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from rooms_kit.errors import KitError
+from rooms_kit.validation.issues import JSON_SYNTAX, TOO_LARGE, Issue
+
+BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
+NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+JSON_SUFFIXES = (".json", *NDJSON_SUFFIXES)
+STDIN = "-"
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+class InputError(KitError):
+    """A path that cannot be read: missing, a directory without inputs, unreadable, bad gzip."""
+
+
+@dataclass
+class Record:
+    """One document to validate, with where it came from."""
+
+    source: str
+    index: int  # 1-based number of the document within its source
+    line: int  # 1-based line where the document starts
+    raw: bytes | None = None  # JSON text of the document (NDJSON line or whole file)
+    parsed: Any = None  # an element of a JSON array, already parsed
+    text: str | None = None  # the whole array's text, for locating lines of elements
+    problem: Issue | None = None  # a problem found while reading (too large, not JSON)
+
+
+@dataclass
+class Notices:
+    """Things worth telling the user that are not errors (for example a byte-order mark)."""
+
+    messages: list[str] = field(default_factory=list)
+
+
+def expand(paths: list[str]) -> list[str]:
+    """Expand directories and glob patterns into a sorted list of files; ``-`` is standard input."""
+    result: list[str] = []
+    for path in paths or [STDIN]:
+        if path == STDIN:
+            result.append(path)
+        elif os.path.isdir(path):
+            found = sorted(
+                str(p)
+                for p in Path(path).rglob("*")
+                if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_SUFFIXES)
+            )
+            if not found:
+                raise InputError(f"{path}: directory holds no .json, .ndjson or .jsonl files")
+            result.extend(found)
+        elif any(ch in path for ch in "*?[") and not os.path.exists(path):
+            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InputError(f"{path}: pattern matches no file")
+            result.extend(matches)
+        else:
+            result.append(path)
+    return result
+
+
+def _open(path: str) -> tuple[IO[bytes], int | None]:
+    """Open a path (or stdin) as bytes, decompressing gzip by name or by magic number."""
+    if path == STDIN:
+        stream: IO[bytes] = sys.stdin.buffer
+        size = None
+    else:
+        try:
+            stream = open(path, "rb")
+            size = os.fstat(stream.fileno()).st_size
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    head = stream.peek(2)[:2] if isinstance(stream, io.BufferedReader) else b""
+    if path.endswith(".gz") or head == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
+    return stream, size
+
+
+def _is_ndjson(path: str, stream: IO[bytes], max_bytes: int) -> bool:
+    name = path.removesuffix(".gz")
+    if name.endswith(NDJSON_SUFFIXES):
+        return True
+    if name.endswith(".json"):
+        return False
+    # Unknown name (or stdin): NDJSON when the first line alone is a JSON value and more follows.
+    peek = stream.peek(min(max_bytes, 1 << 20)) if hasattr(stream, "peek") else b""
+    first, newline, rest = peek.partition(b"\n")
+    if not newline or not rest.strip():
+        return False
+    try:
+        orjson.loads(first.removeprefix(BOM))
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def read(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, notices: Notices) -> Iterator[Record]:
+    """Yield the documents of one path."""
+    stream, _size = _open(path)
+    name = "<stdin>" if path == STDIN else path
+    try:
+        if not isinstance(stream, io.BufferedReader):
+            stream = io.BufferedReader(stream)  # type: ignore[type-var]
+        if _is_ndjson(path, stream, max_bytes):
+            yield from _ndjson(name, stream, max_bytes, notices)
+        else:
+            yield from _whole(name, stream, max_bytes, notices)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{name}: cannot read: {exc}") from None
+    finally:
+        if path != STDIN:
+            stream.close()
+
+
+def _ndjson(name: str, stream: IO[bytes], max_bytes: int, notices: Notices) -> Iterator[Record]:
+    lineno = 0
+    index = 0
+    readline = stream.readline
+    while True:
+        line = readline(max_bytes + 1)
+        if not line:
+            return
+        lineno += 1
+        if lineno == 1 and line.startswith(BOM):
+            line = line[len(BOM) :]
+            notices.messages.append(f"{name}: starts with a UTF-8 byte-order mark; ignored")
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while True:  # drain the rest of the line without keeping it
+                chunk = readline(1 << 20)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            index += 1
+            yield Record(name, index, lineno, problem=too_large(max_bytes))
+            continue
+        if not line.strip():
+            continue
+        index += 1
+        yield Record(name, index, lineno, raw=line)
+
+
+def _whole(name: str, stream: IO[bytes], max_bytes: int, notices: Notices) -> Iterator[Record]:
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        yield Record(name, 1, 1, problem=too_large(max_bytes))
+        return
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
+        notices.messages.append(f"{name}: starts with a UTF-8 byte-order mark; ignored")
+    if not data.strip():
+        yield Record(name, 1, 1, problem=Issue("", JSON_SYNTAX, "not JSON: the input is empty"))
+        return
+    if data.lstrip()[:1] != b"[":
+        yield Record(name, 1, 1, raw=data)
+        return
+    try:
+        items = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        yield Record(name, 1, 1, raw=data)  # the validator reports where the syntax breaks
+        return
+    if not items:
+        notices.messages.append(f"{name}: the array is empty; no documents")
+    text: str | None = None
+    for number, item in enumerate(items, start=1):
+        if text is None:
+            text = data.decode("utf-8")
+        yield Record(name, number, 0, parsed=item, text=text)
+
+
+def too_large(max_bytes: int) -> Issue:
+    return Issue(
+        "",
+        TOO_LARGE,
+        f"document is larger than {max_bytes} bytes and was skipped (raise --max-bytes)",
+    )

@@ -1,0 +1,131 @@
+"""The Python API: validate documents (bytes or parsed) against the kind schemas.
+
+    from rooms_kit.validation import Validators
+    validators = Validators.load(strict=False)
+    room = validators.kind("room")
+    room.is_valid(document)      # bool
+    room.errors(document)        # list[Issue], empty when valid
+    validators.check_bytes(raw)  # list[Issue]; the kind is taken from the document
+
+The CLI, the server stub and the contract tests share these objects.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cached_property
+from typing import Any
+
+import orjson
+
+from rooms_kit.schemas import SchemaSet, load_schemas, reference_validator
+from rooms_kit.schemas.loading import KIND_PREFIX
+from rooms_kit.validation.fast import FastPath
+from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, shorten
+from rooms_kit.validation.precise import issues_from, json_type
+
+
+class KindValidator:
+    """Validation against one kind's schema."""
+
+    def __init__(self, owner: Validators, kind: str) -> None:
+        self._owner = owner
+        self.kind = kind
+
+    @cached_property
+    def _reference(self) -> Any:
+        return reference_validator(self._owner.schemas, self.kind, strict=self._owner.strict)
+
+    def is_valid(self, document: Any) -> bool:
+        if self._owner.fast.accepts_object(document, self.kind):
+            return True
+        return bool(self._reference.is_valid(document))
+
+    def errors(self, document: Any, *, max_errors: int | None = None) -> list[Issue]:
+        if self._owner.fast.accepts_object(document, self.kind):
+            return []
+        return issues_from(self._reference.iter_errors(document), max_errors)
+
+
+class Validators:
+    """One validator per kind, for one unknown-property policy (``strict`` or tolerant)."""
+
+    def __init__(self, schemas: SchemaSet, *, strict: bool = False) -> None:
+        self.schemas = schemas
+        self.strict = strict
+        self.fast = FastPath(schemas, strict=strict)
+        self._kinds: dict[str, KindValidator] = {}
+
+    @classmethod
+    def load(cls, *, strict: bool = False) -> Validators:
+        return cls(load_schemas(), strict=strict)
+
+    def kind(self, name: str) -> KindValidator:
+        """The validator for ``room`` or ``games#room`` (raises ``UnknownKindError``)."""
+        kind = self.schemas.kind(name).kind
+        if kind not in self._kinds:
+            self._kinds[kind] = KindValidator(self, kind)
+        return self._kinds[kind]
+
+    def check_bytes(
+        self, raw: bytes, *, kind: str | None = None, max_errors: int | None = None
+    ) -> list[Issue]:
+        """Validate one document given as JSON bytes; ``kind`` forces the schema."""
+        if self.fast.accepts(raw, kind):
+            return []
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return [not_json_issue(exc)]
+        return self.check(document, kind=kind, max_errors=max_errors)
+
+    def check(
+        self, document: Any, *, kind: str | None = None, max_errors: int | None = None
+    ) -> list[Issue]:
+        """Validate a parsed document; without ``kind`` the document's own ``kind`` decides."""
+        if kind is None:
+            chosen = self._kind_of(document)
+            if isinstance(chosen, Issue):
+                return [chosen]
+            kind = chosen
+        return self.kind(kind).errors(document, max_errors=max_errors)
+
+    def _kind_of(self, document: Any) -> str | Issue:
+        if not isinstance(document, dict):
+            return Issue(
+                "",
+                "type",
+                f"expected a games# object, got {json_type(document)} {shorten(document)}",
+                shorten(document),
+                "object",
+            )
+        if "kind" not in document:
+            return Issue(
+                "",
+                KIND,
+                "the document has no kind, so no schema can be chosen (pass --kind)",
+                None,
+                "a kind such as games#room",
+            )
+        value = document["kind"]
+        if isinstance(value, str) and value in self.schemas.kinds:
+            return value
+        known = self.schemas.kind_names()
+        close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        if not isinstance(value, str) or not value.startswith(KIND_PREFIX):
+            hint = hint or " (pass --kind to choose a schema)"
+        return Issue(
+            "/kind", KIND, f"unknown kind {shorten(value)}{hint}", shorten(value), "a games# kind"
+        )
+
+
+def not_json_issue(exc: orjson.JSONDecodeError) -> Issue:
+    """Describe a parse failure; the line is relative to the document's first line."""
+    message = exc.msg.split(": line ")[0]
+    return Issue(
+        "",
+        JSON_SYNTAX,
+        f"not JSON: {message} (line {exc.lineno}, column {exc.colno})",
+        line=exc.lineno,
+    )
