@@ -22,7 +22,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: lint typecheck
+	$(BIN)/rooms-kit generate --check
 	$(BIN)/pytest
+
+generate: $(STAMP)
+	$(BIN)/rooms-kit generate
 
 # The main job until the contract suite lands: prove the golden examples behave as recorded.
 examples: $(STAMP)

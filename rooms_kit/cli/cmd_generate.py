@@ -1,0 +1,61 @@
+"""``rooms-kit generate``: write ``generated/`` from the schemas, or check that it is up to date."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+DIFF_LINES_SHOWN = 40
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate the rooms_api package (OpenAPI, discovery, models, client, server stub)",
+        description="Render generated/ from schemas/. With --check, write nothing and exit 1 "
+        "when generated/ differs from what the schemas produce.",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only compare with the folder; exit 1 when stale"
+    )
+    parser.add_argument(
+        "--schemas", type=Path, default=None, help="schemas folder (default: the kit's own)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="output folder (default: generated/)"
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from generator import OUTPUT_DIR, generate  # noqa: PLC0415 - keeps other commands light
+    from generator.emit import compare, write  # noqa: PLC0415
+
+    files = generate(args.schemas)
+    out_dir: Path = args.output or OUTPUT_DIR
+    if args.check:
+        differences = compare(files, out_dir)
+        if not differences:
+            print(f"{out_dir}: up to date ({len(files)} files)")
+            return 0
+        print(
+            f"{out_dir} is stale: {len(differences)} of the generated files differ", file=sys.stderr
+        )
+        for difference in differences:
+            print(f"  {difference.summary()}", file=sys.stderr)
+        for difference in differences:
+            lines = difference.diff.splitlines()
+            if lines:
+                print("", file=sys.stderr)
+                print("\n".join(lines[:DIFF_LINES_SHOWN]), file=sys.stderr)
+                if len(lines) > DIFF_LINES_SHOWN:
+                    print(f"... ({len(lines) - DIFF_LINES_SHOWN} more diff lines)", file=sys.stderr)
+        print("run `make generate` and commit the result", file=sys.stderr)
+        return 1
+    changes = write(files, out_dir)
+    for change in changes:
+        print(f"  {change.change:<7} {change.path}")
+    print(f"{out_dir}: {len(changes)} files changed, {len(files)} generated")
+    return 0
