@@ -1,0 +1,195 @@
+"""The room service behind the generated server stub: a ``RoomsHandler`` and an authenticator.
+
+This is the only module of the reference server that knows ``rooms_api``. Each method turns the
+stub's pydantic body into a wire dict, runs the (blocking, SQLite) service call in a worker
+thread, and turns the answer back into the generated model; ``ServiceError`` becomes the stub's
+``ApiError`` so it travels in Google's envelope.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from rooms_api.models import Room, RoomList, RoomStatus
+from rooms_api.server import ApiError, Principal
+from starlette.concurrency import run_in_threadpool
+
+from rooms_kit.reference_server.auth import TokenResolver
+from rooms_kit.reference_server.errors import ServiceError
+from rooms_kit.reference_server.service import RoomService
+
+T = TypeVar("T")
+
+
+def _wire(body: BaseModel | None) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    return body.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return await run_in_threadpool(functools.partial(function, *args, **kwargs))
+    except ServiceError as exc:
+        raise ApiError(exc.status, exc.reason, exc.message) from None
+
+
+class ReferenceAuthenticator:
+    """The stub's ``Authenticator`` on top of a ``TokenResolver``."""
+
+    def __init__(self, resolver: TokenResolver) -> None:
+        self.resolver = resolver
+
+    async def __call__(self, token: str) -> Principal | None:
+        if self.resolver.development_mode:
+            player_id = self.resolver.resolve(token)  # no database involved
+        else:
+            player_id = await run_in_threadpool(self.resolver.resolve, token)
+        return Principal(player_id) if player_id is not None else None
+
+
+class ReferenceRoomsHandler:
+    """``rooms_api.server.RoomsHandler`` implemented by ``RoomService``."""
+
+    def __init__(self, service: RoomService) -> None:
+        self.service = service
+
+    async def create(
+        self,
+        principal: Principal,
+        body: BaseModel | None = None,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> Room:
+        wire = await _call(
+            self.service.create,
+            principal.player_id,
+            _wire(body),
+            language=language,
+            consistency_token=consistency_token,
+        )
+        return Room.model_validate(wire)
+
+    async def decline(
+        self,
+        principal: Principal,
+        room_id: str,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> Room:
+        wire = await _call(
+            self.service.decline,
+            principal.player_id,
+            room_id,
+            language=language,
+            consistency_token=consistency_token,
+        )
+        return Room.model_validate(wire)
+
+    async def dismiss(
+        self, principal: Principal, room_id: str, *, consistency_token: str | None = None
+    ) -> None:
+        await _call(
+            self.service.dismiss,
+            principal.player_id,
+            room_id,
+            consistency_token=consistency_token,
+        )
+
+    async def get(
+        self,
+        principal: Principal,
+        room_id: str,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> Room:
+        wire = await _call(
+            self.service.get,
+            principal.player_id,
+            room_id,
+            language=language,
+            consistency_token=consistency_token,
+        )
+        return Room.model_validate(wire)
+
+    async def join(
+        self,
+        principal: Principal,
+        room_id: str,
+        body: BaseModel | None = None,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> Room:
+        wire = await _call(
+            self.service.join,
+            principal.player_id,
+            room_id,
+            _wire(body),
+            language=language,
+            consistency_token=consistency_token,
+        )
+        return Room.model_validate(wire)
+
+    async def leave(
+        self,
+        principal: Principal,
+        room_id: str,
+        body: BaseModel | None = None,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> Room:
+        wire = await _call(
+            self.service.leave,
+            principal.player_id,
+            room_id,
+            _wire(body),
+            language=language,
+            consistency_token=consistency_token,
+        )
+        return Room.model_validate(wire)
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        page_token: str | None = None,
+        language: str | None = None,
+        max_results: int | None = None,
+        consistency_token: str | None = None,
+    ) -> RoomList:
+        wire = await _call(
+            self.service.list,
+            principal.player_id,
+            page_token=page_token,
+            language=language,
+            max_results=max_results,
+            consistency_token=consistency_token,
+        )
+        return RoomList.model_validate(wire)
+
+    async def report_status(
+        self,
+        principal: Principal,
+        room_id: str,
+        body: BaseModel | None = None,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> RoomStatus:
+        wire = await _call(
+            self.service.report_status,
+            principal.player_id,
+            room_id,
+            _wire(body),
+            language=language,
+            consistency_token=consistency_token,
+        )
+        return RoomStatus.model_validate(wire)

@@ -1,0 +1,143 @@
+"""The whole reference server as one ASGI application: ``create_reference_app``.
+
+Around the generated stub (which owns everything under ``/games/v1/``) it adds:
+
+- ``GET /healthz`` — ``{"status": "ok"}`` once the database answers a read, 503 otherwise;
+- one JSON line per request on the ``rooms_kit.access`` logger: time, method, path, status,
+  bytes, duration, client address. The query string and headers are left out, since they may
+  carry a token (``oauth_token``, ``Authorization``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rooms_api.server import create_app
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
+from rooms_kit.reference_server.auth import TokenResolver, load_token_file
+from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService
+from rooms_kit.reference_server.sqlite_store import SqliteStore
+
+ACCESS_LOGGER = "rooms_kit.access"
+HEALTH_PATH = "/healthz"
+
+
+class ReferenceApp:
+    """ASGI application: health endpoint, access log, then the generated stub."""
+
+    def __init__(
+        self,
+        inner: ASGIApp,
+        *,
+        service: RoomService,
+        resolver: TokenResolver,
+        store: SqliteStore,
+    ) -> None:
+        self.inner = inner
+        self.service = service
+        self.resolver = resolver
+        self.store = store
+        self.access_log = logging.getLogger(ACCESS_LOGGER)
+
+    @property
+    def development_mode(self) -> bool:
+        return self.resolver.development_mode
+
+    def close(self) -> None:
+        self.store.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        started = time.perf_counter()
+        outcome: dict[str, int] = {"status": 500, "bytes": 0}
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                outcome["status"] = int(message["status"])
+            elif message["type"] == "http.response.body":
+                outcome["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            if scope["path"] == HEALTH_PATH:
+                await self._health(scope, recording_send)
+            else:
+                await self.inner(scope, receive, recording_send)
+        finally:
+            if self.access_log.isEnabledFor(logging.INFO):
+                self.access_log.info(_access_line(scope, outcome, started))
+
+    async def _health(self, scope: Scope, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            status, body = 405, {"status": "method not allowed"}
+        else:
+            try:
+                await run_in_threadpool(self.store.has_tokens)
+                status, body = 200, {"status": "ok"}
+            except Exception:
+                status, body = 503, {"status": "database unavailable"}
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> str:
+    client = scope.get("client")
+    record: dict[str, Any] = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "method": scope.get("method"),
+        "path": scope.get("path"),
+        "status": outcome["status"],
+        "bytes": outcome["bytes"],
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "client": f"{client[0]}:{client[1]}" if client else None,
+    }
+    return json.dumps(record, ensure_ascii=False)
+
+
+def create_reference_app(
+    database: str | Path = ":memory:",
+    tokens: Path | Mapping[str, str] | None = None,
+    *,
+    application_id: str = DEFAULT_APPLICATION_ID,
+    validate_responses: bool = False,
+) -> ReferenceApp:
+    """The reference server on ``database`` (a SQLite file or ``:memory:``).
+
+    ``tokens`` is a token file (JSON object, token → player id) or such a mapping; without it,
+    and without tokens in the database, the server runs in development mode (``dev-<playerId>``).
+    """
+    store = SqliteStore(database)
+    try:
+        file_tokens = load_token_file(tokens) if isinstance(tokens, Path) else tokens
+        resolver = TokenResolver(store, file_tokens)
+    except BaseException:
+        store.close()
+        raise
+    service = RoomService(store, application_id=application_id)
+    inner = create_app(
+        ReferenceRoomsHandler(service),
+        ReferenceAuthenticator(resolver),
+        validate_responses=validate_responses,
+    )
+    return ReferenceApp(inner, service=service, resolver=resolver, store=store)

@@ -1,0 +1,279 @@
+"""The SQLite implementation of ``Store``: a file (or ``:memory:``), one transaction per request.
+
+Durability and isolation (docs/room-lifecycle.md, "Storage and concurrency"):
+
+- write-ahead logging with ``synchronous=FULL``: a commit returns only once it is on disk, so an
+  acknowledged write survives a killed process;
+- write transactions start with ``BEGIN IMMEDIATE``, taking the write lock before their first read,
+  so two read-modify-write cycles never interleave (other writers wait, up to ``busy_timeout``);
+- each thread gets its own connection to a file database; a ``:memory:`` database exists only
+  inside one connection, so that one is shared and guarded by a lock.
+
+A room is kept as one JSON document; two narrow tables index what queries need: memberships (for
+``list``) and the open-slot count on the room row (for auto-matching).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+
+from rooms_kit.errors import KitError
+from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
+from rooms_kit.reference_server.storage import ListPosition
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 120_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rooms (
+    room_id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL,
+    variant INTEGER,
+    created_ms INTEGER NOT NULL,
+    free_slots INTEGER NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rooms_open_slots
+    ON rooms (application_id, created_ms) WHERE free_slots > 0;
+CREATE TABLE IF NOT EXISTS memberships (
+    player_id TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    listed INTEGER NOT NULL,
+    PRIMARY KEY (player_id, room_id)
+);
+CREATE INDEX IF NOT EXISTS memberships_invitations
+    ON memberships (application_id, player_id, listed, created_ms, room_id);
+CREATE TABLE IF NOT EXISTS create_requests (
+    application_id TEXT NOT NULL,
+    player_id TEXT NOT NULL,
+    request_id INTEGER NOT NULL,
+    room_id TEXT NOT NULL,
+    PRIMARY KEY (application_id, player_id, request_id)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    digest TEXT PRIMARY KEY,
+    player_id TEXT NOT NULL
+);
+"""
+
+
+class StoreError(KitError):
+    """The database cannot be opened or has an unknown layout."""
+
+
+class SqliteTransaction:
+    """``Transaction`` on one SQLite connection inside an open transaction."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, parameters)
+
+    def tick(self, wall_ms: int) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+        now = max(wall_ms, (row[0] + 1) if row else wall_ms)
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('clock', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (now,),
+        )
+        return now
+
+    def load_room(self, room_id: str) -> RoomState | None:
+        row = self._db.execute(
+            "SELECT document FROM rooms WHERE room_id = ?", (room_id,)
+        ).fetchone()
+        return _room(row[0]) if row else None
+
+    def save_room(self, room: RoomState) -> None:
+        self._db.execute(
+            "INSERT INTO rooms (room_id, application_id, variant, created_ms, free_slots, document)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET"
+            " free_slots = excluded.free_slots, document = excluded.document",
+            (
+                room.room_id,
+                room.application_id,
+                room.variant,
+                room.created_ms,
+                room.free_slots,
+                json.dumps(room.to_json(), separators=(",", ":")),
+            ),
+        )
+        deleted = room.status == ROOM_DELETED
+        self._db.executemany(
+            "INSERT INTO memberships (player_id, room_id, application_id, created_ms, listed)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (player_id, room_id) DO UPDATE SET"
+            " listed = excluded.listed",
+            [
+                (
+                    p.player_id,
+                    room.room_id,
+                    room.application_id,
+                    room.created_ms,
+                    int(p.status == INVITED and not p.dismissed and not deleted),
+                )
+                for p in room.participants
+                if p.invited
+            ],
+        )
+
+    def find_request(self, application_id: str, player_id: str, request_id: int) -> str | None:
+        row = self._db.execute(
+            "SELECT room_id FROM create_requests"
+            " WHERE application_id = ? AND player_id = ? AND request_id = ?",
+            (application_id, player_id, request_id),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def remember_request(
+        self, application_id: str, player_id: str, request_id: int, room_id: str
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO create_requests (application_id, player_id, request_id, room_id)"
+            " VALUES (?, ?, ?, ?)",
+            (application_id, player_id, request_id, room_id),
+        )
+
+    def match_candidates(self, application_id: str, variant: int | None) -> Iterator[RoomState]:
+        cursor = self._db.execute(
+            "SELECT document FROM rooms WHERE application_id = ? AND free_slots > 0"
+            " AND variant IS ? ORDER BY created_ms, room_id",
+            (application_id, variant),
+        )
+        for (document,) in cursor:
+            yield _room(document)
+
+    def invitations(
+        self, application_id: str, player_id: str, after: ListPosition | None, limit: int
+    ) -> Sequence[RoomState]:
+        start = after if after is not None else (-1, "")
+        rows = self._db.execute(
+            "SELECT r.document FROM memberships AS m JOIN rooms AS r ON r.room_id = m.room_id"
+            " WHERE m.application_id = ? AND m.player_id = ? AND m.listed = 1"
+            " AND (m.created_ms, m.room_id) > (?, ?)"
+            " ORDER BY m.created_ms, m.room_id LIMIT ?",
+            (application_id, player_id, start[0], start[1], limit),
+        ).fetchall()
+        return [_room(document) for (document,) in rows]
+
+
+def _room(document: str) -> RoomState:
+    return RoomState.from_json(json.loads(document))
+
+
+class SqliteStore:
+    """``Store`` on a SQLite file, or on ``:memory:``."""
+
+    def __init__(self, database: str | Path = ":memory:") -> None:
+        self._path = str(database)
+        self._memory = self._path == ":memory:"
+        self._local = threading.local()
+        self._lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        self._shared: sqlite3.Connection | None = None
+        connection = self._connection()
+        try:
+            connection.executescript(_SCHEMA)
+            row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                connection.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
+                )
+            elif row[0] != SCHEMA_VERSION:
+                raise StoreError(f"{self._path}: unknown database layout version {row[0]}")
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"{self._path}: cannot use this database: {exc}") from None
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self._path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not self._memory:
+                connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: cannot open the database: {exc}") from None
+        with self._lock:
+            self._connections.append(connection)
+        return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"{self._path}: the store is closed")
+        if self._memory:
+            if self._shared is None:
+                self._shared = self._open()
+            return self._shared
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[SqliteTransaction]:
+        guard: AbstractContextManager[object] = self._lock if self._memory else nullcontext()
+        with guard:
+            connection = self._connection()
+            connection.execute(begin)
+            try:
+                yield SqliteTransaction(connection)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def write(self) -> AbstractContextManager[SqliteTransaction]:
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def read(self) -> AbstractContextManager[SqliteTransaction]:
+        return self._transaction("BEGIN")
+
+    def player_for_token_digest(self, digest: str) -> str | None:
+        with self._transaction("BEGIN") as tx:
+            row = tx.execute("SELECT player_id FROM tokens WHERE digest = ?", (digest,)).fetchone()
+        return str(row[0]) if row else None
+
+    def add_token_digest(self, digest: str, player_id: str) -> None:
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            tx.execute(
+                "INSERT INTO tokens (digest, player_id) VALUES (?, ?)"
+                " ON CONFLICT (digest) DO UPDATE SET player_id = excluded.player_id",
+                (digest, player_id),
+            )
+
+    def has_tokens(self) -> bool:
+        with self._transaction("BEGIN") as tx:
+            row = tx.execute("SELECT 1 FROM tokens LIMIT 1").fetchone()
+        return row is not None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+            self._shared = None

@@ -1,0 +1,68 @@
+"""The storage interface the room service works against; ``sqlite_store`` implements it.
+
+A ``Store`` hands out transactions. Everything a request reads and writes happens inside one of
+them: ``write()`` transactions are serialised against each other from their first statement
+(so a read-modify-write of a room can never interleave with another), ``read()`` transactions see
+one consistent snapshot. Another database can be added by implementing these two protocols; the
+behaviour code does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from rooms_kit.reference_server.state import RoomState
+
+ListPosition = tuple[int, str]
+"""Where a page of invitations ended: (creation time, room id) of its last room."""
+
+
+class Transaction(Protocol):
+    """Reads and writes inside one transaction."""
+
+    def tick(self, wall_ms: int) -> int:
+        """Next value of the server-wide modification clock: ``max(wall_ms, previous + 1)``."""
+        ...
+
+    def load_room(self, room_id: str) -> RoomState | None: ...
+
+    def save_room(self, room: RoomState) -> None:
+        """Insert or replace the room (and whatever indexes the store keeps about it)."""
+        ...
+
+    def find_request(self, application_id: str, player_id: str, request_id: int) -> str | None:
+        """Room id an earlier create with this caller and ``requestId`` produced, if any."""
+        ...
+
+    def remember_request(
+        self, application_id: str, player_id: str, request_id: int, room_id: str
+    ) -> None: ...
+
+    def match_candidates(self, application_id: str, variant: int | None) -> Iterator[RoomState]:
+        """Rooms of this application and variant with a free auto-match slot, oldest first."""
+        ...
+
+    def invitations(
+        self, application_id: str, player_id: str, after: ListPosition | None, limit: int
+    ) -> Sequence[RoomState]:
+        """Up to ``limit`` rooms listing ``player_id`` as invited, not dismissed, not deleted,
+        ordered by (creation time, room id) and starting after ``after``."""
+        ...
+
+
+class Store(Protocol):
+    """A database of rooms, create request ids and tokens."""
+
+    def write(self) -> AbstractContextManager[Transaction]: ...
+
+    def read(self) -> AbstractContextManager[Transaction]: ...
+
+    def player_for_token_digest(self, digest: str) -> str | None: ...
+
+    def add_token_digest(self, digest: str, player_id: str) -> None: ...
+
+    def has_tokens(self) -> bool: ...
+
+    def close(self) -> None: ...
