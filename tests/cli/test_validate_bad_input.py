@@ -1,0 +1,174 @@
+"""Bad input never produces a traceback: each case gets a clear message and the right status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ROOMS_KIT, ROOTDIR, Run
+
+ROOM = (ROOTDIR / "schemas" / "examples" / "valid" / "room.json").read_bytes()
+
+
+def _check(done: subprocess.CompletedProcess[str], status: int, *needles: str) -> None:
+    assert done.returncode == status, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stdout + done.stderr
+    for needle in needles:
+        assert needle in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "message"),
+    [
+        (b"", 1, ":1: (root): [json] not JSON: the input is empty"),
+        (b"  \n\n", 1, "[json] not JSON: the input is empty"),
+        (
+            b'{"kind": "games#room", "roomId": "\xff\xfe"}',
+            1,
+            "[json] not JSON: str is not valid UTF-8",
+        ),
+        (bytes(range(256)) * 4, 1, "[json] not JSON:"),
+        (b'{"kind": "games#room", "roomId": "abc', 1, "[json] not JSON:"),
+        (
+            b'{"kind": "games#aggregateStats", "count": NaN}',
+            1,
+            "[json] not JSON: unexpected character, expected a JSON value (line 1, column 43)",
+        ),
+        (b'{"kind": "games#playerLevel", "level": Infinity}', 1, "[json] not JSON:"),
+        (b"[" * 100_000 + b"]" * 100_000, 1, "[json] not JSON: depth limit exceeded"),
+        (b"{" + b'"a":{' * 100_000 + b"}" * 100_001, 1, "[json] not JSON: depth limit exceeded"),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "invalid-utf8",
+        "binary",
+        "truncated",
+        "nan",
+        "infinity",
+        "deep-array",
+        "deep-object",
+    ],
+)
+def test_broken_documents(
+    rooms_kit: Run, tmp_path: Path, content: bytes, status: int, message: str
+) -> None:
+    path = tmp_path / "input.json"
+    path.write_bytes(content)
+    _check(rooms_kit("validate", str(path)), status, message)
+
+
+def test_byte_order_mark_is_ignored_with_a_notice(rooms_kit: Run, tmp_path: Path) -> None:
+    for name in ("bom.json", "bom.ndjson"):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + ROOM.replace(b"\n", b"") + b"\n")
+        _check(
+            rooms_kit("validate", str(path)),
+            0,
+            f"{path}: starts with a UTF-8 byte-order mark; ignored",
+        )
+
+
+def test_duplicate_keys_last_one_wins(rooms_kit: Run, tmp_path: Path) -> None:
+    path = tmp_path / "dup.json"
+    path.write_bytes(b'{"kind": "games#playerLevel", "level": "x", "level": 3}')
+    _check(rooms_kit("validate", str(path)), 0)
+    path.write_bytes(b'{"kind": "games#playerLevel", "level": 3, "level": "x"}')
+    _check(rooms_kit("validate", str(path)), 1, "/level: [type]")
+    assert "duplicate keys: the last occurrence" in rooms_kit("validate", "--help").stdout
+
+
+def test_fifty_megabyte_string_is_shortened(rooms_kit: Run, tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_bytes(
+        b'{"kind": "games#player", "displayName": 5, "title": "' + b"x" * 50_000_000 + b'"}'
+    )
+    done = rooms_kit("validate", str(path))
+    _check(done, 1, "/displayName: [type] got integer 5")
+    assert len(done.stdout) < 1000
+    path.write_bytes(b'{"kind": "games#room", "status": "' + b"x" * 50_000_000 + b'"}')
+    done = rooms_kit("validate", str(path))
+    _check(done, 1, '/status: [enum] "xxxxxxxx')
+    assert len(done.stdout) < 1000
+
+
+def test_huge_single_line_is_skipped_with_flat_memory(tmp_path: Path) -> None:
+    path = tmp_path / "huge.ndjson"
+    line = ROOM.replace(b"\n", b"")
+    with path.open("wb") as out:
+        out.write(line + b"\n")
+        out.write(b'{"kind": "games#player", "title": "')
+        chunk = b"y" * (1 << 20)
+        for _ in range(300):
+            out.write(chunk)
+        out.write(b'"}\n')
+        out.write(line + b"\n")
+    # Run in a fresh interpreter so that the child's peak memory is measured alone.
+    probe = (
+        "import resource, subprocess, sys;"
+        f"done = subprocess.run([{str(ROOMS_KIT)!r}, 'validate', {str(path)!r}], capture_output=True, text=True);"
+        "print(done.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "print(done.stdout + done.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=600
+    )
+    status, peak_kib, report = out.stdout.split("\n", 2)
+    assert status == "1"
+    assert ":2: (root): [size] document is larger than 67108864 bytes and was skipped" in report
+    assert report.strip().splitlines()[-1].startswith("3 documents, 1 invalid")
+    assert int(peak_kib) < 200 * 1024, f"peak {int(peak_kib) // 1024} MiB for a 300 MiB line"
+
+
+def test_large_whole_document_over_the_limit(rooms_kit: Run, tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    path.write_bytes(ROOM)
+    _check(
+        rooms_kit("validate", "--max-bytes", "100", str(path)),
+        1,
+        "[size] document is larger than 100 bytes",
+    )
+
+
+def test_memory_stays_flat_on_large_ndjson(tmp_path: Path) -> None:
+    path = tmp_path / "many.ndjson"
+    line = ROOM.replace(b"\n", b"") + b"\n"
+    with path.open("wb") as out:
+        out.write(line * (150 * 1024 * 1024 // len(line)))
+    probe = (
+        "import resource, subprocess;"
+        f"done = subprocess.run([{str(ROOMS_KIT)!r}, 'validate', {str(path)!r}], capture_output=True);"
+        "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=600
+    )
+    status, peak_kib = out.stdout.split()
+    assert status == "0"
+    assert int(peak_kib) < 120 * 1024, f"peak {int(peak_kib) // 1024} MiB for a 150 MiB file"
+
+
+def test_unreadable_paths_exit_two(rooms_kit: Run, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    _check(
+        rooms_kit("validate", str(missing)), 2, f"{missing}: cannot read: No such file or directory"
+    )
+    link = tmp_path / "dangling.json"
+    os.symlink(tmp_path / "nowhere", link)
+    _check(rooms_kit("validate", str(link)), 2, "cannot read")
+    corrupt = tmp_path / "corrupt.ndjson.gz"
+    corrupt.write_bytes(b"\x1f\x8b\x08\x00" + b"garbage" * 10)
+    _check(rooms_kit("validate", str(corrupt)), 2, f"{corrupt}: cannot read")
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    _check(rooms_kit("validate", str(empty_dir)), 2, "directory holds no .json")
+
+
+def test_unreadable_file_does_not_stop_the_others(rooms_kit: Run, tmp_path: Path) -> None:
+    good = ROOTDIR / "schemas" / "examples" / "valid" / "room.json"
+    done = rooms_kit("validate", str(tmp_path / "missing.json"), str(good))
+    _check(done, 2, "1 document, 0 invalid, 1 unreadable")
