@@ -12,9 +12,9 @@ Modules:
 * ``rooms_api.server`` -- ``create_app``: an ASGI stub that enforces the contract around a
   ``RoomsHandler`` you implement.
 * ``rooms_api.fields`` -- the ``fields`` partial-response selector used by the server.
+* ``rooms_api.documents`` -- ``openapi_document()`` and ``discovery_document()``.
 
-``openapi.json`` and ``discovery.json`` in this folder describe the same API for other tools;
-``rooms_api.documents`` loads them.
+``openapi.json`` and ``discovery.json`` in this folder describe the same API for other tools.
 """
 
 API_NAME = "games"

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from generator.emit.discovery import discovery_document
 from generator.emit.formatting import format_python
 from generator.emit.jinja import render
+from generator.emit.openapi import openapi_document
 from generator.emit.pymodels import render_models
 from generator.emit.python_view import PACKAGE, context
 from generator.model import Api
@@ -21,6 +26,9 @@ PYTHON_TEMPLATES = {
     "package_init.py.jinja": "__init__.py",
     "fields.py.jinja": "fields.py",
     "server.py.jinja": "server.py",
+    "client.py.jinja": "client.py",
+    "errors.py.jinja": "errors.py",
+    "documents.py.jinja": "documents.py",
 }
 
 
@@ -32,4 +40,10 @@ def render_all(api: Api) -> dict[str, bytes]:
         files[module] = format_python(render(template, ctx), module)
     files["models.py"] = format_python(render_models(api, PYTHON_HEADER.rstrip("\n")), "models.py")
     files["py.typed"] = ""
+    files["openapi.json"] = _json(openapi_document(api))
+    files["discovery.json"] = _json(discovery_document(api))
     return {f"{PACKAGE}/{name}": text.encode("utf-8") for name, text in sorted(files.items())}
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -57,7 +57,8 @@ class OperationView:
     operation_id: str
     method: str
     method_literal: str
-    path_literal: str  # "rooms/{roomId}/join"
+    path: str  # "rooms/{roomId}/join"
+    path_literal: str
     segments: tuple[str, ...]  # literals
     positional: tuple[ParamView, ...]  # path parameters
     keyword: tuple[ParamView, ...]  # query parameters
@@ -72,6 +73,27 @@ class OperationView:
     success_status: int
     docstring: str
     has_room_id: bool
+    path_expression: str  # Python expression of the path below the service path
+    alt_json: bool  # send alt=json, as Google's clients did for every call with a reply
+    body_argument: str
+    returns_body: bool
+
+
+@dataclass(frozen=True)
+class PageView:
+    """A paged operation: a ``pageToken`` parameter and a reply with ``nextPageToken`` + items."""
+
+    py_name: str
+    pages_name: str
+    all_name: str
+    keyword: tuple[ParamView, ...]
+    keyword_without_token: tuple[ParamView, ...]
+    token_py_name: str
+    call_arguments: tuple[tuple[str, str], ...]  # keyword arguments of the per-page call
+    response_model: str
+    next_token_attr: str
+    items_attr: str
+    item_model: str
 
 
 def _param(param: Parameter) -> ParamView:
@@ -102,6 +124,7 @@ def operation_view(api: Api, op: Operation) -> OperationView:
         operation_id=op.operation_id,
         method=op.http_method,
         method_literal=literal(op.http_method),
+        path=op.path,
         path_literal=literal(op.path),
         segments=tuple(literal(s) for s in op.path.split("/")),
         positional=tuple(_param(p) for p in op.path_parameters),
@@ -117,7 +140,60 @@ def operation_view(api: Api, op: Operation) -> OperationView:
         success_status=op.success_status,
         docstring=op.description,
         has_room_id=any(p.wire_name == "roomId" for p in op.path_parameters),
+        path_expression=_path_expression(op),
+        alt_json=op.response_model is not None,
+        body_argument="body" if op.request_model else "None",
+        returns_body=op.response_model is not None,
     )
+
+
+def _path_expression(op: Operation) -> str:
+    parts = []
+    for segment in op.path.split("/"):
+        if segment.startswith("{"):
+            param = next(p for p in op.path_parameters if p.wire_name == segment[1:-1])
+            parts.append("{_segment(" + param.py_name + ")}")
+        else:
+            parts.append(segment)
+    joined = "/".join(parts)
+    return ("f" if op.path_parameters else "") + literal(joined)
+
+
+PAGE_TOKEN = "pageToken"
+NEXT_PAGE_TOKEN = "nextPageToken"
+ITEMS = "items"
+
+
+def page_views(api: Api) -> list[PageView]:
+    """Operations that can be followed page by page."""
+    views = []
+    for op in api.operations:
+        token = next((p for p in op.query_parameters if p.wire_name == PAGE_TOKEN), None)
+        if token is None or op.response_model is None:
+            continue
+        fields = {f.wire_name: f for f in api.model(op.response_model).fields}
+        items = fields.get(ITEMS)
+        if NEXT_PAGE_TOKEN not in fields or items is None or items.type.item is None:
+            continue
+        keyword = tuple(_param(p) for p in op.query_parameters)
+        views.append(
+            PageView(
+                py_name=op.py_name,
+                pages_name=f"{op.py_name}_pages",
+                all_name=f"{op.py_name}_all",
+                keyword=keyword,
+                keyword_without_token=tuple(p for p in keyword if p.wire != PAGE_TOKEN),
+                token_py_name=token.py_name,
+                call_arguments=tuple(
+                    (p.py_name, "token" if p.wire == PAGE_TOKEN else p.py_name) for p in keyword
+                ),
+                response_model=op.response_model,
+                next_token_attr=fields[NEXT_PAGE_TOKEN].py_name,
+                items_attr=items.py_name,
+                item_model=items.type.item.target or "",
+            )
+        )
+    return views
 
 
 def model_imports(api: Api) -> list[str]:
@@ -141,5 +217,9 @@ def context(api: Api, header: str) -> dict[str, object]:
         "models": [m.class_name for m in api.models],
         "enums": [e.class_name for e in api.enums],
         "api_name_literal": literal(api.name),
+        "pageable": page_views(api),
+        "base_url_literal": literal(api.root_url),
+        "service_path_literal": literal(api.service_path),
+        "user_agent_literal": literal(f"games-rooms-kit-{PACKAGE}/{api.version}"),
         "api_version_literal": literal(api.version),
     }

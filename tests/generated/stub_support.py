@@ -153,3 +153,26 @@ def call(app: Any, method: str, url: str, **kwargs: Any) -> httpx.Response:
             return await client.request(method, url, **kwargs)
 
     return asyncio.run(send())
+
+
+class SyncASGIBridge(httpx.BaseTransport):
+    """Lets a blocking httpx client (and so ``RoomsClient``) talk to an ASGI app in-process."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        content = request.read()
+
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            forwarded = httpx.Request(
+                request.method, request.url, headers=request.headers, content=content
+            )
+            response = await transport.handle_async_request(forwarded)
+            body = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+        return asyncio.run(send())
