@@ -1,0 +1,151 @@
+"""Running the reference server for tests: in-process (a blocking httpx transport into the ASGI
+app) or as a real ``rooms-kit serve`` process on 127.0.0.1, stopped by its own pid."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from rooms_api.client import RetryPolicy, RoomsClient
+
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+class PortalTransport(httpx.BaseTransport):
+    """Blocking transport that hands each request to an ASGI app running on a portal's loop."""
+
+    def __init__(self, app: Any, portal: BlockingPortal) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        content = request.read()
+
+        async def forward() -> httpx.Response:
+            copy = httpx.Request(
+                request.method, request.url, headers=request.headers, content=content
+            )
+            response = await self._inner.handle_async_request(copy)
+            body = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+        return self._portal.call(forward)
+
+
+@contextmanager
+def portal() -> Iterator[BlockingPortal]:
+    with start_blocking_portal() as running:
+        yield running
+
+
+class InProcess:
+    """Clients of one in-process app, one per player (``dev-<player>`` tokens by default)."""
+
+    def __init__(self, app: Any, running: BlockingPortal) -> None:
+        self.app = app
+        self.transport = PortalTransport(app, running)
+        self._clients: list[RoomsClient] = []
+
+    def client(self, player: str | None, *, token: str | None = None) -> RoomsClient:
+        bearer = token if token is not None else (f"dev-{player}" if player else None)
+        client = RoomsClient(
+            bearer, base_url="http://127.0.0.1/", transport=self.transport, retry=NO_RETRY
+        )
+        self._clients.append(client)
+        return client
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url="http://127.0.0.1", transport=self.transport)
+
+    def close(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+class ServerProcess:
+    """``rooms-kit serve`` in a child process; its JSON-lines log is collected as it comes."""
+
+    def __init__(self, *args: str, cwd: Path) -> None:
+        command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0", *args]
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+        self.port = self._wait_until_listening()
+        self._drain = threading.Thread(target=self._collect, daemon=True)
+        self._drain.start()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _wait_until_listening(self) -> int:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            record = _json_or_none(line)
+            if record and record.get("event") == "listening":
+                return int(record["port"])
+        self.process.wait()
+        raise AssertionError("the server exited before listening:\n" + "".join(self.lines))
+
+    def _collect(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [r for r in (_json_or_none(line) for line in self.lines) if r is not None]
+
+    def client(self, player: str | None, *, token: str | None = None) -> RoomsClient:
+        bearer = token if token is not None else (f"dev-{player}" if player else None)
+        return RoomsClient(bearer, base_url=self.base_url + "/", retry=NO_RETRY)
+
+    def terminate(self) -> int:
+        """SIGTERM to our own child, then wait for it and for its log to be read to the end."""
+        os.kill(self.pid, signal.SIGTERM)
+        return self._reap()
+
+    def kill(self) -> int:
+        os.kill(self.pid, signal.SIGKILL)
+        return self._reap()
+
+    def _reap(self) -> int:
+        status = self.process.wait()
+        self._drain.join()
+        return status
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.kill()
+
+
+def _json_or_none(line: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
