@@ -32,5 +32,9 @@ generate: $(STAMP)
 examples: $(STAMP)
 	$(BIN)/pytest -q tests/schemas/test_golden_examples.py
 
+# Benchmarks measure and print; they are never part of the tests.
+bench: $(STAMP)
+	$(BIN)/python bench/validate.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -136,12 +136,15 @@ def _break(rng: random.Random, document: dict[str, Any]) -> None:
         document["creationDetails"]["modifiedTimestampMillis"] = "9223372036854775808"
 
 
-def ndjson(count: int, *, invalid_share: float = 0.0, seed: int = 2026) -> bytes:
+def ndjson(count: int, *, invalid_share: float = 0.0, seed: int = 2026) -> tuple[bytes, int]:
+    """``count`` rooms as NDJSON and how many of them were broken on purpose."""
     rng = random.Random(seed)
     lines = []
+    broken = 0
     for _ in range(count):
         document = room(rng)
         if invalid_share and rng.random() < invalid_share:
             _break(rng, document)
+            broken += 1
         lines.append(orjson.dumps(document))
-    return b"\n".join(lines) + b"\n"
+    return b"\n".join(lines) + b"\n", broken

@@ -132,6 +132,20 @@ def _class_name(kind: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in tail.replace("-", "_").split("_"))
 
 
+_LEADING_KIND = re.compile(rb'\s*\{\s*"kind"\s*:\s*"(games#[A-Za-z0-9]+)"')
+
+
+def _leading_kind(raw: bytes) -> str | None:
+    """The kind when it is the document's first member (the usual case), else None.
+
+    Decoding with that kind's own struct skips the union's dispatch. It stays exact: the struct
+    checks the tag wherever ``kind`` occurs, so a document that says otherwise later is rejected
+    here and judged by the precise path.
+    """
+    found = _LEADING_KIND.match(raw)
+    return found.group(1).decode() if found else None
+
+
 class FastPath:
     """Compiled decoders: one per kind and one that picks the kind from the ``kind`` tag."""
 
@@ -149,6 +163,8 @@ class FastPath:
 
     def accepts(self, raw: bytes, kind: str | None) -> bool:
         """True only if the document is certainly valid; False means 'ask the precise path'."""
+        if kind is None:
+            kind = _leading_kind(raw)
         decoder = self.any_kind if kind is None else self.decoders.get(kind)
         if decoder is None:
             return False
