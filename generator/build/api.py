@@ -55,10 +55,18 @@ def _operation(
         for i, p in enumerate(op["parameters"])
     ]
     params.sort(key=lambda p: p.location != "path")  # stable: keeps file order inside each group
-    for name in _placeholders(op["path"]):
+    placeholders = _placeholders(op["path"])
+    for name in placeholders:
         if not any(p.wire_name == name and p.location == "path" for p in params):
             raise GeneratorError(
-                Location(OPERATIONS_FILE, f"{at}/path"), f"no path parameter named {name!r}"
+                Location(types.schemas.directory / OPERATIONS_FILE, f"{at}/path"),
+                f"no path parameter named {name!r}",
+            )
+    for position, param in enumerate(op["parameters"]):
+        if param["in"] == "path" and param["name"] not in placeholders:
+            raise GeneratorError(
+                Location(types.schemas.directory / OPERATIONS_FILE, f"{at}/parameters/{position}"),
+                f"path parameter {param['name']!r} does not appear in the path {op['path']!r}",
             )
     return Operation(
         name=op["name"],
@@ -133,6 +141,6 @@ def _parameter_type(
     if kind == "integer" and resolved.get("format") == "int32":
         return TypeRef("int32")
     raise GeneratorError(
-        Location(OPERATIONS_FILE, pointer + "/schema"),
+        Location(types.schemas.directory / OPERATIONS_FILE, pointer + "/schema"),
         "unsupported parameter schema: expected a string, a boolean, an int32 or a common $ref",
     )

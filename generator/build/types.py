@@ -64,7 +64,10 @@ class TypeBuilder:
         self, class_name: str, kind: str | None, schema: Mapping[str, Any], file: str, at: str
     ) -> None:
         if class_name in self.models:
-            raise GeneratorError(Location(file, at), f"class name {class_name} is used twice")
+            raise GeneratorError(
+                Location(self.schemas.directory / file, at),
+                f"class name {class_name} is used twice",
+            )
         fields = []
         for wire, prop in schema.get("properties", {}).items():
             pointer = f"{at}/properties/{wire}"
@@ -103,7 +106,7 @@ class TypeBuilder:
             self._object(class_name, None, prop, file, pointer)
             return TypeRef("model", class_name)
         raise GeneratorError(
-            Location(file, pointer),
+            Location(self.schemas.directory / file, pointer),
             "unsupported property schema: expected a $ref, a string, a boolean, an array with "
             "items or an object with properties",
         )
@@ -118,6 +121,6 @@ class TypeBuilder:
         elif ref in self.file_to_class:
             return TypeRef("model", self.file_to_class[ref])
         raise GeneratorError(
-            Location(file, pointer + "/$ref"),
+            Location(self.schemas.directory / file, pointer + "/$ref"),
             f"unsupported $ref {ref!r}: expected a kind schema file or {COMMON_PREFIX}<name>",
         )
