@@ -221,6 +221,44 @@ def test_progress_only_when_asked_or_on_a_terminal(rooms_kit: Run, tmp_path: Pat
     assert rooms_kit("validate", "--no-progress", str(path)).stderr == ""
 
 
+def test_progress_appears_on_a_terminal(tmp_path: Path) -> None:
+    import os  # noqa: PLC0415
+    import pty  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    from tests.cli.conftest import ROOMS_KIT  # noqa: PLC0415
+
+    line = _compact(VALID / "room.json")
+    path = tmp_path / "progress.ndjson"
+    path.write_bytes((line + b"\n") * (9 * 1024 * 1024 // len(line) + 1))
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [str(ROOMS_KIT), "validate", str(path)],
+            stderr=terminal,
+            stdout=subprocess.PIPE,
+            check=False,
+            timeout=300,
+        )
+        os.close(terminal)
+        terminal = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if terminal != -1:
+            os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0
+    assert b"documents," in seen and b"%" in seen
+
+
 def test_broken_schemas_exit_two(rooms_kit: Run, tmp_path: Path) -> None:
     copy = tmp_path / "schemas"
     shutil.copytree(ROOTDIR / "schemas", copy)
