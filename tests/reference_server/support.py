@@ -107,6 +107,7 @@ class ServerProcess:
             if record and record.get("event") == "listening":
                 return int(record["port"])
         self.process.wait()
+        self.process.stderr.close()
         raise AssertionError("the server exited before listening:\n" + "".join(self.lines))
 
     def _collect(self) -> None:
@@ -133,6 +134,8 @@ class ServerProcess:
     def _reap(self) -> int:
         status = self.process.wait()
         self._drain.join()
+        assert self.process.stderr is not None
+        self.process.stderr.close()
         return status
 
     def __enter__(self) -> ServerProcess:

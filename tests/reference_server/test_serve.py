@@ -1,0 +1,264 @@
+"""``rooms-kit serve`` as a real process: start-up, logs, tokens, SIGTERM, SIGKILL, restart."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from rooms_api.client import RoomsClient
+from rooms_api.errors import AuthenticationError, RoomsApiError
+from rooms_api.models import RoomCreateRequest, RoomJoinRequest
+
+from tests.reference_server.support import ServerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sigterm_stops_cleanly_and_a_restart_keeps_everything(tmp_path: Path) -> None:
+    """R-durability-2"""
+    database = tmp_path / "rooms.db"
+    with ServerProcess("--database", str(database), cwd=tmp_path) as first:
+        with first.client("alice") as alice, first.client("bob") as bob:
+            room = alice.create(
+                RoomCreateRequest(invited_player_ids=["bob", "carol"], request_id="9")
+            )
+            assert room.room_id is not None
+            joined = bob.join(room.room_id, RoomJoinRequest())
+        assert first.terminate() == 0
+    events = [r.get("event") for r in first.records()]
+    assert events[-1] == "stopped"
+    assert not Path(f"{database}-wal").exists()  # closed: the log was checkpointed away
+
+    with ServerProcess("--database", str(database), cwd=tmp_path) as second:
+        with (
+            second.client("alice") as alice,
+            second.client("bob") as bob,
+            second.client("carol") as carol,
+        ):
+            assert bob.get(room.room_id) == joined
+            assert [r.room_id for r in carol.list().items or []] == [room.room_id]
+            again = alice.create(RoomCreateRequest(invited_player_ids=["x"], request_id="9"))
+            assert again.room_id == room.room_id
+            later = carol.decline(room.room_id)
+            assert later.room_status_version == (joined.room_status_version or 0) + 1
+            assert int(later.last_update_details.modified_timestamp_millis or 0) > int(  # type: ignore[union-attr]
+                joined.last_update_details.modified_timestamp_millis or 0  # type: ignore[union-attr]
+            )
+        assert second.terminate() == 0
+
+
+def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    """R-durability-1"""
+    database = tmp_path / "rooms.db"
+    acknowledged: dict[str, str] = {}
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def writer(number: int, server: ServerProcess) -> None:
+        with server.client(f"writer{number}") as client:
+            try:
+                write_until_refused(number, client)
+            finally:
+                enough.set()  # a writer that stops early must not leave the test waiting
+
+    def write_until_refused(number: int, client: RoomsClient) -> None:
+        for attempt in range(10_000):
+            request_id = f"{number}{attempt:05d}"
+            try:
+                room = client.create(
+                    RoomCreateRequest(invited_player_ids=["bob"], request_id=request_id)
+                )
+            except RoomsApiError:
+                return  # the server is gone
+            with lock:
+                acknowledged[f"writer{number}:{request_id}"] = room.room_id or ""
+                if len(acknowledged) >= 60:
+                    enough.set()
+
+    with ServerProcess("--database", str(database), cwd=tmp_path) as server:
+        writers = [threading.Thread(target=writer, args=(n, server)) for n in range(1, 5)]
+        for thread in writers:
+            thread.start()
+        enough.wait()
+        assert server.kill() == -9
+        for thread in writers:
+            thread.join()
+
+    assert len(acknowledged) >= 60
+    with ServerProcess("--database", str(database), cwd=tmp_path) as restarted:
+        for key, room_id in acknowledged.items():
+            player, request_id = key.split(":")
+            with restarted.client(player) as client:
+                assert client.get(room_id).room_id == room_id
+                retried = client.create(
+                    RoomCreateRequest(invited_player_ids=["bob"], request_id=request_id)
+                )
+                assert retried.room_id == room_id
+        with restarted.client("bob") as bob:
+            listed = {room.room_id for room in bob.list_all()}
+        assert set(acknowledged.values()) <= listed
+        assert restarted.terminate() == 0
+
+
+def test_development_mode_is_announced_and_dev_tokens_work(tmp_path: Path) -> None:
+    """R-token-2"""
+    with ServerProcess("--database", ":memory:", cwd=tmp_path) as server:
+        with server.client("alice") as alice:
+            room = alice.create(RoomCreateRequest(invited_player_ids=["bob"]))
+        with server.client(None, token="alice") as bare, pytest.raises(AuthenticationError):
+            bare.list()
+        with server.client(None, token="dev-al ice") as spaced, pytest.raises(AuthenticationError):
+            spaced.list()
+        assert server.terminate() == 0
+    records = server.records()
+    warnings = [r for r in records if r.get("event") == "development_mode"]
+    assert len(warnings) == 1
+    assert warnings[0]["level"] == "warning"
+    listening = next(r for r in records if r.get("event") == "listening")
+    assert listening["host"] == "127.0.0.1"
+    assert listening["development_mode"] is True
+    assert room.participants is not None
+    assert room.participants[0].player is not None
+    assert room.participants[0].player.player_id == "alice"
+
+
+def test_token_file_and_database_tokens(tmp_path: Path) -> None:
+    """R-token-1 R-token-3"""
+    database = tmp_path / "rooms.db"
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({"file-secret-of-alice": "alice"}), encoding="utf-8")
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rooms_kit.cli.main",
+            "tokens",
+            "add",
+            "bob",
+            "--database",
+            str(database),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    bob_token = added.stdout.strip()
+    assert len(bob_token) >= 32
+    with sqlite3.connect(database) as db:
+        stored = db.execute("SELECT digest, player_id FROM tokens").fetchall()
+    db.close()
+    assert len(stored) == 1
+    assert stored[0][1] == "bob"
+    assert bob_token not in stored[0][0]
+
+    with ServerProcess(
+        "--database", str(database), "--tokens", str(tokens), cwd=tmp_path
+    ) as server:
+        with server.client(None, token="file-secret-of-alice") as alice:
+            room = alice.create(RoomCreateRequest(invited_player_ids=["bob"]))
+        with server.client(None, token=bob_token) as bob:
+            assert [r.room_id for r in bob.list().items or []] == [room.room_id]
+        for refused in ("dev-alice", "file-secret-of-bob", ""):
+            with server.client(None, token=refused) as nobody, pytest.raises(AuthenticationError):
+                nobody.list()
+        with httpx.Client(base_url=server.base_url) as http:
+            query = http.get("/games/v1/rooms", params={"oauth_token": "file-secret-of-alice"})
+            assert query.status_code == 200
+            assert http.get("/healthz").json() == {"status": "ok"}
+        assert server.terminate() == 0
+    log = "".join(server.lines)
+    records = server.records()
+    assert not [r for r in records if r.get("event") == "development_mode"]
+    assert next(r for r in records if r.get("event") == "listening")["development_mode"] is False
+    for secret in ("file-secret-of-alice", bob_token):
+        assert secret not in log
+    access = [r for r in records if "path" in r and "status" in r]
+    assert len(access) >= 7
+    assert all(
+        set(r) == {"time", "method", "path", "status", "bytes", "duration_ms", "client"}
+        for r in access
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1, 2]", "expected a JSON object"),
+        ('{"t": "bad id!"}', "offending player id"),
+        ("{not json", "not JSON"),
+    ],
+)
+def test_bad_token_files_stop_the_start_without_naming_tokens(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    """R-token-1 R-token-3"""
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(content, encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rooms_kit.cli.main",
+            "serve",
+            "--port",
+            "0",
+            "--database",
+            ":memory:",
+            "--tokens",
+            str(tokens),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    if content.startswith('{"t"'):
+        assert '"t"' not in result.stderr.replace(str(tokens), "")
+
+
+def test_a_port_in_use_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    """R-errors-1"""
+    with ServerProcess("--database", ":memory:", cwd=tmp_path) as server:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rooms_kit.cli.main",
+                "serve",
+                "--port",
+                str(server.port),
+                "--database",
+                ":memory:",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert server.terminate() == 0
+    assert result.returncode == 2
+    assert "cannot listen on 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_defaults_to_loopback() -> None:
+    """R-token-2"""
+    from rooms_kit.cli.main import build_parser  # noqa: PLC0415
+
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.database, args.tokens) == (
+        "127.0.0.1",
+        8080,
+        "rooms.db",
+        None,
+    )
