@@ -10,8 +10,8 @@ An implementer writes only behaviour: a class with one async method per operatio
 * routing under ``/games/v1/``, with percent-encoded ``/`` kept inside path parameters;
 * the global query parameters (``alt=json`` only, ``prettyPrint``, ``fields`` partial responses,
   ``key``, ``oauth_token``, ``quotaUser``, ``userIp``);
-* checking of query parameters and request bodies against the schemas (400 naming the parameter or
-  the JSON pointer of the offending value);
+* checking of query parameters and request bodies against the schemas with the kit's validators
+  (``rooms_kit.validation``: 400 naming the parameter or the JSON pointer of the offending value);
 * bearer tokens from ``Authorization: Bearer`` or ``oauth_token`` (401 ``authError`` otherwise);
 * serialisation of the handler's pydantic models by wire name, 204 for empty replies;
 * Google's error envelope for every failure: 404/405 for unknown paths and methods, 501 for
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, quote, unquote
 
-from jsonschema.exceptions import ValidationError as SchemaViolation
 from pydantic import BaseModel, ValidationError
 from rooms_api.fields import FieldSelectorError, parse_fields, select_fields
 from rooms_api.models import (
@@ -45,7 +44,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rooms_kit.schemas import SchemaSet, load_schemas, reference_validator
+from rooms_kit.schemas import SchemaSet, load_schemas
+from rooms_kit.validation import Issue, Validators
 
 __all__ = [
     "ApiError",
@@ -471,19 +471,16 @@ def _pointer(parts: Sequence[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _first_violation(errors: Sequence[SchemaViolation]) -> tuple[str, str]:
-    """The JSON pointer and message of the first error, in document order.
+def _describe(issue: Issue) -> tuple[str, str]:
+    """The JSON pointer and message of a validation issue.
 
     For an unknown property the pointer names that property rather than the object holding it.
     """
-    first = min(errors, key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator)))
-    parts = list(first.absolute_path)
-    if first.validator == "additionalProperties" and isinstance(first.instance, dict):
-        known = first.schema.get("properties", {}) if isinstance(first.schema, dict) else {}
-        extra = sorted(key for key in first.instance if key not in known)
-        if extra:
-            parts.append(extra[0])
-    return _pointer(parts), first.message
+    pointer = issue.locate_at or issue.pointer
+    message = issue.message
+    if issue.expected:
+        message += f"; expected {issue.expected}"
+    return pointer, message
 
 
 class _Stub:
@@ -500,16 +497,8 @@ class _Stub:
         self.authenticator = authenticator
         self.validate_responses = validate_responses
         self.strict_requests = strict_requests
-        self.request_validators = {
-            op.request_kind: reference_validator(schemas, op.request_kind, strict=strict_requests)
-            for op in _OPERATIONS
-            if op.request_kind is not None
-        }
-        self.response_validators = {
-            op.response_kind: reference_validator(schemas, op.response_kind, strict=True)
-            for op in _OPERATIONS
-            if op.response_kind is not None
-        }
+        self.request_validators = Validators(schemas, strict=strict_requests)
+        self.response_validators = Validators(schemas, strict=True)
 
     async def endpoint(self, request: Request) -> Response:
         pretty = True
@@ -617,9 +606,9 @@ class _Stub:
             data = json.loads(raw) if raw.strip() else {}
         except (ValueError, UnicodeDecodeError):
             raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
-        errors = list(self.request_validators[op.request_kind].iter_errors(data))
+        errors = self.request_validators.kind(op.request_kind).errors(data, max_errors=1)
         if errors:
-            pointer, message = _first_violation(errors)
+            pointer, message = _describe(errors[0])
             raise ApiError(
                 400,
                 "invalid",
@@ -649,9 +638,10 @@ class _Stub:
             model = op.response_model.model_validate(result)
         data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
         if self.validate_responses:
-            errors = list(self.response_validators[op.response_kind].iter_errors(data))
+            validator = self.response_validators.kind(op.response_kind)
+            errors = validator.errors(data, max_errors=1)
             if errors:
-                pointer, message = _first_violation(errors)
+                pointer, message = _describe(errors[0])
                 logger.error(
                     "response of %s breaks the schema at %s: %s", op.name, pointer, message
                 )
