@@ -28,7 +28,16 @@ test: lint typecheck
 generate: $(STAMP)
 	$(BIN)/rooms-kit generate
 
-# The main job until the contract suite lands: prove the golden examples behave as recorded.
+# The main job: the contract suite. Without URL it starts the reference server (fresh database,
+# development mode, free loopback port), tests it over HTTP and stops it; with URL=... TOKENS="t1 t2"
+# it tests that server instead. Reports land in build/contract/.
+URL ?=
+TOKENS ?=
+PROFILE ?= full
+contract: $(STAMP)
+	$(BIN)/rooms-kit contract $(if $(URL),--url $(URL) $(foreach token,$(TOKENS),--token $(token)),--reference) --profile $(PROFILE) --report-dir build/contract
+
+# Prove the golden examples behave as recorded.
 examples: $(STAMP)
 	$(BIN)/pytest -q tests/schemas/test_golden_examples.py
 

@@ -1,0 +1,110 @@
+"""``rooms-kit contract``: run the contract suite against an implementation of the rooms API."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rooms_kit.errors import KitError
+
+EPILOG = """\
+exit status:
+  0  the implementation is conformant: every check passed
+  1  contract failures were found (each is printed with its request, response and a curl command)
+  2  the suite could not run: bad usage, fewer than two tokens, server unreachable
+
+examples:
+  rooms-kit contract --reference                      # start the bundled reference server
+  rooms-kit contract --url http://127.0.0.1:8080 --token dev-alice --token dev-bob
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "contract",
+        help="run the contract suite against a server (or the bundled reference server)",
+        description="Check an implementation of the rooms API: response shapes (openapi.json and "
+        "the strict schemas, int64 strings), error envelopes, negative requests, behaviour "
+        "scenarios, and generated requests including chains through the OpenAPI links. Two or "
+        "more tokens stand for different players (an inviter and an invitee).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="base URL of the server, e.g. http://127.0.0.1:8080")
+    where.add_argument(
+        "--reference",
+        action="store_true",
+        help="start the reference server on a free loopback port with a fresh database "
+        "(development mode; tokens default to dev-alice, dev-bob, dev-carol), then stop it",
+    )
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="bearer token of one player; repeat it: at least two, each for a different player",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("smoke", "full"),
+        default="full",
+        help="smoke: under a minute; full (default): more generated requests, a few minutes",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="seed for generated data (default: a fixed seed, printed)"
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        help="also write report.txt, junit.xml and report.html into this folder",
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rooms_kit.contract import DEFAULT_SEED, CannotRun, Target, run_suite  # noqa: PLC0415
+    from rooms_kit.contract.reference import DEVELOPMENT_TOKENS, reference_server  # noqa: PLC0415
+    from rooms_kit.contract.report import render_html, render_junit, render_text  # noqa: PLC0415
+
+    tokens: list[str] = list(args.token)
+    if args.reference and not tokens:
+        tokens = list(DEVELOPMENT_TOKENS)
+    if len(tokens) < 2:
+        raise KitError("give at least two --token options, one per player (see --help)")
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    print(f"rooms-kit contract: profile {args.profile}, seed {seed}", file=sys.stderr)
+
+    def progress(unit: Any) -> None:
+        mark = "FAIL" if unit.failures else "ok"
+        print(f"  {mark:4} {unit.name} ({unit.seconds:.1f} s)", file=sys.stderr)
+
+    try:
+        if args.reference:
+            with reference_server() as base_url:
+                print(f"rooms-kit contract: reference server at {base_url}", file=sys.stderr)
+                results = run_suite(
+                    Target.url(base_url), tokens, seed=seed, profile=args.profile, progress=progress
+                )
+        else:
+            results = run_suite(
+                Target.url(args.url), tokens, seed=seed, profile=args.profile, progress=progress
+            )
+    except CannotRun as exc:
+        raise KitError(str(exc)) from None
+    text = render_text(results)
+    sys.stdout.write(text)
+    if args.report_dir is not None:
+        try:
+            args.report_dir.mkdir(parents=True, exist_ok=True)
+            (args.report_dir / "report.txt").write_text(text, encoding="utf-8")
+            (args.report_dir / "junit.xml").write_text(render_junit(results), encoding="utf-8")
+            (args.report_dir / "report.html").write_text(render_html(results), encoding="utf-8")
+        except OSError as exc:
+            raise KitError(
+                f"cannot write the reports to {args.report_dir}: {exc.strerror}"
+            ) from None
+        print(f"rooms-kit contract: reports in {args.report_dir}", file=sys.stderr)
+    return 0 if results.ok else 1

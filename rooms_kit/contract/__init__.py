@@ -1,0 +1,28 @@
+"""The contract suite: checks any implementation of the rooms API over HTTP (or in process).
+
+    from rooms_kit.contract import Target, run_suite
+    results = run_suite(Target.url("http://127.0.0.1:8080"), ["token-a", "token-b"])
+    results.ok, results.failures
+
+Modules: ``failures`` (the typed failure), ``http`` (targets, exchanges, curl), ``openapi`` (the
+generated document as data), ``checks`` (named response checks), ``negative`` and ``scenarios``
+(deterministic behaviour), ``fuzz`` (Schemathesis-generated requests and stateful chains),
+``runner`` (plans and runs units), ``report`` (text, JUnit XML, HTML), ``reference`` (starts the
+reference server for ``make contract``).
+"""
+
+from rooms_kit.contract.failures import CannotRun, ContractFailure
+from rooms_kit.contract.http import Exchange, Target
+from rooms_kit.contract.results import FailureRecord, Results
+from rooms_kit.contract.runner import DEFAULT_SEED, run_suite
+
+__all__ = [
+    "DEFAULT_SEED",
+    "CannotRun",
+    "ContractFailure",
+    "Exchange",
+    "FailureRecord",
+    "Results",
+    "Target",
+    "run_suite",
+]

@@ -1,0 +1,140 @@
+"""The state a run shares between its units: the session, the players, the checks, the results.
+
+Units call ``ctx.call(player, operation, ...)``; every answer goes through the response checks,
+and the exchange is kept as evidence for whatever the unit raises next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rooms_kit.contract.checks import CheckContext, run_response_checks
+from rooms_kit.contract.failures import CannotRun, ContractFailure
+from rooms_kit.contract.http import Exchange, HttpSession
+from rooms_kit.contract.openapi import OpenApi
+from rooms_kit.contract.results import Results, UnitResult
+
+ROOMS = "/games/v1/rooms"
+
+
+@dataclass
+class Player:
+    token: str
+    player_id: str = ""
+
+
+@dataclass
+class SuiteContext:
+    session: HttpSession
+    players: list[Player]
+    openapi: OpenApi
+    checks: CheckContext
+    results: Results
+    seed: int
+    unit: UnitResult = field(default_factory=lambda: UnitResult("setup", "setup"))
+    last: Exchange | None = None
+    counter: int = 0
+
+    def unique(self, prefix: str) -> str:
+        """A name unique within this run and tied to its seed."""
+        self.counter += 1
+        return f"{prefix}-{self.seed}-{self.counter}"
+
+    def observe(self, exchange: Exchange) -> None:
+        self.last = exchange
+        for name, failure in run_response_checks(self.checks, exchange):
+            if failure is None:
+                self.results.record_pass(name, exchange.operation)
+            else:
+                self.results.record_failure(failure, exchange.operation, self.unit, exchange)
+
+    def fail(
+        self, check: str, title: str, message: str = "", exchange: Exchange | None = None
+    ) -> None:
+        raise ContractFailure(check, title, message, exchange=exchange or self.last)
+
+    def call(
+        self,
+        who: Player | None,
+        operation: str,
+        room_id: str | None = None,
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        raw_body: bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Exchange:
+        """Call ``operation`` (``create``, ``get`` … or ``games.rooms.get``) as ``who``."""
+        op = self.openapi.operation(
+            operation if operation.startswith("games.") else f"games.rooms.{operation}"
+        )
+        path = op.path.replace("{roomId}", _quote(room_id or ""))
+        exchange = self.session.send(
+            op.operation_id,
+            op.method,
+            path,
+            token=token if who is None else who.token,
+            query=query,
+            body=body,
+            raw_body=raw_body,
+            headers=headers,
+        )
+        self.observe(exchange)
+        return exchange
+
+    def ok(self, check: str, exchange: Exchange, step: str) -> Any:
+        """The JSON body of a step that had to succeed; a failure of ``check`` otherwise."""
+        status = exchange.response.status
+        if not 200 <= status < 300:
+            self.fail(check, f"{step} answered {status}", "this step must succeed", exchange)
+        if status == 204:
+            return None
+        try:
+            return exchange.response.json()
+        except ValueError:
+            self.fail(check, f"{step} answered with a body that is not JSON", exchange=exchange)
+        return None
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote  # noqa: PLC0415
+
+    return quote(value, safe="")
+
+
+def discover_players(ctx: SuiteContext) -> None:
+    """Find each token's player id: a short-lived auto-matching room shows its creator."""
+    for index, player in enumerate(ctx.players):
+        body = {
+            "kind": "games#roomCreateRequest",
+            "variant": 700_000 + ctx.seed % 100_000 * 10 + index,
+            "autoMatchingCriteria": {
+                "kind": "games#roomAutoMatchingCriteria",
+                "minAutoMatchingPlayers": 1,
+                "maxAutoMatchingPlayers": 1,
+            },
+        }
+        exchange = ctx.call(player, "create", body=body)
+        status = exchange.response.status
+        if status == 401:
+            raise CannotRun(f"token number {index + 1} is not accepted by the server (401)")
+        if not 200 <= status < 300:
+            raise CannotRun(
+                f"cannot create a room with token number {index + 1} (status {status}); "
+                f"reproduce: {exchange.curl()}"
+            )
+        room = exchange.response.json()
+        creator = (room.get("creationDetails") or {}).get("participantId")
+        for entry in room.get("participants") or []:
+            if entry.get("id") == creator and "player" in entry:
+                player.player_id = entry["player"].get("playerId", "")
+        if not player.player_id:
+            raise CannotRun(
+                f"the room created with token number {index + 1} does not name its creator"
+            )
+        ctx.call(player, "leave", room.get("roomId"), body={"kind": "games#roomLeaveRequest"})
+    ids = [p.player_id for p in ctx.players]
+    if len(set(ids)) != len(ids):
+        raise CannotRun(f"the tokens must stand for different players, got {ids}")

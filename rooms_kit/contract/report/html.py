@@ -1,0 +1,67 @@
+"""A self-contained HTML report: no scripts, no external style sheets or fonts."""
+
+from __future__ import annotations
+
+from html import escape
+
+from rooms_kit.contract.report.table import rows, short
+from rooms_kit.contract.results import Results
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #1b1b1b; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+td.fail { background: #fde2e1; font-weight: bold; }
+td.pass { background: #e6f4ea; }
+pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; white-space: pre-wrap; }
+.verdict-ok { color: #137333; } .verdict-bad { color: #b3261e; }
+"""
+
+
+def _cell(value: str, first: bool) -> str:
+    if first:
+        return f"<td>{escape(value)}</td>"
+    kind = "fail" if value.startswith("✗") else "pass" if value != "·" else ""
+    return f'<td class="{kind}">{escape(value)}</td>'
+
+
+def render_html(results: Results) -> str:
+    header, body = rows(results)
+    table = ["<table>", "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"]
+    for row in body:
+        table.append("<tr>" + "".join(_cell(v, i == 0) for i, v in enumerate(row)) + "</tr>")
+    table.append("</table>")
+    verdict = (
+        '<h2 class="verdict-ok">Conformant: no failures</h2>'
+        if results.ok
+        else f'<h2 class="verdict-bad">Not conformant: {len(results.failures)} distinct failure(s)</h2>'
+    )
+    failures: list[str] = []
+    for index, record in enumerate(results.failures, 1):
+        times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
+        failures.append(
+            f"<h3>{index}. [{escape(record.check)}] {escape(short(record.operation))}: "
+            f"{escape(record.title)}{escape(times)}</h3>"
+        )
+        if record.message:
+            failures.append(f"<p>{escape(record.message)}</p>")
+        failures.append(f"<p>found by: {escape(record.unit)}</p>")
+        if record.exchange is not None:
+            failures.append(f"<pre>{escape(record.exchange.describe())}</pre>")
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            "<title>rooms-kit contract report</title>",
+            f"<style>{STYLE}</style></head><body>",
+            "<h1>rooms-kit contract report</h1>",
+            f"<p>target {escape(results.target)} · profile {escape(results.profile)} · "
+            f"seed {results.seed}</p>",
+            verdict,
+            *table,
+            *failures,
+            "</body></html>",
+            "",
+        ]
+    )

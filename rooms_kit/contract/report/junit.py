@@ -1,0 +1,47 @@
+"""JUnit XML: one test suite per phase, one test case per unit, one failure element per failure."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from itertools import groupby
+
+from rooms_kit.contract.results import Results
+
+
+def render_junit(results: Results) -> str:
+    root = ET.Element("testsuites", name="rooms-kit contract")
+    units = sorted(results.units, key=lambda unit: unit.phase)
+    for phase, group in groupby(units, key=lambda unit: unit.phase):
+        members = list(group)
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=phase,
+            tests=str(len(members)),
+            failures=str(sum(1 for unit in members if unit.failures)),
+            errors=str(sum(1 for unit in members if unit.error)),
+            time=f"{sum(unit.seconds for unit in members):.3f}",
+        )
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="seed", value=str(results.seed))
+        ET.SubElement(properties, "property", name="profile", value=results.profile)
+        for unit in members:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"contract.{phase}",
+                name=unit.name,
+                time=f"{unit.seconds:.3f}",
+            )
+            for record in unit.failures:
+                failure = ET.SubElement(
+                    case, "failure", message=f"[{record.check}] {record.title}", type=record.check
+                )
+                details = [record.message] if record.message else []
+                if record.exchange is not None:
+                    details.append(record.exchange.describe())
+                failure.text = "\n".join(details)
+            if unit.error:
+                ET.SubElement(case, "error", message=unit.error)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
