@@ -36,7 +36,7 @@ from rooms_api.models import (
     RoomStatus,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncRoomsClient", "RetryPolicy", "RoomsClient"]
+__all__ = ["AsyncRoomsClient", "DEFAULT_BASE_URL", "RetryPolicy", "RoomsClient"]
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/"
 SERVICE_PATH = "games/v1/"

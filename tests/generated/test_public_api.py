@@ -1,0 +1,95 @@
+"""The public names and signatures other code builds on (the reference server among them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+
+import pytest
+from rooms_api import client, errors, server
+from rooms_api.models import Room
+
+MODULES = ["rooms_api.client", "rooms_api.errors", "rooms_api.server", "rooms_api.fields",
+           "rooms_api.documents"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_all_is_sorted_and_complete(name: str) -> None:
+    module = importlib.import_module(name)
+    assert module.__all__ == sorted(module.__all__)
+    for exported in module.__all__:
+        assert hasattr(module, exported)
+
+
+HANDLER = {
+    "create": "(self, principal, body, *, language=None, consistency_token=None)",
+    "decline": "(self, principal, room_id, *, language=None, consistency_token=None)",
+    "dismiss": "(self, principal, room_id, *, consistency_token=None)",
+    "get": "(self, principal, room_id, *, language=None, consistency_token=None)",
+    "join": "(self, principal, room_id, body, *, language=None, consistency_token=None)",
+    "leave": "(self, principal, room_id, body, *, language=None, consistency_token=None)",
+    "list": "(self, principal, *, page_token=None, language=None, max_results=None, "
+    "consistency_token=None)",
+    "report_status": "(self, principal, room_id, body, *, language=None, consistency_token=None)",
+}
+
+
+def unannotated(function: object) -> str:
+    signature = inspect.signature(function)  # type: ignore[arg-type]
+    plain = [p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=plain, return_annotation=inspect.Signature.empty))
+
+
+def test_handler_protocol_is_the_agreed_one() -> None:
+    methods = {
+        name: unannotated(member)
+        for name, member in vars(server.RoomsHandler).items()
+        if inspect.iscoroutinefunction(member)
+    }
+    assert methods == HANDLER
+    annotations = {
+        name: inspect.get_annotations(getattr(server.RoomsHandler, name))["return"]
+        for name in HANDLER
+    }
+    assert annotations == {
+        "create": "Room", "decline": "Room", "dismiss": "None", "get": "Room", "join": "Room",
+        "leave": "Room", "list": "RoomList", "report_status": "RoomStatus",
+    }  # fmt: skip
+
+
+def test_server_building_blocks() -> None:
+    assert [f.name for f in dataclasses.fields(server.Principal)] == ["player_id"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        server.Principal("a").player_id = "b"  # type: ignore[misc]
+    error = server.ApiError(409, "conflict", "Room is full")
+    assert (error.status, error.reason, error.message) == (409, "conflict", "Room is full")
+    assert error.envelope() == {
+        "error": {
+            "code": 409,
+            "message": "Room is full",
+            "errors": [{"domain": "global", "reason": "conflict", "message": "Room is full"}],
+        }
+    }
+    assert unannotated(server.create_app) == (
+        "(handler, authenticator, *, validate_responses=False, strict_requests=True, schemas=None)"
+    )
+
+
+def test_clients_offer_the_same_operations() -> None:
+    operations = set(HANDLER) | {"list_pages", "list_all"}
+    for cls in (client.RoomsClient, client.AsyncRoomsClient):
+        public = {n for n in vars(cls) if not n.startswith("_")}
+        assert operations <= public
+        assert unannotated(cls.get) == ("(self, room_id, *, language=None, consistency_token=None)")
+    assert client.RoomsClient.dismiss.__annotations__["return"] == "None"
+    assert client.RoomsClient.get.__annotations__["return"] == "Room"
+
+
+def test_exception_hierarchy() -> None:
+    for name in ("BadRequestError", "AuthenticationError", "PermissionDeniedError",
+                 "NotFoundError", "ConflictError", "RateLimitError", "ServerError"):  # fmt: skip
+        assert issubclass(getattr(errors, name), errors.RoomsHttpError)
+    assert issubclass(errors.RoomsHttpError, errors.RoomsApiError)
+    assert issubclass(errors.RoomsConnectionError, errors.RoomsApiError)
+    assert Room.__module__ == "rooms_api.models"
