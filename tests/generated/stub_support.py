@@ -15,7 +15,7 @@ from rooms_api.models import (
     RoomP2PStatuses,
     RoomStatus,
 )
-from rooms_api.server import ApiError, Principal
+from rooms_api.server import ApiError, Principal, RoomsHandler
 
 GOOD_TOKEN = "token-alice"
 PAGE = 2
@@ -176,3 +176,8 @@ class SyncASGIBridge(httpx.BaseTransport):
             return httpx.Response(response.status_code, headers=response.headers, content=body)
 
         return asyncio.run(send())
+
+
+def _conforms() -> RoomsHandler:
+    """Type-checked by ``test_typing``: the fake must satisfy the generated protocol."""
+    return FakeHandler()
