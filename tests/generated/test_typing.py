@@ -31,6 +31,7 @@ from rooms_api.models import Room
 def misuse(client: RoomsClient) -> None:
     client.get("r1", "en")
     client.list(max_results="ten")
+    Room(roomId="r")
 """
 
 
