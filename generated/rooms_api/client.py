@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
+
 from rooms_api.errors import RoomsConnectionError, error_from_response
 from rooms_api.models import (
     Room,

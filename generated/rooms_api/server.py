@@ -29,6 +29,13 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, quote, unquote
 
 from pydantic import BaseModel, ValidationError
+from rooms_kit.schemas import SchemaSet, load_schemas
+from rooms_kit.validation import Issue, Validators
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
 from rooms_api.fields import FieldSelectorError, parse_fields, select_fields
 from rooms_api.models import (
     Room,
@@ -39,13 +46,6 @@ from rooms_api.models import (
     RoomP2PStatuses,
     RoomStatus,
 )
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from rooms_kit.schemas import SchemaSet, load_schemas
-from rooms_kit.validation import Issue, Validators
 
 __all__ = [
     "ApiError",
