@@ -57,7 +57,6 @@ BEHAVIOUR_CHECKS: dict[str, str] = {
     "create_idempotent": "a retried create with the same requestId gives the same room",
     "paging_complete": "paging with maxResults=1 returns every invitation once, then ends",
     "participants_only": "a player who is not a participant cannot read the room",
-    "stateful_links": "calls chained through the OpenAPI links behave (no 5xx, conformant answers)",
 }
 
 

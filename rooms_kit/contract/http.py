@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from rooms_kit.contract.failures import CannotRun
+from rooms_kit.contract.failures import CannotRun, ContractFailure
 
 T = TypeVar("T")
 API_PREFIX = "/games/v1/"
@@ -110,7 +110,7 @@ class _AsgiBridge(httpx.BaseTransport):
     """A synchronous httpx transport that runs an ASGI app on a private event loop thread."""
 
     def __init__(self, app: Any) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+        self._inner = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -165,6 +165,7 @@ class HttpSession:
 
     client: httpx.Client
     observers: list[Observer] = field(default_factory=list)
+    answered: bool = False  # once the server has answered, a dropped request is its failure
 
     def close(self) -> None:
         self.client.close()
@@ -195,14 +196,28 @@ class HttpSession:
         url = path
         if query:
             url += "?" + urlencode({k: _query_value(v) for k, v in query.items()})
+        request = RecordedRequest(
+            method,
+            str(self.client.base_url.join(url)),
+            tuple((k, v) for k, v in all_headers.items()),
+            content,
+        )
         try:
             response = self.client.request(method, url, headers=all_headers, content=content)
         except httpx.HTTPError as exc:
-            raise CannotRun(f"cannot reach {self.client.base_url}: {exc}") from exc
-        sent = response.request
+            if not self.answered:
+                raise CannotRun(f"cannot reach {self.client.base_url}: {exc}") from exc
+            silent = Exchange(operation, request, RecordedResponse(0, (), b""), expect)
+            raise ContractFailure(
+                "not_a_server_error",
+                "no answer",
+                f"the server dropped the request: {type(exc).__name__}: {exc}",
+                exchange=silent,
+            ) from exc
+        self.answered = True
         request = RecordedRequest(
-            sent.method,
-            str(sent.url),
+            method,
+            str(response.request.url),
             tuple((k, v) for k, v in all_headers.items()),
             content,
         )

@@ -21,6 +21,7 @@ from rooms_kit.contract.profiles import PROFILES, Profile
 from rooms_kit.contract.results import SCENARIO, Results, UnitResult
 
 DEFAULT_SEED = 20_200_331  # the day Google switched the rooms service off
+PHASES = ("negative", "scenarios", "fuzz", "stateful")
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,13 @@ def run_suite(
     seed: int = DEFAULT_SEED,
     profile: str = "smoke",
     progress: Callable[[UnitResult], None] | None = None,
+    phases: tuple[str, ...] = PHASES,
 ) -> Results:
+    """Run every unit of ``profile`` in ``phases`` (negative, scenarios, fuzz, stateful)."""
     with open_run(target, tokens, seed=seed, profile=profile) as ctx:
         for unit in plan(PROFILES[profile]):
+            if unit.phase not in phases:
+                continue
             result = run_unit(ctx, unit)
             if progress is not None:
                 progress(result)

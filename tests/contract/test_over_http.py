@@ -1,0 +1,78 @@
+"""The smoke profile over real HTTP against ``rooms-kit serve``, and the command's exit statuses."""
+
+from __future__ import annotations
+
+import socket
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from rooms_kit.cli.main import main
+from rooms_kit.contract import Target, run_suite
+from rooms_kit.contract.reference import reference_server
+
+
+def test_smoke_profile_over_http_passes() -> None:
+    with reference_server() as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        results = run_suite(Target.url(base_url), ["dev-alice", "dev-bob", "dev-carol"])
+    assert [f"[{f.check}] {f.title}" for f in results.failures] == []
+    assert len(results.operations()) == 8
+
+
+def test_reference_server_is_stopped_afterwards() -> None:
+    with reference_server() as base_url:
+        port = int(base_url.rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_contract_command_against_reference_writes_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["contract", "--reference", "--profile", "smoke", "--report-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert status == 0, out
+    assert "CONFORMANT" in out
+    assert "seed 20200331" in err
+    assert ET.parse(tmp_path / "junit.xml").getroot().tag == "testsuites"
+    assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert (tmp_path / "report.txt").read_text(encoding="utf-8") == out
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_server_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    status = main(["contract", "--url", url, "--token", "a", "--token", "b", "--profile", "smoke"])
+    assert status == 2
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_fewer_than_two_tokens_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["contract", "--url", "http://127.0.0.1:1", "--token", "only-one"])
+    assert status == 2
+    assert "at least two --token" in capsys.readouterr().err
+
+
+def test_bad_usage_exits_2() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["contract", "--token", "a", "--token", "b"])  # neither --url nor --reference
+    assert exit_info.value.code == 2
+
+
+def test_help_documents_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["contract", "--help"])
+    out = capsys.readouterr().out
+    for line in (
+        "0  the implementation is conformant",
+        "1  contract failures",
+        "2  the suite could not run",
+    ):
+        assert line in out
