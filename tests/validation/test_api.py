@@ -163,7 +163,10 @@ def test_fast_path_never_accepts_what_the_schema_rejects(
         target = target[step]
     target[path[-1]] = value
     raw = json.dumps(document).encode()
-    precise_ok = validators.kind("room")._reference.is_valid(document)
+    # The oracle: the reference validator alone, for the kind the document names.
+    kind = document.get("kind")
+    precise_ok = isinstance(kind, str) and kind in validators.schemas.kinds
+    precise_ok = precise_ok and bool(validators.kind(kind)._reference.is_valid(document))
     if validators.fast.accepts(raw, None):
         assert precise_ok, f"fast path accepted {path}={value!r}"
     assert (validators.check_bytes(raw) == []) == precise_ok
