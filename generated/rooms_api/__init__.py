@@ -7,10 +7,11 @@ Modules:
 
 * ``rooms_api.models`` -- pydantic models of every ``games#`` kind (snake_case attributes,
   wire names as aliases) and the enumerations.
-* ``rooms_api.client`` -- ``RoomsClient`` and ``AsyncRoomsClient`` (httpx).
+* ``rooms_api.client`` -- ``RoomsClient`` (httpx, blocking), ``RetryPolicy``; it re-exports
+  ``AsyncRoomsClient`` from ``rooms_api.async_client``.
 * ``rooms_api.errors`` -- the exceptions the clients raise and Google's error envelope.
 * ``rooms_api.server`` -- ``create_app``: an ASGI stub that enforces the contract around a
-  ``RoomsHandler`` you implement.
+  ``RoomsHandler`` you implement (its machinery lives in the private ``_stub`` module).
 * ``rooms_api.fields`` -- the ``fields`` partial-response selector used by the server.
 * ``rooms_api.documents`` -- ``openapi_document()`` and ``discovery_document()``.
 

@@ -20,23 +20,21 @@ An implementer writes only behaviour: a class with one async method per operatio
 
 from __future__ import annotations
 
-import json
-import logging
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import parse_qsl, quote, unquote
+from typing import Protocol
 
-from pydantic import BaseModel, ValidationError
 from rooms_kit.schemas import SchemaSet, load_schemas
-from rooms_kit.validation import Issue, Validators
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from rooms_api.fields import FieldSelectorError, parse_fields, select_fields
+from rooms_api._stub import (
+    ALL_METHODS,
+    ApiError,
+    Authenticator,
+    Operation,
+    Principal,
+    Query,
+    Stub,
+)
 from rooms_api.models import (
     Room,
     RoomCreateRequest,
@@ -54,61 +52,6 @@ __all__ = [
     "RoomsHandler",
     "create_app",
 ]
-
-logger = logging.getLogger(__name__)
-
-SERVICE_PREFIX = "/games/v1/"
-JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
-INT64_PATTERN = re.compile(
-    "^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$"
-)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller."""
-
-    player_id: str
-
-
-@runtime_checkable
-class Authenticator(Protocol):
-    """Turns a bearer token into the calling player, or ``None`` when the token is not valid."""
-
-    async def __call__(self, token: str) -> Principal | None: ...
-
-
-class ApiError(Exception):
-    """Raise from a handler to answer with an error in Google's envelope.
-
-    ``reason`` is one of Google's short codes (``notFound``, ``conflict``, ``forbidden`` …);
-    ``location`` and ``location_type`` optionally name the offending parameter or JSON pointer.
-    """
-
-    def __init__(
-        self,
-        status: int,
-        reason: str,
-        message: str,
-        *,
-        location: str | None = None,
-        location_type: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.location = location
-        self.location_type = location_type
-
-    def envelope(self) -> dict[str, Any]:
-        """The JSON body: ``{"error": {"code", "message", "errors": [...]}}``."""
-        item: dict[str, Any] = {"domain": "global", "reason": self.reason, "message": self.message}
-        if self.location is not None:
-            item["location"] = self.location
-        if self.location_type is not None:
-            item["locationType"] = self.location_type
-        return {"error": {"code": self.status, "message": self.message, "errors": [item]}}
 
 
 class RoomsHandler(Protocol):
@@ -210,31 +153,9 @@ class RoomsHandler(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class _Query:
-    wire: str
-    py_name: str
-    kind: str  # "string", "int32", "int64" or "boolean"
-    minimum: int | None = None
-    maximum: int | None = None
-
-
-@dataclass(frozen=True)
-class _Operation:
-    name: str
-    py_name: str
-    method: str
-    segments: tuple[str, ...]  # "{roomId}" marks a path parameter
-    query: tuple[_Query, ...]
-    request_kind: str | None
-    request_model: type[BaseModel] | None
-    response_kind: str | None
-    response_model: type[BaseModel] | None
-    success_status: int
-
-
-_OPERATIONS: tuple[_Operation, ...] = (
-    _Operation(
+# The routing table: one row per operation, in the order of their names.
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
         name="create",
         py_name="create",
         method="POST",
@@ -243,8 +164,8 @@ _OPERATIONS: tuple[_Operation, ...] = (
             "create",
         ),
         query=(
-            _Query("language", "language", "string", None, None),
-            _Query("consistencyToken", "consistency_token", "int64", None, None),
+            Query("language", "language", "string", None, None),
+            Query("consistencyToken", "consistency_token", "int64", None, None),
         ),
         request_kind="games#roomCreateRequest",
         request_model=RoomCreateRequest,
@@ -252,7 +173,7 @@ _OPERATIONS: tuple[_Operation, ...] = (
         response_model=Room,
         success_status=200,
     ),
-    _Operation(
+    Operation(
         name="decline",
         py_name="decline",
         method="POST",
@@ -262,8 +183,8 @@ _OPERATIONS: tuple[_Operation, ...] = (
             "decline",
         ),
         query=(
-            _Query("language", "language", "string", None, None),
-            _Query("consistencyToken", "consistency_token", "int64", None, None),
+            Query("language", "language", "string", None, None),
+            Query("consistencyToken", "consistency_token", "int64", None, None),
         ),
         request_kind=None,
         request_model=None,
@@ -271,7 +192,7 @@ _OPERATIONS: tuple[_Operation, ...] = (
         response_model=Room,
         success_status=200,
     ),
-    _Operation(
+    Operation(
         name="dismiss",
         py_name="dismiss",
         method="POST",
@@ -280,14 +201,14 @@ _OPERATIONS: tuple[_Operation, ...] = (
             "{roomId}",
             "dismiss",
         ),
-        query=(_Query("consistencyToken", "consistency_token", "int64", None, None),),
+        query=(Query("consistencyToken", "consistency_token", "int64", None, None),),
         request_kind=None,
         request_model=None,
         response_kind=None,
         response_model=None,
         success_status=204,
     ),
-    _Operation(
+    Operation(
         name="get",
         py_name="get",
         method="GET",
@@ -296,8 +217,8 @@ _OPERATIONS: tuple[_Operation, ...] = (
             "{roomId}",
         ),
         query=(
-            _Query("language", "language", "string", None, None),
-            _Query("consistencyToken", "consistency_token", "int64", None, None),
+            Query("language", "language", "string", None, None),
+            Query("consistencyToken", "consistency_token", "int64", None, None),
         ),
         request_kind=None,
         request_model=None,
@@ -305,7 +226,7 @@ _OPERATIONS: tuple[_Operation, ...] = (
         response_model=Room,
         success_status=200,
     ),
-    _Operation(
+    Operation(
         name="join",
         py_name="join",
         method="POST",
@@ -315,8 +236,8 @@ _OPERATIONS: tuple[_Operation, ...] = (
             "join",
         ),
         query=(
-            _Query("language", "language", "string", None, None),
-            _Query("consistencyToken", "consistency_token", "int64", None, None),
+            Query("language", "language", "string", None, None),
+            Query("consistencyToken", "consistency_token", "int64", None, None),
         ),
         request_kind="games#roomJoinRequest",
         request_model=RoomJoinRequest,
@@ -324,7 +245,7 @@ _OPERATIONS: tuple[_Operation, ...] = (
         response_model=Room,
         success_status=200,
     ),
-    _Operation(
+    Operation(
         name="leave",
         py_name="leave",
         method="POST",
@@ -334,8 +255,8 @@ _OPERATIONS: tuple[_Operation, ...] = (
             "leave",
         ),
         query=(
-            _Query("language", "language", "string", None, None),
-            _Query("consistencyToken", "consistency_token", "int64", None, None),
+            Query("language", "language", "string", None, None),
+            Query("consistencyToken", "consistency_token", "int64", None, None),
         ),
         request_kind="games#roomLeaveRequest",
         request_model=RoomLeaveRequest,
@@ -343,16 +264,16 @@ _OPERATIONS: tuple[_Operation, ...] = (
         response_model=Room,
         success_status=200,
     ),
-    _Operation(
+    Operation(
         name="list",
         py_name="list",
         method="GET",
         segments=("rooms",),
         query=(
-            _Query("pageToken", "page_token", "string", None, None),
-            _Query("language", "language", "string", None, None),
-            _Query("maxResults", "max_results", "int32", 1, 500),
-            _Query("consistencyToken", "consistency_token", "int64", None, None),
+            Query("pageToken", "page_token", "string", None, None),
+            Query("language", "language", "string", None, None),
+            Query("maxResults", "max_results", "int32", 1, 500),
+            Query("consistencyToken", "consistency_token", "int64", None, None),
         ),
         request_kind=None,
         request_model=None,
@@ -360,7 +281,7 @@ _OPERATIONS: tuple[_Operation, ...] = (
         response_model=RoomList,
         success_status=200,
     ),
-    _Operation(
+    Operation(
         name="reportStatus",
         py_name="report_status",
         method="POST",
@@ -370,8 +291,8 @@ _OPERATIONS: tuple[_Operation, ...] = (
             "reportstatus",
         ),
         query=(
-            _Query("language", "language", "string", None, None),
-            _Query("consistencyToken", "consistency_token", "int64", None, None),
+            Query("language", "language", "string", None, None),
+            Query("consistencyToken", "consistency_token", "int64", None, None),
         ),
         request_kind="games#roomP2PStatuses",
         request_model=RoomP2PStatuses,
@@ -380,301 +301,6 @@ _OPERATIONS: tuple[_Operation, ...] = (
         success_status=200,
     ),
 )
-
-# Query parameters every operation accepts; only ``alt``, ``prettyPrint``, ``fields`` and
-# ``oauth_token`` change what the stub does, the others are accepted and ignored.
-_GLOBAL_QUERY = frozenset(
-    {
-        "alt",
-        "fields",
-        "key",
-        "oauth_token",
-        "prettyPrint",
-        "quotaUser",
-        "userIp",
-    }
-)
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-def _match(segments: Sequence[str]) -> list[tuple[_Operation, dict[str, str]]]:
-    found = []
-    for op in _OPERATIONS:
-        if len(op.segments) != len(segments):
-            continue
-        params: dict[str, str] = {}
-        for pattern, actual in zip(op.segments, segments, strict=True):
-            if pattern.startswith("{"):
-                params[pattern[1:-1]] = unquote(actual)
-            elif pattern != actual:
-                break
-        else:
-            found.append((op, params))
-    return found
-
-
-def _raw_path(request: Request) -> str:
-    raw = request.scope.get("raw_path")
-    if isinstance(raw, bytes):
-        return raw.decode("latin-1").split("?", 1)[0]
-    return quote(request.scope["path"])
-
-
-def _parse_bool(wire: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in ("true", "1"):
-        return True
-    if lowered in ("false", "0"):
-        return False
-    raise _invalid_parameter(wire, f"Invalid boolean value for {wire}: {value!r}")
-
-
-def _invalid_parameter(wire: str, message: str) -> ApiError:
-    return ApiError(400, "invalidParameter", message, location=wire, location_type="parameter")
-
-
-def _convert(query: _Query, value: str) -> Any:
-    if query.kind == "int32":
-        try:
-            number = int(value, 10)
-        except ValueError:
-            raise _invalid_parameter(
-                query.wire, f"Invalid value for {query.wire}: {value!r} is not an integer"
-            ) from None
-        if query.minimum is not None and number < query.minimum:
-            raise _invalid_parameter(
-                query.wire, f"Invalid value for {query.wire}: {number} is below {query.minimum}"
-            )
-        if query.maximum is not None and number > query.maximum:
-            raise _invalid_parameter(
-                query.wire, f"Invalid value for {query.wire}: {number} is above {query.maximum}"
-            )
-        return number
-    if query.kind == "int64":
-        if not INT64_PATTERN.fullmatch(value):
-            raise _invalid_parameter(
-                query.wire, f"Invalid value for {query.wire}: {value!r} is not a 64-bit integer"
-            )
-        return value
-    if query.kind == "boolean":
-        return _parse_bool(query.wire, value)
-    return value
-
-
-def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
-    header = request.headers.get("authorization")
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-        return None
-    return query.get("oauth_token") or None
-
-
-def _pointer(parts: Sequence[Any]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def _describe(issue: Issue) -> tuple[str, str]:
-    """The JSON pointer and message of a validation issue.
-
-    For an unknown property the pointer names that property rather than the object holding it.
-    """
-    pointer = issue.locate_at or issue.pointer
-    message = issue.message
-    if issue.expected:
-        message += f"; expected {issue.expected}"
-    return pointer, message
-
-
-class _Stub:
-    def __init__(
-        self,
-        handler: object,
-        authenticator: Authenticator,
-        *,
-        validate_responses: bool,
-        strict_requests: bool,
-        schemas: SchemaSet,
-    ) -> None:
-        self.handler = handler
-        self.authenticator = authenticator
-        self.validate_responses = validate_responses
-        self.strict_requests = strict_requests
-        self.request_validators = Validators(schemas, strict=strict_requests)
-        self.response_validators = Validators(schemas, strict=True)
-
-    async def endpoint(self, request: Request) -> Response:
-        pretty = True
-        try:
-            query = self._query(request)
-            pretty = _parse_bool("prettyPrint", query.get("prettyPrint", "true"))
-            return await self._dispatch(request, query, pretty)
-        except ApiError as exc:
-            return _error_response(exc, pretty)
-        except Exception:
-            logger.exception("handler failed on %s %s", request.method, request.url.path)
-            return _error_response(ApiError(500, "backendError", "Internal error."), pretty)
-
-    def _query(self, request: Request) -> dict[str, str]:
-        pairs = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), True)
-        query: dict[str, str] = {}
-        for key, value in pairs:
-            if key in query:
-                raise _invalid_parameter(key, f"Parameter {key} is given more than once")
-            query[key] = value
-        return query
-
-    async def _dispatch(self, request: Request, query: dict[str, str], pretty: bool) -> Response:
-        path = _raw_path(request)
-        if not path.startswith(SERVICE_PREFIX):
-            raise ApiError(404, "notFound", f"No such path: {request.url.path}")
-        candidates = _match(path[len(SERVICE_PREFIX) :].split("/"))
-        if not candidates:
-            raise ApiError(404, "notFound", f"No such path: {request.url.path}")
-        chosen = [(op, params) for op, params in candidates if op.method == request.method]
-        if not chosen:
-            allowed = ", ".join(sorted({op.method for op, _ in candidates}))
-            error = ApiError(405, "httpMethodNotAllowed", f"Method {request.method} not allowed")
-            response = _error_response(error, pretty)
-            response.headers["Allow"] = allowed
-            return response
-        op, path_params = chosen[0]
-        for name, value in path_params.items():
-            if not value:
-                raise ApiError(
-                    400,
-                    "required",
-                    f"Required parameter: {name}",
-                    location=name,
-                    location_type="parameter",
-                )
-        kwargs = self._query_arguments(op, query)
-        selector = None
-        if query.get("fields"):
-            try:
-                selector = parse_fields(query["fields"])
-            except FieldSelectorError as exc:
-                raise _invalid_parameter("fields", f"Invalid field selection: {exc}") from None
-        principal = await self._authenticate(request, query)
-        args: list[Any] = [principal, *path_params.values()]
-        if op.request_model is not None:
-            args.append(await self._body(request, op))
-        method = getattr(self.handler, op.py_name, None)
-        if method is None:
-            raise _not_implemented(op)
-        try:
-            result = await method(*args, **kwargs)
-        except NotImplementedError:
-            raise _not_implemented(op) from None
-        return self._reply(op, result, pretty, selector)
-
-    def _query_arguments(self, op: _Operation, query: Mapping[str, str]) -> dict[str, Any]:
-        alt = query.get("alt", "json")
-        if alt != "json":
-            raise _invalid_parameter("alt", f"Unsupported value for alt: {alt!r}; only json")
-        known = {q.wire: q for q in op.query}
-        kwargs: dict[str, Any] = {}
-        for wire, value in query.items():
-            if wire in known:
-                kwargs[known[wire].py_name] = _convert(known[wire], value)
-            elif wire not in _GLOBAL_QUERY and self.strict_requests:
-                raise _invalid_parameter(wire, f"Unknown parameter: {wire}")
-        return kwargs
-
-    async def _authenticate(self, request: Request, query: Mapping[str, str]) -> Principal:
-        token = _bearer(request, query)
-        if token is None:
-            raise ApiError(
-                401,
-                "authError",
-                "Login Required.",
-                location="Authorization",
-                location_type="header",
-            )
-        principal = await self.authenticator(token)
-        if principal is None:
-            raise ApiError(
-                401,
-                "authError",
-                "Invalid Credentials",
-                location="Authorization",
-                location_type="header",
-            )
-        return principal
-
-    async def _body(self, request: Request, op: _Operation) -> BaseModel:
-        assert op.request_kind is not None and op.request_model is not None
-        raw = await request.body()
-        try:
-            data = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
-        errors = self.request_validators.kind(op.request_kind).errors(data, max_errors=1)
-        if errors:
-            pointer, message = _describe(errors[0])
-            raise ApiError(
-                400,
-                "invalid",
-                f"Invalid value at '{pointer}': {message}",
-                location=pointer,
-                location_type="body",
-            )
-        try:
-            return op.request_model.model_validate(data)
-        except ValidationError as exc:
-            detail = exc.errors()[0]
-            pointer = _pointer(list(detail["loc"]))
-            raise ApiError(
-                400,
-                "invalid",
-                f"Invalid value at '{pointer}': {detail['msg']}",
-                location=pointer,
-                location_type="body",
-            ) from None
-
-    def _reply(self, op: _Operation, result: object, pretty: bool, selector: Any) -> Response:
-        if op.response_model is None or op.response_kind is None:
-            return Response(status_code=op.success_status)
-        if isinstance(result, op.response_model):
-            model = result
-        else:
-            model = op.response_model.model_validate(result)
-        data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-        if self.validate_responses:
-            validator = self.response_validators.kind(op.response_kind)
-            errors = validator.errors(data, max_errors=1)
-            if errors:
-                pointer, message = _describe(errors[0])
-                logger.error(
-                    "response of %s breaks the schema at %s: %s", op.name, pointer, message
-                )
-                raise ApiError(
-                    500,
-                    "backendError",
-                    f"Response of {op.name} breaks the schema at '{pointer}': {message}",
-                )
-        if selector is not None:
-            data = select_fields(data, selector)
-        return _json_response(op.success_status, data, pretty)
-
-
-def _not_implemented(op: _Operation) -> ApiError:
-    return ApiError(501, "notImplemented", f"Operation {op.name} is not implemented")
-
-
-def _json_response(status: int, data: Any, pretty: bool) -> Response:
-    text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False)
-    return Response(
-        text + ("\n" if pretty else ""), status_code=status, media_type=JSON_CONTENT_TYPE
-    )
-
-
-def _error_response(error: ApiError, pretty: bool) -> Response:
-    response = _json_response(error.status, error.envelope(), pretty)
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="https://www.googleapis.com/"'
-    return response
 
 
 def create_app(
@@ -692,12 +318,13 @@ def create_app(
     a broken one into a 500, which helps while developing a handler. ``schemas`` defaults to the
     kit's own schema folder.
     """
-    stub = _Stub(
+    stub = Stub(
+        OPERATIONS,
         handler,
         authenticator,
         validate_responses=validate_responses,
         strict_requests=strict_requests,
         schemas=schemas or load_schemas(),
     )
-    route = Route("/{path:path}", stub.endpoint, methods=_ALL_METHODS)
+    route = Route("/{path:path}", stub.endpoint, methods=ALL_METHODS)
     return Starlette(routes=[route])

@@ -9,9 +9,10 @@ from generator.build.types import COMMON_FILE, TypeBuilder
 from generator.load import GeneratorError
 from generator.model import Api, Operation, Parameter, TypeRef, class_name_of_kind, snake_case
 from rooms_kit.errors import Location
-from rooms_kit.schemas import SchemaSet
+from rooms_kit.schemas import BASE_URI, SchemaSet
 
 OPERATIONS_FILE = "operations.json"
+OPERATIONS_URI = BASE_URI + OPERATIONS_FILE
 
 
 def build_api(schemas: SchemaSet) -> Api:
@@ -100,9 +101,7 @@ def _parameter(
     ref = schema.get("$ref")
     resolved: Mapping[str, Any] = schema
     if isinstance(ref, str):
-        resolved = (
-            schemas.registry().resolver(base_uri=_operations_uri(schemas)).lookup(ref).contents
-        )
+        resolved = schemas.registry().resolver(base_uri=OPERATIONS_URI).lookup(ref).contents
     type_ref = _parameter_type(types, schema, resolved, pointer)
     return Parameter(
         wire_name=param["name"],
@@ -120,12 +119,6 @@ def _parameter(
         ),
         default=resolved.get("default"),
     )
-
-
-def _operations_uri(schemas: SchemaSet) -> str:
-    from rooms_kit.schemas import BASE_URI  # noqa: PLC0415
-
-    return BASE_URI + OPERATIONS_FILE
 
 
 def _parameter_type(

@@ -26,7 +26,10 @@ PYTHON_TEMPLATES = {
     "package_init.py.jinja": "__init__.py",
     "fields.py.jinja": "fields.py",
     "server.py.jinja": "server.py",
+    "stub_runtime.py.jinja": "_stub.py",
     "client.py.jinja": "client.py",
+    "async_client.py.jinja": "async_client.py",
+    "http_shared.py.jinja": "_http.py",
     "errors.py.jinja": "errors.py",
     "documents.py.jinja": "documents.py",
 }

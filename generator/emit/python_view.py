@@ -152,7 +152,7 @@ def _path_expression(op: Operation) -> str:
     for segment in op.path.split("/"):
         if segment.startswith("{"):
             param = next(p for p in op.path_parameters if p.wire_name == segment[1:-1])
-            parts.append("{_segment(" + param.py_name + ")}")
+            parts.append("{segment(" + param.py_name + ")}")
         else:
             parts.append(segment)
     joined = "/".join(parts)

@@ -10,8 +10,8 @@ import pytest
 from rooms_api import client, errors, server
 from rooms_api.models import Room
 
-MODULES = ["rooms_api.client", "rooms_api.errors", "rooms_api.server", "rooms_api.fields",
-           "rooms_api.documents"]  # fmt: skip
+MODULES = ["rooms_api.client", "rooms_api.async_client", "rooms_api.errors", "rooms_api.server",
+           "rooms_api.fields", "rooms_api.documents"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", MODULES)
