@@ -144,3 +144,37 @@ def test_generated_package_imports_from_anywhere(tmp_path: Path) -> None:
 def test_generated_folder_holds_only_the_package() -> None:
     entries = sorted(p.name for p in OUTPUT_DIR.iterdir() if p.name != "__pycache__")
     assert entries == ["rooms_api"]
+
+
+def test_a_new_query_parameter_flows_to_clients_server_and_documents(tmp_path: Path) -> None:
+    folder = copy_schemas(tmp_path)
+    operations = json.loads((folder / "operations.json").read_text())
+    get = next(op for op in operations["operations"] if op["name"] == "get")
+    get["parameters"].append(
+        {
+            "name": "includeLeft",
+            "in": "query",
+            "required": False,
+            "description": "Whether participants who left are listed too.",
+            "schema": {"type": "boolean"},
+        }
+    )
+    (folder / "operations.json").write_text(json.dumps(operations, indent=2))
+    files = generate(folder)
+    baseline = generate()
+    changed = {rel for rel in files if files[rel] != baseline[rel]}
+    assert changed == {
+        "rooms_api/client.py", "rooms_api/async_client.py", "rooms_api/server.py",
+        "rooms_api/openapi.json", "rooms_api/discovery.json",
+    }  # fmt: skip
+    for module in ("client.py", "async_client.py", "server.py"):
+        assert "include_left: bool | None = None" in files[f"rooms_api/{module}"].decode()
+    assert '"includeLeft": include_left' in files["rooms_api/client.py"].decode()
+    assert 'Query("includeLeft", "include_left", "boolean"' in files["rooms_api/server.py"].decode()
+    discovery = json.loads(files["rooms_api/discovery.json"])
+    method = discovery["resources"]["rooms"]["methods"]["get"]
+    assert method["parameters"]["includeLeft"] == {
+        "description": "Whether participants who left are listed too.",
+        "location": "query",
+        "type": "boolean",
+    }
