@@ -21,6 +21,7 @@ from rooms_kit.schemas import SchemaSet
 from rooms_kit.validation import Issue, Validators
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from rooms_api.fields import FieldSelectorError, parse_fields, select_fields
 
@@ -120,7 +121,6 @@ GLOBAL_QUERY = frozenset(
         "userIp",
     }
 )
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def _match(
@@ -235,6 +235,14 @@ class Stub:
         self.strict_requests = strict_requests
         self.request_validators = Validators(schemas, strict=strict_requests)
         self.response_validators = Validators(schemas, strict=True)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point for every HTTP request (websockets are closed at once)."""
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def endpoint(self, request: Request) -> Response:
         pretty = True

@@ -24,10 +24,8 @@ from typing import Protocol
 
 from rooms_kit.schemas import SchemaSet, load_schemas
 from starlette.applications import Starlette
-from starlette.routing import Route
 
 from rooms_api._stub import (
-    ALL_METHODS,
     ApiError,
     Authenticator,
     Operation,
@@ -326,5 +324,9 @@ def create_app(
         strict_requests=strict_requests,
         schemas=schemas or load_schemas(),
     )
-    route = Route("/{path:path}", stub.endpoint, methods=ALL_METHODS)
-    return Starlette(routes=[route])
+    app = Starlette()
+    # Every request goes to the stub, which routes on the raw path itself: a Starlette route
+    # would see the decoded path, where %2F and %0A inside a roomId have already been undone.
+    app.router.redirect_slashes = False
+    app.router.default = stub.asgi
+    return app

@@ -164,6 +164,8 @@ def test_authentication(app: Any, headers: dict[str, str], url: str, status: int
     ("method", "url", "status", "reason"),
     [
         ("GET", "/games/v1/rooms/missing", 404, "notFound"),
+        ("GET", "/games/v1/rooms/line%0Abreak", 404, "notFound"),
+        ("GET", "/games/v1/", 404, "notFound"),
         ("GET", "/games/v1/elsewhere", 404, "notFound"),
         ("GET", "/other", 404, "notFound"),
         ("DELETE", "/games/v1/rooms/r1", 405, "httpMethodNotAllowed"),
