@@ -9,15 +9,19 @@ import email.utils
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from rooms_api.errors import UnexpectedResponseError
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/"
 SERVICE_PATH = "games/v1/"
 USER_AGENT = "games-rooms-kit-rooms_api/v1"
 Token = str | Callable[[], str] | None
+Reply = TypeVar("Reply", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -94,3 +98,13 @@ class Settings:
     def headers(self) -> dict[str, str]:
         token = self.token() if callable(self.token) else self.token
         return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def parse_reply(model: type[Reply], response: httpx.Response) -> Reply:
+    """The reply's model, or ``UnexpectedResponseError`` when the body does not fit it."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "/".join(str(part) for part in first["loc"])
+        raise UnexpectedResponseError(response, f"/{where}: {first['msg']}") from exc

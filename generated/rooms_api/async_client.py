@@ -24,6 +24,7 @@ from rooms_api._http import (
     Settings,
     Token,
     json_body,
+    parse_reply,
     query_params,
     segment,
 )
@@ -123,7 +124,7 @@ class AsyncRoomsClient:
             },
             body,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     async def decline(
         self,
@@ -146,7 +147,7 @@ class AsyncRoomsClient:
             },
             None,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     async def dismiss(
         self,
@@ -189,7 +190,7 @@ class AsyncRoomsClient:
             },
             None,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     async def join(
         self,
@@ -213,7 +214,7 @@ class AsyncRoomsClient:
             },
             body,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     async def leave(
         self,
@@ -237,7 +238,7 @@ class AsyncRoomsClient:
             },
             body,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     async def list(
         self,
@@ -263,7 +264,7 @@ class AsyncRoomsClient:
             },
             None,
         )
-        return RoomList.model_validate_json(response.content)
+        return parse_reply(RoomList, response)
 
     async def report_status(
         self,
@@ -287,7 +288,7 @@ class AsyncRoomsClient:
             },
             body,
         )
-        return RoomStatus.model_validate_json(response.content)
+        return parse_reply(RoomStatus, response)
 
     async def list_pages(
         self,

@@ -28,6 +28,7 @@ from rooms_api._http import (
     Settings,
     Token,
     json_body,
+    parse_reply,
     query_params,
     segment,
 )
@@ -128,7 +129,7 @@ class RoomsClient:
             },
             body,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     def decline(
         self,
@@ -151,7 +152,7 @@ class RoomsClient:
             },
             None,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     def dismiss(
         self,
@@ -194,7 +195,7 @@ class RoomsClient:
             },
             None,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     def join(
         self,
@@ -218,7 +219,7 @@ class RoomsClient:
             },
             body,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     def leave(
         self,
@@ -242,7 +243,7 @@ class RoomsClient:
             },
             body,
         )
-        return Room.model_validate_json(response.content)
+        return parse_reply(Room, response)
 
     def list(
         self,
@@ -268,7 +269,7 @@ class RoomsClient:
             },
             None,
         )
-        return RoomList.model_validate_json(response.content)
+        return parse_reply(RoomList, response)
 
     def report_status(
         self,
@@ -292,7 +293,7 @@ class RoomsClient:
             },
             body,
         )
-        return RoomStatus.model_validate_json(response.content)
+        return parse_reply(RoomStatus, response)
 
     def list_pages(
         self,

@@ -7,6 +7,7 @@
 
     RoomsApiError                  anything the clients raise on purpose
     ├── RoomsConnectionError       no HTTP answer (connection refused, timeout), after retries
+    ├── UnexpectedResponseError    a success status whose body does not fit the reply's model
     └── RoomsHttpError             an HTTP error status; carries .status, .reason, .envelope
         ├── BadRequestError        400
         ├── AuthenticationError    401
@@ -38,6 +39,7 @@ __all__ = [
     "RoomsConnectionError",
     "RoomsHttpError",
     "ServerError",
+    "UnexpectedResponseError",
     "error_from_response",
 ]
 
@@ -75,6 +77,18 @@ class RoomsApiError(Exception):
 
 class RoomsConnectionError(RoomsApiError):
     """The request got no HTTP answer; the httpx exception is the ``__cause__``."""
+
+
+class UnexpectedResponseError(RoomsApiError):
+    """A success answer whose body is not the documented reply.
+
+    The pydantic ``ValidationError`` is the ``__cause__``; ``response`` is the raw answer.
+    """
+
+    def __init__(self, response: httpx.Response, problem: str) -> None:
+        super().__init__(f"HTTP {response.status_code} with an unexpected body: {problem}")
+        self.response = response
+        self.status = response.status_code
 
 
 class RoomsHttpError(RoomsApiError):

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from rooms_api.client import AsyncRoomsClient, RetryPolicy, RoomsClient
 from rooms_api.errors import (
     AuthenticationError,
@@ -19,6 +20,7 @@ from rooms_api.errors import (
     RoomsConnectionError,
     RoomsHttpError,
     ServerError,
+    UnexpectedResponseError,
 )
 from rooms_api.models import (
     LeaveRequestReason,
@@ -284,3 +286,20 @@ def test_async_client_retries_with_its_own_sleep() -> None:
 
     assert asyncio.run(scenario()).room_id == "r1"
     assert (script.attempts, slept) == (2, [0.5])
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b"not json", "/"),
+        (json.dumps({"roomId": 5}).encode(), "/roomId"),
+        (json.dumps({"kind": "games#roomList"}).encode(), "/kind"),
+    ],
+)
+def test_a_success_body_that_does_not_fit_raises_a_typed_error(body: bytes, where: str) -> None:
+    script = Script((200, body, {}))
+    with pytest.raises(UnexpectedResponseError) as caught:
+        scripted(script, []).get("r1")
+    assert caught.value.status == 200
+    assert f"{where}:" in str(caught.value)
+    assert isinstance(caught.value.__cause__, ValidationError)

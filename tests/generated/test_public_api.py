@@ -92,4 +92,5 @@ def test_exception_hierarchy() -> None:
         assert issubclass(getattr(errors, name), errors.RoomsHttpError)
     assert issubclass(errors.RoomsHttpError, errors.RoomsApiError)
     assert issubclass(errors.RoomsConnectionError, errors.RoomsApiError)
+    assert issubclass(errors.UnexpectedResponseError, errors.RoomsApiError)
     assert Room.__module__ == "rooms_api.models"
