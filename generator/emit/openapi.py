@@ -146,6 +146,12 @@ def openapi_document(api: Api) -> dict[str, Any]:
         path = "/" + api.service_path + op.path
         paths.setdefault(path, {})[op.http_method.lower()] = _operation(api, op)
     schemas = as_openapi_components(api)["components"]["schemas"]
+    for model in api.models:
+        schemas[model.class_name] = {"title": model.title, **schemas[model.class_name]}
+    for enum in api.enums:
+        schemas[enum.class_name]["x-enumDescriptions"] = dict(
+            zip(enum.values, enum.value_descriptions, strict=True)
+        )
     schemas[ERROR_SCHEMA] = _error_envelope()
     responses = {
         f"Error{status}": {
