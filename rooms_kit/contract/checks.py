@@ -57,6 +57,7 @@ BEHAVIOUR_CHECKS: dict[str, str] = {
     "create_idempotent": "a retried create with the same requestId gives the same room",
     "paging_complete": "paging with maxResults=1 returns every invitation once, then ends",
     "participants_only": "a player who is not a participant cannot read the room",
+    "stateful_links": "a roomId followed through an OpenAPI link is known to the room's participants",
 }
 
 

@@ -124,7 +124,8 @@ class _AsgiBridge(httpx.BaseTransport):
             copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
             response = await self._inner.handle_async_request(copy)
             content = await response.aread()
-            return httpx.Response(response.status_code, headers=response.headers, content=content)
+            stream = httpx.ByteStream(content)
+            return httpx.Response(response.status_code, headers=response.headers, stream=stream)
 
         return self._run(send())
 
@@ -166,6 +167,7 @@ class HttpSession:
     client: httpx.Client
     observers: list[Observer] = field(default_factory=list)
     answered: bool = False  # once the server has answered, a dropped request is its failure
+    last_response: httpx.Response | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -189,13 +191,17 @@ class HttpSession:
             all_headers["Authorization"] = f"Bearer {token}"
         content = raw_body
         if body is not None:
-            content = json.dumps(body, ensure_ascii=False).encode()
+            try:
+                content = json.dumps(body, ensure_ascii=False).encode()
+            except UnicodeEncodeError:  # lone surrogates: send them escaped
+                content = json.dumps(body).encode()
         if content is not None:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
         url = path
         if query:
-            url += "?" + urlencode({k: _query_value(v) for k, v in query.items()})
+            pairs = [(k, _query_value(item)) for k, v in query.items() for item in _as_list(v)]
+            url += "?" + urlencode(pairs, encoding="utf-8", errors="surrogatepass")
         request = RecordedRequest(
             method,
             str(self.client.base_url.join(url)),
@@ -215,6 +221,7 @@ class HttpSession:
                 exchange=silent,
             ) from exc
         self.answered = True
+        self.last_response = response
         request = RecordedRequest(
             method,
             str(response.request.url),
@@ -230,7 +237,15 @@ class HttpSession:
         return exchange
 
 
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value)
     return str(value)
