@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -28,6 +29,7 @@ from rooms_kit.reference_server.storage import ListPosition
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 120_000
+WAL_SWITCH_ATTEMPTS = 400
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -173,6 +175,23 @@ def _room(document: str) -> RoomState:
     return RoomState.from_json(json.loads(document))
 
 
+def _use_write_ahead_log(connection: sqlite3.Connection) -> None:
+    """Switch a file database to WAL. The switch does not wait for other connections the way
+    other statements do (no busy handler), so processes opening a new file at the same moment
+    retry it for a while; once a database is in WAL mode the switch is a no-op."""
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(min(0.005 * (attempt + 1), 0.1))
+            continue
+        if mode and str(mode[0]).lower() == "wal":
+            return
+    raise sqlite3.OperationalError("could not switch the database to write-ahead logging")
+
+
 class SqliteStore:
     """``Store`` on a SQLite file, or on ``:memory:``."""
 
@@ -186,17 +205,19 @@ class SqliteStore:
         self._shared: sqlite3.Connection | None = None
         connection = self._connection()
         try:
-            connection.executescript(_SCHEMA)
+            connection.executescript(
+                f"BEGIN IMMEDIATE;{_SCHEMA}"
+                f"INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', {SCHEMA_VERSION});"
+                "COMMIT;"
+            )
             row = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None:
-                connection.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
-                )
-            elif row[0] != SCHEMA_VERSION:
-                raise StoreError(f"{self._path}: unknown database layout version {row[0]}")
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{self._path}: cannot use this database: {exc}") from None
+        if row is None or row[0] != SCHEMA_VERSION:
+            self.close()
+            found = "none" if row is None else row[0]
+            raise StoreError(f"{self._path}: unknown database layout version ({found})")
 
     @property
     def path(self) -> str:
@@ -212,7 +233,7 @@ class SqliteStore:
             )
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not self._memory:
-                connection.execute("PRAGMA journal_mode = WAL")
+                _use_write_ahead_log(connection)
             connection.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
             raise StoreError(f"{self._path}: cannot open the database: {exc}") from None
