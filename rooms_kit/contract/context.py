@@ -7,6 +7,7 @@ and the exchange is kept as evidence for whatever the unit raises next.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rooms_kit.contract.checks import CheckContext, run_response_checks
@@ -35,6 +36,7 @@ class SuiteContext:
     unit: UnitResult = field(default_factory=lambda: UnitResult("setup", "setup"))
     last: Exchange | None = None
     counter: int = 0
+    schemathesis_config: Path | None = None  # a schemathesis.toml; None: the suite's defaults
 
     def unique(self, prefix: str) -> str:
         """A name unique within this run and tied to its seed."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import re
 from functools import cache, partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -54,15 +55,22 @@ OPERATIONS = (
 
 
 @cache
-def load_schema() -> Any:
-    """The Schemathesis view of ``openapi.json``, with a generator for int64 strings."""
+def load_schema(config_path: Path | None = None) -> Any:
+    """The Schemathesis view of ``openapi.json``, with a generator for int64 strings.
+
+    ``config_path`` is a ``schemathesis.toml`` (``contract_tests/`` has one); without it the
+    suite's own defaults apply (``SCHEMATHESIS_CONFIG``).
+    """
     import schemathesis  # noqa: PLC0415 - heavy, only needed when fuzzing
     from schemathesis.config import SchemathesisConfig  # noqa: PLC0415
 
     from rooms_kit.contract.openapi import openapi_path  # noqa: PLC0415
 
     schemathesis.openapi.format("int64", st.integers(INT64_MIN, INT64_MAX).map(str))
-    config = SchemathesisConfig.from_dict(SCHEMATHESIS_CONFIG)
+    if config_path is None:
+        config = SchemathesisConfig.from_dict(SCHEMATHESIS_CONFIG)
+    else:
+        config = SchemathesisConfig.from_path(config_path)
     return schemathesis.openapi.from_path(str(openapi_path()), config=config)
 
 
@@ -148,7 +156,7 @@ def _fuzz(ctx: SuiteContext, operation_id: str, mode_name: str, examples: int) -
     from schemathesis import GenerationMode  # noqa: PLC0415
 
     mode = GenerationMode.POSITIVE if mode_name == "positive" else GenerationMode.NEGATIVE
-    operation = load_schema().find_operation_by_id(operation_id)
+    operation = load_schema(ctx.schemathesis_config).find_operation_by_id(operation_id)
 
     @seed(ctx.seed)
     @_settings(examples)
@@ -252,7 +260,7 @@ def _schemathesis_walk(ctx: SuiteContext, profile: Profile) -> None:
     from schemathesis.generation.stateful import run_state_machine_as_test  # noqa: PLC0415
 
     own_rooms: set[str] = set()
-    base = load_schema().as_state_machine()
+    base = load_schema(ctx.schemathesis_config).as_state_machine()
 
     class Walk(base):  # type: ignore[valid-type, misc]
         def call(self, case: Any, **kwargs: Any) -> Any:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from rooms_kit.contract import negative, scenarios
 from rooms_kit.contract.checks import CheckContext
@@ -51,7 +52,12 @@ def plan(profile: Profile) -> list[Unit]:
 
 @contextmanager
 def open_run(
-    target: Target, tokens: list[str], *, seed: int = DEFAULT_SEED, profile: str = "smoke"
+    target: Target,
+    tokens: list[str],
+    *,
+    seed: int = DEFAULT_SEED,
+    profile: str = "smoke",
+    schemathesis_config: Path | None = None,
 ) -> Iterator[SuiteContext]:
     """A context with players discovered; closes the HTTP session afterwards."""
     if len(tokens) < 2:
@@ -68,6 +74,7 @@ def open_run(
         checks=CheckContext(openapi),
         results=results,
         seed=seed,
+        schemathesis_config=schemathesis_config,
     )
     session.observers.append(ctx.observe)
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -76,3 +78,35 @@ def test_help_documents_exit_statuses(capsys: pytest.CaptureFixture[str]) -> Non
         "2  the suite could not run",
     ):
         assert line in out
+
+
+def test_pytest_entry_over_http(tmp_path: Path) -> None:
+    """``pytest contract_tests --base-url … --token … --token …`` against a real server."""
+    root = Path(__file__).resolve().parents[2]
+    with reference_server() as base_url:
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                str(root / "contract_tests"),
+                "--base-url",
+                base_url,
+                "--token",
+                "dev-alice",
+                "--token",
+                "dev-bob",
+                "--junitxml",
+                str(tmp_path / "junit.xml"),
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert " passed" in completed.stdout
+    assert ET.parse(tmp_path / "junit.xml").getroot().find(".//testcase") is not None
