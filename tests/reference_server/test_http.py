@@ -232,7 +232,7 @@ def test_no_create_body_makes_the_server_fail(server: InProcess, body: Any) -> N
 
 
 def test_the_health_endpoint_answers_outside_the_api(server: InProcess) -> None:
-    """R-errors-1"""
+    """R-serve-2"""
     with server.http() as http:
         assert http.get("/healthz").json() == {"status": "ok"}
         assert http.post("/healthz").status_code == 405
@@ -245,7 +245,7 @@ def test_the_health_endpoint_answers_outside_the_api(server: InProcess) -> None:
 def test_access_log_lines_are_json_without_tokens(
     server: InProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """R-token-3"""
+    """R-token-3 R-serve-3"""
     with caplog.at_level("INFO", logger="rooms_kit.access"), server.http() as http:
         http.get("/games/v1/rooms?oauth_token=dev-secretive", headers={})
         http.get("/games/v1/rooms", headers={"Authorization": "Bearer dev-hushhush"})

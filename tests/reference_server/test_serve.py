@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sigterm_stops_cleanly_and_a_restart_keeps_everything(tmp_path: Path) -> None:
-    """R-durability-2"""
+    """R-durability-2 R-serve-4"""
     database = tmp_path / "rooms.db"
     with ServerProcess("--database", str(database), cwd=tmp_path) as first:
         with first.client("alice") as alice, first.client("bob") as bob:
@@ -129,7 +129,7 @@ def test_development_mode_is_announced_and_dev_tokens_work(tmp_path: Path) -> No
 
 
 def test_token_file_and_database_tokens(tmp_path: Path) -> None:
-    """R-token-1 R-token-3"""
+    """R-token-1 R-token-3 R-serve-2 R-serve-3"""
     database = tmp_path / "rooms.db"
     tokens = tmp_path / "tokens.json"
     tokens.write_text(json.dumps({"file-secret-of-alice": "alice"}), encoding="utf-8")
@@ -252,7 +252,7 @@ def test_a_port_in_use_is_reported_without_a_traceback(tmp_path: Path) -> None:
 
 
 def test_serve_defaults_to_loopback() -> None:
-    """R-token-2"""
+    """R-serve-1"""
     from rooms_kit.cli.main import build_parser  # noqa: PLC0415
 
     args = build_parser().parse_args(["serve"])
