@@ -96,6 +96,18 @@ def run_unit(ctx: SuiteContext, unit: Unit) -> UnitResult:
         exchange = failure.exchange or ctx.last
         operation = exchange.operation if exchange else unit.operation
         ctx.results.record_failure(failure, operation, result, exchange)
+    except CannotRun:
+        raise
+    except Exception as exc:  # an answer the unit could not make sense of
+        result.error = f"{type(exc).__name__}: {exc}"
+        stopped = ContractFailure(
+            unit.check or "unexpected_answer",
+            "the unit stopped on an answer it could not use",
+            result.error,
+            exchange=ctx.last,
+        )
+        operation = ctx.last.operation if ctx.last else unit.operation
+        ctx.results.record_failure(stopped, operation, result, ctx.last)
     else:
         if unit.check is not None:
             ctx.results.record_pass(unit.check, unit.operation)
