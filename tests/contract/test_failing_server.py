@@ -1,0 +1,68 @@
+"""A broken server over real HTTP: exit status 1, and the printed curl command reproduces it."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from rooms_kit.cli.main import main
+from tests.contract.broken_variants.variants import ServerErrorOnClientMistake
+
+
+@pytest.fixture
+def broken_url() -> Iterator[str]:
+    """The variant that answers client mistakes with 500, served by uvicorn on 127.0.0.1."""
+    app = ServerErrorOnClientMistake()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+        app.close()
+
+
+def test_failures_exit_1_and_the_curl_command_reproduces_them(
+    broken_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        [
+            "contract",
+            "--url",
+            broken_url,
+            "--token",
+            "dev-alice",
+            "--token",
+            "dev-bob",
+            "--profile",
+            "smoke",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "NOT CONFORMANT" in out
+    block = out.split("[not_a_server_error]", 1)[1]
+    assert "response: 500" in block
+    curl = re.search(r"reproduce: (curl .*)", block)
+    assert curl is not None
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed; the command was printed but not run")
+    completed = subprocess.run(
+        shlex.split(curl.group(1)), capture_output=True, text=True, check=False
+    )
+    assert completed.stdout.startswith("HTTP/1.1 500"), completed.stdout[:200]
