@@ -44,6 +44,7 @@ examples: $(STAMP)
 # Benchmarks measure and print; they are never part of the tests.
 bench: $(STAMP)
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/server.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

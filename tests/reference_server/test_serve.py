@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -262,3 +263,17 @@ def test_serve_defaults_to_loopback() -> None:
         "rooms.db",
         None,
     )
+
+
+def test_the_listening_socket_is_tcp_so_replies_are_not_delayed() -> None:
+    """R-serve-1"""
+    from rooms_kit.reference_server.serving import bind  # noqa: PLC0415
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        # asyncio turns Nagle's algorithm off only for sockets that name IPPROTO_TCP; without it
+        # every answer waited for a delayed acknowledgement (about 40 ms on Linux).
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()
