@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rooms_kit.contract import Target, run_suite
-from rooms_kit.contract.report import render_text
+from rooms_kit.contract.report import render_html, render_text
 from tests.contract.broken_variants import CATALOGUE, Variant
 
 TOKENS = ["dev-alice", "dev-bob", "dev-carol"]
@@ -21,9 +21,7 @@ def test_catalogue_is_large_and_names_distinct_defects() -> None:
 def test_variant_is_caught_by_its_check(variant: Variant) -> None:
     app = variant.build()
     try:
-        results = run_suite(
-            Target.asgi(app), TOKENS, profile="smoke", phases=("negative", "scenarios")
-        )
+        results = run_suite(Target.asgi(app), TOKENS, profile="smoke", phases=variant.phases)
     finally:
         app.close()
     assert variant.caught_by in results.failed_checks, render_text(results)
@@ -35,3 +33,6 @@ def test_variant_is_caught_by_its_check(variant: Variant) -> None:
     assert "NOT CONFORMANT" in text
     assert f"[{variant.caught_by}]" in text
     assert "reproduce: curl " in text
+    html = render_html(results)
+    assert f"[{variant.caught_by}]" in html
+    assert "reproduce: curl " in html

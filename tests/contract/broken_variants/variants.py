@@ -240,11 +240,23 @@ class NeverActive(Rewriter):
         return answer
 
 
+class JoinAnswersAnotherRoomId(Rewriter):
+    """join answers with a roomId that names no room, so links from join lead nowhere."""
+
+    def response(self, call: Call, answer: Answer) -> Answer:
+        data = answer.json() if call.operation == "join" and answer.status == 200 else None
+        if isinstance(data, dict) and "roomId" in data:
+            data["roomId"] = "gone-" + data["roomId"]
+            answer.set_json(data)
+        return answer
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
     build: Callable[[], Rewriter]
     caught_by: str  # the check that must report it
+    phases: tuple[str, ...] = ("negative", "scenarios")  # what the suite must run to see it
 
     @property
     def defect(self) -> str:
@@ -272,4 +284,7 @@ CATALOGUE: tuple[Variant, ...] = (
         "accepts_out_of_range_max_results", AcceptsOutOfRangeMaxResults, "rejects_invalid_input"
     ),
     Variant("never_active", NeverActive, "room_lifecycle"),
+    Variant(
+        "join_answers_another_room_id", JoinAnswersAnotherRoomId, "stateful_links", ("stateful",)
+    ),
 )
