@@ -135,8 +135,11 @@ def create_reference_app(
         store.close()
         raise
     service = RoomService(store, application_id=application_id)
+    # A file database in WAL mode lets reads run on the event loop (readers never wait for
+    # writers); ``:memory:`` shares one connection behind a lock, so it keeps every call off it.
+    handler = ReferenceRoomsHandler(service, inline_reads=str(database) != ":memory:")
     inner = create_app(
-        ReferenceRoomsHandler(service),
+        handler,
         ReferenceAuthenticator(resolver),
         validate_responses=validate_responses,
     )
