@@ -6,6 +6,8 @@ Durability and isolation (docs/room-lifecycle.md, "Storage and concurrency"):
   acknowledged write survives a killed process;
 - write transactions start with ``BEGIN IMMEDIATE``, taking the write lock before their first read,
   so two read-modify-write cycles never interleave (other writers wait, up to ``busy_timeout``);
+  writers of one process first queue on a thread lock, which wakes them faster than SQLite's
+  polling busy handler;
 - each thread gets its own connection to a file database; a ``:memory:`` database exists only
   inside one connection, so that one is shared and guarded by a lock.
 
@@ -200,6 +202,7 @@ class SqliteStore:
         self._memory = self._path == ":memory:"
         self._local = threading.local()
         self._lock = threading.RLock()
+        self._writer_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
         self._shared: sqlite3.Connection | None = None
@@ -256,7 +259,14 @@ class SqliteStore:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[SqliteTransaction]:
-        guard: AbstractContextManager[object] = self._lock if self._memory else nullcontext()
+        guard: AbstractContextManager[object] = nullcontext()
+        if self._memory:
+            guard = self._lock
+        elif begin == "BEGIN IMMEDIATE":
+            # Writers of this process queue here and are woken at once; left to SQLite they
+            # would poll the lock with sleeps of up to 100 ms. Other processes still meet
+            # SQLite's own lock and busy timeout.
+            guard = self._writer_lock
         with guard:
             connection = self._connection()
             connection.execute(begin)
