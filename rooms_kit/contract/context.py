@@ -106,10 +106,11 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
-def discover_players(ctx: SuiteContext) -> None:
-    """Find each token's player id: a short-lived auto-matching room shows its creator."""
-    for index, player in enumerate(ctx.players):
-        body = {
+def _probe_bodies(ctx: SuiteContext, index: int) -> list[dict[str, Any]]:
+    """Two ways to get a room of one's own: auto-matching alone (a variant no one else uses),
+    or an invitation to a player id made up for the purpose."""
+    return [
+        {
             "kind": "games#roomCreateRequest",
             "variant": 700_000 + ctx.seed % 100_000 * 10 + index,
             "autoMatchingCriteria": {
@@ -117,26 +118,47 @@ def discover_players(ctx: SuiteContext) -> None:
                 "minAutoMatchingPlayers": 1,
                 "maxAutoMatchingPlayers": 1,
             },
-        }
-        exchange = ctx.call(player, "create", body=body)
-        status = exchange.response.status
-        if status == 401:
-            raise CannotRun(f"token number {index + 1} is not accepted by the server (401)")
-        if not 200 <= status < 300:
-            raise CannotRun(
-                f"cannot create a room with token number {index + 1} (status {status}); "
-                f"reproduce: {exchange.curl()}"
-            )
-        room = exchange.response.json()
-        creator = (room.get("creationDetails") or {}).get("participantId")
-        for entry in room.get("participants") or []:
-            if entry.get("id") == creator and "player" in entry:
-                player.player_id = entry["player"].get("playerId", "")
+        },
+        {"kind": "games#roomCreateRequest", "invitedPlayerIds": [ctx.unique("rooms-kit-probe")]},
+    ]
+
+
+def _creator_id(room: Any) -> str:
+    if not isinstance(room, dict):
+        return ""
+    creator = (room.get("creationDetails") or {}).get("participantId")
+    for entry in room.get("participants") or []:
+        if isinstance(entry, dict) and entry.get("id") == creator and "player" in entry:
+            return str((entry["player"] or {}).get("playerId") or "")
+    return ""
+
+
+def discover_players(ctx: SuiteContext) -> None:
+    """Find each token's player id: the creator of a short-lived room of its own is named in it."""
+    for index, player in enumerate(ctx.players):
+        problems: list[str] = []
+        for body in _probe_bodies(ctx, index):
+            exchange = ctx.call(player, "create", body=body)
+            status = exchange.response.status
+            if status == 401:
+                raise CannotRun(f"token number {index + 1} is not accepted by the server (401)")
+            if not 200 <= status < 300:
+                problems.append(f"create answered {status}; reproduce: {exchange.curl()}")
+                continue
+            try:
+                room = exchange.response.json()
+            except ValueError:
+                room = None
+            player.player_id = _creator_id(room)
+            if isinstance(room, dict) and isinstance(room.get("roomId"), str):
+                ctx.call(player, "leave", room["roomId"], body={"kind": "games#roomLeaveRequest"})
+            if player.player_id:
+                break
+            problems.append(f"the new room does not name its creator; reproduce: {exchange.curl()}")
         if not player.player_id:
             raise CannotRun(
-                f"the room created with token number {index + 1} does not name its creator"
+                f"cannot find the player of token number {index + 1}:\n  " + "\n  ".join(problems)
             )
-        ctx.call(player, "leave", room.get("roomId"), body={"kind": "games#roomLeaveRequest"})
     ids = [p.player_id for p in ctx.players]
     if len(set(ids)) != len(ids):
         raise CannotRun(f"the tokens must stand for different players, got {ids}")

@@ -1,0 +1,31 @@
+"""What a user sees for a conformant server is pinned (deterministic phases, in process).
+
+Regenerate after an intended change: ROOMS_KIT_UPDATE_SNAPSHOTS=1 pytest tests/contract
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rooms_kit.contract import Target, run_suite
+from rooms_kit.contract.report import render_text
+from rooms_kit.reference_server.app import create_reference_app
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "conformant-report.txt"
+
+
+def test_conformant_report_is_pinned() -> None:
+    app = create_reference_app(":memory:")
+    try:
+        results = run_suite(
+            Target.asgi(app),
+            ["dev-alice", "dev-bob", "dev-carol"],
+            phases=("negative", "scenarios"),
+        )
+    finally:
+        app.close()
+    text = render_text(results)
+    if os.environ.get("ROOMS_KIT_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text, encoding="utf-8")
+    assert text == SNAPSHOT.read_text(encoding="utf-8")
