@@ -277,3 +277,54 @@ def test_the_listening_socket_is_tcp_so_replies_are_not_delayed() -> None:
         assert sock.getsockname()[0] == "127.0.0.1"
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["serve", "--port", "0", "--database", "{tmp}/missing/rooms.db"],
+            "cannot open the database",
+        ),
+        (["serve", "--port", "0", "--database", "{tmp}/not-sqlite.db"], "file is not a database"),
+        (["tokens", "add", "bad id", "--database", "{tmp}/rooms.db"], "a player id is 1 to 64"),
+    ],
+)
+def test_unusable_databases_and_player_ids_are_reported_cleanly(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    """R-errors-1"""
+    (tmp_path / "not-sqlite.db").write_text("this is not SQLite\n" * 100, encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "rooms_kit.cli.main",
+        *(a.format(tmp=tmp_path) for a in arguments),
+    ]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_tokens_add_keeps_a_chosen_token(tmp_path: Path) -> None:
+    """R-token-1"""
+    database = tmp_path / "rooms.db"
+    command = [sys.executable, "-m", "rooms_kit.cli.main", "tokens", "add", "carol"]
+    done = subprocess.run(
+        [*command, "--database", str(database), "--token", "carols-own-token"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "carols-own-token"
+    from rooms_kit.reference_server import SqliteStore, TokenResolver  # noqa: PLC0415
+
+    store = SqliteStore(database)
+    try:
+        resolver = TokenResolver(store)
+        assert resolver.development_mode is False
+        assert resolver.resolve("carols-own-token") == "carol"
+        assert resolver.resolve("dev-carol") is None
+    finally:
+        store.close()
