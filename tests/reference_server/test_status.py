@@ -84,6 +84,8 @@ def test_a_deleted_room_refuses_every_write(service: CheckedService) -> None:
             write()
     assert service.get("bob", room_id)["status"] == "ROOM_DELETED"
     assert service.leave("alice", room_id, {})["status"] == "ROOM_DELETED"  # no-op
+    service.dismiss("bob", room_id)
+    assert service.get("bob", room_id)["roomStatusVersion"] == 2
 
 
 def test_every_change_and_only_a_change_adds_one_to_the_version(
