@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
-from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService
+from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
 from rooms_kit.reference_server.sqlite_store import SqliteStore
 
 ACCESS_LOGGER = "rooms_kit.access"
@@ -121,11 +121,13 @@ def create_reference_app(
     *,
     application_id: str = DEFAULT_APPLICATION_ID,
     validate_responses: bool = False,
+    wall_clock: Callable[[], int] = wall_clock_ms,
 ) -> ReferenceApp:
     """The reference server on ``database`` (a SQLite file or ``:memory:``).
 
     ``tokens`` is a token file (JSON object, token → player id) or such a mapping; without it,
     and without tokens in the database, the server runs in development mode (``dev-<playerId>``).
+    ``wall_clock`` (milliseconds since the epoch) can be replaced in tests.
     """
     store = SqliteStore(database)
     try:
@@ -134,7 +136,7 @@ def create_reference_app(
     except BaseException:
         store.close()
         raise
-    service = RoomService(store, application_id=application_id)
+    service = RoomService(store, application_id=application_id, wall_clock=wall_clock)
     # A file database in WAL mode lets reads run on the event loop (readers never wait for
     # writers); ``:memory:`` shares one connection behind a lock, so it keeps every call off it.
     handler = ReferenceRoomsHandler(service, inline_reads=str(database) != ":memory:")

@@ -6,7 +6,10 @@ from typing import Any
 import pytest
 
 from rooms_kit.reference_server import RoomService, SqliteStore
+from rooms_kit.reference_server.app import create_reference_app
 from rooms_kit.schemas import SchemaSet, reference_validator
+from tests.reference_server.client_service import ClientService
+from tests.reference_server.support import InProcess, portal
 
 
 class ManualClock:
@@ -56,9 +59,25 @@ def store() -> Iterator[SqliteStore]:
     store.close()
 
 
-@pytest.fixture
-def service(store: SqliteStore, clock: ManualClock, schemas: SchemaSet) -> CheckedService:
-    return CheckedService(RoomService(store, wall_clock=clock), schemas)
+@pytest.fixture(params=["direct", "http"])
+def service(
+    request: pytest.FixtureRequest, store: SqliteStore, clock: ManualClock, schemas: SchemaSet
+) -> Iterator[CheckedService]:
+    """The room service called directly, and the same calls made over HTTP with the generated
+    client against the in-process reference app: every service-level test runs both ways."""
+    if request.param == "direct":
+        yield CheckedService(RoomService(store, wall_clock=clock), schemas)
+        return
+    app = create_reference_app(":memory:", validate_responses=True, wall_clock=clock)
+    try:
+        with portal() as running:
+            server = InProcess(app, running)
+            try:
+                yield CheckedService(ClientService(server), schemas)  # type: ignore[arg-type]
+            finally:
+                server.close()
+    finally:
+        app.close()
 
 
 def participant(room: dict[str, Any], player_id: str) -> dict[str, Any]:
