@@ -73,12 +73,14 @@ class RecordedResponse:
 
 @dataclass(frozen=True)
 class Exchange:
-    """One request and its response, plus which operation and player it was meant for."""
+    """One request and its response, and the operation it was meant for.
+
+    A response with status 0 stands for no answer at all (the connection was dropped).
+    """
 
     operation: str  # e.g. games.rooms.create
     request: RecordedRequest
     response: RecordedResponse
-    expect: str = "any"  # "success", "error" or "any": what the caller expected
 
     def curl(self) -> str:
         return self.request.curl()
@@ -89,7 +91,8 @@ class Exchange:
         lines += [f"  {name}: {value}" for name, value in self.request.headers if _shown(name)]
         if self.request.body is not None:
             lines.append("  " + _preview(self.request.body))
-        lines.append(f"response: {self.response.status}")
+        status = self.response.status
+        lines.append(f"response: {status}" if status else "response: none (no answer)")
         lines += [f"  {name}: {value}" for name, value in self.response.headers]
         if self.response.body:
             lines.append("  " + _preview(self.response.body))
@@ -183,7 +186,6 @@ class HttpSession:
         body: Any = None,
         raw_body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
-        expect: str = "any",
     ) -> Exchange:
         """Send one request; ``token`` None sends no ``Authorization`` header at all."""
         all_headers = {"Accept": "application/json"}
@@ -213,7 +215,7 @@ class HttpSession:
         except httpx.HTTPError as exc:
             if not self.answered:
                 raise CannotRun(f"cannot reach {self.client.base_url}: {exc}") from exc
-            silent = Exchange(operation, request, RecordedResponse(0, (), b""), expect)
+            silent = Exchange(operation, request, RecordedResponse(0, (), b""))
             raise ContractFailure(
                 "not_a_server_error",
                 "no answer",
@@ -231,7 +233,7 @@ class HttpSession:
         recorded = RecordedResponse(
             response.status_code, tuple(response.headers.multi_items()), response.content
         )
-        exchange = Exchange(operation, request, recorded, expect)
+        exchange = Exchange(operation, request, recorded)
         for observer in self.observers:
             observer(exchange)
         return exchange
