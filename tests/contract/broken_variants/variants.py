@@ -251,6 +251,19 @@ class JoinAnswersAnotherRoomId(Rewriter):
         return answer
 
 
+class CreateAcceptsAnyBody(Rewriter):
+    """create refused as invalid is retried behind the caller's back with a valid body (200)."""
+
+    async def rewritten(self, call: Call) -> Answer:
+        answer = await self.ask(call)
+        if call.operation == "create" and answer.status == 400:
+            body = json.dumps({"invitedPlayerIds": ["someone-else"]}).encode()
+            headers = {**call.headers, "content-type": "application/json"}
+            headers["content-length"] = str(len(body))
+            return await self.ask(Call("POST", call.path, {}, headers, body))
+        return answer
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -287,4 +300,5 @@ CATALOGUE: tuple[Variant, ...] = (
     Variant(
         "join_answers_another_room_id", JoinAnswersAnotherRoomId, "stateful_links", ("stateful",)
     ),
+    Variant("create_accepts_any_body", CreateAcceptsAnyBody, "rejects_invalid_input", ("fuzz",)),
 )
