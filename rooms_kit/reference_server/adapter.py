@@ -13,7 +13,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from rooms_api.models import Room, RoomList, RoomStatus
+from rooms_api.models import (
+    Room,
+    RoomCreateRequest,
+    RoomJoinRequest,
+    RoomLeaveRequest,
+    RoomList,
+    RoomP2PStatuses,
+    RoomStatus,
+)
 from rooms_api.server import ApiError, Principal
 from starlette.concurrency import run_in_threadpool
 
@@ -76,7 +84,7 @@ class ReferenceRoomsHandler:
     async def create(
         self,
         principal: Principal,
-        body: BaseModel | None = None,
+        body: RoomCreateRequest,
         *,
         language: str | None = None,
         consistency_token: str | None = None,
@@ -138,7 +146,7 @@ class ReferenceRoomsHandler:
         self,
         principal: Principal,
         room_id: str,
-        body: BaseModel | None = None,
+        body: RoomJoinRequest,
         *,
         language: str | None = None,
         consistency_token: str | None = None,
@@ -157,7 +165,7 @@ class ReferenceRoomsHandler:
         self,
         principal: Principal,
         room_id: str,
-        body: BaseModel | None = None,
+        body: RoomLeaveRequest,
         *,
         language: str | None = None,
         consistency_token: str | None = None,
@@ -195,7 +203,7 @@ class ReferenceRoomsHandler:
         self,
         principal: Principal,
         room_id: str,
-        body: BaseModel | None = None,
+        body: RoomP2PStatuses,
         *,
         language: str | None = None,
         consistency_token: str | None = None,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rooms_api.server import create_app
+from rooms_api.server import RoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -139,7 +139,9 @@ def create_reference_app(
     service = RoomService(store, application_id=application_id, wall_clock=wall_clock)
     # A file database in WAL mode lets reads run on the event loop (readers never wait for
     # writers); ``:memory:`` shares one connection behind a lock, so it keeps every call off it.
-    handler = ReferenceRoomsHandler(service, inline_reads=str(database) != ":memory:")
+    handler: RoomsHandler = ReferenceRoomsHandler(
+        service, inline_reads=str(database) != ":memory:"
+    )  # typed so that mypy holds the adapter to the stub's protocol
     inner = create_app(
         handler,
         ReferenceAuthenticator(resolver),
