@@ -242,6 +242,17 @@ def test_the_health_endpoint_answers_outside_the_api(server: InProcess) -> None:
         )
 
 
+def test_the_health_endpoint_reports_an_unusable_database(
+    server: InProcess, app: ReferenceApp
+) -> None:
+    """R-serve-2"""
+    app.store.close()
+    with server.http() as http:
+        response = http.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "database unavailable"}
+
+
 def test_access_log_lines_are_json_without_tokens(
     server: InProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
