@@ -6,6 +6,7 @@ and the exchange is kept as evidence for whatever the unit raises next.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,21 @@ class SuiteContext:
     unit: UnitResult = field(default_factory=lambda: UnitResult("setup", "setup"))
     last: Exchange | None = None
     counter: int = 0
+    # Microseconds at the start of the run: requestIds and made-up player ids carry it, so a rerun
+    # against a server that kept its data never meets an earlier run's rooms. Generated data does
+    # not depend on it (only on the seed).
+    nonce: int = field(default_factory=lambda: time.time_ns() // 1000)
     schemathesis_config: Path | None = None  # a schemathesis.toml; None: the suite's defaults
 
     def unique(self, prefix: str) -> str:
-        """A name unique within this run and tied to its seed."""
+        """A name no earlier run used (reruns may meet a server that kept its data)."""
         self.counter += 1
-        return f"{prefix}-{self.seed}-{self.counter}"
+        return f"{prefix}-{self.nonce}-{self.counter}"
+
+    def request_id(self) -> str:
+        """A create ``requestId`` (an int64 string) no earlier run used."""
+        self.counter += 1
+        return str(self.nonce * 1000 + self.counter)
 
     def observe(self, exchange: Exchange) -> None:
         self.last = exchange
@@ -112,7 +122,7 @@ def _probe_bodies(ctx: SuiteContext, index: int) -> list[dict[str, Any]]:
     return [
         {
             "kind": "games#roomCreateRequest",
-            "variant": 700_000 + ctx.seed % 100_000 * 10 + index,
+            "variant": 700_000 + ctx.nonce % 100_000 * 10 + index,
             "autoMatchingCriteria": {
                 "kind": "games#roomAutoMatchingCriteria",
                 "minAutoMatchingPlayers": 1,

@@ -239,8 +239,7 @@ def status_version_monotonic(ctx: SuiteContext) -> None:
 def create_idempotent(ctx: SuiteContext) -> None:
     check = "create_idempotent"
     a, b = ctx.players[0], ctx.players[1]
-    request_id = str(10**12 + ctx.seed * 1000 + ctx.counter)
-    ctx.counter += 1
+    request_id = ctx.request_id()
     first = _create(ctx, check, a, [b.player_id], requestId=request_id)
     again = _create(ctx, check, a, [b.player_id], requestId=request_id)
     if again["roomId"] != first["roomId"]:
@@ -249,7 +248,7 @@ def create_idempotent(ctx: SuiteContext) -> None:
             "a retried create with the same requestId made a second room",
             f"requestId {request_id}: first {first['roomId']}, retry {again['roomId']}",
         )
-    other = _create(ctx, check, a, [b.player_id], requestId=str(int(request_id) + 1))
+    other = _create(ctx, check, a, [b.player_id], requestId=ctx.request_id())
     if other["roomId"] == first["roomId"]:
         ctx.fail(check, "a create with a new requestId returned an existing room")
     for room_id in {first["roomId"], other["roomId"]}:
