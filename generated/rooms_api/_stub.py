@@ -8,7 +8,6 @@ Import the public names from ``rooms_api.server``; this module may change betwee
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, quote, unquote
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from rooms_kit.schemas import SchemaSet
 from rooms_kit.validation import Issue, Validators
@@ -347,8 +347,8 @@ class Stub:
         assert op.request_kind is not None and op.request_model is not None
         raw = await request.body()
         try:
-            data = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError):
+            data = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError:
             raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
         errors = self.request_validators.kind(op.request_kind).errors(data, max_errors=1)
         if errors:
@@ -404,10 +404,12 @@ def _not_implemented(op: Operation) -> ApiError:
 
 
 def _json_response(status: int, data: Any, pretty: bool) -> Response:
-    text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False)
-    return Response(
-        text + ("\n" if pretty else ""), status_code=status, media_type=JSON_CONTENT_TYPE
-    )
+    # orjson writes UTF-8 as it is (no \u escapes) and rejects NaN, like Google's servers.
+    if pretty:
+        body = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    else:
+        body = orjson.dumps(data)
+    return Response(body, status_code=status, media_type=JSON_CONTENT_TYPE)
 
 
 def _error_response(error: ApiError, pretty: bool) -> Response:

@@ -99,8 +99,13 @@ def test_tolerant_mode_accepts_unknown_properties(handler: FakeHandler) -> None:
     assert response.status_code == 200
 
 
-def test_body_that_is_not_json(app: Any) -> None:
-    response = call(app, "POST", "/games/v1/rooms/create", content=b"{nope", headers=AUTH)
+@pytest.mark.parametrize(
+    "body",
+    [b"{nope", b'{"variant": NaN}', b'{"variant": Infinity}', b"[" * 100_000, b'{"x": "\xff"}'],
+    ids=["syntax", "nan", "infinity", "deeply-nested", "invalid-utf8"],
+)
+def test_body_that_is_not_json(app: Any, body: bytes) -> None:
+    response = call(app, "POST", "/games/v1/rooms/create", content=body, headers=AUTH)
     assert response.status_code == 400
     assert error_of(response)["errors"][0]["reason"] == "parseError"
 
@@ -135,7 +140,7 @@ def test_good_query_parameters_reach_the_handler(app: Any, handler: FakeHandler)
 
 def test_pretty_print_and_fields(app: Any) -> None:
     compact = call(app, "GET", "/games/v1/rooms/r1?prettyPrint=false", headers=AUTH)
-    assert compact.text == '{"kind": "games#room", "roomId": "r1", "status": "ROOM_ACTIVE"}'
+    assert compact.text == '{"kind":"games#room","roomId":"r1","status":"ROOM_ACTIVE"}'
     pretty = call(app, "GET", "/games/v1/rooms/r1", headers=AUTH)
     assert "\n" in pretty.text
     assert json.loads(pretty.text) == json.loads(compact.text)
