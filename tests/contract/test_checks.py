@@ -67,3 +67,20 @@ def test_curl_reproduces_method_headers_body_and_url() -> None:
     assert "Authorization: Bearer dev-alice" in words
     assert words[words.index("--data-binary") + 1] == '{"invitedPlayerIds": ["o\'brien"]}'
     assert words[-1] == "http://127.0.0.1:9/games/v1/rooms/create?language=fr"
+
+
+def test_public_api_is_complete() -> None:
+    """``__all__`` (kept in order by ruff) names every public object of the package, once."""
+    import types  # noqa: PLC0415
+
+    from rooms_kit import contract  # noqa: PLC0415
+
+    public = {
+        name
+        for name, value in vars(contract).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and name != "annotations"
+    }
+    assert len(set(contract.__all__)) == len(contract.__all__)
+    assert set(contract.__all__) == public
