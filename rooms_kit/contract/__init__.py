@@ -6,8 +6,9 @@
 
 Modules: ``failures`` (the typed failure), ``http`` (targets, exchanges, curl), ``openapi`` (the
 generated document as data), ``checks`` (named response checks), ``negative`` and ``scenarios``
-(deterministic behaviour), ``fuzz`` (Schemathesis-generated requests and stateful chains),
-``runner`` (plans and runs units), ``report`` (text, JUnit XML, HTML), ``reference`` (starts the
+(deterministic behaviour), ``fuzz`` (Schemathesis-generated requests), ``stateful`` (chains
+through the OpenAPI links), ``context`` (what units share), ``runner`` (plans and runs units),
+``results``, ``profiles``, ``report`` (text, JUnit XML, HTML), ``reference`` (starts the
 reference server for ``make contract``).
 """
 
