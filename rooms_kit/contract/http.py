@@ -105,7 +105,12 @@ def _shown(name: str) -> bool:
 
 
 def _preview(body: bytes) -> str:
+    """The body on one line: JSON re-serialised compactly, anything else as text; long ones cut."""
     text = body.decode("utf-8", "replace")
+    try:
+        text = json.dumps(json.loads(text), ensure_ascii=False)
+    except ValueError:
+        text = text.replace("\n", "\\n")
     return text if len(text) <= BODY_PREVIEW else text[:BODY_PREVIEW] + " …(cut)"
 
 
