@@ -119,19 +119,27 @@ def _operation_bodies() -> dict[str, Any]:
 
 
 def credentials(ctx: SuiteContext) -> None:
-    """Every operation without a token, with a token nobody issued, with a non-bearer scheme."""
+    """Every operation without a token, with a token nobody issued (as a bearer header and as the
+    ``oauth_token`` parameter), and with a non-bearer scheme."""
     check = "requires_credentials"
     room_id = _own_room(ctx)
     bodies = _operation_bodies()
-    attempts: list[tuple[str, str | None, dict[str, str] | None]] = [
-        ("no Authorization header", None, None),
-        ("a token nobody issued", INVALID_TOKEN, None),
-        ("a Basic instead of a Bearer scheme", None, {"Authorization": "Basic cm9vbXM6a2l0"}),
+    attempts: list[tuple[str, str | None, dict[str, str] | None, dict[str, str] | None]] = [
+        ("no Authorization header", None, None, None),
+        ("a token nobody issued", INVALID_TOKEN, None, None),
+        ("an oauth_token nobody issued", None, None, {"oauth_token": INVALID_TOKEN}),
+        ("a Basic instead of a Bearer scheme", None, {"Authorization": "Basic cm9vbXM6a2l0"}, None),
     ]
     for short in ("create", "decline", "dismiss", "get", "join", "leave", "list", "reportStatus"):
-        for why, token, headers in attempts:
+        for why, token, headers, query in attempts:
             exchange = ctx.call(
-                None, short, room_id, token=token, headers=headers, body=bodies.get(short)
+                None,
+                short,
+                room_id,
+                token=token,
+                headers=headers,
+                query=query,
+                body=bodies.get(short),
             )
             status = exchange.response.status
             if status == 401:
