@@ -61,7 +61,7 @@ def _link_bodies(room: dict[str, Any], caller: str) -> dict[str, Any]:
     }
 
 
-def _link_walk(ctx: SuiteContext, profile: Profile) -> None:
+def _link_walk(ctx: SuiteContext, profile: Profile, created: set[str]) -> None:
     """Seeded walks along the document's links, by the two participants of one room each."""
     rng = random.Random(ctx.seed)
     links = {
@@ -77,6 +77,7 @@ def _link_walk(ctx: SuiteContext, profile: Profile) -> None:
             "games.rooms.create",
             ctx.ok("stateful_links", ctx.call(a, "create", body=body), "create"),
         )
+        created.add(str(source.get("roomId")))
         deleted = False
         for _ in range(profile.stateful_steps):
             if not links[source_op]:
@@ -110,11 +111,25 @@ def _link_walk(ctx: SuiteContext, profile: Profile) -> None:
 
 
 def run_stateful(ctx: SuiteContext, profile: Profile) -> None:
-    _link_walk(ctx, profile)
-    _schemathesis_walk(ctx, profile)
+    created: set[str] = set()
+    try:
+        _link_walk(ctx, profile, created)
+        _schemathesis_walk(ctx, profile, created)
+    finally:
+        _tidy(ctx, created)
 
 
-def _schemathesis_walk(ctx: SuiteContext, profile: Profile) -> None:
+def _tidy(ctx: SuiteContext, room_ids: set[str]) -> None:
+    """Leave no open invitation behind (a server that keeps its data keeps B's list short)."""
+    a, b = ctx.players[0], ctx.players[1]
+    leave = {"kind": "games#roomLeaveRequest"}
+    for room_id in sorted(room_ids):
+        ctx.call(b, "decline", room_id)
+        ctx.call(b, "leave", room_id, body=leave)
+        ctx.call(a, "leave", room_id, body=leave)
+
+
+def _schemathesis_walk(ctx: SuiteContext, profile: Profile, created: set[str]) -> None:
     from schemathesis.core.transport import Response  # noqa: PLC0415
     from schemathesis.generation.stateful import run_state_machine_as_test  # noqa: PLC0415
     from schemathesis.generation.stateful.state_machine import StepInput  # noqa: PLC0415
@@ -152,6 +167,8 @@ def _schemathesis_walk(ctx: SuiteContext, profile: Profile) -> None:
                     own_rooms.discard(answer["roomId"])  # a server may forget deleted rooms
                 elif operation_id in ("games.rooms.create", "games.rooms.join"):
                     own_rooms.add(answer["roomId"])
+                if operation_id == "games.rooms.create":
+                    created.add(answer["roomId"])
             response = ctx.session.last_response
             assert isinstance(response, httpx.Response)
             return Response.from_httpx(response, verify=True)
