@@ -60,3 +60,16 @@ def test_two_tokens_of_one_player_cannot_run(reference: ReferenceApp) -> None:
 def test_one_token_cannot_run(reference: ReferenceApp) -> None:
     with pytest.raises(CannotRun, match="at least two tokens"):
         run_suite(Target.asgi(reference), ["dev-alice"], phases=())
+
+
+def test_a_run_leaves_no_open_invitation_behind(reference: ReferenceApp) -> None:
+    """Reruns against a server that keeps its data must not face an ever longer list."""
+    results = run_suite(Target.asgi(reference), ["dev-alice", "dev-bob"], profile="smoke")
+    assert results.ok
+    client = Target.asgi(reference).client()
+    try:
+        answer = client.get("/games/v1/rooms", headers={"Authorization": "Bearer dev-bob"})
+    finally:
+        client.close()
+    assert answer.status_code == 200
+    assert answer.json().get("items", []) == []
