@@ -21,7 +21,7 @@ from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.profiles import PROFILES, Profile
 from rooms_kit.contract.results import SCENARIO, Results, UnitResult
 
-DEFAULT_SEED = 20_200_331  # the day Google switched the rooms service off
+DEFAULT_SEED = 20_200_331  # fixed so that runs repeat; any integer works with --seed
 PHASES = ("negative", "scenarios", "fuzz", "stateful")
 
 
