@@ -60,11 +60,7 @@ class OperationView:
     path: str  # "rooms/{roomId}/join"
     path_literal: str
     segments: tuple[str, ...]  # literals
-    positional: tuple[ParamView, ...]  # path parameters
-    keyword: tuple[ParamView, ...]  # query parameters
     query: tuple[ParamView, ...]  # same as keyword
-    body_name: str | None  # "body" when there is a request body
-    body_annotation: str
     request_kind_literal: str
     request_model: str
     response_kind_literal: str
@@ -72,11 +68,12 @@ class OperationView:
     return_annotation: str
     success_status: int
     docstring: str
-    has_room_id: bool
     path_expression: str  # Python expression of the path below the service path
-    alt_json: bool  # send alt=json, as Google's clients did for every call with a reply
     body_argument: str
-    returns_body: bool
+    # Lines prepared here so that templates only loop and print:
+    parameter_lines: tuple[str, ...]  # the method's parameters after ``self`` (and principal)
+    query_lines: tuple[str, ...]  # entries of the query dictionary a client sends
+    reply_lines: tuple[str, ...]  # how a client method ends: parse the reply or drop it
 
 
 @dataclass(frozen=True)
@@ -114,8 +111,34 @@ def _kind_of(api: Api, class_name: str | None) -> str | None:
     return api.model(class_name).kind if class_name else None
 
 
+def _parameter_lines(
+    op: Operation, positional: tuple[ParamView, ...], keyword: tuple[ParamView, ...]
+) -> tuple[str, ...]:
+    lines = [f"{p.py_name}: {p.annotation}," for p in positional]
+    if op.request_model:
+        lines.append(f"body: {op.request_model},")
+    if keyword:
+        lines.append("*,")
+    lines += [f"{p.py_name}: {p.annotation} = None," for p in keyword]
+    return tuple(lines)
+
+
+def _query_lines(op: Operation, keyword: tuple[ParamView, ...]) -> tuple[str, ...]:
+    lines = [f"{p.wire_literal}: {p.py_name}," for p in keyword]
+    if op.response_model is not None:  # Google's clients sent alt=json on every call with a reply
+        lines.append('"alt": "json",')
+    return tuple(lines)
+
+
+def _reply_lines(op: Operation) -> tuple[str, ...]:
+    if op.response_model is None:
+        return ("del response",)
+    return (f"return parse_reply({op.response_model}, response)",)
+
+
 def operation_view(api: Api, op: Operation) -> OperationView:
     query = tuple(_param(p) for p in op.query_parameters)
+    positional = tuple(_param(p) for p in op.path_parameters)
     return OperationView(
         name=op.name,
         name_literal=literal(op.name),
@@ -127,11 +150,7 @@ def operation_view(api: Api, op: Operation) -> OperationView:
         path=op.path,
         path_literal=literal(op.path),
         segments=tuple(literal(s) for s in op.path.split("/")),
-        positional=tuple(_param(p) for p in op.path_parameters),
-        keyword=query,
         query=query,
-        body_name="body" if op.request_model else None,
-        body_annotation=op.request_model or "None",
         request_kind_literal=literal(_kind_of(api, op.request_model)),
         request_model=op.request_model or "None",
         response_kind_literal=literal(_kind_of(api, op.response_model)),
@@ -139,11 +158,11 @@ def operation_view(api: Api, op: Operation) -> OperationView:
         return_annotation=op.response_model or "None",
         success_status=op.success_status,
         docstring=op.description,
-        has_room_id=any(p.wire_name == "roomId" for p in op.path_parameters),
         path_expression=_path_expression(op),
-        alt_json=op.response_model is not None,
         body_argument="body" if op.request_model else "None",
-        returns_body=op.response_model is not None,
+        parameter_lines=_parameter_lines(op, positional, query),
+        query_lines=_query_lines(op, query),
+        reply_lines=_reply_lines(op),
     )
 
 
