@@ -14,6 +14,16 @@ DEFAULT_PORT = 8080
 DEFAULT_DATABASE = "rooms.db"
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..65535")
+    return value
+
+
 def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
@@ -24,7 +34,7 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port (default 8080; 0 picks a free one)"
+        "--port", type=_port, default=DEFAULT_PORT, help="port (default 8080; 0 picks a free one)"
     )
     serve.add_argument(
         "--database",

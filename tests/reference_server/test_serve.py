@@ -328,3 +328,28 @@ def test_tokens_add_keeps_a_chosen_token(tmp_path: Path) -> None:
         assert resolver.resolve("dev-carol") is None
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--port", "99999"], "argument --port: 99999 is outside 0..65535"),
+        (["--port", "http"], "argument --port: 'http' is not a port number"),
+        (["--host", "999.1.1.1", "--port", "0"], "cannot listen on 999.1.1.1:0"),
+    ],
+)
+def test_bad_addresses_are_reported_without_a_traceback(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    """R-errors-1"""
+    result = subprocess.run(
+        [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--database", ":memory:", *arguments],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
