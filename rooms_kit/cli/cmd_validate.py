@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _looks_like_ndjson(path: str) -> bool:
-    from rooms_kit.validation.reading import _is_ndjson  # noqa: PLC0415
+    from rooms_kit.validation.reading import is_ndjson  # noqa: PLC0415
 
     with open(path, "rb") as stream:
-        return _is_ndjson(path, stream, 1 << 20)
+        return is_ndjson(path, stream, 1 << 20)

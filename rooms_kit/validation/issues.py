@@ -48,8 +48,3 @@ def shorten(value: Any, width: int = VALUE_WIDTH) -> str:
     if len(text) > width:
         text = text[: width - 1] + "…"
     return text
-
-
-def pointer_of(parts: Any) -> str:
-    """Render path parts as a JSON pointer (RFC 6901)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)

@@ -13,7 +13,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from rooms_kit.validation.reading import BOM, Record, too_large
+from rooms_kit.validation.reading import LineCount, Notices, ndjson_records
 from rooms_kit.validation.run import Checker, Result
 
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -63,35 +63,18 @@ def chunks(path: str, jobs: int) -> list[Chunk]:
 def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
     assert _CHECKER is not None
     results: list[Result] = []
-    lines = documents = 0
+    documents = 0
+    count = LineCount()
+    notices = Notices() if chunk.start == 0 else None  # only the first piece can start with a BOM
     with open(path, "rb") as stream:
         stream.seek(chunk.start)
-        position = chunk.start
-        while position < chunk.end:
-            line = stream.readline(_MAX_BYTES + 1)
-            if not line:
-                break
-            position += len(line)
-            lines += 1
-            if chunk.start == 0 and lines == 1 and line.startswith(BOM):
-                line = line[len(BOM) :]
-            if len(line) > _MAX_BYTES and not line.endswith(b"\n"):
-                while position < chunk.end:  # drain an oversized line
-                    rest = stream.readline(1 << 20)
-                    position += len(rest)
-                    if not rest or rest.endswith(b"\n"):
-                        break
-                documents += 1
-                record = Record(path, documents, lines, problem=too_large(_MAX_BYTES))
-            elif not line.strip():
-                continue
-            else:
-                documents += 1
-                record = Record(path, documents, lines, raw=line)
+        size = chunk.end - chunk.start
+        for record in ndjson_records(path, stream, _MAX_BYTES, notices, budget=size, count=count):
+            documents += 1
             outcome = _CHECKER.check(record)
             if outcome is not None:
                 results.append(outcome)
-    return ChunkOutcome(lines, documents, tuple(results), chunk.end - chunk.start)
+    return ChunkOutcome(count.lines, documents, tuple(results), chunk.end - chunk.start)
 
 
 def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> list[ChunkOutcome]:

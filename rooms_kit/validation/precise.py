@@ -8,7 +8,8 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from rooms_kit.validation.issues import Issue, pointer_of, shorten
+from rooms_kit.schemas.loading import pointer_of
+from rooms_kit.validation.issues import Issue, shorten
 
 _JSON_TYPES = {
     dict: "object",

@@ -96,7 +96,7 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
     return stream, size
 
 
-def _is_ndjson(path: str, stream: IO[bytes], max_bytes: int) -> bool:
+def is_ndjson(path: str, stream: IO[bytes], max_bytes: int) -> bool:
     name = path.removesuffix(".gz")
     if name.endswith(NDJSON_SUFFIXES):
         return True
@@ -121,8 +121,8 @@ def read(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, notices: Notices) -> 
     try:
         if not isinstance(stream, io.BufferedReader):
             stream = io.BufferedReader(stream)  # type: ignore[type-var]
-        if _is_ndjson(path, stream, max_bytes):
-            yield from _ndjson(name, stream, max_bytes, notices)
+        if is_ndjson(path, stream, max_bytes):
+            yield from ndjson_records(name, stream, max_bytes, notices)
         else:
             yield from _whole(name, stream, max_bytes, notices)
     except (OSError, EOFError, zlib.error) as exc:
@@ -132,21 +132,43 @@ def read(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES, notices: Notices) -> 
             stream.close()
 
 
-def _ndjson(name: str, stream: IO[bytes], max_bytes: int, notices: Notices) -> Iterator[Record]:
-    lineno = 0
-    index = 0
+@dataclass
+class LineCount:
+    """How many lines an NDJSON reader consumed, blank ones included."""
+
+    lines: int = 0
+
+
+def ndjson_records(
+    name: str,
+    stream: IO[bytes],
+    max_bytes: int,
+    notices: Notices | None,
+    *,
+    budget: int | None = None,
+    count: LineCount | None = None,
+) -> Iterator[Record]:
+    """Yield one record per non-blank line, numbering lines and documents from 1.
+
+    ``budget`` stops after that many bytes (a piece of a file, for ``--jobs``); ``notices`` is None
+    for a piece that does not start the file, where a byte-order mark cannot occur. A line longer
+    than ``max_bytes`` is drained without being kept and yields a ``size`` problem.
+    """
+    lineno = index = consumed = 0
     readline = stream.readline
-    while True:
+    while budget is None or consumed < budget:
         line = readline(max_bytes + 1)
         if not line:
-            return
+            break
+        consumed += len(line)
         lineno += 1
-        if lineno == 1 and line.startswith(BOM):
+        if lineno == 1 and notices is not None and line.startswith(BOM):
             line = line[len(BOM) :]
             notices.messages.append(f"{name}: starts with a UTF-8 byte-order mark; ignored")
         if len(line) > max_bytes and not line.endswith(b"\n"):
-            while True:  # drain the rest of the line without keeping it
+            while budget is None or consumed < budget:  # drain the rest without keeping it
                 chunk = readline(1 << 20)
+                consumed += len(chunk)
                 if not chunk or chunk.endswith(b"\n"):
                     break
             index += 1
@@ -156,6 +178,8 @@ def _ndjson(name: str, stream: IO[bytes], max_bytes: int, notices: Notices) -> I
             continue
         index += 1
         yield Record(name, index, lineno, raw=line)
+    if count is not None:
+        count.lines = lineno
 
 
 def _whole(name: str, stream: IO[bytes], max_bytes: int, notices: Notices) -> Iterator[Record]:

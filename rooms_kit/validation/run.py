@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
+
 from rooms_kit.validation.issues import Issue
 from rooms_kit.validation.locate import line_of, pointer_parts
 from rooms_kit.validation.reading import Record
-from rooms_kit.validation.validators import Validators
+from rooms_kit.validation.validators import Validators, not_json_issue
 
 
 @dataclass(frozen=True)
@@ -42,22 +44,26 @@ class Checker:
         raw = record.raw
         if raw is not None and record.problem is None and self._fast(raw, self.kind):
             return None
-        issues = self._issues(record)
+        issues, document = self._issues(record)
         if not issues:
             return None
-        kind = self.kind or _kind_of(record)
+        kind = self.kind or _kind_of(document)
         return Result(
             record.source, record.index, self._doc_line(record), kind, self._locate(record, issues)
         )
 
-    def _issues(self, record: Record) -> list[Issue]:
+    def _issues(self, record: Record) -> tuple[list[Issue], Any]:
+        """The precise verdict (the fast path has already declined) and the parsed document."""
         if record.problem is not None:
-            return [record.problem]
+            return [record.problem], None
+        document = record.parsed
         if record.raw is not None:
-            return self.validators.check_bytes(
-                record.raw, kind=self.kind, max_errors=self.max_errors
-            )
-        return self.validators.check(record.parsed, kind=self.kind, max_errors=self.max_errors)
+            try:
+                document = orjson.loads(record.raw)
+            except orjson.JSONDecodeError as exc:
+                return [not_json_issue(exc)], None
+        issues = self.validators.check(document, kind=self.kind, max_errors=self.max_errors)
+        return issues, document
 
     def _doc_line(self, record: Record) -> int:
         if record.text is not None and record.line == 0:
@@ -85,15 +91,7 @@ class Checker:
         return tuple(located)
 
 
-def _kind_of(record: Record) -> str | None:
-    document: Any = record.parsed
-    if record.raw is not None and record.problem is None:
-        import orjson  # noqa: PLC0415
-
-        try:
-            document = orjson.loads(record.raw)
-        except orjson.JSONDecodeError:
-            return None
+def _kind_of(document: Any) -> str | None:
     if isinstance(document, dict) and isinstance(document.get("kind"), str):
         return str(document["kind"])
     return None
