@@ -122,21 +122,14 @@ class RoomService:
     ) -> Wire:
         check_consistency_token(consistency_token)
         request = parse_join(body)
-        with self.store.write() as tx:
-            room, me = self._visible(tx, room_id, player_id)
-            if me.status == JOINED:
-                return render_room(room, me, language)
-            self._refuse_if_deleted(room, "join")
-            if me.status != INVITED:
-                raise Conflict(f"Cannot join room {room_id}: the caller is {me.status}")
-            before = room.fingerprint()
-            me.status = JOINED
+
+        def enter(me: Participant) -> None:
             if request.capabilities is not None:
                 me.capabilities = request.capabilities
             if request.xmpp_address is not None:
                 me.xmpp_address = request.xmpp_address
-            self._commit(tx, room, me, before)
-            return render_room(room, me, language)
+
+        return self._move(player_id, room_id, "join", INVITED, JOINED, language, enter)
 
     def decline(
         self,
@@ -147,17 +140,7 @@ class RoomService:
         consistency_token: str | None = None,
     ) -> Wire:
         check_consistency_token(consistency_token)
-        with self.store.write() as tx:
-            room, me = self._visible(tx, room_id, player_id)
-            if me.status == DECLINED:
-                return render_room(room, me, language)
-            self._refuse_if_deleted(room, "decline")
-            if me.status != INVITED:
-                raise Conflict(f"Cannot decline room {room_id}: the caller is {me.status}")
-            before = room.fingerprint()
-            me.status = DECLINED
-            self._commit(tx, room, me, before)
-            return render_room(room, me, language)
+        return self._move(player_id, room_id, "decline", INVITED, DECLINED, language)
 
     def dismiss(
         self, player_id: str, room_id: str, *, consistency_token: str | None = None
@@ -182,18 +165,11 @@ class RoomService:
     ) -> Wire:
         check_consistency_token(consistency_token)
         leave_reason = parse_leave(body)
-        with self.store.write() as tx:
-            room, me = self._visible(tx, room_id, player_id)
-            if me.status == LEFT:
-                return render_room(room, me, language)
-            self._refuse_if_deleted(room, "leave")
-            if me.status != JOINED:
-                raise Conflict(f"Cannot leave room {room_id}: the caller is {me.status}")
-            before = room.fingerprint()
-            me.status = LEFT
+
+        def depart(me: Participant) -> None:
             me.leave_reason = leave_reason
-            self._commit(tx, room, me, before)
-            return render_room(room, me, language)
+
+        return self._move(player_id, room_id, "leave", JOINED, LEFT, language, depart)
 
     def list(
         self,
@@ -266,6 +242,35 @@ class RoomService:
         me = room.participant_of(player_id)
         assert me is not None, "rooms are only rendered for their participants"
         return me
+
+    def _move(
+        self,
+        player_id: str,
+        room_id: str,
+        action: str,
+        source: str,
+        target: str,
+        language: str | None,
+        change: Callable[[Participant], None] | None = None,
+    ) -> Wire:
+        """Move the caller from ``source`` to ``target`` status (join, decline, leave).
+
+        Repeating a move that already happened answers the room unchanged; a deleted room or a
+        caller in any other status is a conflict.
+        """
+        with self.store.write() as tx:
+            room, me = self._visible(tx, room_id, player_id)
+            if me.status == target:
+                return render_room(room, me, language)
+            self._refuse_if_deleted(room, action)
+            if me.status != source:
+                raise Conflict(f"Cannot {action} room {room_id}: the caller is {me.status}")
+            before = room.fingerprint()
+            me.status = target
+            if change is not None:
+                change(me)
+            self._commit(tx, room, me, before)
+            return render_room(room, me, language)
 
     @staticmethod
     def _refuse_if_deleted(room: RoomState, action: str) -> None:
