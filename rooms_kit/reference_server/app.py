@@ -25,7 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
-from rooms_kit.reference_server.sqlite_store import SqliteStore
+from rooms_kit.reference_server.storage import Store
+from rooms_kit.reference_server.stores import is_postgres, open_store
 
 ACCESS_LOGGER = "rooms_kit.access"
 HEALTH_PATH = "/healthz"
@@ -40,7 +41,7 @@ class ReferenceApp:
         *,
         service: RoomService,
         resolver: TokenResolver,
-        store: SqliteStore,
+        store: Store,
     ) -> None:
         self.inner = inner
         self.service = service
@@ -122,14 +123,16 @@ def create_reference_app(
     application_id: str = DEFAULT_APPLICATION_ID,
     validate_responses: bool = False,
     wall_clock: Callable[[], int] = wall_clock_ms,
+    pool_size: int | None = None,
 ) -> ReferenceApp:
-    """The reference server on ``database`` (a SQLite file or ``:memory:``).
+    """The reference server on ``database``: a SQLite file, ``:memory:``, or a
+    ``postgresql://`` URL (``pool_size`` connections per process for PostgreSQL).
 
     ``tokens`` is a token file (JSON object, token → player id) or such a mapping; without it,
     and without tokens in the database, the server runs in development mode (``dev-<playerId>``).
     ``wall_clock`` (milliseconds since the epoch) can be replaced in tests.
     """
-    store = SqliteStore(database)
+    store = open_store(database, pool_size=pool_size)
     try:
         file_tokens = load_token_file(tokens) if isinstance(tokens, Path) else tokens
         resolver = TokenResolver(store, file_tokens)
@@ -137,10 +140,12 @@ def create_reference_app(
         store.close()
         raise
     service = RoomService(store, application_id=application_id, wall_clock=wall_clock)
-    # A file database in WAL mode lets reads run on the event loop (readers never wait for
-    # writers); ``:memory:`` shares one connection behind a lock, so it keeps every call off it.
+    # A SQLite file in WAL mode lets reads run on the event loop (readers never wait for
+    # writers, and the file is local); ``:memory:`` shares one connection behind a lock, and
+    # PostgreSQL answers over the network, so those keep every call off the loop.
+    inline_reads = str(database) != ":memory:" and not is_postgres(database)
     handler: RoomsHandler = ReferenceRoomsHandler(
-        service, inline_reads=str(database) != ":memory:"
+        service, inline_reads=inline_reads
     )  # typed so that mypy holds the adapter to the stub's protocol
     inner = create_app(
         handler,

@@ -18,7 +18,17 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from rooms_api.client import RetryPolicy, RoomsClient
 
+from rooms_kit.reference_server.stores import upgrade
+from tests.reference_server.postgres_cluster import Cluster
+
 NO_RETRY = RetryPolicy(max_retries=0)
+
+
+def empty_postgres_database(cluster: Cluster, name: str) -> str:
+    """A new database in ``cluster`` at the current layout; returns its address."""
+    url = cluster.create_database(name)
+    upgrade(url)
+    return url
 
 
 class PortalTransport(httpx.BaseTransport):
