@@ -208,10 +208,12 @@ class PostgresStore:
             name="rooms-kit-clock",
         )
         try:
+            # One plain connection first: a wrong address or password fails at once with
+            # PostgreSQL's own reason, rather than after the pool's retries.
+            with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
+                postgres_schema.check_version(connection, self._where)
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
             self._clock.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
-            with self._pool.connection() as connection:
-                postgres_schema.check_version(connection, self._where)
         except PoolTimeout:
             self.close()
             raise StoreError(

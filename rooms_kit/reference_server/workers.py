@@ -16,6 +16,7 @@ guarantee (one transaction per request, ``requestId`` idempotency, capacity) hol
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -31,6 +32,7 @@ from typing import Any, cast
 
 from rooms_kit.errors import KitError
 
+PR_SET_PDEATHSIG = 1
 MAX_WORKERS = 64
 READY_SECONDS = 120
 """How long a starting worker may take to open its database before the start is abandoned."""
@@ -53,13 +55,26 @@ class WorkerStartError(KitError):
     """A worker could not start (its database, tokens or settings were refused)."""
 
 
+def _stop_with_parent(parent: int) -> None:
+    """Ask Linux for SIGTERM when the supervisor dies (even by SIGKILL), so that no worker is
+    left serving on its own; elsewhere this is skipped."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the supervisor was gone before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker_main(
-    sock: socket.socket, settings: WorkerSettings, ready: Any, slot: int
+    sock: socket.socket, settings: WorkerSettings, ready: Any, slot: int, parent: int
 ) -> None:  # pragma: no cover - runs in the child process; covered by the serve tests
     from rooms_kit.reference_server import serving  # noqa: PLC0415 - only in the child
 
     serving.configure_logging()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent passes SIGTERM on instead
+    _stop_with_parent(parent)
     try:
         app = serving.build_app(settings.app_options)
     except KitError as exc:
@@ -96,7 +111,7 @@ class Supervisor:
     def _start(self, slot: int) -> None:
         process = self._context.Process(
             target=_worker_main,
-            args=(self._sock, self._settings, self._ready, slot),
+            args=(self._sock, self._settings, self._ready, slot, os.getpid()),
             name=f"rooms-kit-worker-{slot}",
         )
         process.start()
