@@ -59,7 +59,8 @@ def _free_port() -> int:
 class Cluster:
     """One running PostgreSQL server; ``url(name)`` addresses a database in it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bin = _binaries()
         self.folder = Path(tempfile.mkdtemp(prefix="rooms-kit-pg-"))
         self.data = self.folder / "data"
@@ -107,12 +108,12 @@ class Cluster:
             "UTF8",
             "--no-sync",
         )
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+        options += "-c max_connections=300"
+        if not self.durable:
             # a throwaway cluster: durability against a crash of PostgreSQL itself is not what
-            # these tests check (killed rooms-kit workers are), so skip the disk flushes
-            "-c fsync=off -c full_page_writes=off -c max_connections=300"
-        )
+            # the tests check (killed rooms-kit workers are), so skip the disk flushes
+            options += " -c fsync=off -c full_page_writes=off"
         self._run(
             str(self.bin / "pg_ctl"),
             "start",
