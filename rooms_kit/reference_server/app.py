@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from rooms_api.server import RoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -105,7 +106,7 @@ class ReferenceApp:
 def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> str:
     client = scope.get("client")
     record: dict[str, Any] = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": _timestamp(time.time()),
         "method": scope.get("method"),
         "path": scope.get("path"),
         "status": outcome["status"],
@@ -113,7 +114,23 @@ def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> st
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "client": f"{client[0]}:{client[1]}" if client else None,
     }
-    return json.dumps(record, ensure_ascii=False)
+    try:
+        return orjson.dumps(record).decode()
+    except orjson.JSONEncodeError:  # a path orjson will not encode (a lone surrogate)
+        return json.dumps(record)
+
+
+_second: list[Any] = [None, ""]
+"""The last whole second formatted by ``_timestamp`` and its text (one line per request asks
+for the same second many times)."""
+
+
+def _timestamp(now: float) -> str:
+    """``now`` as ISO 8601 in UTC with milliseconds, like ``datetime.isoformat``."""
+    second = int(now)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((now - second) * 1000):03d}+00:00"
 
 
 def create_reference_app(

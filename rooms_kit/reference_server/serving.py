@@ -22,6 +22,7 @@ from typing import Any
 import uvicorn
 
 from rooms_kit.errors import KitError
+from rooms_kit.reference_server.access_log import BatchedLineHandler
 from rooms_kit.reference_server.app import ACCESS_LOGGER, ReferenceApp, create_reference_app
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID
 from rooms_kit.reference_server.stores import describe, upgrade
@@ -55,6 +56,19 @@ def configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # Access lines go out in batches (see access_log); events stay immediate.
+    access = logging.getLogger(ACCESS_LOGGER)
+    for old in access.handlers:
+        old.close()
+    batched = BatchedLineHandler(sys.stderr)
+    batched.setFormatter(JsonLinesFormatter())
+    access.handlers[:] = [batched]
+    access.propagate = False
+
+
+def flush_access_log() -> None:
+    for handler in logging.getLogger(ACCESS_LOGGER).handlers:
+        handler.flush()
 
 
 def _event(message: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -107,7 +121,10 @@ def run_server(app: ReferenceApp, sock: socket.socket, options: dict[str, Any]) 
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         **options,
     )
-    GracefulServer(config).run(sockets=[sock])
+    try:
+        GracefulServer(config).run(sockets=[sock])
+    finally:
+        flush_access_log()
 
 
 def _announce_development_mode() -> None:
