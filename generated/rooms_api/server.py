@@ -50,6 +50,7 @@ from rooms_api.models import (
 __all__ = [
     "ApiError",
     "Authenticator",
+    "DEFAULT_MAX_BODY_BYTES",
     "Principal",
     "RoomsHandler",
     "create_app",
