@@ -39,6 +39,7 @@ def token_file(folder: Path, content: object) -> Path:
 
 
 def test_without_any_token_source_the_server_refuses_to_start(tmp_path: Path) -> None:
+    """R-token-4"""
     result = run_cli("serve", "--port", "0", "--database", "rooms.db", cwd=tmp_path)
     assert result.returncode == 2
     assert "no bearer tokens, so nobody could sign in" in result.stderr
@@ -70,6 +71,7 @@ def test_dev_tokens_and_a_token_file_exclude_each_other(tmp_path: Path) -> None:
 
 
 def test_a_token_server_never_accepts_dev_tokens(tmp_path: Path) -> None:
+    """R-token-2"""
     tokens = token_file(tmp_path, {"secret-of-alice": "alice"})
     with ServerProcess("--database", "rooms.db", "--tokens", str(tokens), cwd=tmp_path) as server:
         with server.client(None, token="secret-of-alice") as alice:
@@ -82,7 +84,8 @@ def test_a_token_server_never_accepts_dev_tokens(tmp_path: Path) -> None:
 
 
 def test_a_second_process_with_the_other_mode_refuses_and_says_why(tmp_path: Path) -> None:
-    """Two processes on one database: the first records the mode, the second must agree."""
+    """R-token-4: two processes on one database; the first records the mode, the second agrees
+    or refuses."""
     tokens = token_file(tmp_path, {"secret-of-alice": "alice"})
     with ServerProcess("--dev-tokens", "--database", "rooms.db", cwd=tmp_path) as first:
         refused = run_cli(
