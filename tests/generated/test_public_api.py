@@ -72,7 +72,8 @@ def test_server_building_blocks() -> None:
         }
     }
     assert unannotated(server.create_app) == (
-        "(handler, authenticator, *, validate_responses=False, strict_requests=True, schemas=None)"
+        "(handler, authenticator, *, validate_responses=False, strict_requests=True, schemas=None, "
+        "max_body_bytes=1048576)"
     )
 
 
