@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.model import Api, Operation, Parameter, TypeRef
+from rooms_kit.codegen.model import Api, Operation, Parameter, TypeRef
 
 PACKAGE = "rooms_api"
 

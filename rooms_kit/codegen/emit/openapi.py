@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document, built as data from the intermediate model.
 
-Component schemas are the bundled kind schemas (``generator.emit.bundle``) with references
+Component schemas are the bundled kind schemas (``rooms_kit.codegen.emit.bundle``) with references
 pointing into ``#/components/schemas``; every operation lists its own parameters plus references to
 the global ones, its success response, the error responses in Google's envelope and, for replies
 that carry a room, ``links`` to every operation taking a ``roomId``.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.emit.bundle import INT32_MAX, INT32_MIN, as_openapi_components
-from generator.model import Api, Operation, Parameter
+from rooms_kit.codegen.emit.bundle import INT32_MAX, INT32_MIN, as_openapi_components
+from rooms_kit.codegen.model import Api, Operation, Parameter
 
 ERROR_STATUSES = {
     "400": "The request broke the contract: a bad parameter or body (reason invalid, required, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from generator.model.types import EnumDef, Model, TypeRef
+from rooms_kit.codegen.model.types import EnumDef, Model, TypeRef
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The pydantic models, printed by datamodel-code-generator from the bundled schema.
 
-The bundle (``generator.emit.bundle``) already carries every decision: class names, which enum is
+The bundle (``rooms_kit.codegen.emit.bundle``) already carries every decision: class names, which enum is
 which class, how int32/int64 travel. The tool is run as a subprocess of the current interpreter,
 with a fixed set of options, in a temporary folder, so its output depends only on the bundle.
 """
@@ -13,8 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from generator.emit.bundle import aliases, as_openapi_components
-from generator.model import Api
+from rooms_kit.codegen.emit.bundle import aliases, as_openapi_components
+from rooms_kit.codegen.model import Api
 from rooms_kit.errors import KitError
 
 OPTIONS = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.model import Api, EnumDef, Field, Model, Parameter, TypeRef
+from rooms_kit.codegen.model import Api, EnumDef, Field, Model, Parameter, TypeRef
 
 RESOURCE = "rooms"
 

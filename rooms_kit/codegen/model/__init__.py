@@ -4,9 +4,9 @@ Nothing here reads files or renders text. ``build`` fills these types from the s
 turns them into files.
 """
 
-from generator.model.api import Api, Operation, Parameter
-from generator.model.naming import class_name_of_kind, pascal_case, snake_case
-from generator.model.types import EnumDef, Field, Model, TypeRef
+from rooms_kit.codegen.model.api import Api, Operation, Parameter
+from rooms_kit.codegen.model.naming import class_name_of_kind, pascal_case, snake_case
+from rooms_kit.codegen.model.types import EnumDef, Field, Model, TypeRef
 
 __all__ = [
     "Api",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.emit.discovery import discovery_document
-from generator.emit.formatting import format_python
-from generator.emit.jinja import render
-from generator.emit.openapi import openapi_document
-from generator.emit.pymodels import render_models
-from generator.emit.python_view import PACKAGE, context
-from generator.model import Api
+from rooms_kit.codegen.emit.discovery import discovery_document
+from rooms_kit.codegen.emit.formatting import format_python
+from rooms_kit.codegen.emit.jinja import render
+from rooms_kit.codegen.emit.openapi import openapi_document
+from rooms_kit.codegen.emit.pymodels import render_models
+from rooms_kit.codegen.emit.python_view import PACKAGE, context
+from rooms_kit.codegen.model import Api
 
 GENERATED_PACKAGE = PACKAGE
 REGENERATE = "make generate  (or: rooms-kit generate)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.model import Api, Field, TypeRef
+from rooms_kit.codegen.model import Api, Field, TypeRef
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from generator.load import GeneratorError
-from generator.model import EnumDef, Field, Model, TypeRef, class_name_of_kind, pascal_case
-from generator.model.naming import snake_case
+from rooms_kit.codegen.load import GeneratorError
+from rooms_kit.codegen.model import EnumDef, Field, Model, TypeRef, class_name_of_kind, pascal_case
+from rooms_kit.codegen.model.naming import snake_case
 from rooms_kit.errors import Location
 from rooms_kit.schemas import SchemaSet
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from generator.build.types import COMMON_FILE, TypeBuilder
-from generator.load import GeneratorError
-from generator.model import Api, Operation, Parameter, TypeRef, class_name_of_kind, snake_case
+from rooms_kit.codegen.build.types import COMMON_FILE, TypeBuilder
+from rooms_kit.codegen.load import GeneratorError
+from rooms_kit.codegen.model import (
+    Api,
+    Operation,
+    Parameter,
+    TypeRef,
+    class_name_of_kind,
+    snake_case,
+)
 from rooms_kit.errors import Location
 from rooms_kit.schemas import BASE_URI, SchemaSet
 
