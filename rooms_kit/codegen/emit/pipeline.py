@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from rooms_kit.codegen.emit.discovery import discovery_document
@@ -10,8 +11,10 @@ from rooms_kit.codegen.emit.formatting import format_python
 from rooms_kit.codegen.emit.jinja import render
 from rooms_kit.codegen.emit.openapi import openapi_document
 from rooms_kit.codegen.emit.pymodels import render_models
-from rooms_kit.codegen.emit.python_view import PACKAGE, context
+from rooms_kit.codegen.emit.python_view import PACKAGE, client_flavours, context
 from rooms_kit.codegen.model import Api
+
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 
 GENERATED_PACKAGE = PACKAGE
 REGENERATE = "make generate  (or: rooms-kit generate)"
@@ -21,18 +24,23 @@ PYTHON_HEADER = (
     f"# Regenerate with: {REGENERATE}\n"
 )
 
-# template name -> module file name
+# template name -> module file name (the client template renders both clients, see below)
 PYTHON_TEMPLATES = {
     "package_init.py.jinja": "__init__.py",
+    "api_identity.py.jinja": "_api.py",
     "fields.py.jinja": "fields.py",
     "server.py.jinja": "server.py",
     "stub_runtime.py.jinja": "_stub.py",
-    "client.py.jinja": "client.py",
-    "async_client.py.jinja": "async_client.py",
-    "http_shared.py.jinja": "_http.py",
-    "errors.py.jinja": "errors.py",
-    "documents.py.jinja": "documents.py",
 }
+CLIENT_TEMPLATE = "client.py.jinja"
+
+# modules of ``rooms_kit/codegen/runtime`` copied verbatim behind the header (never reformatted)
+STATIC_MODULES = ("_http.py", "_request_model.py", "_transport.py", "documents.py", "errors.py")
+
+
+def static_module(name: str) -> str:
+    """A runtime module as it appears in the generated package: the header, then the file."""
+    return PYTHON_HEADER + (RUNTIME / name).read_text(encoding="utf-8")
 
 
 def render_all(api: Api) -> dict[str, bytes]:
@@ -41,6 +49,11 @@ def render_all(api: Api) -> dict[str, bytes]:
     ctx = context(api, PYTHON_HEADER)
     for template, module in PYTHON_TEMPLATES.items():
         files[module] = format_python(render(template, ctx), module)
+    for flavour in client_flavours(api):
+        source = render(CLIENT_TEMPLATE, {**ctx, "flavour": flavour})
+        files[flavour.module] = format_python(source, flavour.module)
+    for name in STATIC_MODULES:
+        files[name] = static_module(name)
     files["models.py"] = format_python(render_models(api, PYTHON_HEADER.rstrip("\n")), "models.py")
     files["py.typed"] = ""
     files["openapi.json"] = _json(openapi_document(api))

@@ -74,6 +74,9 @@ class OperationView:
     parameter_lines: tuple[str, ...]  # the method's parameters after ``self`` (and principal)
     query_lines: tuple[str, ...]  # entries of the query dictionary a client sends
     reply_lines: tuple[str, ...]  # how a client method ends: parse the reply or drop it
+    prepare_lines: tuple[str, ...]  # what a client method does to its arguments before sending
+    replayable: str  # "True" when the request may be sent again after it reached the server
+    notes: tuple[str, ...]  # extra docstring lines of a client method (retry behaviour)
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,49 @@ def _reply_lines(op: Operation) -> tuple[str, ...]:
     return (f"return parse_reply({op.response_model}, response)",)
 
 
+REQUEST_ID = "requestId"  # the idempotency key of a request body (rooms.create)
+
+
+def _request_id_attribute(api: Api, op: Operation) -> str | None:
+    """The Python name of the body's int64 ``requestId`` field, when the operation has one."""
+    if op.request_model is None:
+        return None
+    for field in api.model(op.request_model).fields:
+        if field.wire_name == REQUEST_ID and field.type.kind == "int64":
+            return field.py_name
+    return None
+
+
+def _retry_view(api: Api, op: Operation) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """(prepare lines, replayable, docstring notes) of an operation's client method."""
+    key = _request_id_attribute(api, op)
+    if key is not None:
+        return (
+            (f"body = with_request_id(body, {literal(key)})",),
+            "True",
+            (
+                "",
+                f"A body without ``{key}`` gets a fresh random one, so a retried request can",
+                "never be carried out twice.",
+            ),
+        )
+    if op.http_method == "GET":
+        return ((), "True", ())
+    return (
+        (),
+        "False",
+        (
+            "",
+            "Not sent again once it reached the server (it has no idempotency key); only a",
+            "connection that could not be made is retried.",
+        ),
+    )
+
+
 def operation_view(api: Api, op: Operation) -> OperationView:
     query = tuple(_param(p) for p in op.query_parameters)
     positional = tuple(_param(p) for p in op.path_parameters)
+    prepare_lines, replayable, notes = _retry_view(api, op)
     return OperationView(
         name=op.name,
         name_literal=literal(op.name),
@@ -163,6 +206,9 @@ def operation_view(api: Api, op: Operation) -> OperationView:
         parameter_lines=_parameter_lines(op, positional, query),
         query_lines=_query_lines(op, query),
         reply_lines=_reply_lines(op),
+        prepare_lines=prepare_lines,
+        replayable=replayable,
+        notes=notes,
     )
 
 
@@ -223,6 +269,70 @@ def model_imports(api: Api) -> list[str]:
     return sorted(n for n in names if n)
 
 
+@dataclass(frozen=True)
+class ClientFlavour:
+    """What differs between the blocking and the asynchronous client module."""
+
+    module: str  # file name
+    class_name: str
+    transport: str  # base class in ``_transport``
+    module_doc: str
+    class_doc: str
+    def_: str  # "def" or "async def"
+    await_: str  # "" or "await "
+    for_: str  # "for" or "async for"
+    iterator: str  # "Iterator" or "AsyncIterator"
+    imports: tuple[str, ...]
+    exports: tuple[str, ...]  # literals, sorted
+
+
+def client_flavours(api: Api) -> tuple[ClientFlavour, ClientFlavour]:
+    """The blocking client (which re-exports the asynchronous one) and the asynchronous client."""
+    blocking = ClientFlavour(
+        module="client.py",
+        class_name="RoomsClient",
+        transport="BlockingTransport",
+        module_doc=(
+            f"The blocking HTTP client for the {api.title}: ``RoomsClient``.\n\n"
+            "One typed method per operation; optional parameters are keyword-only. ``list_pages``\n"
+            "and ``list_all`` follow ``nextPageToken`` through every page of ``list``. Requests\n"
+            "carry a bearer token; 429 and 5xx answers (and failed connections) are retried with\n"
+            "exponential backoff and jitter, honouring ``Retry-After`` up to\n"
+            "``RetryPolicy.max_delay``, but only where sending again is safe (see ``RetryPolicy``).\n"
+            f"Errors raise the typed, picklable exceptions of ``{PACKAGE}.errors``. ``base_url``\n"
+            "is required; it may end with or without the service path ``games/v1/``. Pass\n"
+            "``transport=`` (for example ``httpx.MockTransport``) to run the client in-process.\n"
+            f"``AsyncRoomsClient`` (from ``{PACKAGE}.async_client``) is re-exported here.\n"
+        ),
+        class_doc="Blocking client. Use it as a context manager, or call ``close()`` when done.",
+        def_="def",
+        await_="",
+        for_="for",
+        iterator="Iterator",
+        imports=(f"from {PACKAGE}.async_client import AsyncRoomsClient",),
+        exports=('"AsyncRoomsClient"', '"RetryPolicy"', '"RoomsClient"'),
+    )
+    concurrent = ClientFlavour(
+        module="async_client.py",
+        class_name="AsyncRoomsClient",
+        transport="AsyncTransport",
+        module_doc=(
+            f"The asynchronous HTTP client for the {api.title}: ``AsyncRoomsClient``.\n\n"
+            f"The same operations, paging, retries and errors as ``{PACKAGE}.client.RoomsClient``,\n"
+            "awaited. Pass ``transport=httpx.ASGITransport(app)`` to talk to an ASGI application\n"
+            "in-process.\n"
+        ),
+        class_doc="Asynchronous client. Use it as an async context manager, or await ``aclose()``.",
+        def_="async def",
+        await_="await ",
+        for_="async for",
+        iterator="AsyncIterator",
+        imports=(),
+        exports=('"AsyncRoomsClient"', '"RetryPolicy"'),
+    )
+    return blocking, concurrent
+
+
 def context(api: Api, header: str) -> dict[str, object]:
     """The context shared by every Python template."""
     return {
@@ -238,7 +348,27 @@ def context(api: Api, header: str) -> dict[str, object]:
         "api_name_literal": literal(api.name),
         "pageable": page_views(api),
         "base_url_literal": literal(api.root_url),
+        "root_imports": root_imports(api),
+        "root_all": sorted(literal(n) for _, names in root_imports(api) for n in names),
         "service_path_literal": literal(api.service_path),
         "user_agent_literal": literal(f"games-rooms-kit-{PACKAGE}/{api.version}"),
         "api_version_literal": literal(api.version),
     }
+
+
+def root_imports(api: Api) -> list[tuple[str, tuple[str, ...]]]:
+    """What the package root re-exports, by module: the clients, errors and the models in use."""
+    models = set(model_imports(api)) | {page.item_model for page in page_views(api)}
+    return [
+        ("client", ("AsyncRoomsClient", "RetryPolicy", "RoomsClient")),
+        ("errors", tuple(sorted(ERROR_NAMES))),
+        ("models", tuple(sorted(models | {e.class_name for e in api.enums}))),
+    ]
+
+
+# the exceptions of the static ``errors`` module that users catch
+ERROR_NAMES = (
+    "AuthenticationError", "BadRequestError", "ConflictError", "NotFoundError",
+    "PermissionDeniedError", "RateLimitError", "RoomsApiError", "RoomsConnectionError",
+    "RoomsHttpError", "ServerError", "UnexpectedResponseError",
+)  # fmt: skip

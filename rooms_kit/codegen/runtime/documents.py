@@ -1,4 +1,3 @@
-{{ header }}
 """The API descriptions shipped next to this package, loaded as JSON."""
 
 from __future__ import annotations

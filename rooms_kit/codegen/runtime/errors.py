@@ -1,4 +1,3 @@
-{{ header }}
 """Exceptions raised by ``RoomsClient`` and ``AsyncRoomsClient``, and Google's error envelope.
 
 ::
@@ -16,9 +15,14 @@
         └── ServerError            5xx (after the retries ran out)
 
 Any other status raises ``RoomsHttpError`` itself.
+
+Every exception pickles (so it can cross a process boundary) with all its attributes, the httpx
+``response`` included; only ``__cause__`` stays behind, as with any pickled exception.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -69,8 +73,19 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
+def _rebuild(cls: type[RoomsApiError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an exception without calling its ``__init__`` (whose arguments differ)."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class RoomsApiError(Exception):
     """Base class of every exception the clients raise on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class RoomsConnectionError(RoomsApiError):
