@@ -3,7 +3,9 @@
 Component schemas are the bundled kind schemas (``rooms_kit.codegen.emit.bundle``) with references
 pointing into ``#/components/schemas``; every operation lists its own parameters plus references to
 the global ones, its success response, the error responses in Google's envelope and, for replies
-that carry a room, ``links`` to every operation taking a ``roomId``.
+that carry a room, ``links`` to every operation taking a ``roomId``. Every component schema's
+``title`` is its component name, so tools that name classes after titles (openapi-python-client)
+agree with the component names and never see two schemas with one title.
 """
 
 from __future__ import annotations
@@ -146,13 +148,13 @@ def openapi_document(api: Api) -> dict[str, Any]:
         path = "/" + api.service_path + op.path
         paths.setdefault(path, {})[op.http_method.lower()] = _operation(api, op)
     schemas = as_openapi_components(api)["components"]["schemas"]
-    for model in api.models:
-        schemas[model.class_name] = {"title": model.title, **schemas[model.class_name]}
     for enum in api.enums:
         schemas[enum.class_name]["x-enumDescriptions"] = dict(
             zip(enum.values, enum.value_descriptions, strict=True)
         )
     schemas[ERROR_SCHEMA] = _error_envelope()
+    # Client generators name classes after titles: each title is its (unique) component name.
+    schemas = {name: {"title": name, **schema} for name, schema in schemas.items()}
     responses = {
         f"Error{status}": {
             "description": text,
