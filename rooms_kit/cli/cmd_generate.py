@@ -40,7 +40,11 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from rooms_kit.codegen import generate  # noqa: PLC0415 - keeps other commands light
     from rooms_kit.codegen.emit import compare, write  # noqa: PLC0415
-    from rooms_kit.codegen.output import regenerate_hint, resolve_output  # noqa: PLC0415
+    from rooms_kit.codegen.output import (  # noqa: PLC0415
+        OutputError,
+        regenerate_hint,
+        resolve_output,
+    )
 
     out_dir = resolve_output(args.output)
     files = generate(args.schemas)
@@ -63,7 +67,10 @@ def _run(args: argparse.Namespace) -> int:
                     print(f"... ({len(lines) - DIFF_LINES_SHOWN} more diff lines)", file=sys.stderr)
         print(regenerate_hint(args.output), file=sys.stderr)
         return 1
-    changes = write(files, out_dir)
+    try:
+        changes = write(files, out_dir)
+    except OSError as exc:
+        raise OutputError(f"cannot write into {out_dir}: {exc.strerror} ({exc.filename})") from None
     for change in changes:
         print(f"  {change.change:<7} {change.path}")
     print(f"{out_dir}: {len(changes)} files changed, {len(files)} generated")

@@ -64,6 +64,9 @@ def resolve_output(requested: Path | None) -> Path:
             "package is written to DIR/rooms_api (never inside site-packages)."
         )
     target = requested.expanduser().resolve()
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        raise OutputError(f"--output {requested}: {existing} is a file, not a folder")
     for folder in package_folders():
         if _inside(target, folder):
             raise OutputError(

@@ -51,3 +51,34 @@ def test_an_installed_kit_refuses_its_own_folder(
     assert status == 2 and "refusing to write inside" in stderr
     assert not target.exists()
     assert output.resolve_output(tmp_path / "out") == (tmp_path / "out").resolve()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+# Hostile --output values: each refused with exit 2 and its own message, nothing written.
+HOSTILE_OUTPUTS = {
+    "a-file": ("notes.txt", "is a file, not a folder"),
+    "below-a-file": ("notes.txt/deeper/out", "notes.txt is a file, not a folder"),
+    "package-name-taken-by-a-file": ("taken", "cannot write into"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_OUTPUTS))
+def test_hostile_outputs_are_refused_cleanly(case: str, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "rooms_api").write_text("mine too")
+    before = _tree(tmp_path)
+    relative, message = HOSTILE_OUTPUTS[case]
+    status, stdout, stderr = run_cli("generate", "--output", str(tmp_path / relative))
+    assert status == 2, stderr
+    assert message in stderr and "Traceback" not in stderr
+    assert _tree(tmp_path) == before
+    assert stdout == ""
+    healthy = tmp_path / "healthy"
+    assert run_cli("generate", "--output", str(healthy))[0] == 0
+    assert (healthy / "rooms_api" / "client.py").is_file()
