@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,7 +29,7 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
         help="run the reference server (room lifecycle kept in SQLite)",
-        description="Run the reference implementation of the rooms API (docs/room-lifecycle.md). "
+        description=f"Run the reference implementation of the rooms API ({doc_path('room-lifecycle.md')}). "
         "Bearer tokens come from --tokens and from the database ('rooms-kit tokens add'); "
         "--dev-tokens instead lets the token dev-<playerId> stand for that player. The first "
         "server on a database records which of the two it uses, and later servers must agree. "
