@@ -13,6 +13,7 @@ The CLI, the server stub and the contract tests share these objects.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
@@ -20,13 +21,35 @@ import orjson
 
 from rooms_kit.schemas import SchemaSet, load_schemas, reference_validator
 from rooms_kit.schemas.loading import KIND_PREFIX
+from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
+from rooms_kit.validation.engine import RustEngine
 from rooms_kit.validation.fast import FastPath
 from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, shorten
-from rooms_kit.validation.precise import issues_from, json_type
+from rooms_kit.validation.precise import Violation, from_reference, issues_from, json_type
+
+
+class _TooDeep(Exception):
+    def __init__(self, path: tuple[Any, ...]) -> None:
+        self.path = path
+
+
+def _depth_guarded(violations: Iterable[Violation]) -> Iterator[Violation]:
+    """Pass violations through, stopping at one whose offending value nests past ``MAX_DEPTH``."""
+    for violation in violations:
+        if isinstance(violation.instance, dict | list):
+            below = deeper_than(violation.instance, MAX_DEPTH - len(violation.path))
+            if below is not None:
+                raise _TooDeep((*violation.path, *below))
+        yield violation
 
 
 class KindValidator:
-    """Validation against one kind's schema."""
+    """Validation against one kind's schema.
+
+    Three steps, each only when the one before cannot decide: the msgspec fast path (accepts
+    only), jsonschema-rs (verdict and errors), and the reference validator for a document the Rust
+    engine cannot take (a Python object that is not JSON, or a kind it could not compile).
+    """
 
     def __init__(self, owner: Validators, kind: str) -> None:
         self._owner = owner
@@ -36,15 +59,57 @@ class KindValidator:
     def _reference(self) -> Any:
         return reference_validator(self._owner.schemas, self.kind, strict=self._owner.strict)
 
+    @cached_property
+    def _compiled(self) -> Any | None:
+        try:
+            return self._owner.engine.validator(self.kind)
+        except Exception:  # a schema the Rust engine refuses: the reference validator decides
+            return None
+
     def is_valid(self, document: Any) -> bool:
         if self._owner.fast.accepts_object(document, self.kind):
             return True
-        return bool(self._reference.is_valid(document))
+        compiled = self._compiled
+        if compiled is not None:
+            try:
+                return bool(compiled.is_valid(document))
+            except ValueError:
+                pass  # not a JSON value the engine can read: ask the reference validator
+        try:
+            return bool(self._reference.is_valid(document))
+        except RecursionError:
+            return False  # nested past Python's limit: ``errors`` reports it as ``depth``
 
     def errors(self, document: Any, *, max_errors: int | None = None) -> list[Issue]:
+        """The document's errors in document order (at most ``max_errors``); empty when valid.
+
+        A value nested deeper than ``MAX_DEPTH`` levels where an error sits makes that the one
+        ``depth`` issue reported, instead of a crash deep inside an engine or a message printer.
+        """
         if self._owner.fast.accepts_object(document, self.kind):
             return []
-        return issues_from(self._reference.iter_errors(document), max_errors)
+        try:
+            return issues_from(_depth_guarded(self._violations(document)), max_errors)
+        except _TooDeep as deep:
+            return [depth_issue(deep.path)]
+        except (ValueError, RecursionError):
+            path = deeper_than(document, MAX_DEPTH)
+            if path is None:
+                raise
+            return [depth_issue(path)]
+
+    def _violations(self, document: Any) -> Iterator[Violation]:
+        compiled = self._compiled
+        if compiled is not None:
+            try:
+                yield from self._owner.engine.violations(compiled, document)
+                return
+            except ValueError:
+                if deeper_than(document, MAX_DEPTH) is not None:
+                    raise
+                # Not JSON the engine can read (a Python object from an API caller), so nothing
+                # has been yielded yet: the reference validator takes the whole document.
+        yield from map(from_reference, self._reference.iter_errors(document))
 
 
 class Validators:
@@ -54,6 +119,7 @@ class Validators:
         self.schemas = schemas
         self.strict = strict
         self.fast = FastPath(schemas, strict=strict)
+        self.engine = RustEngine(schemas, strict=strict)
         self._kinds: dict[str, KindValidator] = {}
 
     @classmethod
