@@ -58,9 +58,10 @@ class RustEngine:
         """Every violation of ``document``; raises ``ValueError`` for values nested past 255."""
         for error in validator.iter_errors(document):
             keyword, rule, schema = self._node(error)
-            yield Violation(
-                tuple(error.instance_path), keyword, rule, schema, error.instance, error.message
-            )
+            path = tuple(error.instance_path)
+            # The offending value is taken from the document itself: the engine's copy of it has
+            # its object keys sorted, and the messages show values as the document has them.
+            yield Violation(path, keyword, rule, schema, _at(document, path), error.message)
 
     def _node(self, error: Any) -> tuple[str, Any, Mapping[str, Any]]:
         """Keyword, keyword value and schema node of a failed keyword, read from the registry."""
@@ -77,3 +78,9 @@ class RustEngine:
             cached = (keyword, schema.get(keyword), schema)
             self._nodes[location] = cached
         return cached
+
+
+def _at(document: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        document = document[step]
+    return document
