@@ -16,7 +16,7 @@ and error sets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -54,14 +54,17 @@ class RustEngine:
             self._validators[kind] = found
         return found
 
-    def violations(self, validator: Any, document: Any) -> Iterator[Violation]:
+    def violations(self, validator: Any, document: Any) -> list[Violation]:
         """Every violation of ``document``; raises ``ValueError`` for values nested past 255."""
+        found = []
+        node = self._node
         for error in validator.iter_errors(document):
-            keyword, rule, schema = self._node(error)
+            keyword, rule, schema = node(error)
             path = tuple(error.instance_path)
             # The offending value is taken from the document itself: the engine's copy of it has
             # its object keys sorted, and the messages show values as the document has them.
-            yield Violation(path, keyword, rule, schema, _at(document, path), error.message)
+            found.append(Violation(path, keyword, rule, schema, _at(document, path), error.message))
+        return found
 
     def _node(self, error: Any) -> tuple[str, Any, Mapping[str, Any]]:
         """Keyword, keyword value and schema node of a failed keyword, read from the registry."""

@@ -28,6 +28,18 @@ class Issue:
     line: int | None = None  # 1-based line within the document's text, where known
     locate_at: str | None = None  # pointer whose line is reported, when not ``pointer`` itself
 
+    def at_line(self, line: int | None) -> Issue:
+        """The same issue on ``line`` (cheaper than ``dataclasses.replace`` on a hot path)."""
+        return Issue(
+            self.pointer,
+            self.keyword,
+            self.message,
+            self.value,
+            self.expected,
+            line,
+            self.locate_at,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "pointer": self.pointer,

@@ -9,7 +9,6 @@ messages do not depend on which engine found the problem.
 from __future__ import annotations
 
 import difflib
-import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,13 +66,17 @@ def _document_order(violation: Violation) -> list[str]:
 def issues_from(violations: Iterable[Violation], limit: int | None) -> list[Issue]:
     """Convert violations in document order (by pointer), at most ``limit`` of them.
 
-    With a limit only that many are kept while the rest stream past, so a document with a
-    million bad array items does not hold a million errors in memory.
+    With a limit, sorting keeps at most a few times that many at once.
     """
     if limit is None:
         ordered = sorted(violations, key=_document_order)
     else:
-        ordered = heapq.nsmallest(limit, violations, key=_document_order)
+        ordered = []
+        for violation in violations:
+            ordered.append(violation)
+            if len(ordered) > 4 * limit + 64:
+                ordered = sorted(ordered, key=_document_order)[:limit]
+        ordered = sorted(ordered, key=_document_order)[:limit]
     return [to_issue(violation) for violation in ordered]
 
 

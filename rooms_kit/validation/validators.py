@@ -13,7 +13,6 @@ The CLI, the server stub and the contract tests share these objects.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
@@ -26,21 +25,6 @@ from rooms_kit.validation.engine import RustEngine
 from rooms_kit.validation.fast import FastPath
 from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, shorten
 from rooms_kit.validation.precise import Violation, from_reference, issues_from, json_type
-
-
-class _TooDeep(Exception):
-    def __init__(self, path: tuple[Any, ...]) -> None:
-        self.path = path
-
-
-def _depth_guarded(violations: Iterable[Violation]) -> Iterator[Violation]:
-    """Pass violations through, stopping at one whose offending value nests past ``MAX_DEPTH``."""
-    for violation in violations:
-        if isinstance(violation.instance, dict | list):
-            below = deeper_than(violation.instance, MAX_DEPTH - len(violation.path))
-            if below is not None:
-                raise _TooDeep((*violation.path, *below))
-        yield violation
 
 
 class KindValidator:
@@ -80,36 +64,43 @@ class KindValidator:
         except RecursionError:
             return False  # nested past Python's limit: ``errors`` reports it as ``depth``
 
-    def errors(self, document: Any, *, max_errors: int | None = None) -> list[Issue]:
+    def errors(
+        self, document: Any, *, max_errors: int | None = None, fast: bool = True
+    ) -> list[Issue]:
         """The document's errors in document order (at most ``max_errors``); empty when valid.
 
-        A value nested deeper than ``MAX_DEPTH`` levels where an error sits makes that the one
-        ``depth`` issue reported, instead of a crash deep inside an engine or a message printer.
+        ``fast=False`` skips the fast path, for a caller that has just tried it on the bytes.
+        An offending value that nests past ``MAX_DEPTH`` levels makes the one ``depth`` issue the
+        answer, instead of a crash deep inside an engine or a message printer.
         """
-        if self._owner.fast.accepts_object(document, self.kind):
+        if fast and self._owner.fast.accepts_object(document, self.kind):
             return []
         try:
-            return issues_from(_depth_guarded(self._violations(document)), max_errors)
-        except _TooDeep as deep:
-            return [depth_issue(deep.path)]
+            violations = self._violations(document)
         except (ValueError, RecursionError):
             path = deeper_than(document, MAX_DEPTH)
             if path is None:
                 raise
             return [depth_issue(path)]
+        for violation in violations:
+            if isinstance(violation.instance, dict | list):
+                below = deeper_than(violation.instance, MAX_DEPTH - len(violation.path))
+                if below is not None:
+                    return [depth_issue((*violation.path, *below))]
+        return issues_from(violations, max_errors)
 
-    def _violations(self, document: Any) -> Iterator[Violation]:
+    def _violations(self, document: Any) -> list[Violation]:
+        """Every violation, from the Rust engine or, when it cannot read the document, the
+        reference validator; raises ``ValueError`` or ``RecursionError`` on a too deep value."""
         compiled = self._compiled
         if compiled is not None:
             try:
-                yield from self._owner.engine.violations(compiled, document)
-                return
+                return self._owner.engine.violations(compiled, document)
             except ValueError:
                 if deeper_than(document, MAX_DEPTH) is not None:
                     raise
-                # Not JSON the engine can read (a Python object from an API caller), so nothing
-                # has been yielded yet: the reference validator takes the whole document.
-        yield from map(from_reference, self._reference.iter_errors(document))
+                # Not JSON the engine can read (a Python object from an API caller).
+        return [from_reference(error) for error in self._reference.iter_errors(document)]
 
 
 class Validators:
@@ -143,18 +134,26 @@ class Validators:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return [not_json_issue(exc)]
-        return self.check(document, kind=kind, max_errors=max_errors)
+        return self.check(document, kind=kind, max_errors=max_errors, fast=False)
 
     def check(
-        self, document: Any, *, kind: str | None = None, max_errors: int | None = None
+        self,
+        document: Any,
+        *,
+        kind: str | None = None,
+        max_errors: int | None = None,
+        fast: bool = True,
     ) -> list[Issue]:
-        """Validate a parsed document; without ``kind`` the document's own ``kind`` decides."""
+        """Validate a parsed document; without ``kind`` the document's own ``kind`` decides.
+
+        ``fast=False`` skips the fast path (the caller has already tried it on the bytes).
+        """
         if kind is None:
             chosen = self._kind_of(document)
             if isinstance(chosen, Issue):
                 return [chosen]
             kind = chosen
-        return self.kind(kind).errors(document, max_errors=max_errors)
+        return self.kind(kind).errors(document, max_errors=max_errors, fast=fast)
 
     def _kind_of(self, document: Any) -> str | Issue:
         if not isinstance(document, dict):
