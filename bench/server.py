@@ -469,6 +469,7 @@ def _measure_setup(
             database,
             "--workers",
             str(setup.workers),
+            "--dev-tokens",
         ],
         announce_on_stderr=True,
         cwd=work,

@@ -289,6 +289,13 @@ class PostgresStore:
         assert row is not None, "the row was just inserted or was there already"
         return str(row[0])
 
+    def auth_mode(self) -> str | None:
+        with self._transaction(write=False) as tx:
+            row = tx.execute(
+                "SELECT value FROM settings WHERE key = %s", (AUTH_MODE_KEY,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
     def close(self) -> None:
         self._pool.close()
         self._clock.close()

@@ -129,8 +129,8 @@ def run_server(app: ReferenceApp, sock: socket.socket, options: dict[str, Any]) 
 
 def _announce_development_mode() -> None:
     _event(
-        "DEVELOPMENT MODE: no token store (--tokens or tokens in the database); the "
-        "bearer token dev-<playerId> stands for that player. Do not expose this server.",
+        "DEVELOPMENT MODE (--dev-tokens): the bearer token dev-<playerId> stands for "
+        "that player. Do not expose this server.",
         logging.WARNING,
         event="development_mode",
     )
@@ -142,6 +142,7 @@ def serve(
     port: int,
     database: str | Path,
     tokens: Path | None,
+    dev_tokens: bool = False,
     application_id: str | None = None,
     validate_responses: bool = False,
     workers: int = 1,
@@ -163,6 +164,7 @@ def serve(
     app_options: dict[str, Any] = {
         "database": database,
         "tokens": tokens,
+        "dev_tokens": dev_tokens,
         "application_id": application_id or DEFAULT_APPLICATION_ID,
         "validate_responses": validate_responses,
         "pool_size": pool_size,

@@ -14,7 +14,7 @@ from rooms_kit.reference_server.sqlite_store import SqliteStore, StoreError
 from rooms_kit.reference_server.storage import Store
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-INSTALL_HINT = "install the PostgreSQL extra: pip install 'games-rooms-kit[postgres]'"
+INSTALL_HINT = "install it with: pip install 'games-rooms-kit[postgres]'"
 
 
 def is_postgres(database: str | Path) -> bool:
@@ -35,7 +35,8 @@ def _postgres_module() -> Any:
         from rooms_kit.reference_server import postgres_store  # noqa: PLC0415
     except ImportError as exc:
         raise StoreError(
-            f"PostgreSQL support is not installed ({exc.name}); {INSTALL_HINT}"
+            "a postgresql:// database needs the [postgres] extra, which is not installed "
+            f"(missing: {exc.name}); {INSTALL_HINT}"
         ) from None
     return postgres_store
 

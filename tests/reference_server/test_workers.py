@@ -50,8 +50,8 @@ def two_servers(
     url = empty_postgres_database(postgres, f"workers_{request.node.name[:40]}")
     cwd = Path(__file__).parent
     with (
-        ServerProcess("--database", url, "--workers", "2", cwd=cwd) as first,
-        ServerProcess("--database", url, "--workers", "2", cwd=cwd) as second,
+        ServerProcess("--database", url, "--workers", "2", "--dev-tokens", cwd=cwd) as first,
+        ServerProcess("--database", url, "--workers", "2", "--dev-tokens", cwd=cwd) as second,
     ):
         yield url, [first, second]
         assert first.terminate() == 0
@@ -137,7 +137,9 @@ def test_a_killed_worker_loses_no_acknowledged_write(postgres: Cluster) -> None:
     stop = threading.Event()
     failures: list[str] = []
 
-    with ServerProcess("--database", url, "--workers", "2", cwd=Path(__file__).parent) as server:
+    with ServerProcess(
+        "--database", url, "--workers", "2", "--dev-tokens", cwd=Path(__file__).parent
+    ) as server:
         victim = server.worker_pids()[0]
 
         def writer(number: int) -> None:
@@ -212,7 +214,9 @@ def test_serve_with_two_workers_runs_the_lifecycle_and_stops_cleanly(
         if store == "sqlite"
         else empty_postgres_database(postgres, "serve_workers")
     )
-    with ServerProcess("--database", database, "--workers", "2", cwd=tmp_path) as server:
+    with ServerProcess(
+        "--database", database, "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
         listening = next(r for r in server.records() if r.get("event") == "listening")
         assert listening["workers"] == 2
         assert sorted(listening["pids"]) == sorted(server.worker_pids())
