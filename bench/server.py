@@ -602,6 +602,32 @@ PROFILE_NOTES = (
 )
 
 
+def _against_targets(rows: list[dict[str, Any]], ceilings: dict[Any, Result]) -> list[str]:
+    """The goals of the hot-path work beside this run's figures."""
+    served = [r for r in rows if not r["server"].startswith("ceiling")]
+
+    def ratios(operation: str, width: int) -> str:
+        found = [
+            f"{r['server'].removeprefix('rooms-kit serve ')} "
+            f"{r['result'].per_second / ceilings[(operation, r['setup'], width)].per_second:.2f}"
+            for r in served
+            if r["operation"] == operation and r["connections"] == width
+        ]
+        return ", ".join(found)
+
+    wide = ", ".join(
+        f"{r['server'].removeprefix('rooms-kit serve ')} {r['result'].percentile(0.99):.0f} ms"
+        for r in served
+        if r["operation"] == "create" and r["connections"] == WIDE_CONNECTIONS
+    )
+    return [
+        "Against the goals (ratio to the ceiling with as many processes): `get` ≥ 0.5 — "
+        f"{ratios('get', 8)}; mixed flow ≥ 0.4 — {ratios('mixed', 8)}; two workers ≥ 1.4 times "
+        f"one on the mixed flow — see above; `create` p99 < 100 ms at {WIDE_CONNECTIONS} "
+        f"connections — {wide}.",
+    ]
+
+
 def render(
     rows: list[dict[str, Any]], alone: dict[str, float], total: int, connections: int, rounds: int
 ) -> str:
@@ -632,8 +658,11 @@ def render(
         "list → join → get → reportStatus → leave, twice (7 requests, two players per connection).",
         "",
         f"Run of {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; the client, the servers "
-        "and PostgreSQL share the cores, so absolute rates are lower than remote clients would see.",
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, load average "
+        f"{os.getloadavg()[0]:.1f} at the end (other work was running on the machine); the "
+        "client, the servers and PostgreSQL share the cores, so absolute rates are lower than "
+        "remote clients would see"
+        + (", and a second worker has no idle core to use." if (os.cpu_count() or 1) <= 2 else "."),
         "",
         "| operation | server | connections | requests/s | p50 ms | p90 ms | p99 ms "
         "| ratio to ceiling | CPU ms/request | CPU ratio |",
@@ -662,6 +691,8 @@ def render(
     lines += [
         "",
         "Two workers against one on the mixed flow: " + ", ".join(scaling) + ".",
+        "",
+        *_against_targets(rows, ceilings),
         "",
         "`RoomService` called directly (no HTTP), in the same run: "
         + ", ".join(f"{key} {value:.3f} ms" for key, value in alone.items() if key != "pgbench")
