@@ -68,10 +68,11 @@ def test_an_empty_database_is_refused_until_upgraded(postgres: Cluster) -> None:
     url = postgres.create_database("not_upgraded")
     with pytest.raises(SchemaVersionError, match="version 0, this rooms-kit needs"):
         open_store(url)
-    served = rooms_kit("serve", "--database", url, "--port", "0")
-    assert served.returncode == 2
-    assert "rooms-kit db upgrade" in served.stderr
-    assert "Traceback" not in served.stderr
+    for workers in ("1", "2"):
+        served = rooms_kit("serve", "--database", url, "--port", "0", "--workers", workers)
+        assert served.returncode == 2
+        assert "rooms-kit db upgrade" in served.stderr
+        assert "Traceback" not in served.stderr
 
 
 def test_a_database_newer_than_the_code_is_refused(postgres: Cluster) -> None:
