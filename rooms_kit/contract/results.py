@@ -75,6 +75,13 @@ class Results:
         return self.checked - self.failed[(RUN, "run_deadline")] == 0
 
     @property
+    def exit_status(self) -> int:
+        """0 conformant, 1 failures (a run stopped by its deadline included), 2 nothing checked."""
+        if self.nothing_checked:
+            return 2
+        return 0 if self.ok else 1
+
+    @property
     def cut_short(self) -> bool:
         return "run_deadline" in self.failed_checks
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from html import escape
 
-from rooms_kit.contract.report.table import rows, short
+from rooms_kit.contract.report.table import (
+    LATENCY_HEADER,
+    latency_rows,
+    rows,
+    short,
+    slowest_requests,
+)
 from rooms_kit.contract.results import Results
 
 STYLE = """
@@ -49,6 +55,15 @@ def render_html(results: Results) -> str:
         failures.append(f"<p>found by: {escape(record.unit)}</p>")
         if record.exchange is not None:
             failures.append(f"<pre>{escape(record.exchange.describe())}</pre>")
+    latency: list[str] = []
+    if results.latency:
+        latency.append("<h2>Latency per operation</h2><table>")
+        latency.append("<tr>" + "".join(f"<th>{escape(h)}</th>" for h in LATENCY_HEADER) + "</tr>")
+        for row in latency_rows(results):
+            latency.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>")
+        latency.append("</table><h3>Slowest request per operation</h3>")
+        for label, curl in slowest_requests(results):
+            latency.append(f"<p>{escape(label)}</p><pre>{escape(curl)}</pre>")
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -61,6 +76,7 @@ def render_html(results: Results) -> str:
             verdict,
             *table,
             *failures,
+            *latency,
             "</body></html>",
             "",
         ]

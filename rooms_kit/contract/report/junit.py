@@ -43,5 +43,18 @@ def render_junit(results: Results) -> str:
                 failure.text = "\n".join(details)
             if unit.error:
                 ET.SubElement(case, "error", message=unit.error)
+    if results.not_run:
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name="not run",
+            tests=str(len(results.not_run)),
+            skipped=str(len(results.not_run)),
+        )
+        for name in results.not_run:
+            case = ET.SubElement(suite, "testcase", classname="contract.not_run", name=name)
+            ET.SubElement(
+                case, "skipped", message="not run: the run reached its deadline (--max-time)"
+            )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from rooms_kit.contract.report.table import rows, short
+from rooms_kit.contract.report.table import (
+    LATENCY_HEADER,
+    latency_rows,
+    rows,
+    short,
+    slowest_requests,
+)
 from rooms_kit.contract.results import Results
 
 
@@ -35,7 +41,15 @@ def render_text(results: Results) -> str:
         if record.exchange is not None:
             lines += ["  " + line for line in record.exchange.describe().splitlines()]
         lines.append("")
-    checked = sum(results.passed.values()) + sum(results.failed.values())
+    latency = latency_rows(results)
+    if latency:
+        lines += ["latency per operation", *_table(LATENCY_HEADER, latency), ""]
+        lines.append("slowest request per operation:")
+        lines += [f"  {label}: {curl}" for label, curl in slowest_requests(results)]
+        lines.append("")
+    checked = results.checked
+    if results.uncounted:
+        lines.append(f"({results.uncounted} further distinct failure(s) were counted, not kept)")
     if results.ok:
         lines.append(f"CONFORMANT: {checked} checks passed, no failures")
     else:
