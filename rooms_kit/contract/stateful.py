@@ -20,7 +20,7 @@ from hypothesis.stateful import initialize
 from rooms_kit.contract.bounded import json_problem
 from rooms_kit.contract.context import SuiteContext
 from rooms_kit.contract.failures import ContractFailure
-from rooms_kit.contract.fuzz import hypothesis_settings, load_schema, send_case
+from rooms_kit.contract.generation import hypothesis_settings, load_schema, send_case
 from rooms_kit.contract.http import Exchange
 
 if TYPE_CHECKING:

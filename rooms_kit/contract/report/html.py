@@ -6,10 +6,12 @@ from html import escape
 
 from rooms_kit.contract.report.table import (
     LATENCY_HEADER,
+    cause_details,
     latency_rows,
     rows,
     short,
     slowest_requests,
+    verdict,
 )
 from rooms_kit.contract.results import Results
 
@@ -38,11 +40,11 @@ def render_html(results: Results) -> str:
     for row in body:
         table.append("<tr>" + "".join(_cell(v, i == 0) for i, v in enumerate(row)) + "</tr>")
     table.append("</table>")
-    verdict = (
-        '<h2 class="verdict-ok">Conformant: no failures</h2>'
-        if results.ok
-        else f'<h2 class="verdict-bad">Not conformant: {len(results.failures)} distinct failure(s)</h2>'
-    )
+    kind = "verdict-ok" if results.ok else "verdict-bad"
+    heading = [f'<h2 class="{kind}">{escape(verdict(results))}</h2>']
+    for index, cause in enumerate(results.root_causes(), 1):
+        heading.append(f"<h3>Root cause {index}: {escape(cause.title)}</h3>")
+        heading.append("<pre>" + escape("\n".join(cause_details(cause))) + "</pre>")
     failures: list[str] = []
     for index, record in enumerate(results.failures, 1):
         times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
@@ -73,7 +75,7 @@ def render_html(results: Results) -> str:
             "<h1>rooms-kit contract report</h1>",
             f"<p>target {escape(results.target)} · profile {escape(results.profile)} · "
             f"seed {results.seed}</p>",
-            verdict,
+            *heading,
             *table,
             *failures,
             *latency,

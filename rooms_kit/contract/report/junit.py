@@ -5,11 +5,25 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
+from rooms_kit.contract.report.table import cause_details
 from rooms_kit.contract.results import Results
 
 
 def render_junit(results: Results) -> str:
     root = ET.Element("testsuites", name="rooms-kit contract")
+    causes = results.root_causes()
+    if causes:
+        suite = ET.SubElement(
+            root, "testsuite", name="root causes", tests=str(len(causes)), failures=str(len(causes))
+        )
+        for index, cause in enumerate(causes, 1):
+            case = ET.SubElement(
+                suite, "testcase", classname="contract.root_causes", name=f"{index}. {cause.title}"
+            )
+            failure = ET.SubElement(
+                case, "failure", message=cause.title, type=",".join(cause.checks)
+            )
+            failure.text = "\n".join(cause_details(cause))
     units = sorted(results.units, key=lambda unit: unit.phase)
     for phase, group in groupby(units, key=lambda unit: unit.phase):
         members = list(group)

@@ -3,7 +3,7 @@ operation (milliseconds, nearest-rank percentiles) with the slowest request of e
 
 from __future__ import annotations
 
-from rooms_kit.contract.results import Results
+from rooms_kit.contract.results import Results, RootCause
 
 OPERATION_PREFIX = "games.rooms."
 
@@ -60,3 +60,28 @@ def slowest_requests(results: Results) -> list[tuple[str, str]]:
         (f"{short(operation)} ({seconds * 1000:.0f} ms)", curl)
         for operation, (seconds, curl) in sorted(results.slowest.items())
     ]
+
+
+def verdict(results: Results) -> str:
+    if results.ok:
+        return f"CONFORMANT: {results.checked} checks passed, no failures"
+    causes = len(results.root_causes())
+    names = ", ".join(sorted(results.failed_checks))
+    return (
+        f"NOT CONFORMANT: {causes} root cause(s) behind {len(results.failures)} distinct "
+        f"failure(s) in {names}"
+    )
+
+
+def cause_details(cause: RootCause) -> list[str]:
+    """What a root cause report says under its title: who saw it, where, and one repro."""
+    lines = [
+        f"seen by: {', '.join(cause.checks)} ({cause.occurrences} time(s))",
+        f"operations: {', '.join(short(op) for op in cause.operations)}",
+    ]
+    if cause.fields:
+        lines.append(f"fields: {', '.join(cause.fields[:10])}")
+    exchange = cause.exchange
+    if exchange is not None:
+        lines.append(f"reproduce: {exchange.curl()}")
+    return lines

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rooms_kit.contract.report.table import (
     LATENCY_HEADER,
+    cause_details,
     latency_rows,
     rows,
     short,
     slowest_requests,
+    verdict,
 )
 from rooms_kit.contract.results import Results
 
@@ -27,9 +29,14 @@ def render_text(results: Results) -> str:
         f"contract suite against {results.target}",
         f"profile {results.profile}, seed {results.seed} (rerun with --seed {results.seed})",
         "",
-        *_table(*rows(results)),
-        "",
     ]
+    if not results.ok:
+        lines += [verdict(results), ""]
+        for index, cause in enumerate(results.root_causes(), 1):
+            lines.append(f"ROOT CAUSE {index}: {cause.title}")
+            lines += [f"  {line}" for line in cause_details(cause)]
+            lines.append("")
+    lines += [*_table(*rows(results)), ""]
     for index, record in enumerate(results.failures, 1):
         times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
         lines.append(
@@ -47,12 +54,7 @@ def render_text(results: Results) -> str:
         lines.append("slowest request per operation:")
         lines += [f"  {label}: {curl}" for label, curl in slowest_requests(results)]
         lines.append("")
-    checked = results.checked
     if results.uncounted:
         lines.append(f"({results.uncounted} further distinct failure(s) were counted, not kept)")
-    if results.ok:
-        lines.append(f"CONFORMANT: {checked} checks passed, no failures")
-    else:
-        names = ", ".join(sorted(results.failed_checks))
-        lines.append(f"NOT CONFORMANT: {len(results.failures)} distinct failure(s) in {names}")
+    lines.append(verdict(results))
     return "\n".join(lines) + "\n"
