@@ -109,6 +109,7 @@ class HostileServer:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.server.wait_closed()
+        await self.loop.shutdown_default_executor()  # its thread looked up 127.0.0.1
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
