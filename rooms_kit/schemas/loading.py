@@ -43,7 +43,13 @@ class KindSchema:
 
 def pointer_of(parts: Iterator[Any] | list[Any] | Any) -> str:
     """Render path parts as a JSON pointer (RFC 6901)."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    texts = [str(p) for p in parts]
+    if not texts:
+        return ""
+    joined = "/".join(texts)
+    if "~" not in joined and joined.count("/") == len(texts) - 1:
+        return "/" + joined  # nothing to escape (the usual case)
+    return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in texts)
 
 
 def read_json(path: Path) -> Any:
