@@ -38,6 +38,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: a whole number of processes, 0 meaning one per core this process may use."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value}")
+    return value or usable_cores()
+
+
+def usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
@@ -63,10 +80,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_positive,
+        type=_jobs,
         default=1,
         metavar="N",
-        help="processes for large NDJSON files (1)",
+        help="processes for large NDJSON files; 0 means one per core (1)",
     )
     parser.add_argument(
         "--max-bytes",
