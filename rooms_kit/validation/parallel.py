@@ -37,11 +37,6 @@ _CHECKER: Checker | None = None
 _MAX_BYTES = 0
 
 
-def can_split(path: str) -> bool:
-    """Plain NDJSON files can be split; stdin and gzip streams cannot."""
-    return path != "-" and not path.endswith(".gz") and os.path.isfile(path)
-
-
 def chunks(path: str, jobs: int) -> list[Chunk]:
     size = os.path.getsize(path)
     count = max(jobs, size // CHUNK_BYTES)
@@ -63,18 +58,18 @@ def chunks(path: str, jobs: int) -> list[Chunk]:
 def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
     assert _CHECKER is not None
     results: list[Result] = []
-    documents = 0
     count = LineCount()
     notices = Notices() if chunk.start == 0 else None  # only the first piece can start with a BOM
     with open(path, "rb") as stream:
         stream.seek(chunk.start)
         size = chunk.end - chunk.start
-        for record in ndjson_records(path, stream, _MAX_BYTES, notices, budget=size, count=count):
-            documents += 1
+        for record in ndjson_records(
+            path, stream, _MAX_BYTES, notices, budget=size, count=count, accept=_CHECKER.quick
+        ):
             outcome = _CHECKER.check(record)
             if outcome is not None:
                 results.append(outcome)
-    return ChunkOutcome(count.lines, documents, tuple(results), chunk.end - chunk.start)
+    return ChunkOutcome(count.lines, count.documents, tuple(results), chunk.end - chunk.start)
 
 
 def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> list[ChunkOutcome]:

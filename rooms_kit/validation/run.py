@@ -49,11 +49,23 @@ class Checker:
         self.max_errors = max_errors
         self._fast = validators.fast.accepts
         self._invalid_share = 0.0
+        self.accepted = 0  # documents taken by ``quick``, which the caller never sees as records
+
+    def quick(self, raw: bytes) -> bool:
+        """True if the fast path accepts these bytes (the document is valid). False: the reader
+        marks the record ``declined`` and ``check`` goes straight to the precise engine."""
+        if self._invalid_share >= SKIP_FAST_ABOVE or not self._fast(raw, self.kind):
+            return False
+        self._invalid_share -= self._invalid_share * SHARE_WEIGHT
+        self.accepted += 1
+        return True
 
     def check(self, record: Record) -> Result | None:
+        """The verdict on one record (None when the document is valid)."""
         raw = record.raw
         if (
-            raw is not None
+            not record.declined
+            and raw is not None
             and record.problem is None
             and self._invalid_share < SKIP_FAST_ABOVE
             and self._fast(raw, self.kind)
