@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError as MetaschemaViolation
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
@@ -160,12 +158,8 @@ def _surely_valid_schema(schema: Any) -> bool:
 def _check_metaschema(path: Path, schema: Any) -> None:
     if not isinstance(schema, dict):
         raise SchemaError(Location(path), "a schema must be a JSON object")
-    if _surely_valid_schema(schema):
-        return
-    try:
-        Draft202012Validator.check_schema(schema)
-    except MetaschemaViolation as exc:
-        raise SchemaError(Location(path, pointer_of(exc.path)), exc.message) from None
+    if not _surely_valid_schema(schema):
+        _check_schema_slowly(path, schema)
     expected_id = BASE_URI + path.name
     if schema.get("$id") != expected_id:
         raise SchemaError(Location(path, "/$id"), f"$id must be {expected_id!r}")
@@ -202,6 +196,8 @@ def _check_operations(directory: Path, operations: JSON, kinds: SchemaSet) -> No
     if jsonschema_rs.validator_for(meta).is_valid(operations):
         errors = []
     else:
+        from jsonschema import Draft202012Validator  # noqa: PLC0415
+
         errors = sorted(
             Draft202012Validator(meta).iter_errors(operations),
             key=lambda e: list(e.absolute_path),
@@ -224,8 +220,15 @@ def _check_operations(directory: Path, operations: JSON, kinds: SchemaSet) -> No
 
 
 def _check_metaschema_only(path: Path, schema: Any) -> None:
-    if _surely_valid_schema(schema):
-        return
+    if not _surely_valid_schema(schema):
+        _check_schema_slowly(path, schema)
+
+
+def _check_schema_slowly(path: Path, schema: Any) -> None:
+    """``jsonschema``'s metaschema check, for its verdict and its message (imported on demand)."""
+    from jsonschema import Draft202012Validator  # noqa: PLC0415
+    from jsonschema.exceptions import SchemaError as MetaschemaViolation  # noqa: PLC0415
+
     try:
         Draft202012Validator.check_schema(schema)
     except MetaschemaViolation as exc:

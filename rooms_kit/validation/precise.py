@@ -11,12 +11,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.issues import Issue, shorten
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _JSON_TYPES = {
     dict: "object",

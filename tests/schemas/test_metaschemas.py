@@ -142,3 +142,14 @@ def test_broken_pattern_is_reported_with_its_pointer(copy_of_schemas: Path) -> N
         load_schemas(copy_of_schemas)
     assert caught.value.location.file == target
     assert caught.value.location.pointer == "/$defs/int64/pattern"
+
+
+def test_wrong_id_is_reported_even_when_the_metaschema_check_passes(
+    copy_of_schemas: Path,
+) -> None:
+    target = copy_of_schemas / "played.schema.json"
+    _edit(target, lambda s: s.__setitem__("$id", BASE_URI + "other.schema.json"))
+    with pytest.raises(SchemaError) as caught:
+        load_schemas(copy_of_schemas)
+    assert caught.value.location.file == target
+    assert caught.value.location.pointer == "/$id"
