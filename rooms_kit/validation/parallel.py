@@ -73,9 +73,7 @@ def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
     return ChunkOutcome(count.lines, count.documents, tuple(results), chunk.end - chunk.start)
 
 
-def check_file(
-    path: str, checker: Checker, *, jobs: int, max_bytes: int
-) -> Iterator[ChunkOutcome]:
+def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> Iterator[ChunkOutcome]:
     """Check one NDJSON file with ``jobs`` processes; outcomes come back in file order.
 
     A generator: each piece's outcome is handed on as soon as it and those before it are done,
