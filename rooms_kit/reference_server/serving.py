@@ -8,6 +8,7 @@ flight finish, the database is closed, ``serve`` returns normally.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -20,12 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from rooms_api.server import DEFAULT_MAX_BODY_BYTES
 
 from rooms_kit.errors import KitError
 from rooms_kit.reference_server.app import ACCESS_LOGGER, create_reference_app
+from rooms_kit.reference_server.limits import (
+    ACCEPT_BATCH,
+    LISTEN_BACKLOG,
+    ConnectionLimits,
+    guarded_protocol,
+    quiet_accept_errors,
+)
+from rooms_kit.reference_server.log_limit import RateLimitFilter
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID
 
 EVENT_LOGGER = "rooms_kit.serve"
+LOG_LIMIT = RateLimitFilter()
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
@@ -50,6 +61,7 @@ class JsonLinesFormatter(logging.Formatter):
 def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLinesFormatter())
+    handler.addFilter(LOG_LIMIT)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
@@ -73,6 +85,14 @@ class GracefulServer(uvicorn.Server):
             for sig, original in originals.items():
                 signal.signal(sig, original)
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's backlog is also how many connections asyncio accepts in one go; it is kept
+        # small (limits.ACCEPT_BATCH) while the kernel's queue is set back to its full length.
+        asyncio.get_running_loop().set_exception_handler(quiet_accept_errors)
+        await super().startup(sockets)
+        for sock in sockets or ():
+            sock.listen(LISTEN_BACKLOG)
+
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host``:``port`` (port 0 picks a free one)."""
@@ -83,7 +103,7 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         raise KitError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
@@ -99,8 +119,15 @@ def serve(
     dev_tokens: bool = False,
     application_id: str | None = None,
     validate_responses: bool = False,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: ConnectionLimits | None = None,
 ) -> None:
-    """Run until SIGTERM or SIGINT; announces development mode and the bound address first."""
+    """Run until SIGTERM or SIGINT; announces development mode and the bound address first.
+
+    ``max_body_bytes`` caps request bodies (default 1 MiB); ``limits`` bounds connections
+    (``rooms_kit.reference_server.limits``)."""
+    limits = limits or ConnectionLimits()
+    protocol = guarded_protocol(limits)
     configure_logging()
     app = create_reference_app(
         database,
@@ -108,6 +135,7 @@ def serve(
         dev_tokens=dev_tokens,
         application_id=application_id or DEFAULT_APPLICATION_ID,
         validate_responses=validate_responses,
+        max_body_bytes=max_body_bytes,
     )
     try:
         sock = bind(host, port)
@@ -125,6 +153,10 @@ def serve(
             log_config=None,
             lifespan="off",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            http=protocol,
+            timeout_keep_alive=limits.keep_alive_timeout,
+            h11_max_incomplete_event_size=limits.max_header_bytes,
+            backlog=ACCEPT_BATCH,
         )
         _event(
             f"listening on http://{bound_host}:{bound_port}",
@@ -134,8 +166,9 @@ def serve(
             database=str(database),
             application_id=app.service.application_id,
             development_mode=app.development_mode,
+            max_connections=protocol.cap,
         )
         GracefulServer(config).run(sockets=[sock])
     finally:
         app.close()
-    _event("stopped", event="stopped")
+    _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
