@@ -16,10 +16,9 @@ DEFAULT_DATABASE = "rooms.db"
 
 
 def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not re.fullmatch(r"[0-9]{1,5}", text):  # ASCII digits only: no "+80", "8_0" or " 80"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
+    value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is outside 0..65535")
     return value
