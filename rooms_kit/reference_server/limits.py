@@ -14,6 +14,8 @@ protocol class that ``serving`` hands to uvicorn. Each connection gets:
   working ones); when every connection is busy with a request, the new one gets 503 with
   ``Retry-After``. The cap is kept below the process's descriptor limit, so accepting never runs
   out of descriptors;
+- a **slow reader** (one that leaves its answers unread) loses its connection, and the unread
+  answers with it, once the next header deadline passes;
 - a **lingering close**: when the server ends a connection while the client may still be sending
   (an answer given before the body was read, a refusal, a timeout), it sends its answer, stops
   writing, and discards whatever still arrives for up to ``LINGER_SECONDS`` before closing, so the
@@ -142,11 +144,17 @@ class _LingeringTransport:
 
     def _end_lingering(self) -> None:
         self._budget[0] -= 1
-        self._transport.close()
+        self._transport.abort()  # whatever the client has not read by now is dropped
 
     def abort(self) -> None:
+        """Close once what is written has gone out."""
         self.lingering = True
         self._transport.close()
+
+    def drop(self) -> None:
+        """Close now, dropping answers the client never read (a slow reader)."""
+        self.lingering = True
+        self._transport.abort()
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -261,9 +269,10 @@ class GuardedH11Protocol(H11Protocol):
             return
         self.waiting.pop(self, None)
         if self._served and not self.conn.trailing_data[0]:
-            # An idle kept-alive connection: nothing was asked, so nothing is answered.
+            # An idle kept-alive connection: nothing was asked, so nothing is answered, and an
+            # earlier answer the client has still not read is dropped with the connection.
             assert self._guard is not None
-            self._guard.abort()
+            self._guard.drop()
             return
         seconds = self.limits.header_timeout
         self._close_with(
