@@ -9,12 +9,15 @@ the defaults.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.reference_server.hostile import (
     MEMORY_LIMIT_KB,
@@ -234,3 +237,60 @@ def test_beyond_the_connection_cap_503_with_retry_after(tmp_path: Path) -> None:
         again = exchange(small.port, request("GET", "/healthz", token=None))
         assert again.status == 200
         assert small.terminate() == 0
+
+
+REQUEST_LINES = st.one_of(
+    st.sampled_from([b"GET /healthz HTTP/1.1", b"POST /games/v1/rooms/create HTTP/1.1",
+                     b"GET /games/v1/rooms?maxResults=5 HTTP/1.1", b"GET / HTTP/1.0",
+                     b"GET /games/v1/rooms/%ff%00 HTTP/1.1", b"GET " + b"/a" * 3000 + b" HTTP/1.1",
+                     b"BREW /pot HTCPCP/1.0", b"", b"GET"]),
+    st.binary(max_size=60),
+)  # fmt: skip
+HEADER_LINES = st.lists(
+    st.one_of(
+        st.sampled_from([b"Host: 127.0.0.1", b"Authorization: Bearer dev-alice",
+                         b"Content-Length: 5", b"Content-Length: -1", b"Content-Length: 5, 6",
+                         b"Transfer-Encoding: chunked", b"Transfer-Encoding: gzip",
+                         b"Expect: 100-continue", b"Connection: keep-alive", b": empty",
+                         b"X-Folded: a\r\n b", b"X-Nul: \x00"]),
+        st.binary(max_size=40),
+    ),
+    max_size=6,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(line=REQUEST_LINES, headers=HEADER_LINES, body=st.binary(max_size=64))
+def test_raw_http_bytes_never_get_a_5xx(
+    server: ServerProcess, line: bytes, headers: list[bytes], body: bytes
+) -> None:
+    """R-errors-1: arbitrary bytes through the HTTP parser (request line, headers, body)."""
+    data = b"\r\n".join([line, *headers, b"Connection: close"]) + b"\r\n\r\n" + body
+    with connect(server.port, timeout=30) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return  # the server already closed on us: no answer, and so no 5xx
+        received = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break  # closed with bytes of ours unread; what came before still counts
+            if not chunk:
+                break
+            received += chunk
+    if received:
+        status = int(received.split(b" ", 2)[1])
+        assert status < 500, received[:300]
+    assert "Traceback" not in "".join(server.lines)
+
+
+def test_healthy_after_the_raw_bytes(server: ServerProcess) -> None:
+    """R-errors-1"""
+    assert_healthy(server)
