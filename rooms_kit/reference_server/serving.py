@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,7 +73,10 @@ def _event(message: str, level: int = logging.INFO, **fields: Any) -> None:
 
 class GracefulServer(uvicorn.Server):
     """uvicorn's server, except that a caught SIGTERM/SIGINT is not raised again once the server
-    has stopped, so the caller can finish its clean-up and exit with status 0."""
+    has stopped, so the caller can finish its clean-up and exit with status 0. ``on_started``
+    runs once the server accepts connections and its signal handlers are in place."""
+
+    on_started: Callable[[], None] = staticmethod(lambda: None)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -92,6 +95,8 @@ class GracefulServer(uvicorn.Server):
         await super().startup(sockets)
         for sock in sockets or ():
             sock.listen(LISTEN_BACKLOG)
+        if self.started:
+            self.on_started()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -158,7 +163,10 @@ def serve(
             h11_max_incomplete_event_size=limits.max_header_bytes,
             backlog=ACCEPT_BATCH,
         )
-        _event(
+        server = GracefulServer(config)
+        # Announced only once SIGTERM is handled, so a stop right after the announcement is a
+        # graceful one too.
+        server.on_started = lambda: _event(
             f"listening on http://{bound_host}:{bound_port}",
             event="listening",
             host=bound_host,
@@ -168,7 +176,7 @@ def serve(
             development_mode=app.development_mode,
             max_connections=protocol.cap,
         )
-        GracefulServer(config).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
         app.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
