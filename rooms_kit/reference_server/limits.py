@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import json
 import logging
 import resource
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -160,17 +162,17 @@ class _LingeringTransport:
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with deadlines, a connection cap and lingering close.
 
-    ``guarded_protocol`` makes a subclass bound to one ``ConnectionLimits`` and one table of
-    connections waiting for their request headers (oldest first).
+    Connections made with equal ``limits`` in one process share one table of connections
+    waiting for their request headers (oldest first) and one count of lingering ones.
     """
 
-    limits: ClassVar[ConnectionLimits]
-    waiting: ClassVar[OrderedDict[GuardedH11Protocol, None]]
-    cap: ClassVar[int]
-    lingering: ClassVar[list[int]]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        shared = _shared(limits)
+        self.limits = limits
+        self.cap = shared.cap
+        self.waiting = shared.waiting
+        self.lingering = shared.lingering
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_for = ""
         self._served = False
@@ -343,12 +345,24 @@ class GuardedH11Protocol(H11Protocol):
         self._guard.close()
 
 
-def guarded_protocol(limits: ConnectionLimits) -> type[GuardedH11Protocol]:
-    """The protocol class for one server: its limits and its own table of waiting connections."""
-    namespace = {
-        "limits": limits,
-        "waiting": OrderedDict(),
-        "cap": connection_cap(limits.max_connections),
-        "lingering": [0],
-    }
-    return type("ServerH11Protocol", (GuardedH11Protocol,), namespace)
+@dataclass
+class _Shared:
+    cap: int
+    waiting: OrderedDict[GuardedH11Protocol, None] = field(default_factory=OrderedDict)
+    lingering: list[int] = field(default_factory=lambda: [0])
+
+
+_SHARED: dict[ConnectionLimits, _Shared] = {}
+
+
+def _shared(limits: ConnectionLimits) -> _Shared:
+    """This process's state for ``limits``, made on first use (so it is never pickled along
+    with the protocol factory when a server starts worker processes)."""
+    if limits not in _SHARED:
+        _SHARED[limits] = _Shared(cap=connection_cap(limits.max_connections))
+    return _SHARED[limits]
+
+
+def guarded_protocol(limits: ConnectionLimits) -> Callable[..., GuardedH11Protocol]:
+    """The protocol factory to give uvicorn (``Config(http=...)``): picklable, module-level."""
+    return functools.partial(GuardedH11Protocol, limits=limits)

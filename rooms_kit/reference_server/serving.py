@@ -29,6 +29,7 @@ from rooms_kit.reference_server.limits import (
     ACCEPT_BATCH,
     LISTEN_BACKLOG,
     ConnectionLimits,
+    connection_cap,
     guarded_protocol,
     quiet_accept_errors,
 )
@@ -158,7 +159,7 @@ def serve(
             log_config=None,
             lifespan="off",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-            http=protocol,
+            http=protocol,  # type: ignore[arg-type]  # a factory, as uvicorn only calls it
             timeout_keep_alive=limits.keep_alive_timeout,
             h11_max_incomplete_event_size=limits.max_header_bytes,
             backlog=ACCEPT_BATCH,
@@ -174,7 +175,7 @@ def serve(
             database=str(database),
             application_id=app.service.application_id,
             development_mode=app.development_mode,
-            max_connections=protocol.cap,
+            max_connections=connection_cap(limits.max_connections),
         )
         server.run(sockets=[sock])
     finally:
