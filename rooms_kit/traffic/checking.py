@@ -1,0 +1,89 @@
+"""The glue to the contract suite: bounds for proxied exchanges and the suite's per-exchange checks.
+
+Everything the proxy borrows from ``rooms_kit.contract`` goes through this module, so that when the
+suite's bounded reader and check registry change, only this file follows.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from rooms_kit.contract.checks import CheckContext, run_response_checks
+from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.http import Exchange, RecordedRequest, RecordedResponse
+from rooms_kit.contract.openapi import OpenApi
+
+# Check names for what the proxy itself sees go wrong (the suite's bounded reader uses the same
+# ideas: an answer must come in time and within a size).
+RESPONDS_IN_TIME = "responds_in_time"
+RESPONSE_SIZE = "response_size"
+NO_ANSWER = "not_a_server_error"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on everything that comes from outside, per exchange."""
+
+    seconds: float = 30.0  # from the request being forwarded to the last byte of the answer
+    max_request_bytes: int = 1024 * 1024
+    max_response_bytes: int = 8 * 1024 * 1024  # raw and after decompression alike
+
+
+class TooLarge(Exception):
+    """A body grew beyond its limit (raw, or once decompressed)."""
+
+
+def decode(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body without its content coding (gzip, deflate), refusing to grow beyond ``limit``."""
+    coding = (encoding or "identity").strip().lower()
+    if coding in {"", "identity"}:
+        return body
+    if coding not in {"gzip", "x-gzip", "deflate"}:
+        raise ValueError(f"content coding {coding!r} cannot be checked")
+    # 47: gzip or zlib header, detected; deflate without a header is tried next
+    for wbits in (47, -15):
+        inflater = zlib.decompressobj(wbits)
+        try:
+            data = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            continue
+        if len(data) > limit or inflater.unconsumed_tail:
+            raise TooLarge(f"the body is larger than {limit} bytes once decompressed")
+        return data
+    raise ValueError(f"the body is not valid {coding} data")
+
+
+class Judge:
+    """The contract suite's per-exchange checks, loaded once."""
+
+    def __init__(self, openapi: OpenApi | None = None) -> None:
+        self.context = CheckContext(openapi or OpenApi.load())
+        _ = self.context.strict  # compile the validators now, not on the first request
+        _ = self.context.int64_pattern
+
+    @property
+    def openapi(self) -> OpenApi:
+        return self.context.openapi
+
+    def run(self, exchange: Exchange) -> list[tuple[str, ContractFailure | None]]:
+        """Every per-exchange check: its name and its failure, or None when it passed."""
+        return run_response_checks(self.context, exchange)
+
+
+def exchange(
+    operation: str,
+    method: str,
+    url: str,
+    request_headers: list[tuple[str, str]],
+    request_body: bytes,
+    status: int,
+    response_headers: list[tuple[str, str]],
+    response_body: bytes,
+) -> Exchange:
+    """An exchange in the suite's terms (headers must already carry aliases, never tokens)."""
+    return Exchange(
+        operation,
+        RecordedRequest(method, url, tuple(request_headers), request_body or None),
+        RecordedResponse(status, tuple(response_headers), response_body),
+    )

@@ -1,0 +1,174 @@
+"""Recordings: one NDJSON line per exchange, optionally gzip-compressed, rotated at a size.
+
+A line holds ``recording`` (the format version), ``n`` (the exchange number of the session),
+``time`` (UTC, when the request arrived), ``player`` (the caller's alias, never a token),
+``method``, ``path``, ``query`` (``oauth_token`` aliased), ``operation`` (or null outside the
+API), ``status`` (0: no answer), ``latencyMs``, and both bodies: ``request`` and ``response`` hold
+the JSON value when the body is JSON (null when empty), ``requestText`` / ``responseText`` the text
+of a body that is not JSON; ``problem`` names a bound the upstream broke. Lines are written when an
+exchange completes, so they follow the order of the answers.
+
+A name ending in ``.gz`` is written gzip-compressed. With a rotation size the lines go on in
+``NAME-2.ndjson``, ``NAME-3.ndjson`` … once a file holds that many (uncompressed) bytes; every
+file is complete on its own and the aliases stay the same across them.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from rooms_kit.errors import KitError
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.seen import Seen, body_value
+from rooms_kit.validation.reading import InputError, Notices, read
+
+FORMAT = 1
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+class RecordingError(KitError):
+    """A recording that cannot be read or written, with the file and line."""
+
+
+def line_of(seen: Seen, route: Route | None) -> dict[str, Any]:
+    request, request_text = body_value(seen.request_body)
+    response, response_text = body_value(seen.response_body)
+    line: dict[str, Any] = {
+        "recording": FORMAT,
+        "n": seen.number,
+        "time": datetime.fromtimestamp(seen.started, UTC).isoformat(timespec="milliseconds"),
+        "player": seen.player,
+        "method": seen.method,
+        "path": seen.path,
+        "query": seen.query,
+        "operation": route.operation if route else None,
+        "status": seen.status,
+        "latencyMs": round(seen.latency_ms, 3),
+        "request": request,
+        "response": response,
+    }
+    if request_text is not None:
+        line["requestText"] = request_text
+    if response_text is not None:
+        line["responseText"] = response_text
+    if seen.problem is not None:
+        line["problem"] = f"[{seen.problem.check}] {seen.problem.title}"
+    return line
+
+
+def rotated_name(first: Path, index: int) -> Path:
+    """``traffic.ndjson.gz`` -> ``traffic-2.ndjson.gz`` (index 1 is the name itself)."""
+    if index == 1:
+        return first
+    name = first.name
+    compressed = name.endswith(".gz")
+    base = name.removesuffix(".gz")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = base, ""
+    rotated = f"{stem}-{index}" + (f".{suffix}" if suffix else "") + (".gz" if compressed else "")
+    return first.with_name(rotated)
+
+
+class Recorder:
+    """Writes lines; never a token (aliases are applied before, ``scrub`` once more at writing)."""
+
+    def __init__(self, path: Path, aliases: Aliases, *, rotate_bytes: int | None = None) -> None:
+        self.first = path
+        self.aliases = aliases
+        self.rotate_bytes = rotate_bytes
+        self.files: list[Path] = []
+        self.lines = 0
+        self._size = 0
+        self._stream: IO[bytes] | None = None
+        self._open(path)
+
+    def _open(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.name.endswith(".gz"):
+                self._stream = gzip.GzipFile(path, "wb", compresslevel=6)  # type: ignore[assignment]
+            else:
+                self._stream = open(path, "wb")
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot write: {exc.strerror}") from None
+        self.files.append(path)
+        self._size = 0
+
+    def write(self, seen: Seen, route: Route | None) -> None:
+        text = orjson.dumps(line_of(seen, route)).decode()
+        data = (self.aliases.scrub(text) + "\n").encode()
+        if self.rotate_bytes and self._size and self._size + len(data) > self.rotate_bytes:
+            self.close()
+            self._open(rotated_name(self.first, len(self.files) + 1))
+        assert self._stream is not None
+        self._stream.write(data)
+        self._stream.flush()
+        self._size += len(data)
+        self.lines += 1
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+def read_lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, exchange) for every line of one recording file (gzip or plain)."""
+    try:
+        for record in read(path, max_bytes=MAX_LINE_BYTES, notices=Notices()):
+            where = f"{path}:{record.line or 1}"
+            if record.problem is not None:
+                raise RecordingError(f"{where}: {record.problem.message}")
+            try:
+                value = orjson.loads(record.raw or b"")
+            except orjson.JSONDecodeError as exc:
+                raise RecordingError(f"{where}: not JSON: {exc}") from None
+            if not is_exchange(value):
+                raise RecordingError(f"{where}: not a line of a rooms-kit recording")
+            yield record.line or 1, value
+    except InputError as exc:
+        raise RecordingError(str(exc)) from None
+
+
+def is_exchange(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("recording") == FORMAT
+        and isinstance(value.get("method"), str)
+        and isinstance(value.get("path"), str)
+        and isinstance(value.get("status"), int)
+    )
+
+
+def looks_like_recording(path: str) -> bool:
+    """True when the first line of ``path`` is a recording line (cheap: reads one line)."""
+    try:
+        for _, _value in read_lines(path):
+            return True
+    except RecordingError:
+        return False
+    return False
+
+
+def bodies(
+    line: dict[str, Any], kinds: dict[str, tuple[str | None, str | None]]
+) -> Iterator[tuple[str, str, Any]]:
+    """(where in the line, kind, body) for the bodies of an exchange that have a schema.
+
+    ``kinds`` maps an operation id to its (request kind, response kind); only successful answers
+    are checked against the response kind (errors carry the envelope, checked by the proxy).
+    """
+    request_kind, response_kind = kinds.get(str(line.get("operation")), (None, None))
+    if request_kind and line.get("request") is not None:
+        yield "/request", request_kind, line["request"]
+    status = line.get("status", 0)
+    if response_kind and 200 <= status < 300 and line.get("response") is not None:
+        yield "/response", response_kind, line["response"]
