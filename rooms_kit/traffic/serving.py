@@ -7,6 +7,7 @@ the report folder. Binding and the graceful signal handling are the reference se
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,14 @@ from rooms_kit.traffic.recording import Recorder
 from rooms_kit.traffic.reports import verdict, write_reports
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
+UNFINISHED = "ASGI callable returned without completing response."
+
+
+class _CutAnswers(logging.Filter):
+    """uvicorn's complaint about an answer the proxy cut short: the violation line says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != UNFINISHED
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
             lifespan="on",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
+        logging.getLogger("uvicorn.error").addFilter(_CutAnswers())
         GracefulServer(config).run(sockets=[sock])
     finally:
         parts.close()

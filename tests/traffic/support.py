@@ -43,7 +43,13 @@ class LoopbackServer:
     def __init__(self, app: Any, *, lifespan: str = "off") -> None:
         sock = bind("127.0.0.1", 0)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(app, access_log=False, log_config=None, lifespan=lifespan)
+        config = uvicorn.Config(
+            app,
+            access_log=False,
+            log_config=None,
+            lifespan=lifespan,
+            timeout_graceful_shutdown=1,  # a hostile upstream's hanging answers are cut at stop
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
@@ -80,6 +86,13 @@ class ProxyRun:
     @property
     def monitor(self) -> Monitor:
         return self.parts.monitor
+
+    def wait(self, exchanges: int) -> None:
+        """Until the proxy has judged that many exchanges (judging follows the answer)."""
+        deadline = time.monotonic() + START_LIMIT
+        while self.monitor.exchanges < exchanges:
+            assert time.monotonic() < deadline, "the proxy did not judge the exchange"
+            time.sleep(0.01)
 
     def lines(self) -> list[str]:
         return self.out.getvalue().splitlines()

@@ -10,6 +10,7 @@ from googleapiclient.errors import HttpError
 
 from rooms_kit.reference_server.app import create_reference_app
 from tests.contract.broken_variants import CATALOGUE, Variant
+from tests.contract.broken_variants.variants import WrongKind
 from tests.traffic.support import LoopbackServer, proxy_in_front_of, scenario
 
 # What the proxy names for each variant (its own rule where the suite's needs a scenario).
@@ -42,10 +43,14 @@ def test_every_variant_is_either_caught_or_listed_as_out_of_reach() -> None:
     assert not set(SEEN_AS) & NOT_IN_THIS_TRAFFIC
 
 
-def test_reference_server_traffic_has_no_violation() -> None:
+@pytest.mark.parametrize("strict", [False, True], ids=["forwarding", "strict"])
+def test_reference_server_traffic_has_no_violation(strict: bool) -> None:
     app = create_reference_app(":memory:")
     try:
-        with LoopbackServer(app) as upstream, proxy_in_front_of(upstream.url) as proxy:
+        with (
+            LoopbackServer(app) as upstream,
+            proxy_in_front_of(upstream.url, strict=strict) as proxy,
+        ):
             run = scenario(proxy.url)
     finally:
         app.close()
@@ -83,3 +88,26 @@ def test_broken_variant_is_named(variant: Variant) -> None:
     for line in proxy.lines():
         assert line.startswith("proxy:"), line
         assert "dev-" not in line  # tokens never printed: aliases only
+
+
+def test_strict_mode_turns_a_violating_answer_into_a_502_that_names_it() -> None:
+    rewriter = WrongKind()
+    try:
+        with (
+            LoopbackServer(rewriter) as upstream,
+            proxy_in_front_of(upstream.url, strict=True) as proxy,
+        ):
+            run = scenario(proxy.url)
+    finally:
+        rewriter.close()
+    refused = run.steps["create"]
+    assert isinstance(refused, HttpError)
+    assert refused.resp.status == 502
+    error = json.loads(refused.content)["error"]
+    assert error["code"] == 502
+    assert {e["reason"] for e in error["errors"]} == {"contractViolation"}
+    assert "[strict_schema]" in error["message"]
+    assert any("games#rooms" in e["message"] for e in error["errors"])
+    # answers that keep the contract pass unchanged in strict mode too
+    assert run.steps["no token"] == 401
+    assert "strict_schema" in proxy.checks()
