@@ -16,25 +16,16 @@ file is complete on its own and the aliases stay the same across them.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.reading import FORMAT, RecordingError
 from rooms_kit.traffic.seen import Seen, body_value
-from rooms_kit.validation.reading import InputError, Notices, read
-
-FORMAT = 1
-MAX_LINE_BYTES = 64 * 1024 * 1024
-
-
-class RecordingError(KitError):
-    """A recording that cannot be read or written, with the file and line."""
 
 
 def line_of(seen: Seen, route: Route | None) -> dict[str, Any]:
@@ -118,57 +109,3 @@ class Recorder:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
-
-
-def read_lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, exchange) for every line of one recording file (gzip or plain)."""
-    try:
-        for record in read(path, max_bytes=MAX_LINE_BYTES, notices=Notices()):
-            where = f"{path}:{record.line or 1}"
-            if record.problem is not None:
-                raise RecordingError(f"{where}: {record.problem.message}")
-            try:
-                value = orjson.loads(record.raw or b"")
-            except orjson.JSONDecodeError as exc:
-                raise RecordingError(f"{where}: not JSON: {exc}") from None
-            if not is_exchange(value):
-                raise RecordingError(f"{where}: not a line of a rooms-kit recording")
-            yield record.line or 1, value
-    except InputError as exc:
-        raise RecordingError(str(exc)) from None
-
-
-def is_exchange(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and value.get("recording") == FORMAT
-        and isinstance(value.get("method"), str)
-        and isinstance(value.get("path"), str)
-        and isinstance(value.get("status"), int)
-    )
-
-
-def looks_like_recording(path: str) -> bool:
-    """True when the first line of ``path`` is a recording line (cheap: reads one line)."""
-    try:
-        for _, _value in read_lines(path):
-            return True
-    except RecordingError:
-        return False
-    return False
-
-
-def bodies(
-    line: dict[str, Any], kinds: dict[str, tuple[str | None, str | None]]
-) -> Iterator[tuple[str, str, Any]]:
-    """(where in the line, kind, body) for the bodies of an exchange that have a schema.
-
-    ``kinds`` maps an operation id to its (request kind, response kind); only successful answers
-    are checked against the response kind (errors carry the envelope, checked by the proxy).
-    """
-    request_kind, response_kind = kinds.get(str(line.get("operation")), (None, None))
-    if request_kind and line.get("request") is not None:
-        yield "/request", request_kind, line["request"]
-    status = line.get("status", 0)
-    if response_kind and 200 <= status < 300 and line.get("response") is not None:
-        yield "/response", response_kind, line["response"]
