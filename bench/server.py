@@ -250,7 +250,17 @@ def run(total: int, connections: int) -> tuple[list[dict[str, Any]], dict[str, f
             flush=True,
         )
         server = Child(
-            [python, "-m", "rooms_kit.cli.main", "serve", "--port", "0", "--database", "rooms.db"],
+            [
+                python,
+                "-m",
+                "rooms_kit.cli.main",
+                "serve",
+                "--port",
+                "0",
+                "--database",
+                "rooms.db",
+                "--dev-tokens",
+            ],
             announce_on_stderr=True,
             cwd=work,
         )

@@ -19,7 +19,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from rooms_kit.schemas import SchemaSet
 from rooms_kit.validation import Issue, Validators
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -32,6 +32,13 @@ JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 INT64_PATTERN = re.compile(
     "^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$"
 )
+# Query integers are ASCII digits with an optional minus sign: no "+", "_", spaces or other
+# scripts' digits, all of which Python's int() would accept.
+INT_PATTERN = re.compile(r"-?[0-9]{1,20}")
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+"""Largest request body ``create_app`` accepts by default (1 MiB); larger ones get 413."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays and objects accepted in a request body (the schemas need 5)."""
 
 
 @dataclass(frozen=True)
@@ -163,12 +170,11 @@ def _invalid_parameter(wire: str, message: str) -> ApiError:
 
 def _convert(query: Query, value: str) -> Any:
     if query.kind == "int32":
-        try:
-            number = int(value, 10)
-        except ValueError:
+        if not INT_PATTERN.fullmatch(value):
             raise _invalid_parameter(
                 query.wire, f"Invalid value for {query.wire}: {value!r} is not an integer"
-            ) from None
+            )
+        number = int(value, 10)
         if query.minimum is not None and number < query.minimum:
             raise _invalid_parameter(
                 query.wire, f"Invalid value for {query.wire}: {number} is below {query.minimum}"
@@ -203,6 +209,44 @@ def _pointer(parts: Sequence[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _too_deep(data: Any, limit: int) -> list[Any] | None:
+    """The path to the first array or object nested deeper than ``limit``, or ``None``.
+
+    Walks with its own stack, so the depth of ``data`` never meets Python's recursion limit.
+    """
+    stack: list[tuple[Any, list[Any]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.items()
+        elif isinstance(value, list):
+            children = enumerate(value)
+        else:
+            continue
+        if len(path) >= limit:
+            return path
+        for key, child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, [*path, key]))
+    return None
+
+
+def _declared_length(request: Request) -> int | None:
+    """The Content-Length header as a number, ``None`` without one; 400 when it is malformed."""
+    header = request.headers.get("content-length")
+    if header is None:
+        return None
+    if not INT_PATTERN.fullmatch(header) or header.startswith("-"):
+        raise ApiError(
+            400,
+            "badRequest",
+            "Content-Length must be a decimal number of bytes",
+            location="Content-Length",
+            location_type="header",
+        )
+    return int(header)
+
+
 def _describe(issue: Issue) -> tuple[str, str]:
     """The JSON pointer and message of a validation issue.
 
@@ -227,8 +271,10 @@ class Stub:
         validate_responses: bool,
         strict_requests: bool,
         schemas: SchemaSet,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.operations = tuple(operations)
+        self.max_body_bytes = max_body_bytes
         self.handler = handler
         self.authenticator = authenticator
         self.validate_responses = validate_responses
@@ -252,6 +298,10 @@ class Stub:
             return await self._dispatch(request, query, pretty)
         except ApiError as exc:
             return _error_response(exc, pretty)
+        except ClientDisconnect:
+            # The client went away (or the server dropped it) before its body arrived; nobody
+            # reads this answer, and nothing went wrong on the server's side.
+            return _error_response(ApiError(400, "badRequest", "Incomplete request body"), pretty)
         except Exception:
             logger.exception("handler failed on %s %s", request.method, request.url.path)
             return _error_response(ApiError(500, "backendError", "Internal error."), pretty)
@@ -290,6 +340,9 @@ class Stub:
                     location_type="parameter",
                 )
         kwargs = self._query_arguments(op, query)
+        declared = _declared_length(request)
+        if declared is not None and declared > self.max_body_bytes:
+            raise self._too_large(f"declares {declared} bytes, more")
         selector = None
         if query.get("fields"):
             try:
@@ -345,11 +398,21 @@ class Stub:
 
     async def _body(self, request: Request, op: Operation) -> BaseModel:
         assert op.request_kind is not None and op.request_model is not None
-        raw = await request.body()
+        raw = await self._read_body(request)
         try:
             data = orjson.loads(raw) if raw.strip() else {}
         except orjson.JSONDecodeError:
             raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
+        deep = _too_deep(data, MAX_JSON_DEPTH)
+        if deep is not None:
+            pointer = _pointer(deep)
+            raise ApiError(
+                400,
+                "invalid",
+                f"Invalid value at '{pointer}': nested deeper than {MAX_JSON_DEPTH} levels",
+                location=pointer,
+                location_type="body",
+            )
         errors = self.request_validators.kind(op.request_kind).errors(data, max_errors=1)
         if errors:
             pointer, message = _describe(errors[0])
@@ -372,6 +435,22 @@ class Stub:
                 location=pointer,
                 location_type="body",
             ) from None
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, read chunk by chunk and refused (413) as soon as it passes the cap."""
+        body = bytearray()
+        async for chunk in request.stream():
+            if len(body) + len(chunk) > self.max_body_bytes:
+                raise self._too_large("is longer")
+            body += chunk
+        return bytes(body)
+
+    def _too_large(self, what: str) -> ApiError:
+        return ApiError(
+            413,
+            "requestTooLarge",
+            f"The request body {what} than the limit of {self.max_body_bytes} bytes",
+        )
 
     def _reply(self, op: Operation, result: object, pretty: bool, selector: Any) -> Response:
         if op.response_model is None or op.response_kind is None:
@@ -416,4 +495,7 @@ def _error_response(error: ApiError, pretty: bool) -> Response:
     response = _json_response(error.status, error.envelope(), pretty)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="https://www.googleapis.com/"'
+    if error.status == 413:
+        # The rest of the body is not read: the connection cannot carry another request.
+        response.headers["Connection"] = "close"
     return response

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -28,9 +29,11 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
         help="run the reference server (room lifecycle kept in SQLite)",
-        description="Run the reference implementation of the rooms API (docs/room-lifecycle.md). "
-        "Without --tokens and without tokens in the database it runs in development mode, where "
-        "the bearer token dev-<playerId> stands for that player. Logs are JSON lines on stderr.",
+        description=f"Run the reference implementation of the rooms API ({doc_path('room-lifecycle.md')}). "
+        "Bearer tokens come from --tokens and from the database ('rooms-kit tokens add'); "
+        "--dev-tokens instead lets the token dev-<playerId> stand for that player. The first "
+        "server on a database records which of the two it uses, and later servers must agree. "
+        "Logs are JSON lines on stderr.",
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
     serve.add_argument(
@@ -41,8 +44,14 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_DATABASE,
         help="SQLite file, created when missing, or :memory: (default rooms.db)",
     )
-    serve.add_argument(
+    auth = serve.add_mutually_exclusive_group()
+    auth.add_argument(
         "--tokens", type=Path, help="JSON file mapping each bearer token to a player id"
+    )
+    auth.add_argument(
+        "--dev-tokens",
+        action="store_true",
+        help="development mode: dev-<playerId> signs in as that player (never expose this)",
     )
     serve.add_argument(
         "--application-id", help="applicationId of every room (default rooms-kit-reference)"
@@ -71,6 +80,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         port=args.port,
         database=args.database,
         tokens=args.tokens,
+        dev_tokens=args.dev_tokens,
         application_id=args.application_id,
         validate_responses=args.validate_responses,
     )
@@ -78,7 +88,11 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_tokens(args: argparse.Namespace) -> int:
-    from rooms_kit.reference_server.auth import PLAYER_ID, token_digest  # noqa: PLC0415
+    from rooms_kit.reference_server.auth import (  # noqa: PLC0415
+        DEVELOPMENT_MODE,
+        PLAYER_ID,
+        token_digest,
+    )
     from rooms_kit.reference_server.sqlite_store import SqliteStore  # noqa: PLC0415
 
     if not PLAYER_ID.fullmatch(args.player_id):
@@ -86,6 +100,11 @@ def _run_tokens(args: argparse.Namespace) -> int:
     token = args.token or secrets.token_urlsafe(32)
     store = SqliteStore(args.database)
     try:
+        if store.auth_mode() == DEVELOPMENT_MODE:
+            raise KitError(
+                f"{args.database} is recorded in development mode (--dev-tokens), where stored "
+                "tokens are never consulted; serve another database for real tokens"
+            )
         store.add_token_digest(token_digest(token), args.player_id)
     finally:
         store.close()

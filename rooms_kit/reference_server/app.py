@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rooms_api.server import RoomsHandler, create_app
+from rooms_api.server import DEFAULT_MAX_BODY_BYTES, RoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -119,20 +119,25 @@ def create_reference_app(
     database: str | Path = ":memory:",
     tokens: Path | Mapping[str, str] | None = None,
     *,
+    dev_tokens: bool = False,
     application_id: str = DEFAULT_APPLICATION_ID,
     validate_responses: bool = False,
     wall_clock: Callable[[], int] = wall_clock_ms,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> ReferenceApp:
     """The reference server on ``database`` (a SQLite file or ``:memory:``).
 
-    ``tokens`` is a token file (JSON object, token → player id) or such a mapping; without it,
-    and without tokens in the database, the server runs in development mode (``dev-<playerId>``).
-    ``wall_clock`` (milliseconds since the epoch) can be replaced in tests.
+    ``tokens`` is a token file (JSON object, token → player id) or such a mapping; tokens stored
+    in the database count as well. ``dev_tokens`` selects development mode instead, where
+    ``dev-<playerId>`` stands for that player. Without any token and without ``dev_tokens``,
+    or when the database is recorded in the other mode, an ``AuthModeError`` says why the server
+    cannot start. ``max_body_bytes`` caps request bodies (413 beyond). ``wall_clock``
+    (milliseconds since the epoch) can be replaced in tests.
     """
     store = SqliteStore(database)
     try:
         file_tokens = load_token_file(tokens) if isinstance(tokens, Path) else tokens
-        resolver = TokenResolver(store, file_tokens)
+        resolver = TokenResolver(store, file_tokens, dev_tokens=dev_tokens)
     except BaseException:
         store.close()
         raise
@@ -146,5 +151,6 @@ def create_reference_app(
         handler,
         ReferenceAuthenticator(resolver),
         validate_responses=validate_responses,
+        max_body_bytes=max_body_bytes,
     )
     return ReferenceApp(inner, service=service, resolver=resolver, store=store)

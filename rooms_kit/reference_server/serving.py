@@ -96,6 +96,7 @@ def serve(
     port: int,
     database: str | Path,
     tokens: Path | None,
+    dev_tokens: bool = False,
     application_id: str | None = None,
     validate_responses: bool = False,
 ) -> None:
@@ -104,6 +105,7 @@ def serve(
     app = create_reference_app(
         database,
         tokens,
+        dev_tokens=dev_tokens,
         application_id=application_id or DEFAULT_APPLICATION_ID,
         validate_responses=validate_responses,
     )
@@ -112,8 +114,8 @@ def serve(
         bound_host, bound_port = sock.getsockname()[:2]
         if app.development_mode:
             _event(
-                "DEVELOPMENT MODE: no token store (--tokens or tokens in the database); the "
-                "bearer token dev-<playerId> stands for that player. Do not expose this server.",
+                "DEVELOPMENT MODE (--dev-tokens): the bearer token dev-<playerId> stands for "
+                "that player. Do not expose this server.",
                 logging.WARNING,
                 event="development_mode",
             )

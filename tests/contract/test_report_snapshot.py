@@ -16,7 +16,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "conformant-report.txt"
 
 
 def test_conformant_report_is_pinned() -> None:
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     try:
         results = run_suite(
             Target.asgi(app),

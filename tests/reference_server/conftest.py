@@ -68,7 +68,9 @@ def service(
     if request.param == "direct":
         yield CheckedService(RoomService(store, wall_clock=clock), schemas)
         return
-    app = create_reference_app(":memory:", validate_responses=True, wall_clock=clock)
+    app = create_reference_app(
+        ":memory:", dev_tokens=True, validate_responses=True, wall_clock=clock
+    )
     try:
         with portal() as running:
             server = InProcess(app, running)
