@@ -55,7 +55,7 @@ class ProxyProcess:
 
 @pytest.fixture
 def reference() -> Iterator[str]:
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     with LoopbackServer(app) as server:
         yield server.url
     app.close()

@@ -45,7 +45,7 @@ def test_every_variant_is_either_caught_or_listed_as_out_of_reach() -> None:
 
 @pytest.mark.parametrize("strict", [False, True], ids=["forwarding", "strict"])
 def test_reference_server_traffic_has_no_violation(strict: bool) -> None:
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     try:
         with (
             LoopbackServer(app) as upstream,

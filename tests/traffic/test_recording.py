@@ -90,7 +90,7 @@ def test_recording_of_real_traffic_holds_no_token_and_validates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     record = tmp_path / "traffic.ndjson.gz"
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     try:
         with (
             LoopbackServer(app) as upstream,
