@@ -8,6 +8,7 @@ from rooms_kit.cli import (
     cmd_contract,
     cmd_generate,
     cmd_proxy,
+    cmd_replay,
     cmd_schemas,
     cmd_serve,
     cmd_validate,
@@ -20,4 +21,5 @@ MODULES: tuple[ModuleType, ...] = (
     cmd_serve,
     cmd_contract,
     cmd_proxy,
+    cmd_replay,
 )

@@ -9,10 +9,13 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+import httpx
+
 from rooms_kit.contract.checks import CheckContext, run_response_checks
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.contract.http import Exchange, RecordedRequest, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
+from rooms_kit.errors import KitError
 
 # Check names for what the proxy itself sees go wrong (the suite's bounded reader uses the same
 # ideas: an answer must come in time and within a size).
@@ -28,6 +31,19 @@ class Limits:
     seconds: float = 30.0  # from the request being forwarded to the last byte of the answer
     max_request_bytes: int = 1024 * 1024
     max_response_bytes: int = 8 * 1024 * 1024  # raw and after decompression alike
+
+
+def check_base_url(url: str, flag: str) -> str:
+    """``url`` without a trailing slash, or a ``KitError`` naming ``flag`` and what is wrong."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise KitError(f"{flag} {url!r} is not a URL: {exc}") from None
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
+        raise KitError(f"{flag} {url!r} must be an http:// or https:// URL with a host")
+    if parsed.query or parsed.fragment:
+        raise KitError(f"{flag} {url!r} must not carry a query or a fragment")
+    return url.rstrip("/")
 
 
 class TooLarge(Exception):

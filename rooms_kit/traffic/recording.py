@@ -3,7 +3,7 @@
 A line holds ``recording`` (the format version), ``n`` (the exchange number of the session),
 ``time`` (UTC, when the request arrived), ``player`` (the caller's alias, never a token),
 ``method``, ``path``, ``query`` (``oauth_token`` aliased), ``operation`` (or null outside the
-API), ``status`` (0: no answer), ``latencyMs``, and both bodies: ``request`` and ``response`` hold
+API), ``status`` (0: no answer), ``latencyMs``, ``contentType`` (of the answer, without parameters), and both bodies: ``request`` and ``response`` hold
 the JSON value when the body is JSON (null when empty), ``requestText`` / ``responseText`` the text
 of a body that is not JSON; ``problem`` names a bound the upstream broke. Lines are written when an
 exchange completes, so they follow the order of the answers.
@@ -42,6 +42,7 @@ def line_of(seen: Seen, route: Route | None) -> dict[str, Any]:
         "operation": route.operation if route else None,
         "status": seen.status,
         "latencyMs": round(seen.latency_ms, 3),
+        "contentType": _content_type(seen.response_headers),
         "request": request,
         "response": response,
     }
@@ -52,6 +53,13 @@ def line_of(seen: Seen, route: Route | None) -> dict[str, Any]:
     if seen.problem is not None:
         line["problem"] = f"[{seen.problem.check}] {seen.problem.title}"
     return line
+
+
+def _content_type(headers: list[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return value.split(";")[0].strip().lower()
+    return None
 
 
 def rotated_name(first: Path, index: int) -> Path:

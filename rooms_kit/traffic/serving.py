@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import httpx
 import uvicorn
 
-from rooms_kit.errors import KitError
 from rooms_kit.reference_server.serving import GracefulServer, bind
 from rooms_kit.traffic.aliases import Aliases
-from rooms_kit.traffic.checking import Judge, Limits
+from rooms_kit.traffic.checking import Judge, Limits, check_base_url
 from rooms_kit.traffic.inputs import InputRules
 from rooms_kit.traffic.lifecycle import Lifecycle
 from rooms_kit.traffic.monitor import Monitor, Rules
@@ -50,18 +48,6 @@ class ProxySettings:
     limits: Limits = field(default_factory=Limits)
 
 
-def check_upstream(url: str) -> str:
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise KitError(f"--upstream {url!r} is not a URL: {exc}") from None
-    if parsed.scheme not in {"http", "https"} or not parsed.host:
-        raise KitError(f"--upstream {url!r} must be an http:// or https:// URL with a host")
-    if parsed.query or parsed.fragment:
-        raise KitError(f"--upstream {url!r} must not carry a query or a fragment")
-    return url.rstrip("/")
-
-
 @dataclass
 class Assembled:
     proxy: Proxy
@@ -76,7 +62,7 @@ class Assembled:
 
 def assemble(settings: ProxySettings, out: TextIO, judge: Judge | None = None) -> Assembled:
     """The proxy app and what judges, prints and records behind it (not yet serving)."""
-    upstream = check_upstream(settings.upstream)
+    upstream = check_base_url(settings.upstream, "--upstream")
     aliases = Aliases()
     recorder = (
         Recorder(settings.record, aliases, rotate_bytes=settings.rotate_bytes)

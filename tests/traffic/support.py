@@ -29,6 +29,7 @@ from rooms_kit.traffic.monitor import Monitor
 from rooms_kit.traffic.serving import Assembled, ProxySettings, assemble
 
 START_LIMIT = 20.0
+MAX_PAGES = 4
 _JUDGE: list[Judge] = []
 
 
@@ -230,6 +231,21 @@ def _scenario(base_url: str, opened: list[BearerHttp]) -> Outcomes:
     run.step("carol joins too late", lambda: carol.join(roomId=gone_id, body={}).execute())
 
     run.step("bad create", lambda: alice.create(body={"variant": "not a number"}).execute())
+
+    for number in range(3):
+        run.step(
+            f"paging room {number + 1}",
+            lambda: carol.create(body={"invitedPlayerIds": ["dave"]}).execute(),
+        )
+    dave = rooms_for(base_url, "dev-dave", opened)
+    request = dave.list(maxResults=2)
+    for page in range(MAX_PAGES):  # a broken server may page forever
+        answer = run.step(f"dave's page {page + 1}", request.execute)
+        if isinstance(answer, Exception):
+            break
+        request = dave.list_next(request, answer)
+        if request is None:
+            break
     with httpx.Client(base_url=base_url, trust_env=False, timeout=30) as raw:
         run.step("no token", lambda: raw.get("/games/v1/rooms").status_code)
         run.step(
