@@ -6,7 +6,9 @@ suite's bounded reader and check registry change, only this file follows.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import httpx
@@ -22,6 +24,7 @@ from rooms_kit.errors import KitError
 RESPONDS_IN_TIME = "responds_in_time"
 RESPONSE_SIZE = "response_size"
 NO_ANSWER = "not_a_server_error"
+CACHE_SIZE = 4096  # verdicts kept, one per distinct (operation, status, content type, body)
 
 
 @dataclass(frozen=True)
@@ -70,21 +73,48 @@ def decode(body: bytes, encoding: str | None, limit: int) -> bytes:
     raise ValueError(f"the body is not valid {coding} data")
 
 
-class Judge:
-    """The contract suite's per-exchange checks, loaded once."""
+Verdicts = list[tuple[str, ContractFailure | None]]
 
-    def __init__(self, openapi: OpenApi | None = None) -> None:
+
+class Judge:
+    """The contract suite's per-exchange checks, loaded once.
+
+    The checks look only at the operation and the answer (status, content type, body), so their
+    verdict on an answer already judged is taken from a bounded cache: clients that poll a room
+    get the same bytes again and again, and the schema checks are the costly part of the proxy.
+    """
+
+    def __init__(self, openapi: OpenApi | None = None, *, cache_size: int = CACHE_SIZE) -> None:
         self.context = CheckContext(openapi or OpenApi.load())
         _ = self.context.strict  # compile the validators now, not on the first request
         _ = self.context.int64_pattern
+        self.cache_size = cache_size
+        self._cache: OrderedDict[bytes, Verdicts] = OrderedDict()
+        self.hits = 0
 
     @property
     def openapi(self) -> OpenApi:
         return self.context.openapi
 
-    def run(self, exchange: Exchange) -> list[tuple[str, ContractFailure | None]]:
+    def run(self, exchange: Exchange) -> Verdicts:
         """Every per-exchange check: its name and its failure, or None when it passed."""
-        return run_response_checks(self.context, exchange)
+        response = exchange.response
+        key = hashlib.blake2b(
+            f"{exchange.operation} {response.status} {response.header('content-type')}".encode()
+            + b"\0"
+            + response.body,
+            digest_size=20,
+        ).digest()
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            self.hits += 1
+            return found
+        verdicts = run_response_checks(self.context, exchange)
+        self._cache[key] = verdicts
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return verdicts
 
 
 def exchange(
