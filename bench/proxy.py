@@ -155,8 +155,8 @@ def render(found: dict[str, object], total: int, connections: int) -> str:
         "",
         f"- latency the proxy adds to a `get` (one connection): **{added_50:.2f} ms at p50, "
         f"{added_99:.2f} ms at p99**;",
-        f"- throughput through the proxy with {connections} connections: **{ratio:.2f}× direct** "
-        "(goal: at least 0.7×);",
+        f"- throughput through the proxy with {connections} connections: **{ratio:.2f} times direct** "
+        "(goal: at least 0.7);",
         f"- the proxy's peak resident memory: {found['peak']:.0f} MiB; its verdict at the stop: "
         f"`{found['verdict']}`.",
         END,
