@@ -14,7 +14,8 @@ DESCRIPTION = """\
 Validate games# documents: JSON files, JSON arrays of documents, NDJSON / JSON Lines (.ndjson,
 .jsonl, or detected), each optionally gzip-compressed (.gz). Directories and glob patterns expand
 to the files in them; no PATH or '-' reads standard input. The schema is chosen by each document's
-kind unless --kind forces one.
+kind unless --kind forces one. A recording of rooms-kit proxy is recognised by its first line:
+every request and answer body in it is checked against its operation's kind.
 """
 
 EPILOG = """\
@@ -107,6 +108,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
     from rooms_kit.validation import Validators  # noqa: PLC0415 - keep --help fast
     from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
     from rooms_kit.validation.reading import (  # noqa: PLC0415
@@ -134,6 +136,13 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr, enabled=bool(show) and (size or MIN_BYTES) >= MIN_BYTES, total_bytes=size
         )
         try:
+            if looks_like_recording(path):  # a rooms-kit proxy recording: check its bodies
+                for found in check_recording(path, validators, max_errors=args.max_errors):
+                    totals.documents += 1
+                    if found is not None:
+                        totals.invalid += 1
+                        report.result(found)
+                continue
             if args.jobs > 1 and can_split(path) and _looks_like_ndjson(path):
                 from rooms_kit.validation.parallel import check_file  # noqa: PLC0415
 
