@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -16,20 +17,18 @@ DEFAULT_DATABASE = "rooms.db"
 
 
 def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not re.fullmatch(r"[0-9]{1,5}", text):  # ASCII digits only: no "+80", "8_0" or " 80"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
+    value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is outside 0..65535")
     return value
 
 
 def _bounded(text: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only, as for --port
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    value = int(text)
     if not low <= value <= high:
         raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
     return value
@@ -43,6 +42,16 @@ def _workers(text: str) -> int:
 
 def _pool_size(text: str) -> int:
     return _bounded(text, 1, 1000)
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        pattern = r"[0-9]{1,12}" if kind is int else r"[0-9]{1,6}(\.[0-9]{1,3})?"
+        if not re.fullmatch(pattern, text) or kind(text) <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+        return kind(text)
+
+    return parse
 
 
 def register(subparsers: Any) -> None:
@@ -98,6 +107,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="check every reply against the schemas (slower; for development)",
     )
+    _limit_arguments(serve)
     serve.set_defaults(handler=_run_serve)
 
     tokens = subparsers.add_parser("tokens", help="manage bearer tokens in the server's database")
@@ -113,7 +123,32 @@ def register(subparsers: Any) -> None:
     tokens.set_defaults(handler=_run_tokens)
 
 
+def _limit_arguments(serve: argparse.ArgumentParser) -> None:
+    limits = serve.add_argument_group('limits (README, "Security")')
+    limits.add_argument(
+        "--max-body-bytes", type=_positive(int), default=1024 * 1024,
+        help="largest request body; longer ones get 413 (default 1048576)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-connections", type=_positive(int), default=1000,
+        help="open connections at most (default 1000, lowered to fit the descriptor limit)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--header-timeout", type=_positive(float), default=10.0,
+        help="seconds a request's headers may take to arrive (default 10)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--body-timeout", type=_positive(float), default=30.0,
+        help="seconds a request's body may take once its headers are in (default 30)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--keep-alive-timeout", type=_positive(int), default=5,
+        help="seconds an idle connection is kept open between requests (default 5)",
+    )  # fmt: skip
+
+
 def _run_serve(args: argparse.Namespace) -> int:
+    from rooms_kit.reference_server.limits import ConnectionLimits  # noqa: PLC0415
     from rooms_kit.reference_server.serving import serve  # noqa: PLC0415 - heavy imports
 
     return serve(
@@ -127,6 +162,13 @@ def _run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         migrate=args.migrate,
         pool_size=args.pool_size,
+        max_body_bytes=args.max_body_bytes,
+        limits=ConnectionLimits(
+            max_connections=args.max_connections,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            keep_alive_timeout=args.keep_alive_timeout,
+        ),
     )
 
 

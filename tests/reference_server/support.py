@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -86,11 +86,12 @@ class InProcess:
 class ServerProcess:
     """``rooms-kit serve`` in a child process; its JSON-lines log is collected as it comes."""
 
-    def __init__(self, *args: str, cwd: Path) -> None:
+    def __init__(self, *args: str, cwd: Path, preexec_fn: Callable[[], None] | None = None) -> None:
         command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0", *args]
         self.process = subprocess.Popen(
             command,
             cwd=cwd,
+            preexec_fn=preexec_fn,  # noqa: PLW1509 - only setrlimit, in tests
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
