@@ -41,6 +41,11 @@ def test_the_deadline_cuts_a_generated_phase_short(phase: str) -> None:
     record = next(f for f in results.failures if f.check == "run_deadline")
     assert "deadline of 0.3 s" in record.title
     assert f"cut short: {cut[0].name}" in record.message
+    assert (
+        text.index("ROOT CAUSE 1: [run_deadline]")
+        < text.index("  finished: ")
+        < text.index("check  ")
+    )
     if phase == "fuzz":
         assert "fuzz: reportStatus (negative)" in results.not_run
         assert "not run: " in record.message
