@@ -7,6 +7,7 @@ its report, and leave the process as it found it (no thread left behind).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from rooms_kit.cli.main import main
 from rooms_kit.contract import Results, Target, run_suite
 from rooms_kit.contract.bounded import Limits
 from rooms_kit.contract.report import render_junit, render_text
+from tests.contract.broken_variants.rewriting import Answer, Call, Rewriter
 from tests.contract.hostile.behaviours import (
     CATALOGUE,
     Hostile,
@@ -152,3 +154,31 @@ def test_a_slow_server_stops_at_the_deadline_with_what_was_checked(
     assert "not run: " in out
     assert "responds_in_time" not in out.split("FAILURE", 1)[1].split("[run_deadline]")[0]
     assert elapsed < GENEROUS
+
+
+class _HangingApp(Rewriter):
+    """An in-process app whose get never answers."""
+
+    async def rewritten(self, call: Call) -> Answer:
+        if call.operation == "get":
+            await asyncio.sleep(3600)
+        return await self.ask(call)
+
+
+def test_an_in_process_app_that_hangs_is_bounded_too() -> None:
+    app = _HangingApp()
+    started = time.monotonic()
+    try:
+        results = run_suite(
+            Target.asgi(app),
+            TOKENS,
+            phases=("scenarios",),
+            limits=Limits(request_timeout=0.5),
+            max_time=MAX_TIME,
+        )
+    finally:
+        app.close()
+    assert time.monotonic() - started < GENEROUS
+    assert results.exit_status == 1
+    assert "responds_in_time" in results.failed_checks
+    assert "unexpected_answer" not in results.failed_checks
