@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from rooms_kit.validation.reading import LineCount, Notices, ndjson_records
+from rooms_kit.validation.reading import READ_BUFFER, LineCount, Notices, ndjson_records
 from rooms_kit.validation.run import Checker, Result
 
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -62,7 +62,7 @@ def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
     results: list[Result] = []
     count = LineCount()
     notices = Notices() if chunk.start == 0 else None  # only the first piece can start with a BOM
-    with open(path, "rb") as stream:
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
         stream.seek(chunk.start)
         size = chunk.end - chunk.start
         for record in ndjson_records(
