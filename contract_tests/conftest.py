@@ -23,6 +23,7 @@ import pytest
 
 from rooms_kit.contract import DEFAULT_SEED, Target
 from rooms_kit.contract.context import SuiteContext
+from rooms_kit.contract.failures import DeadlineReached
 from rooms_kit.contract.profiles import PROFILES
 from rooms_kit.contract.runner import Unit, open_run, plan, run_unit
 
@@ -77,7 +78,12 @@ def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
 
 def check_unit(suite: SuiteContext, unit: Unit) -> None:
     """Run one unit; fail the test with the evidence of every failure it found."""
-    result = run_unit(suite, unit)
+    try:
+        result = run_unit(suite, unit)
+    except DeadlineReached as reached:
+        pytest.fail(f"[run_deadline] {reached}", pytrace=False)
+    if result.error is not None and not result.failures:
+        pytest.fail(result.error, pytrace=False)
     if result.failures:
         lines = []
         for record in result.failures:

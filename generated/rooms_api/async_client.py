@@ -3,32 +3,17 @@
 
 """The asynchronous HTTP client for the Google Play Games Services API (rooms): ``AsyncRoomsClient``.
 
-The same operations, paging, retries and errors as ``rooms_api.client.RoomsClient``, awaited.
-Pass ``transport=httpx.ASGITransport(app)`` to talk to an ASGI application in-process.
+The same operations, paging, retries and errors as ``rooms_api.client.RoomsClient``,
+awaited. Pass ``transport=httpx.ASGITransport(app)`` to talk to an ASGI application
+in-process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random as _random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
-import httpx
-from pydantic import BaseModel
-
-from rooms_api._http import (
-    DEFAULT_BASE_URL,
-    USER_AGENT,
-    RetryPolicy,
-    Settings,
-    Token,
-    json_body,
-    parse_reply,
-    query_params,
-    segment,
-)
-from rooms_api.errors import RoomsConnectionError, error_from_response
+from rooms_api._http import RetryPolicy, parse_reply, segment, with_request_id
+from rooms_api._transport import AsyncTransport
 from rooms_api.models import (
     Room,
     RoomCreateRequest,
@@ -39,69 +24,14 @@ from rooms_api.models import (
     RoomStatus,
 )
 
-__all__ = ["AsyncRoomsClient"]
+__all__ = [
+    "AsyncRoomsClient",
+    "RetryPolicy",
+]
 
 
-class AsyncRoomsClient:
+class AsyncRoomsClient(AsyncTransport):
     """Asynchronous client. Use it as an async context manager, or await ``aclose()``."""
-
-    def __init__(
-        self,
-        token: Token = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = 30.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        headers: Mapping[str, str] | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rand: Callable[[], float] = _random.random,
-    ) -> None:
-        self._settings = Settings(base_url, token, retry or RetryPolicy(), rand)
-        self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-        )
-
-    async def __aenter__(self) -> AsyncRoomsClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    async def _send(
-        self, method: str, path: str, params: Mapping[str, Any], body: BaseModel | None
-    ) -> httpx.Response:
-        url = self._settings.root + path
-        attempt = 0
-        while True:
-            try:
-                response = await self._http.request(
-                    method,
-                    url,
-                    params=query_params(params),
-                    json=json_body(body) if body is not None else None,
-                    headers=self._settings.headers(),
-                )
-            except httpx.TransportError as exc:
-                if not self._settings.retry.should_retry(attempt, None):
-                    raise RoomsConnectionError(f"{method} {url}: {exc}") from exc
-                await self._sleep(self._settings.retry.delay(attempt, None, self._settings.rand))
-                attempt += 1
-                continue
-            if response.is_success:
-                return response
-            if not self._settings.retry.should_retry(attempt, response.status_code):
-                raise error_from_response(response)
-            retry_after = response.headers.get("Retry-After")
-            await self._sleep(self._settings.retry.delay(attempt, retry_after, self._settings.rand))
-            attempt += 1
 
     async def create(
         self,
@@ -113,7 +43,11 @@ class AsyncRoomsClient:
         """Create a room; the caller becomes its first joined participant.
 
         ``games.rooms.create``: POST ``rooms/create``
+
+        A body without ``request_id`` gets a fresh random one, so a retried request can
+        never be carried out twice.
         """
+        body = with_request_id(body, "request_id")
         response = await self._send(
             "POST",
             "rooms/create",
@@ -123,6 +57,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=True,
         )
         return parse_reply(Room, response)
 
@@ -136,6 +71,9 @@ class AsyncRoomsClient:
         """Turn down an invitation to a room.
 
         ``games.rooms.decline``: POST ``rooms/{roomId}/decline``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
         """
         response = await self._send(
             "POST",
@@ -146,6 +84,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -158,6 +97,9 @@ class AsyncRoomsClient:
         """Hide an invitation to a room from the caller's invitation list.
 
         ``games.rooms.dismiss``: POST ``rooms/{roomId}/dismiss``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
         """
         response = await self._send(
             "POST",
@@ -166,6 +108,7 @@ class AsyncRoomsClient:
                 "consistencyToken": consistency_token,
             },
             None,
+            replayable=False,
         )
         del response
 
@@ -189,6 +132,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=True,
         )
         return parse_reply(Room, response)
 
@@ -203,6 +147,9 @@ class AsyncRoomsClient:
         """Enter a room the caller was invited to or auto-matched into.
 
         ``games.rooms.join``: POST ``rooms/{roomId}/join``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
         """
         response = await self._send(
             "POST",
@@ -213,6 +160,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -227,6 +175,9 @@ class AsyncRoomsClient:
         """Leave a room, giving a reason.
 
         ``games.rooms.leave``: POST ``rooms/{roomId}/leave``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
         """
         response = await self._send(
             "POST",
@@ -237,6 +188,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -263,6 +215,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=True,
         )
         return parse_reply(RoomList, response)
 
@@ -277,6 +230,9 @@ class AsyncRoomsClient:
         """Tell the server which peers the caller is connected to; returns the room's status.
 
         ``games.rooms.reportStatus``: POST ``rooms/{roomId}/reportstatus``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
         """
         response = await self._send(
             "POST",
@@ -287,6 +243,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(RoomStatus, response)
 

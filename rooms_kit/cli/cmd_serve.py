@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -34,11 +35,30 @@ def _positive(kind: type[int] | type[float]) -> Any:
     return parse
 
 
+def _bounded(text: str, low: int, high: int) -> int:
+    if not re.fullmatch(r"-?[0-9]{1,12}", text):  # ASCII digits only, as everywhere
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    value = int(text)
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+    return value
+
+
+def _workers(text: str) -> int:
+    from rooms_kit.reference_server.workers import MAX_WORKERS  # noqa: PLC0415
+
+    return _bounded(text, 1, MAX_WORKERS)
+
+
+def _pool_size(text: str) -> int:
+    return _bounded(text, 1, 1000)
+
+
 def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
-        help="run the reference server (room lifecycle kept in SQLite)",
-        description="Run the reference implementation of the rooms API (docs/room-lifecycle.md). "
+        help="run the reference server (rooms kept in SQLite or PostgreSQL)",
+        description=f"Run the reference implementation of the rooms API ({doc_path('room-lifecycle.md')}). "
         "Bearer tokens come from --tokens and from the database ('rooms-kit tokens add'); "
         "--dev-tokens instead lets the token dev-<playerId> stand for that player. The first "
         "server on a database records which of the two it uses, and later servers must agree. "
@@ -51,7 +71,24 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--database",
         default=DEFAULT_DATABASE,
-        help="SQLite file, created when missing, or :memory: (default rooms.db)",
+        help="SQLite file, created when missing, :memory:, or a postgresql://user@host/name "
+        "address (default rooms.db)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes sharing the port (default 1; more need a file or PostgreSQL)",
+    )
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="bring the database layout up to date before serving (like rooms-kit db upgrade)",
+    )
+    serve.add_argument(
+        "--pool-size",
+        type=_pool_size,
+        help="PostgreSQL connections per worker process (default 10)",
     )
     auth = serve.add_mutually_exclusive_group()
     auth.add_argument(
@@ -77,7 +114,11 @@ def register(subparsers: Any) -> None:
     nested = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
     add = nested.add_parser("add", help="store a token for a player and print the token")
     add.add_argument("player_id", help="the player the token stands for")
-    add.add_argument("--database", default=DEFAULT_DATABASE, help="SQLite file (default rooms.db)")
+    add.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE,
+        help="SQLite file or postgresql:// address (default rooms.db)",
+    )
     add.add_argument("--token", help="the token to store (default: a new random one)")
     tokens.set_defaults(handler=_run_tokens)
 
@@ -110,7 +151,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from rooms_kit.reference_server.limits import ConnectionLimits  # noqa: PLC0415
     from rooms_kit.reference_server.serving import serve  # noqa: PLC0415 - heavy imports
 
-    serve(
+    return serve(
         host=args.host,
         port=args.port,
         database=args.database,
@@ -118,6 +159,9 @@ def _run_serve(args: argparse.Namespace) -> int:
         dev_tokens=args.dev_tokens,
         application_id=args.application_id,
         validate_responses=args.validate_responses,
+        workers=args.workers,
+        migrate=args.migrate,
+        pool_size=args.pool_size,
         max_body_bytes=args.max_body_bytes,
         limits=ConnectionLimits(
             max_connections=args.max_connections,
@@ -126,7 +170,6 @@ def _run_serve(args: argparse.Namespace) -> int:
             keep_alive_timeout=args.keep_alive_timeout,
         ),
     )
-    return 0
 
 
 def _run_tokens(args: argparse.Namespace) -> int:
@@ -135,16 +178,16 @@ def _run_tokens(args: argparse.Namespace) -> int:
         PLAYER_ID,
         token_digest,
     )
-    from rooms_kit.reference_server.sqlite_store import SqliteStore  # noqa: PLC0415
+    from rooms_kit.reference_server.stores import describe, open_store  # noqa: PLC0415
 
     if not PLAYER_ID.fullmatch(args.player_id):
         raise KitError("a player id is 1 to 64 letters, digits, '.', '_' or '-'")
     token = args.token or secrets.token_urlsafe(32)
-    store = SqliteStore(args.database)
+    store = open_store(args.database)
     try:
         if store.auth_mode() == DEVELOPMENT_MODE:
             raise KitError(
-                f"{args.database} is recorded in development mode (--dev-tokens), where stored "
+                f"{describe(args.database)} is recorded in development mode (--dev-tokens), where stored "
                 "tokens are never consulted; serve another database for real tokens"
             )
         store.add_token_digest(token_digest(token), args.player_id)

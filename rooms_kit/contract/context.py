@@ -42,6 +42,7 @@ class SuiteContext:
     # not depend on it (only on the seed).
     nonce: int = field(default_factory=lambda: time.time_ns() // 1000)
     schemathesis_config: Path | None = None  # a schemathesis.toml; None: the suite's defaults
+    ready: bool = True  # False when setup could not find the players (nothing else can run)
 
     def unique(self, prefix: str) -> str:
         """A name no earlier run used (reruns may meet a server that kept its data)."""
@@ -55,6 +56,7 @@ class SuiteContext:
 
     def observe(self, exchange: Exchange) -> None:
         self.last = exchange
+        self.results.record_pass("responds_in_time", exchange.operation)
         for name, failure in run_response_checks(self.checks, exchange):
             if failure is None:
                 self.results.record_pass(name, exchange.operation)

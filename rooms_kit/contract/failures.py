@@ -9,6 +9,7 @@ failed observation, with the HTTP exchange that revealed it attached.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,3 +31,23 @@ class ContractFailure(AssertionError):
 
 class CannotRun(Exception):
     """The suite cannot do its job at all (unreachable server, unusable tokens)."""
+
+
+class DeadlineReached(Exception):
+    """The run's deadline (``--max-time``) passed: the run stops and reports what it saw."""
+
+
+class Deadline:
+    """The end of a run in ``time.monotonic()`` terms; ``seconds`` None is no deadline."""
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.at: float | None = None if seconds is None else self.started + seconds
+
+    def expired(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def check(self) -> None:
+        if self.expired():
+            raise DeadlineReached(f"the run reached its deadline of {self.seconds:g} s")

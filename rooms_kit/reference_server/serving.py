@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -24,7 +25,8 @@ import uvicorn
 from rooms_api.server import DEFAULT_MAX_BODY_BYTES
 
 from rooms_kit.errors import KitError
-from rooms_kit.reference_server.app import ACCESS_LOGGER, create_reference_app
+from rooms_kit.reference_server.access_log import BatchedLineHandler
+from rooms_kit.reference_server.app import ACCESS_LOGGER, ReferenceApp, create_reference_app
 from rooms_kit.reference_server.limits import (
     ACCEPT_BATCH,
     LISTEN_BACKLOG,
@@ -35,6 +37,8 @@ from rooms_kit.reference_server.limits import (
 )
 from rooms_kit.reference_server.log_limit import RateLimitFilter
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID
+from rooms_kit.reference_server.stores import describe, upgrade
+from rooms_kit.reference_server.workers import Supervisor, WorkerSettings
 
 EVENT_LOGGER = "rooms_kit.serve"
 LOG_LIMIT = RateLimitFilter()
@@ -66,6 +70,19 @@ def configure_logging() -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # Access lines go out in batches (see access_log); events stay immediate.
+    access = logging.getLogger(ACCESS_LOGGER)
+    for old in access.handlers:
+        old.close()
+    batched = BatchedLineHandler(sys.stderr)
+    batched.setFormatter(JsonLinesFormatter())
+    access.handlers[:] = [batched]
+    access.propagate = False
+
+
+def flush_access_log() -> None:
+    for handler in logging.getLogger(ACCESS_LOGGER).handlers:
+        handler.flush()
 
 
 def _event(message: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -116,6 +133,55 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def build_app(options: dict[str, Any]) -> ReferenceApp:
+    """The app one server process runs (``options`` are ``create_reference_app``'s)."""
+    return create_reference_app(**options)
+
+
+def limit_options(limits: ConnectionLimits) -> dict[str, Any]:
+    """uvicorn settings that apply ``limits`` (all picklable, for worker processes too)."""
+    return {
+        "http": guarded_protocol(limits),
+        "timeout_keep_alive": limits.keep_alive_timeout,
+        "h11_max_incomplete_event_size": limits.max_header_bytes,
+        "backlog": ACCEPT_BATCH,
+    }
+
+
+def run_server(
+    app: ReferenceApp,
+    sock: socket.socket,
+    options: dict[str, Any],
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``app`` on the listening ``sock`` until SIGTERM or SIGINT; ``on_started`` runs once
+    connections are accepted and a SIGTERM would stop the server gracefully."""
+    config = uvicorn.Config(
+        app,
+        access_log=False,
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **options,
+    )
+    server = GracefulServer(config)
+    if on_started is not None:
+        server.on_started = on_started
+    try:
+        server.run(sockets=[sock])
+    finally:
+        flush_access_log()
+
+
+def _announce_development_mode() -> None:
+    _event(
+        "DEVELOPMENT MODE (--dev-tokens): the bearer token dev-<playerId> stands for "
+        "that player. Do not expose this server.",
+        logging.WARNING,
+        event="development_mode",
+    )
+
+
 def serve(
     *,
     host: str,
@@ -125,59 +191,91 @@ def serve(
     dev_tokens: bool = False,
     application_id: str | None = None,
     validate_responses: bool = False,
+    workers: int = 1,
+    migrate: bool = False,
+    pool_size: int | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     limits: ConnectionLimits | None = None,
-) -> None:
+) -> int:
     """Run until SIGTERM or SIGINT; announces development mode and the bound address first.
-
-    ``max_body_bytes`` caps request bodies (default 1 MiB); ``limits`` bounds connections
-    (``rooms_kit.reference_server.limits``)."""
+    Returns the exit status (0 after a clean stop). ``max_body_bytes`` caps request bodies
+    (default 1 MiB); ``limits`` bounds connections (``rooms_kit.reference_server.limits``)."""
     limits = limits or ConnectionLimits()
-    protocol = guarded_protocol(limits)
     configure_logging()
-    app = create_reference_app(
-        database,
-        tokens,
-        dev_tokens=dev_tokens,
-        application_id=application_id or DEFAULT_APPLICATION_ID,
-        validate_responses=validate_responses,
-        max_body_bytes=max_body_bytes,
-    )
+    if migrate:
+        before, after = upgrade(database)
+        _event(
+            f"database layout version {before} -> {after}",
+            event="migrated",
+            database=describe(database),
+            before=before,
+            after=after,
+        )
+    app_options: dict[str, Any] = {
+        "database": database,
+        "tokens": tokens,
+        "dev_tokens": dev_tokens,
+        "application_id": application_id or DEFAULT_APPLICATION_ID,
+        "validate_responses": validate_responses,
+        "pool_size": pool_size,
+        "max_body_bytes": max_body_bytes,
+    }
+    server_options = limit_options(limits)
+    if workers > 1:
+        return _serve_workers(host, port, workers, WorkerSettings(app_options, server_options))
+    app = build_app(app_options)
     try:
         sock = bind(host, port)
         bound_host, bound_port = sock.getsockname()[:2]
         if app.development_mode:
-            _event(
-                "DEVELOPMENT MODE (--dev-tokens): the bearer token dev-<playerId> stands for "
-                "that player. Do not expose this server.",
-                logging.WARNING,
-                event="development_mode",
-            )
-        config = uvicorn.Config(
-            app,
-            access_log=False,
-            log_config=None,
-            lifespan="off",
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-            http=protocol,  # type: ignore[arg-type]  # a factory, as uvicorn only calls it
-            timeout_keep_alive=limits.keep_alive_timeout,
-            h11_max_incomplete_event_size=limits.max_header_bytes,
-            backlog=ACCEPT_BATCH,
-        )
-        server = GracefulServer(config)
+            _announce_development_mode()
         # Announced only once SIGTERM is handled, so a stop right after the announcement is a
         # graceful one too.
-        server.on_started = lambda: _event(
+        listening = functools.partial(
+            _event,
             f"listening on http://{bound_host}:{bound_port}",
             event="listening",
             host=bound_host,
             port=bound_port,
-            database=str(database),
+            database=describe(database),
             application_id=app.service.application_id,
             development_mode=app.development_mode,
+            workers=1,
             max_connections=connection_cap(limits.max_connections),
         )
-        server.run(sockets=[sock])
+        run_server(app, sock, server_options, on_started=listening)
     finally:
         app.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
+    return 0
+
+
+def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -> int:
+    if str(settings.app_options["database"]) == ":memory:":
+        raise KitError(
+            "--workers needs a database file or a PostgreSQL address: with :memory: each "
+            "worker would keep its own, separate rooms"
+        )
+    sock = bind(host, port)
+    try:
+        bound_host, bound_port = sock.getsockname()[:2]
+        supervisor = Supervisor(sock, count, settings, _event)
+        development_mode = supervisor.start()
+        if development_mode:
+            _announce_development_mode()
+        _event(
+            f"listening on http://{bound_host}:{bound_port} with {count} workers",
+            event="listening",
+            host=bound_host,
+            port=bound_port,
+            database=describe(settings.app_options["database"]),
+            application_id=settings.app_options["application_id"],
+            development_mode=development_mode,
+            workers=count,
+            pids=supervisor.pids,
+        )
+        status = supervisor.supervise()
+    finally:
+        sock.close()
+    _event("stopped", event="stopped")
+    return status

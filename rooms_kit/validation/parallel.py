@@ -93,7 +93,7 @@ def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> lis
                 r,
                 index=r.index + document_offset,
                 line=r.line + line_offset,
-                issues=tuple(replace(i, line=(i.line or 0) + line_offset) for i in r.issues),
+                issues=tuple(i.at_line((i.line or 0) + line_offset) for i in r.issues),
             )
             for r in outcome.results
         )

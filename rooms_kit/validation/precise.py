@@ -1,9 +1,16 @@
-"""The precise path: ``jsonschema`` errors turned into ``Issue``s with readable messages."""
+"""The precise path's wording: schema violations turned into ``Issue``s with readable messages.
+
+A ``Violation`` is what both engines report, in the same terms: where (the path in the document),
+which keyword of which schema node, and the offending value. ``jsonschema`` errors (the reference
+validator) and ``jsonschema-rs`` errors (the engine used at run time) are converted to it, so the
+messages do not depend on which engine found the problem.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import ValidationError
@@ -26,20 +33,59 @@ def json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def issues_from(errors: Iterator[ValidationError], limit: int | None) -> list[Issue]:
-    """Convert errors in document order (by pointer), at most ``limit`` of them."""
-    ordered = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
-    if limit is not None:
-        ordered = ordered[:limit]
-    return [to_issue(error) for error in ordered]
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One failed keyword: the document path, the keyword, its value in the schema, the schema
+    node that holds it, the offending value and the engine's own message."""
+
+    path: tuple[str | int, ...]
+    keyword: str
+    rule: Any
+    schema: Mapping[str, Any]
+    instance: Any
+    message: str
 
 
-def to_issue(error: ValidationError) -> Issue:
-    keyword = str(error.validator)
-    rule: Any = error.validator_value
+def from_reference(error: ValidationError) -> Violation:
+    """A ``jsonschema`` error as a ``Violation``."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return Violation(
+        tuple(error.absolute_path),
+        str(error.validator),
+        error.validator_value,
+        schema,
+        error.instance,
+        error.message,
+    )
+
+
+def _document_order(violation: Violation) -> list[str]:
+    return [str(p) for p in violation.path]
+
+
+def issues_from(violations: Iterable[Violation], limit: int | None) -> list[Issue]:
+    """Convert violations in document order (by pointer), at most ``limit`` of them.
+
+    With a limit, sorting keeps at most a few times that many at once.
+    """
+    if limit is None:
+        ordered = sorted(violations, key=_document_order)
+    else:
+        ordered = []
+        for violation in violations:
+            ordered.append(violation)
+            if len(ordered) > 4 * limit + 64:
+                ordered = sorted(ordered, key=_document_order)[:limit]
+        ordered = sorted(ordered, key=_document_order)[:limit]
+    return [to_issue(violation) for violation in ordered]
+
+
+def to_issue(error: Violation) -> Issue:
+    keyword = error.keyword
+    rule: Any = error.rule
     value = error.instance
-    schema: Any = error.schema if isinstance(error.schema, dict) else {}
-    pointer = pointer_of(error.absolute_path)
+    schema = error.schema
+    pointer = pointer_of(error.path)
     got = shorten(value)
     found = "null" if value is None else f"{json_type(value)} {got}"
     locate_at = None
@@ -71,14 +117,14 @@ def to_issue(error: ValidationError) -> Issue:
         message = f"unknown propert{'y' if len(extra) == 1 else 'ies'} {names}"
         expected = "only " + ", ".join(known)
         got = shorten(extra)
-        locate_at = pointer_of([*error.absolute_path, extra[0]]) if extra else None
+        locate_at = pointer_of([*error.path, extra[0]]) if extra else None
     else:
         expected = f"{keyword}: {shorten(rule)}"
         message = error.message
     return Issue(pointer, keyword, message, got, expected, locate_at=locate_at)
 
 
-def _expected_type(schema: dict[str, Any], rule: Any) -> str:
+def _expected_type(schema: Mapping[str, Any], rule: Any) -> str:
     fmt = schema.get("format")
     name = rule if isinstance(rule, str) else " or ".join(rule)
     if fmt == "int64":

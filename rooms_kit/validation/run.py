@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -62,7 +62,10 @@ class Checker:
                 document = orjson.loads(record.raw)
             except orjson.JSONDecodeError as exc:
                 return [not_json_issue(exc)], None
-        issues = self.validators.check(document, kind=self.kind, max_errors=self.max_errors)
+        # The fast path has already declined these bytes; do not ask it again.
+        issues = self.validators.check(
+            document, kind=self.kind, max_errors=self.max_errors, fast=record.raw is None
+        )
         return issues, document
 
     def _doc_line(self, record: Record) -> int:
@@ -75,7 +78,7 @@ class Checker:
         text: str | None = None
         for issue in issues:
             if issue.line is not None:  # a syntax error: line within the document
-                located.append(replace(issue, line=record.line + issue.line - 1))
+                located.append(issue.at_line(record.line + issue.line - 1))
                 continue
             target = issue.locate_at if issue.locate_at is not None else issue.pointer
             if record.text is not None:
@@ -87,7 +90,7 @@ class Checker:
                 line = record.line + found - 1 if found else None
             else:
                 line = None
-            located.append(replace(issue, line=line or self._doc_line(record)))
+            located.append(issue.at_line(line or self._doc_line(record)))
         return tuple(located)
 
 

@@ -95,3 +95,15 @@ def test_exception_hierarchy() -> None:
     assert issubclass(errors.RoomsConnectionError, errors.RoomsApiError)
     assert issubclass(errors.UnexpectedResponseError, errors.RoomsApiError)
     assert Room.__module__ == "rooms_api.models"
+
+
+def test_client_constructors_require_a_base_url() -> None:
+    for cls in (client.RoomsClient, client.AsyncRoomsClient):
+        parameters = inspect.signature(cls).parameters
+        assert list(parameters) == [
+            "token", "base_url", "timeout", "retry", "transport", "headers", "sleep", "rand",
+        ]  # fmt: skip
+        parameter = parameters["base_url"]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameter.default is inspect.Parameter.empty
+    assert not hasattr(client, "DEFAULT_BASE_URL")
