@@ -571,6 +571,63 @@ def _measure_setup(
         server.stop()
 
 
+PROFILE_NOTES = (
+    "### Where the time goes (profiled with py-spy, 2026-11-30)",
+    "",
+    "`rooms-kit serve` on a SQLite file sampled at 200 Hz under 8 connections of `get` and of "
+    "`create`, then the same on PostgreSQL. In order of cost, for the hot path:",
+    "",
+    "1. **uvicorn's HTTP/1.1 parser (h11, pure Python)**: about a quarter of the samples of a "
+    "`get`. The ceiling pays exactly the same, so it is not part of the gap; a C parser "
+    "(`httptools`) would raise both rates and lower every ratio.",
+    "2. **The access log**: 12% of a `get` before this round, two thirds of it the `write` "
+    "system call made for each line. Lines now go out in batches from a background thread "
+    "(`rooms_kit/reference_server/access_log.py`: at least every 0.2 s, at once after 256 "
+    "lines, and on stop), and each line is built with orjson and a cached second (2.5 µs "
+    "instead of 12.6 µs). An A/B run measured the log at about 0.05 ms of the 0.45-0.5 ms of "
+    "CPU a `get` cost.",
+    "3. **pydantic both ways, in the generated stub**: the stub validates a body, builds a "
+    "model, the adapter dumps it back to a dict for `RoomService`, then builds a `Room` model "
+    "from the service's answer (`model_validate`, 4% of a `get`) which the stub dumps again "
+    "(`model_dump`, 4%). Removing these passes needs a handler protocol that takes and returns "
+    "wire dicts: that is generator work (the stub belongs to the generator), not done here.",
+    "4. **The service**: about 8% of a `get` (decoding the room's JSON document and rendering "
+    "it for the caller); `create` adds the fsync of its commit, which dominates on SQLite.",
+    "5. **Thread hops**: writes run in anyio's worker threads (a hop costs a few tens of µs of "
+    "wake-ups); reads of a SQLite file run on the event loop. On PostgreSQL every call takes "
+    "a hop, and a `get` waits for three round trips (BEGIN, SELECT, COMMIT) of roughly equal "
+    "share. psycopg's pipeline mode (BEGIN sent with the first query, the last inserts with "
+    "COMMIT) was tried and measured no faster on this machine, so it was left out.",
+    "6. Pretty-printing the reply (`prettyPrint` defaults to true) costs under 1%.",
+)
+
+
+def _against_targets(rows: list[dict[str, Any]], ceilings: dict[Any, Result]) -> list[str]:
+    """The goals of the hot-path work beside this run's figures."""
+    served = [r for r in rows if not r["server"].startswith("ceiling")]
+
+    def ratios(operation: str, width: int) -> str:
+        found = [
+            f"{r['server'].removeprefix('rooms-kit serve ')} "
+            f"{r['result'].per_second / ceilings[(operation, r['setup'], width)].per_second:.2f}"
+            for r in served
+            if r["operation"] == operation and r["connections"] == width
+        ]
+        return ", ".join(found)
+
+    wide = ", ".join(
+        f"{r['server'].removeprefix('rooms-kit serve ')} {r['result'].percentile(0.99):.0f} ms"
+        for r in served
+        if r["operation"] == "create" and r["connections"] == WIDE_CONNECTIONS
+    )
+    return [
+        "Against the goals (ratio to the ceiling with as many processes): `get` ≥ 0.5 — "
+        f"{ratios('get', 8)}; mixed flow ≥ 0.4 — {ratios('mixed', 8)}; two workers ≥ 1.4 times "
+        f"one on the mixed flow — see above; `create` p99 < 100 ms at {WIDE_CONNECTIONS} "
+        f"connections — {wide}.",
+    ]
+
+
 def render(
     rows: list[dict[str, Any]], alone: dict[str, float], total: int, connections: int, rounds: int
 ) -> str:
@@ -601,8 +658,11 @@ def render(
         "list → join → get → reportStatus → leave, twice (7 requests, two players per connection).",
         "",
         f"Run of {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; the client, the servers "
-        "and PostgreSQL share the cores, so absolute rates are lower than remote clients would see.",
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, load average "
+        f"{os.getloadavg()[0]:.1f} at the end (other work was running on the machine); the "
+        "client, the servers and PostgreSQL share the cores, so absolute rates are lower than "
+        "remote clients would see"
+        + (", and a second worker has no idle core to use." if (os.cpu_count() or 1) <= 2 else "."),
         "",
         "| operation | server | connections | requests/s | p50 ms | p90 ms | p99 ms "
         "| ratio to ceiling | CPU ms/request | CPU ratio |",
@@ -632,10 +692,14 @@ def render(
         "",
         "Two workers against one on the mixed flow: " + ", ".join(scaling) + ".",
         "",
+        *_against_targets(rows, ceilings),
+        "",
         "`RoomService` called directly (no HTTP), in the same run: "
         + ", ".join(f"{key} {value:.3f} ms" for key, value in alone.items() if key != "pgbench")
         + f". PostgreSQL alone (pgbench, 8 clients, the statements of one `create`): "
         f"{alone['pgbench']:,.0f} creates/s.",
+        "",
+        *PROFILE_NOTES,
         END,
     ]
     return "\n".join(lines) + "\n"

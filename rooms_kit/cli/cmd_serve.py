@@ -25,18 +25,8 @@ def _port(text: str) -> int:
     return value
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
-    def parse(text: str) -> int | float:
-        pattern = r"[0-9]{1,12}" if kind is int else r"[0-9]{1,6}(\.[0-9]{1,3})?"
-        if not re.fullmatch(pattern, text) or kind(text) <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-        return kind(text)
-
-    return parse
-
-
 def _bounded(text: str, low: int, high: int) -> int:
-    if not re.fullmatch(r"-?[0-9]{1,12}", text):  # ASCII digits only, as everywhere
+    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only, as for --port
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
     value = int(text)
     if not low <= value <= high:
@@ -52,6 +42,16 @@ def _workers(text: str) -> int:
 
 def _pool_size(text: str) -> int:
     return _bounded(text, 1, 1000)
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        pattern = r"[0-9]{1,12}" if kind is int else r"[0-9]{1,6}(\.[0-9]{1,3})?"
+        if not re.fullmatch(pattern, text) or kind(text) <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+        return kind(text)
+
+    return parse
 
 
 def register(subparsers: Any) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, Finding, pointer_pattern
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
@@ -40,16 +40,7 @@ from rooms_kit.validation import Validators
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 MAX_LISTED_ERRORS = 5
-
-SUCCESS_KINDS = {
-    "games.rooms.create": "games#room",
-    "games.rooms.decline": "games#room",
-    "games.rooms.get": "games#room",
-    "games.rooms.join": "games#room",
-    "games.rooms.leave": "games#room",
-    "games.rooms.list": "games#roomList",
-    "games.rooms.reportStatus": "games#roomStatus",
-}
+MAX_FINDINGS = 20  # distinct places reported per answer
 
 # The behaviour checks with their promises (declared in ``registry``).
 BEHAVIOUR_CHECKS: dict[str, str] = {}
@@ -91,6 +82,48 @@ class CheckContext:
     @cached_property
     def int64_pattern(self) -> re.Pattern[str]:
         return compile_ecma(self.int64_source)
+
+    def place(self, schema: dict[str, Any], pointer: str) -> str:
+        """The field a pointer leads to, named in the document's terms: the last named schema
+        on the way and the properties after it (``RoomModification.modifiedTimestampMillis``)."""
+        node, name = schema, ""
+        trail: list[str] = []
+        for part in [p for p in pointer.split("/")[1:] if p != ""]:
+            node, ref = self._named(node)
+            if ref:
+                name, trail = ref, []
+            if part.isdigit() or part == "*":
+                node = node.get("items", {})
+                continue
+            properties = node.get("properties", {})
+            if part not in properties:
+                trail.append(part)
+                break
+            node = properties[part]
+            trail.append(part)
+        if not trail:
+            _, ref = self._named(node)
+            name = ref or name
+        return ".".join([name or "(body)", *trail])
+
+    def _named(self, node: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        name = ""
+        while isinstance(node, dict) and "$ref" in node:
+            name = str(node["$ref"]).rsplit("/", 1)[-1]
+            node = self.openapi.resolve({"$ref": node["$ref"]})
+        return node, name
+
+    def findings(
+        self, schema: dict[str, Any], problems: list[tuple[str, str, str]]
+    ) -> tuple[Finding, ...]:
+        """(pointer, keyword, text) problems as findings, one per place and rule."""
+        found: dict[tuple[str, str], Finding] = {}
+        for pointer, keyword, text in problems:
+            pattern = pointer_pattern(pointer)
+            key = (pattern, keyword)
+            if key not in found and len(found) < MAX_FINDINGS:
+                found[key] = Finding(self.place(schema, pattern), pattern, keyword, text)
+        return tuple(found.values())
 
 
 def _json_body(exchange: Exchange) -> Any:
@@ -209,26 +242,37 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     if schema is None:
         return
     body = _json_body(exchange)
-    problems = [_describe(e) for e in ctx.openapi.validator(schema).iter_errors(body)]
-    if problems:
+    errors = list(ctx.openapi.validator(schema).iter_errors(body))
+    if errors:
+        problems = [(_pointer(e), str(e.validator), e.message) for e in errors]
         raise ContractFailure(
             "openapi_response_schema",
-            f"{len(problems)} schema violation(s) in the {status} body",
-            "; ".join(problems[:MAX_LISTED_ERRORS]),
+            f"{len(errors)} schema violation(s) in the {status} body",
+            "; ".join(_describe(e) for e in errors[:MAX_LISTED_ERRORS]),
+            findings=ctx.findings(schema, problems),
         )
 
 
 @response_check("a success body matches the kit's own schemas in strict mode")
 def strict_schema(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
-    kind = SUCCESS_KINDS.get(exchange.operation)
+    kind = ctx.openapi.success_kind(exchange.operation)
     if kind is None or not 200 <= status < 300:
         return
     body = _json_body(exchange)
-    issues = ctx.strict.check(body, kind=kind, max_errors=MAX_LISTED_ERRORS)
+    issues = ctx.strict.check(body, kind=kind, max_errors=MAX_FINDINGS)
     if issues:
-        text = "; ".join(f"{i.pointer or '/'} ({i.keyword}): {i.message}" for i in issues)
-        raise ContractFailure("strict_schema", f"{len(issues)} violation(s) of {kind}", text)
+        text = "; ".join(
+            f"{i.pointer or '/'} ({i.keyword}): {i.message}" for i in issues[:MAX_LISTED_ERRORS]
+        )
+        schema = ctx.openapi.response_schema(exchange.operation, status) or {}
+        problems = [(i.pointer, i.keyword, i.message) for i in issues]
+        raise ContractFailure(
+            "strict_schema",
+            f"{len(issues)} violation(s) of {kind}",
+            text,
+            findings=ctx.findings(schema, problems),
+        )
 
 
 @response_check("every int64 field is a string of decimal digits within range")
@@ -245,7 +289,8 @@ def int64_strings(ctx: CheckContext, exchange: Exchange) -> None:
         raise ContractFailure(
             "int64_strings",
             f"{len(bad)} int64 field(s) not sent as decimal strings",
-            "; ".join(bad[:MAX_LISTED_ERRORS]),
+            "; ".join(f"{at}: {text}" for at, _, text in bad[:MAX_LISTED_ERRORS]),
+            findings=ctx.findings(schema, bad),
         )
 
 
@@ -259,9 +304,10 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
     schema = ctx.openapi.resolve(schema)
     if _is_int64(ctx, schema):
         if not isinstance(value, str):
-            yield f"{at or '/'}: {type(value).__name__} {value!r} where an int64 string belongs"
+            text = f"{type(value).__name__} {value!r} where an int64 string belongs"
+            yield (at or "/", "type", text)
         elif not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-            yield f"{at or '/'}: {value!r} is not an int64 in decimal digits"
+            yield (at or "/", "int64", f"{value!r} is not an int64 in decimal digits")
         return
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
@@ -272,9 +318,12 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
             yield from _int64_problems(ctx, schema["items"], item, f"{at}/{index}")
 
 
+def _pointer(error: Any) -> str:
+    return "".join(f"/{part}" for part in error.absolute_path)
+
+
 def _describe(error: Any) -> str:
-    pointer = "".join(f"/{part}" for part in error.absolute_path) or "/"
-    return f"{pointer}: {error.message}"
+    return f"{_pointer(error) or '/'}: {error.message}"
 
 
 BEHAVIOUR_CHECKS.update({name: CHECKS[name].promise for name in names("behaviour")})

@@ -144,8 +144,10 @@ def _shown(name: str) -> bool:
 
 def _preview(body: bytes) -> str:
     """The body on one line: JSON re-serialised compactly, anything else as text; long ones cut."""
-    text = body.decode("utf-8", "replace")
+    text = body[: BODY_PREVIEW * 4].decode("utf-8", "replace")
     try:
+        if len(body) > BODY_PREVIEW * 4 or json_problem(body) is not None:
+            raise ValueError("shown as text")
         text = json.dumps(json.loads(text), ensure_ascii=False)
     except ValueError:
         text = text.replace("\n", "\\n")

@@ -21,7 +21,8 @@ MAX_RECORDS = 500
 
 @dataclass
 class FailureRecord:
-    """One distinct failure (check, operation, title), the first exchange that showed it."""
+    """One distinct failure: a check, an operation and a stable code (the pointer pattern and
+    rule of a finding, else the title), with the first exchange that showed it."""
 
     check: str
     operation: str
@@ -30,6 +31,37 @@ class FailureRecord:
     unit: str
     exchange: Exchange | None
     occurrences: int = 1
+    code: str = ""
+    place: str = ""  # the field in the document's terms, for findings in a body
+
+
+@dataclass
+class RootCause:
+    """What several failures have in common: the same field (whatever check or operation saw
+    it), or else the same check and code seen on several operations."""
+
+    title: str
+    records: list[FailureRecord]
+
+    @property
+    def checks(self) -> list[str]:
+        return sorted({record.check for record in self.records})
+
+    @property
+    def operations(self) -> list[str]:
+        return sorted({record.operation for record in self.records})
+
+    @property
+    def fields(self) -> list[str]:
+        return sorted({record.code.split(" ", 1)[0] for record in self.records if record.place})
+
+    @property
+    def occurrences(self) -> int:
+        return sum(record.occurrences for record in self.records)
+
+    @property
+    def exchange(self) -> Exchange | None:
+        return next((r.exchange for r in self.records if r.exchange is not None), None)
 
 
 @dataclass
@@ -59,6 +91,29 @@ class Results:
     uncounted: int = 0  # distinct failures beyond MAX_RECORDS
     _index: dict[tuple[str, str, str], FailureRecord] = field(default_factory=dict)
 
+    def root_causes(self) -> list[RootCause]:
+        """Distinct failures grouped by field (``place``); failures on a 5xx answer by that status
+        (whatever else failed there, the server error explains it); the rest by check and code.
+        In the order they were first seen."""
+        groups: dict[tuple[str, ...], RootCause] = {}
+        for record in self.failures:
+            status = record.exchange.response.status if record.exchange is not None else 0
+            if record.place:
+                key: tuple[str, ...] = ("place", record.place)
+                title = f"{record.place}: {record.title.split(': ', 1)[-1]}"
+            elif 500 <= status <= 599:
+                key = ("status", str(status))
+                title = f"server error {status} (a 5xx answer, whatever the request)"
+            else:
+                key = ("check", record.check, record.code)
+                title = f"[{record.check}] {record.title}"
+            group = groups.get(key)
+            if group is None:
+                groups[key] = RootCause(title, [record])
+            else:
+                group.records.append(record)
+        return list(groups.values())
+
     def record_latency(self, operation: str, seconds: float, curl: Callable[[], str]) -> None:
         self.latency.setdefault(operation, []).append(seconds)
         slowest = self.slowest.get(operation)
@@ -75,6 +130,13 @@ class Results:
         return self.checked - self.failed[(RUN, "run_deadline")] == 0
 
     @property
+    def exit_status(self) -> int:
+        """0 conformant, 1 failures (a run stopped by its deadline included), 2 nothing checked."""
+        if self.nothing_checked:
+            return 2
+        return 0 if self.ok else 1
+
+    @property
     def cut_short(self) -> bool:
         return "run_deadline" in self.failed_checks
 
@@ -84,8 +146,38 @@ class Results:
     def record_failure(
         self, failure: ContractFailure, operation: str, unit: UnitResult, exchange: Exchange | None
     ) -> None:
+        """Count the failure; keep it once per (check, operation, code), each finding apart."""
         self.failed[(operation, failure.check)] += 1
-        key = (failure.check, operation, failure.title)
+        evidence = failure.exchange or exchange
+        if not failure.findings:
+            self._keep(failure.check, operation, failure.title, failure.message, "", unit, evidence)
+            return
+        for finding in failure.findings:
+            title = f"{finding.pointer}: {finding.text}"
+            code = f"{finding.pointer} {finding.keyword}"
+            self._keep(
+                failure.check,
+                operation,
+                title,
+                failure.message,
+                finding.place,
+                unit,
+                evidence,
+                code,
+            )
+
+    def _keep(
+        self,
+        check: str,
+        operation: str,
+        title: str,
+        message: str,
+        place: str,
+        unit: UnitResult,
+        evidence: Exchange | None,
+        code: str = "",
+    ) -> None:
+        key = (check, operation, code or title)
         existing = self._index.get(key)
         if existing is not None:
             existing.occurrences += 1
@@ -95,14 +187,15 @@ class Results:
         if len(self.failures) >= MAX_RECORDS:
             self.uncounted += 1
             return
-        evidence = failure.exchange or exchange
         record = FailureRecord(
-            failure.check,
+            check,
             operation,
-            failure.title,
-            failure.message,
+            title,
+            message,
             unit.name,
             None if evidence is None else evidence.kept(),
+            code=code or title,
+            place=place,
         )
         self._index[key] = record
         self.failures.append(record)

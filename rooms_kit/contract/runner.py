@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from rooms_kit.contract import negative, scenarios
@@ -26,21 +25,14 @@ from rooms_kit.contract.hypothesis_home import use_private_home
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.profiles import PROFILES, Profile
 from rooms_kit.contract.results import RUN, SCENARIO, Results, UnitResult
+from rooms_kit.contract.units import Unit
 
 DEFAULT_SEED = 20_200_331  # fixed so that runs repeat; any integer works with --seed
 PHASES = ("negative", "scenarios", "fuzz", "stateful")
 
 
-@dataclass(frozen=True)
-class Unit:
-    name: str
-    phase: str
-    operation: str
-    check: str | None  # the behaviour check it reports a pass for, when it passes
-    run: Callable[[SuiteContext], None]
-
-
-def plan(profile: Profile) -> list[Unit]:
+def plan(profile: Profile, openapi: OpenApi | None = None) -> list[Unit]:
+    """The units of a run, in order; the fuzzed operations are those of the document."""
     units = [
         Unit("negative: bad parameters", "negative", SCENARIO, None, negative.bad_parameters),
         Unit("negative: bad bodies", "negative", SCENARIO, None, negative.bad_bodies),
@@ -50,9 +42,12 @@ def plan(profile: Profile) -> list[Unit]:
         Unit(f"scenario: {s.check}", "scenarios", s.operation, s.check, s.run)
         for s in scenarios.SCENARIOS
     ]
-    from rooms_kit.contract import fuzz  # noqa: PLC0415 - Schemathesis is heavy
+    # Imported here, not at the top: Hypothesis and Schemathesis cost a second and 40 MB, and
+    # ``import rooms_kit.contract`` (or --help) should not pay that. No module imports runner.
+    from rooms_kit.contract import fuzz  # noqa: PLC0415
 
-    units += fuzz.units(profile)
+    document = openapi or OpenApi.load()
+    units += fuzz.units(profile, sorted(document.operations))
     return units
 
 
@@ -197,7 +192,8 @@ def run_suite(
         target, tokens, seed=seed, profile=profile, limits=limits, max_time=max_time
     ) as ctx:
         if ctx.ready:
-            units = [unit for unit in plan(PROFILES[profile]) if unit.phase in phases]
+            every = plan(PROFILES[profile], ctx.openapi)
+            units = [unit for unit in every if unit.phase in phases]
             for index, unit in enumerate(units):
                 try:
                     result = run_unit(ctx, unit)

@@ -109,13 +109,17 @@ class WireClient:
         ``time.monotonic()`` value that ends the wait whatever the request timeout)."""
         reused = self._sock is not None
         try:
-            return self._exchange(method, target, headers, body, deadline)
-        except _StaleConnection:
-            if not reused:
-                raise TransportFailure(
-                    "complete_response", "the server closed the connection without answering"
-                ) from None
-            return self._exchange(method, target, headers, body, deadline)
+            try:
+                return self._exchange(method, target, headers, body, deadline)
+            except _StaleConnection:
+                if not reused:
+                    raise TransportFailure(
+                        "complete_response", "the server closed the connection without answering"
+                    ) from None
+                return self._exchange(method, target, headers, body, deadline)
+        except BaseException:
+            self.close()  # whatever is left of that answer must not meet the next request
+            raise
 
     def _exchange(
         self,

@@ -53,6 +53,16 @@ def _lock_key(*parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
 
 
+def _text(value: str) -> str:
+    """``value`` as a PostgreSQL text key. PostgreSQL text cannot hold NUL, which SQLite (and the
+    wire) allow, so NUL and the escape character are escaped, injectively. Real ids (generated
+    room ids, player ids of letters, digits, '.', '_' and '-') never contain either and are
+    stored as they are; only hostile input is changed, consistently on write and on look-up."""
+    if "\0" not in value and "\\" not in value:
+        return value
+    return value.replace("\\", "\\\\").replace("\0", "\\0")
+
+
 def redact(url: str) -> str:
     """``url`` with any password replaced, fit for logs and error messages."""
     try:
@@ -82,7 +92,7 @@ class PostgresTransaction:
     def load_room(self, room_id: str) -> RoomState | None:
         lock = " FOR UPDATE" if self._write else ""
         row = self._db.execute(
-            "SELECT document FROM rooms WHERE room_id = %s" + lock, (room_id,)
+            "SELECT document FROM rooms WHERE room_id = %s" + lock, (_text(room_id),)
         ).fetchone()
         return _room(row[0]) if row else None
 
@@ -113,7 +123,7 @@ class PostgresTransaction:
                 room.room_id,
                 room.application_id,
                 room.created_ms,
-                [p.player_id for p in invited],
+                [_text(p.player_id) for p in invited],
                 [p.status == INVITED and not p.dismissed and not deleted for p in invited],
             ),
         )
@@ -128,7 +138,7 @@ class PostgresTransaction:
         row = self._db.execute(
             "SELECT room_id FROM create_requests"
             " WHERE application_id = %s AND player_id = %s AND request_id = %s",
-            (application_id, player_id, request_id),
+            (application_id, _text(player_id), request_id),
         ).fetchone()
         return str(row[0]) if row else None
 
@@ -138,7 +148,7 @@ class PostgresTransaction:
         self._db.execute(
             "INSERT INTO create_requests (application_id, player_id, request_id, room_id)"
             " VALUES (%s, %s, %s, %s)",
-            (application_id, player_id, request_id, room_id),
+            (application_id, _text(player_id), request_id, room_id),
         )
 
     def match_candidates(self, application_id: str, variant: int | None) -> Iterator[RoomState]:
@@ -170,7 +180,7 @@ class PostgresTransaction:
             " WHERE m.application_id = %s AND m.player_id = %s AND m.listed"
             " AND (m.created_ms, m.room_id) > (%s, %s)"
             " ORDER BY m.created_ms, m.room_id LIMIT %s",
-            (application_id, player_id, start[0], start[1], limit),
+            (application_id, _text(player_id), start[0], start[1], limit),
         ).fetchall()
         return [_room(document) for (document,) in rows]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import signal
@@ -138,34 +137,31 @@ def build_app(options: dict[str, Any]) -> ReferenceApp:
     return create_reference_app(**options)
 
 
-def limit_options(limits: ConnectionLimits) -> dict[str, Any]:
-    """uvicorn settings that apply ``limits`` (all picklable, for worker processes too)."""
-    return {
-        "http": guarded_protocol(limits),
-        "timeout_keep_alive": limits.keep_alive_timeout,
-        "h11_max_incomplete_event_size": limits.max_header_bytes,
-        "backlog": ACCEPT_BATCH,
-    }
-
-
 def run_server(
     app: ReferenceApp,
     sock: socket.socket,
     options: dict[str, Any],
     on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Serve ``app`` on the listening ``sock`` until SIGTERM or SIGINT; ``on_started`` runs once
-    connections are accepted and a SIGTERM would stop the server gracefully."""
+    """Serve ``app`` on the listening ``sock`` until SIGTERM or SIGINT.
+
+    ``options`` may hold ``limits`` (a ``ConnectionLimits``; the defaults otherwise); it travels
+    to worker processes, so it holds only plain, picklable values."""
+    limits: ConnectionLimits = options.get("limits") or ConnectionLimits()
     config = uvicorn.Config(
         app,
         access_log=False,
         log_config=None,
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        **options,
+        http=guarded_protocol(limits),  # type: ignore[arg-type]  # a factory, as uvicorn only calls it
+        timeout_keep_alive=limits.keep_alive_timeout,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        backlog=ACCEPT_BATCH,
     )
     server = GracefulServer(config)
     if on_started is not None:
+        # Announced only once SIGTERM is handled, so a stop right after it is graceful too.
         server.on_started = on_started
     try:
         server.run(sockets=[sock])
@@ -198,8 +194,10 @@ def serve(
     limits: ConnectionLimits | None = None,
 ) -> int:
     """Run until SIGTERM or SIGINT; announces development mode and the bound address first.
-    Returns the exit status (0 after a clean stop). ``max_body_bytes`` caps request bodies
-    (default 1 MiB); ``limits`` bounds connections (``rooms_kit.reference_server.limits``)."""
+    Returns the exit status (0 after a clean stop).
+
+    ``max_body_bytes`` caps request bodies (default 1 MiB); ``limits`` bounds connections
+    (``rooms_kit.reference_server.limits``), in every worker."""
     limits = limits or ConnectionLimits()
     configure_logging()
     if migrate:
@@ -220,7 +218,7 @@ def serve(
         "pool_size": pool_size,
         "max_body_bytes": max_body_bytes,
     }
-    server_options = limit_options(limits)
+    server_options: dict[str, Any] = {"limits": limits}
     if workers > 1:
         return _serve_workers(host, port, workers, WorkerSettings(app_options, server_options))
     app = build_app(app_options)
@@ -229,21 +227,21 @@ def serve(
         bound_host, bound_port = sock.getsockname()[:2]
         if app.development_mode:
             _announce_development_mode()
-        # Announced only once SIGTERM is handled, so a stop right after the announcement is a
-        # graceful one too.
-        listening = functools.partial(
-            _event,
-            f"listening on http://{bound_host}:{bound_port}",
-            event="listening",
-            host=bound_host,
-            port=bound_port,
-            database=describe(database),
-            application_id=app.service.application_id,
-            development_mode=app.development_mode,
-            workers=1,
-            max_connections=connection_cap(limits.max_connections),
-        )
-        run_server(app, sock, server_options, on_started=listening)
+
+        def announce() -> None:
+            _event(
+                f"listening on http://{bound_host}:{bound_port}",
+                event="listening",
+                host=bound_host,
+                port=bound_port,
+                database=describe(database),
+                application_id=app.service.application_id,
+                development_mode=app.development_mode,
+                workers=1,
+                max_connections=connection_cap(limits.max_connections),
+            )
+
+        run_server(app, sock, server_options, announce)
     finally:
         app.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
@@ -273,9 +271,10 @@ def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -
             development_mode=development_mode,
             workers=count,
             pids=supervisor.pids,
+            max_connections=connection_cap(settings.server_options["limits"].max_connections),
         )
         status = supervisor.supervise()
     finally:
         sock.close()
-    _event("stopped", event="stopped")
+    _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
     return status

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-EXTRAS = {"server", "contract", "generate", "all", "dev"}
+EXTRAS = {"server", "postgres", "contract", "generate", "all", "dev"}
 
 
 def _names(wheel: Path) -> list[str]:

@@ -62,7 +62,10 @@ class Cluster:
     def __init__(self, *, durable: bool = False) -> None:
         self.durable = durable
         self.bin = _binaries()
-        self.folder = Path(tempfile.mkdtemp(prefix="rooms-kit-pg-"))
+        # As root the cluster's user must reach the folder: /tmp is open to every user, while
+        # a TMPDIR under root's home may not be.
+        parent = "/tmp" if os.geteuid() == 0 else None
+        self.folder = Path(tempfile.mkdtemp(prefix="rooms-kit-pg-", dir=parent))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         self.port = _free_port()

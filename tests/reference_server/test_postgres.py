@@ -192,3 +192,43 @@ def test_a_closed_store_refuses_work(postgres: Cluster) -> None:
     store.close()
     with pytest.raises(Exception, match="closed"):
         store.has_tokens()
+
+
+HIDE_PSYCOPG = """
+import runpy, sys
+sys.modules["psycopg"] = None
+sys.modules["psycopg_pool"] = None
+sys.argv = ["rooms-kit", *sys.argv[1:]]
+runpy.run_module("rooms_kit", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("db", "upgrade"), ("serve", "--port", "0", "--dev-tokens"), ("tokens", "add", "alice")],
+)
+def test_a_missing_postgres_extra_is_named(command: tuple[str, ...]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HIDE_PSYCOPG, *command, "--database", "postgresql://h/rooms"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "needs the [postgres] extra" in result.stderr
+    assert "pip install 'games-rooms-kit[postgres]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_on_sqlite_files(tmp_path: Path) -> None:
+    database = tmp_path / "rooms.db"
+    result = rooms_kit("db", "upgrade", "--database", str(database))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{database}: layout version 1, up to date"
+    assert database.exists()
+    folder = rooms_kit("db", "upgrade", "--database", str(tmp_path))
+    assert folder.returncode == 2
+    assert folder.stderr.startswith(f"rooms-kit: error: {tmp_path}: ")
+    assert "Traceback" not in folder.stderr
