@@ -11,9 +11,7 @@ Google's error envelope.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +29,7 @@ from rooms_kit.traffic.checking import (
     decode,
 )
 from rooms_kit.traffic.seen import Seen
+from rooms_kit.traffic.upstream import Response, Upstream, UpstreamError
 
 HOP_BY_HOP = {
     "connection",
@@ -44,11 +43,6 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
 }
-
-# httpcore tries ``import sniffio`` for every lock it takes; when sniffio is not installed each try
-# searches sys.path again (profiled: about half of the proxy's time). A None entry fails it at once.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 Inspector = Callable[[Seen], list[ContractFailure]]
 Scope = dict[str, Any]
@@ -79,7 +73,6 @@ class Proxy:
         *,
         strict: bool = False,
         limits: Limits | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.upstream = httpx.URL(upstream.rstrip("/"))
         self.inspect = inspect
@@ -88,24 +81,19 @@ class Proxy:
         self.limits = limits or Limits()
         self.count = 0
         self._prefix = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
-        self._client: httpx.AsyncClient | None = None
-        self._transport = transport
+        self._upstream: Upstream | None = None
 
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.limits.seconds),
-                trust_env=False,
-                follow_redirects=False,
-                transport=self._transport,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            )
-        return self._client
+    def upstream_client(self) -> Upstream:
+        if self._upstream is None:
+            url = self.upstream
+            port = url.port or (443 if url.scheme == "https" else 80)
+            self._upstream = Upstream(url.scheme, url.host, port, url.netloc)
+        return self._upstream
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._upstream is not None:
+            await self._upstream.aclose()
+            self._upstream = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -172,22 +160,18 @@ class Proxy:
     async def _forward(self, scope: Scope, seen: Seen, send: Any) -> None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")
-        url = self.upstream.copy_with(
-            raw_path=self._prefix + raw_path + (b"?" + query if query else b"")
-        )
+        target = self._prefix + raw_path + (b"?" + query if query else b"")
         headers = [
             (k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        client = self.client()
-        request = client.build_request(
-            scope["method"], url, headers=headers, content=seen.request_body
-        )
         begun = time.perf_counter()
         deadline = asyncio.get_running_loop().time() + self.limits.seconds
         try:
             async with asyncio.timeout_at(deadline):
-                response = await client.send(request, stream=True)
-        except (TimeoutError, httpx.TimeoutException):
+                response = await self.upstream_client().send(
+                    scope["method"].encode(), target, headers, seen.request_body
+                )
+        except TimeoutError:
             await self._fail(
                 seen,
                 send,
@@ -198,7 +182,7 @@ class Proxy:
                 f"the upstream did not answer within {self.limits.seconds:g} s",
             )
             return
-        except httpx.HTTPError as exc:
+        except (OSError, UpstreamError) as exc:
             await self._fail(
                 seen,
                 send,
@@ -212,7 +196,7 @@ class Proxy:
         try:
             await self._relay(response, seen, send, begun, deadline)
         finally:
-            await response.aclose()
+            await response.close()
 
     async def _fail(
         self, seen: Seen, send: Any, begun: float, status: int, check: str, title: str, text: str
@@ -223,13 +207,13 @@ class Proxy:
         await _answer(send, status, envelope(status, "upstreamFailed", f"rooms-kit proxy: {text}"))
 
     async def _relay(
-        self, response: httpx.Response, seen: Seen, send: Any, begun: float, deadline: float
+        self, response: Response, seen: Seen, send: Any, begun: float, deadline: float
     ) -> None:
         limit = self.limits.max_response_bytes
         raw_headers = [
-            (k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP
+            (k, v) for k, v in response.headers if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        seen.status = response.status_code
+        seen.status = response.status
         seen.response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
         stream_now = not self.strict
         if stream_now:
@@ -240,7 +224,7 @@ class Proxy:
         size = 0
         try:
             async with asyncio.timeout_at(deadline):
-                async for chunk in response.aiter_raw():
+                async for chunk in response.chunks():
                     size += len(chunk)
                     if size > limit:
                         raise TooLarge(f"the answer is larger than {limit} bytes")
@@ -248,16 +232,17 @@ class Proxy:
                     if stream_now:
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
             raw = b"".join(kept)
-            seen.response_body = decode(raw, response.headers.get("content-encoding"), limit)
+            coding = response.header(b"content-encoding")
+            seen.response_body = decode(raw, coding.decode("latin-1") if coding else None, limit)
         except TooLarge as exc:
             seen.problem = ContractFailure(RESPONSE_SIZE, "answer too large", str(exc))
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:
             seen.problem = ContractFailure(
                 RESPONDS_IN_TIME,
                 "answer not complete in time",
                 f"the body did not arrive within {self.limits.seconds:g} s",
             )
-        except httpx.HTTPError as exc:
+        except (OSError, UpstreamError) as exc:
             seen.problem = ContractFailure(
                 NO_ANSWER, "answer cut short", f"{type(exc).__name__}: {exc}"
             )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from rooms_kit.traffic.checking import Limits
-from tests.traffic.hostile import hostile
+from tests.traffic.hostile import _bomb, hostile
 from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
 
 LIMITS = Limits(seconds=1.0, max_request_bytes=4096, max_response_bytes=256 * 1024)
@@ -18,6 +18,7 @@ LIMITS = Limits(seconds=1.0, max_request_bytes=4096, max_response_bytes=256 * 10
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
+    _bomb()  # compressed once, before any clock runs
     with LoopbackServer(hostile) as server:
         yield server.url
 
