@@ -31,12 +31,15 @@ generate: $(STAMP)
 
 # The main job: the contract suite. Without URL it starts the reference server (fresh database,
 # development mode, free loopback port), tests it over HTTP and stops it; with URL=... TOKENS="t1 t2"
-# it tests that server instead. Reports land in build/contract/.
+# it tests that server instead. Reports land in build/contract/. MAX_TIME=S and REQUEST_TIMEOUT=S
+# pass --max-time and --request-timeout (defaults: the profile's deadline, 10 s).
 URL ?=
 TOKENS ?=
 PROFILE ?= full
+MAX_TIME ?=
+REQUEST_TIMEOUT ?=
 contract: $(STAMP)
-	$(BIN)/rooms-kit contract $(if $(URL),--url $(URL) $(foreach token,$(TOKENS),--token $(token)),--reference) --profile $(PROFILE) --report-dir build/contract
+	$(BIN)/rooms-kit contract $(if $(URL),--url $(URL) $(foreach token,$(TOKENS),--token $(token)),--reference) --profile $(PROFILE) $(if $(MAX_TIME),--max-time $(MAX_TIME)) $(if $(REQUEST_TIMEOUT),--request-timeout $(REQUEST_TIMEOUT)) --report-dir build/contract
 
 # Prove the golden examples behave as recorded.
 examples: $(STAMP)

@@ -7,7 +7,10 @@ Options (or environment variables):
 - ``--token``, repeated (``ROOMS_KIT_TOKENS``, separated by spaces): one bearer token per player,
   at least two; default ``dev-alice dev-bob dev-carol``;
 - ``--contract-profile`` (``ROOMS_KIT_PROFILE``): ``smoke`` (default) or ``full``;
-- ``--contract-seed`` (``ROOMS_KIT_SEED``): seed for generated data.
+- ``--contract-seed`` (``ROOMS_KIT_SEED``): seed for generated data;
+- ``--contract-request-timeout`` (``ROOMS_KIT_REQUEST_TIMEOUT``): seconds per request (default 10);
+- ``--contract-max-time`` (``ROOMS_KIT_MAX_TIME``): deadline of the session in seconds (default: the
+  profile's); past it, every remaining test fails with ``[run_deadline]``.
 
 Each test runs one unit of the engine (``rooms_kit.contract``) and fails with the request, the
 response and a ``curl`` command for every contract failure it found.
@@ -22,9 +25,12 @@ from pathlib import Path
 import pytest
 
 from rooms_kit.contract import DEFAULT_SEED, Target
+from rooms_kit.contract.bounded import DEFAULT_REQUEST_TIMEOUT, Limits
 from rooms_kit.contract.context import SuiteContext
+from rooms_kit.contract.failures import DeadlineReached
 from rooms_kit.contract.profiles import PROFILES
-from rooms_kit.contract.runner import Unit, open_run, plan, run_unit
+from rooms_kit.contract.runner import open_run, plan, run_unit
+from rooms_kit.contract.units import Unit
 
 HERE = Path(__file__).parent
 DEFAULT_TOKENS = ["dev-alice", "dev-bob", "dev-carol"]
@@ -37,6 +43,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-profile", default=os.environ.get("ROOMS_KIT_PROFILE", "smoke"))
     group.addoption(
         "--contract-seed", type=int, default=int(os.environ.get("ROOMS_KIT_SEED", DEFAULT_SEED))
+    )
+    group.addoption(
+        "--contract-request-timeout",
+        type=float,
+        default=float(os.environ.get("ROOMS_KIT_REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT)),
+    )
+    max_time = os.environ.get("ROOMS_KIT_MAX_TIME")
+    group.addoption(
+        "--contract-max-time", type=float, default=float(max_time) if max_time else None
     )
 
 
@@ -68,6 +83,8 @@ def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
             seed=pytestconfig.getoption("contract_seed"),
             profile=pytestconfig.getoption("contract_profile"),
             schemathesis_config=HERE / "schemathesis.toml",
+            limits=Limits(request_timeout=pytestconfig.getoption("contract_request_timeout")),
+            max_time=pytestconfig.getoption("contract_max_time"),
         ) as ctx:
             yield ctx
     finally:
@@ -77,7 +94,13 @@ def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
 
 def check_unit(suite: SuiteContext, unit: Unit) -> None:
     """Run one unit; fail the test with the evidence of every failure it found."""
-    result = run_unit(suite, unit)
+    try:
+        result = run_unit(suite, unit)
+    except DeadlineReached as reached:
+        pytest.fail(f"[run_deadline] {reached}", pytrace=False)
+    if result.error is not None and not result.failures:
+        setup = [f"[{r.check}] {r.title}" for r in suite.results.failures if r.unit == "setup"]
+        pytest.fail("\n".join([result.error, *setup]), pytrace=False)
     if result.failures:
         lines = []
         for record in result.failures:

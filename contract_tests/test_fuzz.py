@@ -6,7 +6,7 @@ import pytest
 from conftest import check_unit
 
 from rooms_kit.contract.context import SuiteContext
-from rooms_kit.contract.runner import Unit
+from rooms_kit.contract.units import Unit
 
 
 @pytest.mark.contract_phase("fuzz")

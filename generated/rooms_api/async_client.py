@@ -46,6 +46,21 @@ class AsyncRoomsClient(AsyncTransport):
 
         A body without ``request_id`` gets a fresh random one, so a retried request can
         never be carried out twice.
+
+        Args:
+            body: the request body, a ``RoomCreateRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         body = with_request_id(body, "request_id")
         response = await self._send(
@@ -74,6 +89,21 @@ class AsyncRoomsClient(AsyncTransport):
 
         Not sent again once it reached the server (it has no idempotency key); only a
         connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -100,6 +130,19 @@ class AsyncRoomsClient(AsyncTransport):
 
         Not sent again once it reached the server (it has no idempotency key); only a
         connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            None: the operation's reply has no body.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -122,6 +165,21 @@ class AsyncRoomsClient(AsyncTransport):
         """Read a room the caller takes part in.
 
         ``games.rooms.get``: GET ``rooms/{roomId}``
+
+        Args:
+            room_id: Identifier of the room to act on.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "GET",
@@ -150,6 +208,22 @@ class AsyncRoomsClient(AsyncTransport):
 
         Not sent again once it reached the server (it has no idempotency key); only a
         connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomJoinRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -178,6 +252,22 @@ class AsyncRoomsClient(AsyncTransport):
 
         Not sent again once it reached the server (it has no idempotency key); only a
         connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomLeaveRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -203,6 +293,23 @@ class AsyncRoomsClient(AsyncTransport):
         """List the rooms the caller is invited to, one page at a time.
 
         ``games.rooms.list``: GET ``rooms``
+
+        Args:
+            page_token: Token from the previous page's nextPageToken; leave out for the first
+                page.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            max_results: Largest number of rooms on one page; the server may return fewer.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            RoomList: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "GET",
@@ -233,6 +340,22 @@ class AsyncRoomsClient(AsyncTransport):
 
         Not sent again once it reached the server (it has no idempotency key); only a
         connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomP2PStatuses``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            RoomStatus: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",

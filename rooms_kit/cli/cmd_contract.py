@@ -10,8 +10,25 @@ from typing import Any
 from rooms_kit.errors import KitError
 
 # The suite's fixed default seed (rooms_kit.contract.runner.DEFAULT_SEED; a test keeps them equal),
-# spelt out here so that --help does not import the suite.
+# spelt out here so that --help does not import the suite. The same goes for the bounds
+# (rooms_kit.contract.bounded), also kept equal by a test.
 DEFAULT_SEED_TEXT = "20200331"
+DEFAULT_REQUEST_TIMEOUT = 10.0
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+
+def _positive(kind: type[float] | type[int]) -> Any:
+    def parse(text: str) -> float | int:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        return value
+
+    return parse
+
 
 DESCRIPTION = """\
 Check an implementation of the rooms API: response shapes (openapi.json and the strict
@@ -21,10 +38,18 @@ Two or more tokens stand for different players (an inviter and an invitee).
 """
 
 EPILOG = """\
+bounds:
+  every request has --request-timeout seconds to connect and answer in full (a slow drip counts);
+  bodies are read up to --max-response-bytes after decompression, headers up to 100 fields and
+  64 KiB, JSON up to 1,024 levels deep; the whole run stops at --max-time (default 80 s for smoke,
+  900 s for full) and reports what it saw with a run_deadline failure.
+
 exit status:
   0  the implementation is conformant: every check passed
-  1  contract failures were found (each is printed with its request, response and a curl command)
-  2  the suite could not run: bad usage, fewer than two tokens, server unreachable
+  1  contract failures were found (each is printed with its request, response and a curl
+     command), including a run stopped by its deadline (run_deadline)
+  2  the suite could not run: bad usage, fewer than two tokens, server unreachable, or nothing
+     could be checked before the deadline
 
 examples:
   rooms-kit contract --reference                      # start the bundled reference server
@@ -67,6 +92,29 @@ def register(subparsers: Any) -> None:
         help=f"seed for generated data (default {DEFAULT_SEED_TEXT}; printed on every run)",
     )
     parser.add_argument(
+        "--request-timeout",
+        type=_positive(float),
+        default=DEFAULT_REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="time each request has to connect and deliver its whole answer "
+        f"(default {DEFAULT_REQUEST_TIMEOUT:g}); slower is a responds_in_time failure",
+    )
+    parser.add_argument(
+        "--max-time",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="deadline of the whole run (default: 80 for smoke, 900 for full); the run then "
+        "stops, reports what it saw and fails run_deadline",
+    )
+    parser.add_argument(
+        "--max-response-bytes",
+        type=_positive(int),
+        default=DEFAULT_MAX_RESPONSE_BYTES,
+        metavar="BYTES",
+        help=f"largest body read, after decompression (default {DEFAULT_MAX_RESPONSE_BYTES}); "
+        "larger is a response_size failure",
+    )
+    parser.add_argument(
         "--report-dir",
         type=Path,
         help="also write report.txt, junit.xml and report.html into this folder",
@@ -76,6 +124,7 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from rooms_kit.contract import DEFAULT_SEED, CannotRun, Target, run_suite  # noqa: PLC0415
+    from rooms_kit.contract.bounded import Limits  # noqa: PLC0415
     from rooms_kit.contract.reference import DEVELOPMENT_TOKENS, reference_server  # noqa: PLC0415
     from rooms_kit.contract.report import render_html, render_junit, render_text  # noqa: PLC0415
 
@@ -91,17 +140,23 @@ def _run(args: argparse.Namespace) -> int:
         mark = "FAIL" if unit.failures else "ok"
         print(f"  {mark:4} {unit.name} ({unit.seconds:.1f} s)", file=sys.stderr)
 
+    limits = Limits(
+        request_timeout=args.request_timeout, max_response_bytes=args.max_response_bytes
+    )
+    options: dict[str, Any] = {
+        "seed": seed,
+        "profile": args.profile,
+        "progress": progress,
+        "limits": limits,
+        "max_time": args.max_time,
+    }
     try:
         if args.reference:
             with reference_server() as base_url:
                 print(f"rooms-kit contract: reference server at {base_url}", file=sys.stderr)
-                results = run_suite(
-                    Target.url(base_url), tokens, seed=seed, profile=args.profile, progress=progress
-                )
+                results = run_suite(Target.url(base_url), tokens, **options)
         else:
-            results = run_suite(
-                Target.url(args.url), tokens, seed=seed, profile=args.profile, progress=progress
-            )
+            results = run_suite(Target.url(args.url), tokens, **options)
     except CannotRun as exc:
         raise KitError(str(exc)) from None
     text = render_text(results)
@@ -117,4 +172,6 @@ def _run(args: argparse.Namespace) -> int:
                 f"cannot write the reports to {args.report_dir}: {exc.strerror}"
             ) from None
         print(f"rooms-kit contract: reports in {args.report_dir}", file=sys.stderr)
-    return 0 if results.ok else 1
+    if results.nothing_checked:
+        print("rooms-kit contract: nothing could be checked before the deadline", file=sys.stderr)
+    return results.exit_status

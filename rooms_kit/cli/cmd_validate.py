@@ -39,6 +39,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: a whole number of processes, 0 meaning one per core this process may use."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value}")
+    return value or usable_cores()
+
+
+def usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
@@ -64,10 +81,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_positive,
+        type=_jobs,
         default=1,
         metavar="N",
-        help="processes for large NDJSON files (1)",
+        help="processes for large NDJSON files; 0 means one per core (1)",
     )
     parser.add_argument(
         "--max-bytes",
@@ -93,9 +110,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
     from rooms_kit.validation import Validators  # noqa: PLC0415 - keep --help fast
-    from rooms_kit.validation.parallel import can_split, check_file  # noqa: PLC0415
     from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
-    from rooms_kit.validation.reading import InputError, Notices, expand, read  # noqa: PLC0415
+    from rooms_kit.validation.reading import (  # noqa: PLC0415
+        InputError,
+        Notices,
+        can_split,
+        expand,
+        read,
+    )
     from rooms_kit.validation.report import REPORTS  # noqa: PLC0415
     from rooms_kit.validation.run import Checker, Totals  # noqa: PLC0415
 
@@ -122,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
                         report.result(found)
                 continue
             if args.jobs > 1 and can_split(path) and _looks_like_ndjson(path):
+                from rooms_kit.validation.parallel import check_file  # noqa: PLC0415
+
                 for outcome in check_file(path, checker, jobs=args.jobs, max_bytes=args.max_bytes):
                     totals.documents += outcome.documents
                     totals.invalid += len(outcome.results)
@@ -129,13 +153,17 @@ def run(args: argparse.Namespace) -> int:
                         report.result(result)
                     progress.advance(outcome.documents, outcome.size)
                 continue
-            for record in read(path, max_bytes=args.max_bytes, notices=notices):
+            # Without a progress line to feed, valid NDJSON lines never become records.
+            quick = None if progress.enabled else checker.quick
+            accepted = checker.accepted
+            for record in read(path, max_bytes=args.max_bytes, notices=notices, accept=quick):
                 totals.documents += 1
                 found = checker.check(record)
                 if found is not None:
                     totals.invalid += 1
                     report.result(found)
                 progress.advance(1, len(record.raw) if record.raw is not None else 0)
+            totals.documents += checker.accepted - accepted
         except InputError as exc:
             failed_to_read = True
             totals.unreadable += 1

@@ -6,6 +6,7 @@ from types import ModuleType
 
 from rooms_kit.cli import (
     cmd_contract,
+    cmd_db,
     cmd_generate,
     cmd_proxy,
     cmd_replay,
@@ -19,6 +20,7 @@ MODULES: tuple[ModuleType, ...] = (
     cmd_validate,
     cmd_generate,
     cmd_serve,
+    cmd_db,
     cmd_contract,
     cmd_proxy,
     cmd_replay,

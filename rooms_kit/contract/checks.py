@@ -1,18 +1,25 @@
 """Named checks. Each one looks at one thing and raises ``ContractFailure`` with a title.
 
-Response checks run on every exchange the suite makes, whatever produced it:
+Response checks run on every exchange the suite makes, whatever produced it (in this order;
+each is registered by ``@response_check`` under its function's name, see ``registry``):
 
+- ``valid_status``            a status within 100-599, and no 1xx nobody asked for
+- ``no_redirect``             no 3xx: the suite does not follow redirects, it reports them
 - ``not_a_server_error``      no 5xx, ever
 - ``documented_status``       the status is one the OpenAPI document lists for the operation
 - ``json_content_type``       a body travels as ``application/json``; a 204 has no body
+- ``json_body``               a body is UTF-8 JSON nested at most 1,024 levels deep
 - ``error_envelope``          every error carries Google's envelope with ``code`` equal to the status
 - ``openapi_response_schema`` a success body matches the operation's schema in ``openapi.json``
 - ``strict_schema``           ... and the kit's own schemas in strict mode (unknown properties,
                               ``kind`` constants, enumerations, ECMA-262 patterns)
 - ``int64_strings``           every int64 field is a string of decimal digits within range
 
+Checks that need the body as JSON pass over a body that is not (``json_body`` reports it once).
+``run_response_checks`` needs only a ``CheckContext`` and an ``Exchange``: it works on exchanges
+that did not come from a run (a proxy can use it as is).
 Behaviour checks are raised by the scenarios (``scenarios.py``) and the negative requests
-(``negative.py``) under the names listed in ``BEHAVIOUR_CHECKS``.
+(``negative.py``) under the names declared in ``registry``.
 """
 
 from __future__ import annotations
@@ -23,42 +30,37 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, Finding, pointer_pattern
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
+from rooms_kit.contract.registry import CHECKS, declare, names
 from rooms_kit.schemas.patterns import compile_ecma
 from rooms_kit.validation import Validators
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 MAX_LISTED_ERRORS = 5
+MAX_FINDINGS = 20  # distinct places reported per answer
 
-SUCCESS_KINDS = {
-    "games.rooms.create": "games#room",
-    "games.rooms.decline": "games#room",
-    "games.rooms.get": "games#room",
-    "games.rooms.join": "games#room",
-    "games.rooms.leave": "games#room",
-    "games.rooms.list": "games#roomList",
-    "games.rooms.reportStatus": "games#roomStatus",
-}
+# The behaviour checks with their promises (declared in ``registry``).
+BEHAVIOUR_CHECKS: dict[str, str] = {}
 
-# Checks raised by scenarios and negative requests, with what each one holds the server to.
-BEHAVIOUR_CHECKS: dict[str, str] = {
-    "rejects_invalid_input": "an invalid parameter or body gets a 4xx, never a 2xx or 5xx",
-    "requires_credentials": "a request without valid credentials gets 401, never data",
-    "invitation_listed": "an invitation appears in the invitee's list",
-    "dismiss_hides_invitation": "a dismissed invitation leaves the invitee's list",
-    "decline_hides_invitation": "a declined invitation leaves the invitee's list",
-    "participant_status": "join and leave change the caller's participant status",
-    "room_lifecycle": "a room becomes active once everyone is connected, deleted once all left",
-    "deleted_room_final": "a deleted room accepts no join",
-    "status_version_monotonic": "roomStatusVersion goes up with every change, never down",
-    "create_idempotent": "a retried create with the same requestId gives the same room",
-    "paging_complete": "paging with maxResults=1 returns every invitation once, then ends",
-    "participants_only": "a player who is not a participant cannot read the room",
-    "stateful_links": "a roomId followed through an OpenAPI link is known to the room's participants",
-}
+ResponseCheck = Callable[["CheckContext", Exchange], None]
+RESPONSE_CHECKS: list[tuple[str, ResponseCheck]] = []
+
+
+def response_check(promise: str) -> Callable[[ResponseCheck], ResponseCheck]:
+    """Register a response check under its function's name."""
+
+    def register(check: ResponseCheck) -> ResponseCheck:
+        RESPONSE_CHECKS.append((declare(check.__name__, "response", promise), check))
+        return check
+
+    return register
+
+
+class NotJson(Exception):
+    """The body is not JSON; ``json_body`` says so, the other checks pass over it."""
 
 
 @dataclass
@@ -81,16 +83,83 @@ class CheckContext:
     def int64_pattern(self) -> re.Pattern[str]:
         return compile_ecma(self.int64_source)
 
+    def place(self, schema: dict[str, Any], pointer: str) -> str:
+        """The field a pointer leads to, named in the document's terms: the last named schema
+        on the way and the properties after it (``RoomModification.modifiedTimestampMillis``)."""
+        node, name = schema, ""
+        trail: list[str] = []
+        for part in [p for p in pointer.split("/")[1:] if p != ""]:
+            node, ref = self._named(node)
+            if ref:
+                name, trail = ref, []
+            if part.isdigit() or part == "*":
+                node = node.get("items", {})
+                continue
+            properties = node.get("properties", {})
+            if part not in properties:
+                trail.append(part)
+                break
+            node = properties[part]
+            trail.append(part)
+        if not trail:
+            _, ref = self._named(node)
+            name = ref or name
+        return ".".join([name or "(body)", *trail])
 
-def _json_body(exchange: Exchange, check: str) -> Any:
+    def _named(self, node: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        name = ""
+        while isinstance(node, dict) and "$ref" in node:
+            name = str(node["$ref"]).rsplit("/", 1)[-1]
+            node = self.openapi.resolve({"$ref": node["$ref"]})
+        return node, name
+
+    def findings(
+        self, schema: dict[str, Any], problems: list[tuple[str, str, str]]
+    ) -> tuple[Finding, ...]:
+        """(pointer, keyword, text) problems as findings, one per place and rule."""
+        found: dict[tuple[str, str], Finding] = {}
+        for pointer, keyword, text in problems:
+            pattern = pointer_pattern(pointer)
+            key = (pattern, keyword)
+            if key not in found and len(found) < MAX_FINDINGS:
+                found[key] = Finding(self.place(schema, pattern), pattern, keyword, text)
+        return tuple(found.values())
+
+
+def _json_body(exchange: Exchange) -> Any:
     try:
         return exchange.response.json()
     except ValueError:
+        raise NotJson() from None
+
+
+@response_check("the status is within 100-599, with no 1xx before it")
+def valid_status(ctx: CheckContext, exchange: Exchange) -> None:
+    status = exchange.response.status
+    if not 100 <= status <= 599:
+        raise ContractFailure("valid_status", f"status {status} is outside 100-599")
+    if exchange.response.interim:
+        statuses = ", ".join(str(code) for code in exchange.response.interim)
         raise ContractFailure(
-            check, "body is not JSON", exchange.response.body[:200].decode("utf-8", "replace")
-        ) from None
+            "valid_status",
+            f"interim {statuses} before the answer",
+            "the suite sends no Expect header, so no 1xx answer is expected",
+        )
 
 
+@response_check("no redirect (the suite does not follow them)")
+def no_redirect(ctx: CheckContext, exchange: Exchange) -> None:
+    status = exchange.response.status
+    if 300 <= status < 400:
+        location = exchange.response.header("location") or "(no Location header)"
+        raise ContractFailure(
+            "no_redirect",
+            f"redirect {status}, not followed",
+            f"to {location}; the API answers in place and the suite does not follow redirects",
+        )
+
+
+@response_check("no 5xx, ever")
 def not_a_server_error(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
     if status >= 500:
@@ -101,8 +170,11 @@ def not_a_server_error(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
+@response_check("the status is one the OpenAPI document lists for the operation")
 def documented_status(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
+    if not 100 <= status <= 599 or 300 <= status < 400:
+        return  # valid_status or no_redirect reports it
     documented = ctx.openapi.operation(exchange.operation).statuses
     if str(status) not in documented and f"{str(status)[0]}XX" not in documented:
         raise ContractFailure(
@@ -112,6 +184,7 @@ def documented_status(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
+@response_check("a body travels as application/json; a 204 has no body")
 def json_content_type(ctx: CheckContext, exchange: Exchange) -> None:
     response = exchange.response
     if response.status == 204:
@@ -125,14 +198,26 @@ def json_content_type(ctx: CheckContext, exchange: Exchange) -> None:
             f"content type {content_type or '(none)'}",
             "every answer with a body must be application/json",
         )
-    _json_body(exchange, "json_content_type")
 
 
+@response_check("a body is UTF-8 JSON nested at most 1,024 levels deep")
+def json_body(ctx: CheckContext, exchange: Exchange) -> None:
+    response = exchange.response
+    if response.status == 204 or 300 <= response.status < 400:
+        return
+    try:
+        response.json()
+    except ValueError as exc:
+        preview = response.body[:200].decode("utf-8", "replace")
+        raise ContractFailure("json_body", f"body is not JSON: {exc}", preview) from None
+
+
+@response_check("every error carries Google's envelope with code equal to the status")
 def error_envelope(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
     if status < 400:
         return
-    body = _json_body(exchange, "error_envelope")
+    body = _json_body(exchange)
     validator = ctx.openapi.validator(ctx.openapi.error_envelope)
     problems = [_describe(e) for e in validator.iter_errors(body)]
     if problems:
@@ -148,6 +233,7 @@ def error_envelope(ctx: CheckContext, exchange: Exchange) -> None:
         raise ContractFailure("error_envelope", "envelope with an empty errors list")
 
 
+@response_check("a success body matches the operation's schema in openapi.json")
 def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
     if not 200 <= status < 300 or status == 204:
@@ -155,28 +241,41 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     schema = ctx.openapi.response_schema(exchange.operation, status)
     if schema is None:
         return
-    body = _json_body(exchange, "openapi_response_schema")
-    problems = [_describe(e) for e in ctx.openapi.validator(schema).iter_errors(body)]
-    if problems:
+    body = _json_body(exchange)
+    errors = list(ctx.openapi.validator(schema).iter_errors(body))
+    if errors:
+        problems = [(_pointer(e), str(e.validator), e.message) for e in errors]
         raise ContractFailure(
             "openapi_response_schema",
-            f"{len(problems)} schema violation(s) in the {status} body",
-            "; ".join(problems[:MAX_LISTED_ERRORS]),
+            f"{len(errors)} schema violation(s) in the {status} body",
+            "; ".join(_describe(e) for e in errors[:MAX_LISTED_ERRORS]),
+            findings=ctx.findings(schema, problems),
         )
 
 
+@response_check("a success body matches the kit's own schemas in strict mode")
 def strict_schema(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
-    kind = SUCCESS_KINDS.get(exchange.operation)
+    kind = ctx.openapi.success_kind(exchange.operation)
     if kind is None or not 200 <= status < 300:
         return
-    body = _json_body(exchange, "strict_schema")
-    issues = ctx.strict.check(body, kind=kind, max_errors=MAX_LISTED_ERRORS)
+    body = _json_body(exchange)
+    issues = ctx.strict.check(body, kind=kind, max_errors=MAX_FINDINGS)
     if issues:
-        text = "; ".join(f"{i.pointer or '/'} ({i.keyword}): {i.message}" for i in issues)
-        raise ContractFailure("strict_schema", f"{len(issues)} violation(s) of {kind}", text)
+        text = "; ".join(
+            f"{i.pointer or '/'} ({i.keyword}): {i.message}" for i in issues[:MAX_LISTED_ERRORS]
+        )
+        schema = ctx.openapi.response_schema(exchange.operation, status) or {}
+        problems = [(i.pointer, i.keyword, i.message) for i in issues]
+        raise ContractFailure(
+            "strict_schema",
+            f"{len(issues)} violation(s) of {kind}",
+            text,
+            findings=ctx.findings(schema, problems),
+        )
 
 
+@response_check("every int64 field is a string of decimal digits within range")
 def int64_strings(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
     if not 200 <= status < 300 or status == 204:
@@ -184,13 +283,14 @@ def int64_strings(ctx: CheckContext, exchange: Exchange) -> None:
     schema = ctx.openapi.response_schema(exchange.operation, status)
     if schema is None:
         return
-    body = _json_body(exchange, "int64_strings")
+    body = _json_body(exchange)
     bad = list(_int64_problems(ctx, schema, body, ""))
     if bad:
         raise ContractFailure(
             "int64_strings",
             f"{len(bad)} int64 field(s) not sent as decimal strings",
-            "; ".join(bad[:MAX_LISTED_ERRORS]),
+            "; ".join(f"{at}: {text}" for at, _, text in bad[:MAX_LISTED_ERRORS]),
+            findings=ctx.findings(schema, bad),
         )
 
 
@@ -204,9 +304,10 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
     schema = ctx.openapi.resolve(schema)
     if _is_int64(ctx, schema):
         if not isinstance(value, str):
-            yield f"{at or '/'}: {type(value).__name__} {value!r} where an int64 string belongs"
+            text = f"{type(value).__name__} {value!r} where an int64 string belongs"
+            yield (at or "/", "type", text)
         elif not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-            yield f"{at or '/'}: {value!r} is not an int64 in decimal digits"
+            yield (at or "/", "int64", f"{value!r} is not an int64 in decimal digits")
         return
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
@@ -217,22 +318,15 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
             yield from _int64_problems(ctx, schema["items"], item, f"{at}/{index}")
 
 
+def _pointer(error: Any) -> str:
+    return "".join(f"/{part}" for part in error.absolute_path)
+
+
 def _describe(error: Any) -> str:
-    pointer = "".join(f"/{part}" for part in error.absolute_path) or "/"
-    return f"{pointer}: {error.message}"
+    return f"{_pointer(error) or '/'}: {error.message}"
 
 
-ResponseCheck = Callable[[CheckContext, Exchange], None]
-
-RESPONSE_CHECKS: tuple[tuple[str, ResponseCheck], ...] = (
-    ("not_a_server_error", not_a_server_error),
-    ("documented_status", documented_status),
-    ("json_content_type", json_content_type),
-    ("error_envelope", error_envelope),
-    ("openapi_response_schema", openapi_response_schema),
-    ("strict_schema", strict_schema),
-    ("int64_strings", int64_strings),
-)
+BEHAVIOUR_CHECKS.update({name: CHECKS[name].promise for name in names("behaviour")})
 
 
 def run_response_checks(
@@ -245,6 +339,8 @@ def run_response_checks(
             check(ctx, exchange)
         except ContractFailure as failure:
             results.append((name, failure))
+        except NotJson:
+            continue  # json_body reports it
         else:
             results.append((name, None))
     return results

@@ -7,94 +7,35 @@
   value the schema refuses), the answer must be a 4xx (``rejects_invalid_input``).
 
 Requests carry player A's token (Schemathesis' own credentials are switched off). Generation is
-seeded with the run's seed. The chains through the links are in ``stateful.py``.
+seeded with the run's seed. The operations are those of ``openapi.json``; the chains through the
+links are in ``stateful.py``; what both share is in ``generation.py``.
 """
 
 from __future__ import annotations
 
-import re
-from functools import cache, partial
-from pathlib import Path
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
+from hypothesis import given, seed
 
 from rooms_kit.contract.context import SuiteContext
 from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.generation import (
+    INTEGER,
+    SCHEMATHESIS_CONFIG,
+    hypothesis_settings,
+    load_schema,
+    send_case,
+)
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.results import SCENARIO
+from rooms_kit.contract.stateful import run_stateful
+from rooms_kit.contract.units import Unit
 
 if TYPE_CHECKING:
     from rooms_kit.contract.profiles import Profile
-    from rooms_kit.contract.runner import Unit
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-INTEGER = re.compile(r"-?[0-9]+")
-SCHEMATHESIS_CONFIG: dict[str, Any] = {
-    "generation": {"allow-x00": False, "with-security-parameters": False},
-    "phases": {"stateful": {"generation": {"mode": "positive"}}},
-}
-OPERATIONS = (
-    "games.rooms.create",
-    "games.rooms.decline",
-    "games.rooms.dismiss",
-    "games.rooms.get",
-    "games.rooms.join",
-    "games.rooms.leave",
-    "games.rooms.list",
-    "games.rooms.reportStatus",
-)
-
-
-@cache
-def load_schema(config_path: Path | None = None) -> Any:
-    """The Schemathesis view of ``openapi.json``, with a generator for int64 strings.
-
-    ``config_path`` is a ``schemathesis.toml`` (``contract_tests/`` has one); without it the
-    suite's own defaults apply (``SCHEMATHESIS_CONFIG``).
-    """
-    import schemathesis  # noqa: PLC0415 - heavy, only needed when fuzzing
-    from schemathesis.config import SchemathesisConfig  # noqa: PLC0415
-
-    from rooms_kit.contract.openapi import openapi_path  # noqa: PLC0415
-
-    schemathesis.openapi.format("int64", st.integers(INT64_MIN, INT64_MAX).map(str))
-    if config_path is None:
-        config = SchemathesisConfig.from_dict(SCHEMATHESIS_CONFIG)
-    else:
-        config = SchemathesisConfig.from_path(config_path)
-    return schemathesis.openapi.from_path(str(openapi_path()), config=config)
-
-
-def hypothesis_settings(examples: int, **extra: Any) -> settings:
-    return settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        phases=[Phase.explicit, Phase.generate],  # no shrinking: every request costs a round trip
-        suppress_health_check=list(HealthCheck),
-        **extra,
-    )
-
-
-def send_case(ctx: SuiteContext, case: Any, operation_id: str, body: Any = None) -> Exchange:
-    """Send a Schemathesis case as player A (its own headers and credentials are dropped);
-    ``body`` replaces the generated body when given."""
-    if body is None:
-        body = getattr(case, "body", None)
-    has_body = body is not None and type(body).__name__ != "NotSet"
-    raw = body if isinstance(body, bytes) else None
-    return ctx.session.send(
-        operation_id,
-        case.method.upper(),
-        case.formatted_path,
-        token=ctx.players[0].token,
-        query=dict(case.query or {}),
-        body=body if has_body and raw is None else None,
-        raw_body=raw,
-    )
+__all__ = ["SCHEMATHESIS_CONFIG", "load_schema", "units"]
 
 
 def _wire_value(schema: dict[str, Any], raw: str) -> Any:
@@ -178,13 +119,10 @@ def _fuzz(ctx: SuiteContext, operation_id: str, mode_name: str, examples: int) -
     each()
 
 
-def units(profile: Profile) -> list[Unit]:
-    """Generated requests per operation, then the stateful chains (``stateful.py``)."""
-    from rooms_kit.contract.runner import Unit  # noqa: PLC0415
-    from rooms_kit.contract.stateful import run_stateful  # noqa: PLC0415
-
+def units(profile: Profile, operations: list[str]) -> list[Unit]:
+    """Generated requests per operation (those of the document), then the stateful chains."""
     found: list[Unit] = []
-    for operation_id in OPERATIONS:
+    for operation_id in operations:
         short = operation_id.rsplit(".", 1)[-1]
         for mode, examples in (
             ("positive", profile.positive_examples),

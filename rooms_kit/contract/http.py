@@ -1,8 +1,12 @@
 """HTTP for the suite: every call becomes an ``Exchange`` that keeps the request and the response.
 
-A ``Target`` says where the implementation lives: a base URL (real HTTP) or an ASGI application
-(in process, for the kit's own fast tests). ``HttpSession`` sends requests with one player's
-token and hands every exchange to an observer (the runner applies the response checks there).
+A ``Target`` says where the implementation lives: a base URL (real HTTP through ``wire``, with
+hard time and size bounds) or an ASGI application (in process, for the kit's own fast tests).
+``HttpSession`` sends requests with one player's token, within the ``Limits`` and the run's
+``Deadline``, and hands every exchange to its observers (the runner applies the response checks
+there). A request that breaks a bound raises ``ContractFailure`` under the bound's check name,
+with what arrived kept as evidence; the session then refuses further requests of the same unit
+(``halt``) so that a hanging server costs one timeout per unit, not one per request.
 
 ``Exchange.curl()`` renders a command that reproduces the request exactly: the token is printed
 as it was sent, since only tokens the user passed on the command line are ever sent.
@@ -14,18 +18,28 @@ import asyncio
 import json
 import shlex
 import threading
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 
-from rooms_kit.contract.failures import CannotRun, ContractFailure
+from rooms_kit.contract.bounded import (
+    KEPT_PARTIAL_BYTES,
+    BodyReader,
+    Limits,
+    TransportFailure,
+    check_headers,
+    json_problem,
+)
+from rooms_kit.contract.failures import CannotRun, ContractFailure, Deadline
+from rooms_kit.contract.wire import DeadlineHit, Unreachable, WireAnswer, WireClient
 
 T = TypeVar("T")
 API_PREFIX = "/games/v1/"
-DEFAULT_TIMEOUT = 30.0
+ACCEPT_ENCODING = "gzip, deflate"
 BODY_PREVIEW = 4000
 
 
@@ -59,6 +73,7 @@ class RecordedResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    interim: tuple[int, ...] = ()  # 1xx statuses that came before this one
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -67,8 +82,20 @@ class RecordedResponse:
         return None
 
     def json(self) -> Any:
-        """The parsed body; raises ``ValueError`` when it is not JSON."""
+        """The parsed body; raises ``ValueError`` when it is not JSON (or not safe to parse:
+        invalid UTF-8, nested deeper than the JSON depth limit)."""
+        problem = json_problem(self.body)
+        if problem is not None:
+            raise ValueError(problem)
         return json.loads(self.body)
+
+    def trimmed(self) -> RecordedResponse:
+        """The same response with the body cut to what a report keeps."""
+        if len(self.body) <= KEPT_PARTIAL_BYTES:
+            return self
+        return RecordedResponse(
+            self.status, self.headers, self.body[:KEPT_PARTIAL_BYTES], self.interim
+        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,17 @@ class Exchange:
     operation: str  # e.g. games.rooms.create
     request: RecordedRequest
     response: RecordedResponse
+    seconds: float = 0.0  # from sending the request to the end of the answer
+
+    def kept(self) -> Exchange:
+        """The exchange as evidence: bodies cut to a bounded size."""
+        body = self.request.body
+        request = self.request
+        if body is not None and len(body) > KEPT_PARTIAL_BYTES:
+            request = RecordedRequest(
+                request.method, request.url, request.headers, body[:KEPT_PARTIAL_BYTES]
+            )
+        return Exchange(self.operation, request, self.response.trimmed(), self.seconds)
 
     def curl(self) -> str:
         return self.request.curl()
@@ -106,15 +144,17 @@ def _shown(name: str) -> bool:
 
 def _preview(body: bytes) -> str:
     """The body on one line: JSON re-serialised compactly, anything else as text; long ones cut."""
-    text = body.decode("utf-8", "replace")
+    text = body[: BODY_PREVIEW * 4].decode("utf-8", "replace")
     try:
+        if len(body) > BODY_PREVIEW * 4 or json_problem(body) is not None:
+            raise ValueError("shown as text")
         text = json.dumps(json.loads(text), ensure_ascii=False)
     except ValueError:
         text = text.replace("\n", "\\n")
     return text if len(text) <= BODY_PREVIEW else text[:BODY_PREVIEW] + " …(cut)"
 
 
-class _AsgiBridge(httpx.BaseTransport):
+class _AsgiBridge(httpx.BaseTransport):  # in-process runs only
     """A synchronous httpx transport that runs an ASGI app on a private event loop thread."""
 
     def __init__(self, app: Any) -> None:
@@ -143,6 +183,57 @@ class _AsgiBridge(httpx.BaseTransport):
         self._loop.close()
 
 
+class AsgiTransport:
+    """Requests to an in-process ASGI app; answers go through the same bounded reader."""
+
+    def __init__(self, app: Any, base_url: str, limits: Limits) -> None:
+        self.limits = limits
+        self._client = httpx.Client(
+            base_url=base_url, transport=_AsgiBridge(app), timeout=None, trust_env=False
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        *,
+        deadline: float | None = None,
+    ) -> WireAnswer:
+        started = time.monotonic()
+        with self._client.stream(method, target, headers=headers, content=body) as response:
+            answer_headers = tuple(response.headers.multi_items())
+            check_headers(answer_headers, self.limits)
+            reader = BodyReader(
+                self.limits,
+                response.headers.get("content-encoding"),
+                started=started,
+                status=response.status_code,
+                headers=answer_headers,
+            )
+            for chunk in response.iter_raw():
+                reader.feed(chunk)
+            return WireAnswer(response.status_code, answer_headers, reader.finish(), ())
+
+
+class Transport(Protocol):
+    def request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        *,
+        deadline: float | None = None,
+    ) -> WireAnswer: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Target:
     """Where the implementation under test lives."""
@@ -159,26 +250,41 @@ class Target:
         return cls("http://in-process", app)
 
     def client(self) -> httpx.Client:
+        """A plain httpx client for the target (tests use it to look at a server directly)."""
         transport: httpx.BaseTransport | None = _AsgiBridge(self.app) if self.app else None
         return httpx.Client(
-            base_url=self.base_url, transport=transport, timeout=DEFAULT_TIMEOUT, trust_env=False
+            base_url=self.base_url, transport=transport, timeout=30, trust_env=False
         )
+
+    def transport(self, limits: Limits) -> Transport:
+        if self.app is not None:
+            return AsgiTransport(self.app, self.base_url, limits)
+        try:
+            return WireClient(self.base_url, limits)
+        except Unreachable as exc:
+            raise CannotRun(str(exc)) from None
 
 
 Observer = Callable[[Exchange], None]
+Timing = Callable[[str, float, RecordedRequest], None]
 
 
 @dataclass
 class HttpSession:
-    """Sends requests to the target, one shared connection pool, every exchange observed."""
+    """Sends requests to the target over one connection, every exchange observed."""
 
-    client: httpx.Client
+    transport: Transport
+    base_url: str
+    limits: Limits = field(default_factory=Limits)
+    deadline: Deadline = field(default_factory=Deadline)
     observers: list[Observer] = field(default_factory=list)
+    timings: list[Timing] = field(default_factory=list)
     answered: bool = False  # once the server has answered, a dropped request is its failure
-    last_response: httpx.Response | None = None
+    halt: ContractFailure | None = None  # the current unit met a broken bound: no more requests
+    last: Exchange | None = None
 
     def close(self) -> None:
-        self.client.close()
+        self.transport.close()
 
     def send(
         self,
@@ -192,8 +298,34 @@ class HttpSession:
         raw_body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Exchange:
-        """Send one request; ``token`` None sends no ``Authorization`` header at all."""
-        all_headers = {"Accept": "application/json"}
+        """Send one request; ``token`` None sends no ``Authorization`` header at all.
+
+        Raises ``DeadlineReached`` past the run's deadline, and the unit's ``ContractFailure``
+        once a bound broke (each from one place, so Hypothesis sees the same failure again when
+        it replays an example).
+        """
+        if self.halt is None:
+            self.deadline.check()
+            exchange = self._send(operation, method, path, token, query, body, raw_body, headers)
+            if exchange is not None:
+                return exchange
+            self.deadline.check()  # the deadline ended the wait
+        assert self.halt is not None
+        raise self.halt
+
+    def _send(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        token: str | None,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        raw_body: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> Exchange | None:
+        """The exchange; None when the deadline or a broken bound ended it (``halt`` is set)."""
+        all_headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
         content = raw_body
@@ -205,43 +337,53 @@ class HttpSession:
         if content is not None:
             all_headers["Content-Type"] = "application/json"
         all_headers.update(headers or {})
-        url = path
+        target = path
         if query:
             pairs = [(k, _query_value(item)) for k, v in query.items() for item in _as_list(v)]
-            url += "?" + urlencode(pairs, encoding="utf-8", errors="surrogatepass")
+            target += "?" + urlencode(pairs, encoding="utf-8", errors="surrogatepass")
         request = RecordedRequest(
-            method,
-            str(self.client.base_url.join(url)),
-            tuple((k, v) for k, v in all_headers.items()),
-            content,
+            method, self.base_url + target, tuple(all_headers.items()), content
         )
+        started = time.monotonic()
         try:
-            response = self.client.request(method, url, headers=all_headers, content=content)
-        except httpx.HTTPError as exc:
+            answer = self.transport.request(
+                method, target, list(all_headers.items()), content, deadline=self.deadline.at
+            )
+        except DeadlineHit:
+            return None
+        except Unreachable as exc:
             if not self.answered:
-                raise CannotRun(f"cannot reach {self.client.base_url}: {exc}") from exc
-            silent = Exchange(operation, request, RecordedResponse(0, (), b""))
-            raise ContractFailure(
-                "not_a_server_error",
-                "no answer",
-                f"the server dropped the request: {type(exc).__name__}: {exc}",
-                exchange=silent,
-            ) from exc
+                raise CannotRun(f"cannot reach {self.base_url}: {exc}") from None
+            lost = TransportFailure(
+                "complete_response", "the server stopped taking connections", str(exc)
+            )
+            self._stop(operation, request, lost, started)
+            return None
+        except TransportFailure as failure:
+            self._stop(operation, request, failure, started)
+            return None
+        seconds = time.monotonic() - started
         self.answered = True
-        self.last_response = response
-        request = RecordedRequest(
-            method,
-            str(response.request.url),
-            tuple((k, v) for k, v in all_headers.items()),
-            content,
-        )
-        recorded = RecordedResponse(
-            response.status_code, tuple(response.headers.multi_items()), response.content
-        )
-        exchange = Exchange(operation, request, recorded)
+        for timing in self.timings:
+            timing(operation, seconds, request)
+        recorded = RecordedResponse(answer.status, answer.headers, answer.body, answer.interim)
+        exchange = Exchange(operation, request, recorded, seconds)
+        self.last = exchange
         for observer in self.observers:
             observer(exchange)
         return exchange
+
+    def _stop(
+        self, operation: str, request: RecordedRequest, failure: TransportFailure, started: float
+    ) -> None:
+        seconds = time.monotonic() - started
+        for timing in self.timings:
+            timing(operation, seconds, request)
+        response = RecordedResponse(failure.status, failure.headers, failure.partial)
+        exchange = Exchange(operation, request, response, seconds)
+        self.halt = ContractFailure(
+            failure.check, failure.title, failure.message, exchange=exchange
+        )
 
 
 def _as_list(value: Any) -> list[Any]:

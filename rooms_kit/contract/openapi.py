@@ -103,6 +103,14 @@ class OpenApi:
         content = response.get("content", {}).get("application/json")
         return None if content is None else dict(content["schema"])
 
+    def success_kind(self, operation_id: str) -> str | None:
+        """The ``kind`` constant of the operation's 200 body (None when it answers without one)."""
+        schema = self.response_schema(operation_id, 200)
+        if schema is None:
+            return None
+        kind = self.resolve(schema).get("properties", {}).get("kind", {})
+        return str(kind["const"]) if "const" in kind else None
+
     def request_schema(self, operation_id: str) -> dict[str, Any] | None:
         body = self.operation(operation_id).spec.get("requestBody")
         if body is None:

@@ -2,6 +2,10 @@
 
 ``plan(profile)`` lists the units; ``run_suite`` runs them all and returns the ``Results``;
 ``open_run`` / ``run_unit`` let a pytest entry run one unit per test.
+
+Every request is bounded by ``Limits`` and the run by a ``Deadline`` (the profile's ``max_time``
+unless given). At the deadline the unit in progress stops, the rest are not run, and the results
+carry a ``run_deadline`` failure that says what was and was not checked.
 """
 
 from __future__ import annotations
@@ -9,32 +13,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from rooms_kit.contract import negative, scenarios
+from rooms_kit.contract.bounded import Limits
 from rooms_kit.contract.checks import CheckContext
 from rooms_kit.contract.context import Player, SuiteContext, discover_players
-from rooms_kit.contract.failures import CannotRun, ContractFailure
-from rooms_kit.contract.http import HttpSession, Target
+from rooms_kit.contract.failures import CannotRun, ContractFailure, Deadline, DeadlineReached
+from rooms_kit.contract.http import HttpSession, RecordedRequest, Target
+from rooms_kit.contract.hypothesis_home import use_private_home
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.profiles import PROFILES, Profile
-from rooms_kit.contract.results import SCENARIO, Results, UnitResult
+from rooms_kit.contract.results import RUN, SCENARIO, Results, UnitResult
+from rooms_kit.contract.units import Unit
 
 DEFAULT_SEED = 20_200_331  # fixed so that runs repeat; any integer works with --seed
 PHASES = ("negative", "scenarios", "fuzz", "stateful")
 
 
-@dataclass(frozen=True)
-class Unit:
-    name: str
-    phase: str
-    operation: str
-    check: str | None  # the behaviour check it reports a pass for, when it passes
-    run: Callable[[SuiteContext], None]
-
-
-def plan(profile: Profile) -> list[Unit]:
+def plan(profile: Profile, openapi: OpenApi | None = None) -> list[Unit]:
+    """The units of a run, in order; the fuzzed operations are those of the document."""
     units = [
         Unit("negative: bad parameters", "negative", SCENARIO, None, negative.bad_parameters),
         Unit("negative: bad bodies", "negative", SCENARIO, None, negative.bad_bodies),
@@ -44,9 +42,12 @@ def plan(profile: Profile) -> list[Unit]:
         Unit(f"scenario: {s.check}", "scenarios", s.operation, s.check, s.run)
         for s in scenarios.SCENARIOS
     ]
-    from rooms_kit.contract import fuzz  # noqa: PLC0415 - Schemathesis is heavy
+    # Imported here, not at the top: Hypothesis and Schemathesis cost a second and 40 MB, and
+    # ``import rooms_kit.contract`` (or --help) should not pay that. No module imports runner.
+    from rooms_kit.contract import fuzz  # noqa: PLC0415
 
-    units += fuzz.units(profile)
+    document = openapi or OpenApi.load()
+    units += fuzz.units(profile, sorted(document.operations))
     return units
 
 
@@ -58,15 +59,24 @@ def open_run(
     seed: int = DEFAULT_SEED,
     profile: str = "smoke",
     schemathesis_config: Path | None = None,
+    limits: Limits | None = None,
+    max_time: float | None = None,
 ) -> Iterator[SuiteContext]:
-    """A context with players discovered; closes the HTTP session afterwards."""
+    """A context with players discovered; closes the HTTP session afterwards.
+
+    ``max_time`` (seconds) overrides the profile's deadline. When setup itself fails (a bound
+    broke, or the deadline came first), the failure is recorded and ``ctx.ready`` is False.
+    """
     if len(tokens) < 2:
         raise CannotRun("the suite needs at least two tokens (two different players)")
     if profile not in PROFILES:
         raise CannotRun(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    use_private_home()  # before Hypothesis touches the disk: nothing lands in the working directory
     openapi = OpenApi.load()
-    results = Results(seed=seed, profile=profile, target=target.base_url)
-    session = HttpSession(target.client())
+    seconds = PROFILES[profile].max_time if max_time is None else max_time
+    results = Results(seed=seed, profile=profile, target=target.base_url, max_time=seconds)
+    limits = limits or Limits()
+    session = HttpSession(target.transport(limits), target.base_url, limits, Deadline(seconds))
     ctx = SuiteContext(
         session=session,
         players=[Player(token) for token in tokens],
@@ -77,12 +87,49 @@ def open_run(
         schemathesis_config=schemathesis_config,
     )
     session.observers.append(ctx.observe)
+
+    def timing(operation: str, seconds: float, request: RecordedRequest) -> None:
+        results.record_latency(operation, seconds, request.curl)
+
+    session.timings.append(timing)
     try:
-        discover_players(ctx)
+        try:
+            discover_players(ctx)
+        except ContractFailure as failure:
+            ctx.ready = False
+            evidence = failure.exchange or ctx.last
+            operation = evidence.operation if evidence else SCENARIO
+            results.record_failure(failure, operation, ctx.unit, evidence)
+        except DeadlineReached:
+            ctx.ready = False
+            ctx.unit.error = "cut short by the run deadline"
+            _record_deadline(ctx, ["setup"], [])
+        finally:
+            session.halt = None
         results.units.append(ctx.unit)  # "setup": its answers went through the checks too
         yield ctx
     finally:
         session.close()
+
+
+def _record_deadline(ctx: SuiteContext, cut: list[str], not_run: list[str]) -> None:
+    """The ``run_deadline`` failure: what was checked, what was cut short, what did not run."""
+    results = ctx.results
+    results.not_run = not_run
+    finished = [unit.name for unit in results.units if unit.error is None and unit.name != "setup"]
+    lines = [
+        f"finished: {len(finished)} unit(s), {results.checked} check(s) made",
+        f"cut short: {', '.join(cut)}",
+    ]
+    if not_run:
+        lines.append(f"not run: {', '.join(not_run)}")
+    seconds = ctx.session.deadline.seconds or 0.0
+    failure = ContractFailure(
+        "run_deadline",
+        f"the run reached its deadline of {seconds:g} s (--max-time) before it was done",
+        "; ".join(lines),
+    )
+    results.record_failure(failure, RUN, ctx.unit, None)
 
 
 def run_unit(ctx: SuiteContext, unit: Unit) -> UnitResult:
@@ -90,9 +137,16 @@ def run_unit(ctx: SuiteContext, unit: Unit) -> UnitResult:
     result = UnitResult(unit.name, unit.phase)
     ctx.unit = result
     ctx.last = None
+    ctx.session.halt = None
     started = time.perf_counter()
     try:
+        if not ctx.ready:
+            result.error = "not run: setup failed (see its failure)"
+            return result
         unit.run(ctx)
+    except DeadlineReached:
+        result.error = "cut short by the run deadline"
+        raise
     except ContractFailure as failure:
         exchange = failure.exchange or ctx.last
         operation = exchange.operation if exchange else unit.operation
@@ -100,6 +154,9 @@ def run_unit(ctx: SuiteContext, unit: Unit) -> UnitResult:
     except CannotRun:
         raise
     except Exception as exc:  # an answer the unit could not make sense of
+        if ctx.session.deadline.expired():  # Hypothesis may wrap the deadline in its own error
+            result.error = "cut short by the run deadline"
+            raise DeadlineReached(str(exc)) from exc
         result.error = f"{type(exc).__name__}: {exc}"
         stopped = ContractFailure(
             unit.check or "unexpected_answer",
@@ -110,10 +167,11 @@ def run_unit(ctx: SuiteContext, unit: Unit) -> UnitResult:
         operation = ctx.last.operation if ctx.last else unit.operation
         ctx.results.record_failure(stopped, operation, result, ctx.last)
     else:
-        if unit.check is not None:
+        if unit.check is not None and ctx.ready:
             ctx.results.record_pass(unit.check, unit.operation)
     finally:
         result.seconds = time.perf_counter() - started
+        ctx.session.halt = None
         ctx.results.units.append(result)
     return result
 
@@ -126,13 +184,24 @@ def run_suite(
     profile: str = "smoke",
     progress: Callable[[UnitResult], None] | None = None,
     phases: tuple[str, ...] = PHASES,
+    limits: Limits | None = None,
+    max_time: float | None = None,
 ) -> Results:
     """Run every unit of ``profile`` in ``phases`` (negative, scenarios, fuzz, stateful)."""
-    with open_run(target, tokens, seed=seed, profile=profile) as ctx:
-        for unit in plan(PROFILES[profile]):
-            if unit.phase not in phases:
-                continue
-            result = run_unit(ctx, unit)
-            if progress is not None:
-                progress(result)
+    with open_run(
+        target, tokens, seed=seed, profile=profile, limits=limits, max_time=max_time
+    ) as ctx:
+        if ctx.ready:
+            every = plan(PROFILES[profile], ctx.openapi)
+            units = [unit for unit in every if unit.phase in phases]
+            for index, unit in enumerate(units):
+                try:
+                    result = run_unit(ctx, unit)
+                except DeadlineReached:
+                    _record_deadline(ctx, [unit.name], [u.name for u in units[index + 1 :]])
+                    if progress is not None:
+                        progress(ctx.results.units[-1])
+                    break
+                if progress is not None:
+                    progress(result)
         return ctx.results

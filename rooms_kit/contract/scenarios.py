@@ -14,7 +14,7 @@ from typing import Any
 
 from rooms_kit.contract.context import Player, SuiteContext
 
-MAX_PAGES = 10_000
+LEFTOVER_INVITATIONS = 50  # invitations from earlier runs a server that keeps its data may list
 P2P_ESTABLISHED = "CONNECTION_ESTABLISHED"
 
 
@@ -58,28 +58,74 @@ def _participant_id(ctx: SuiteContext, check: str, room: dict[str, Any], player:
     return str(entry["id"])
 
 
+def _page_limit(ctx: SuiteContext, max_results: int | None) -> int:
+    """More pages than the data can need: every room this run created could be an invitation,
+    plus some left over from earlier runs; a page without maxResults may hold a single item."""
+    possible = ctx.rooms_created + LEFTOVER_INVITATIONS
+    per_page = max_results or 1
+    return -(-possible // per_page) + 1
+
+
+def _chain(tokens: list[str | None]) -> str:
+    """The pageToken chain as sent: the first page, then each token (long ones cut)."""
+    shown = ["(first page)"] + [
+        repr(t if t is None or len(t) <= 40 else t[:40] + "…") for t in tokens[1:]
+    ]
+    if len(shown) > 12:
+        shown = [*shown[:6], f"… {len(shown) - 11} more …", *shown[-5:]]
+    return " → ".join(shown)
+
+
 def _invitation_ids(
     ctx: SuiteContext, check: str, who: Player, max_results: int | None = None
 ) -> list[str]:
-    """Every roomId of ``who``'s list, page by page, in the order served."""
+    """Every roomId of ``who``'s list, page by page, in the order served.
+
+    Paging stops (a ``paging_complete`` failure showing the token chain) at a token the server
+    gave before, at a page that repeats items already served, or past the pages the data can
+    need, so a server that pages forever cannot keep the suite busy.
+    """
     ids: list[str] = []
-    token: str | None = None
-    for _ in range(MAX_PAGES):
+    served: set[str] = set()
+    sent: list[str | None] = [None]
+    limit = _page_limit(ctx, max_results)
+    while True:
         query: dict[str, Any] = {}
         if max_results is not None:
             query["maxResults"] = max_results
-        if token is not None:
-            query["pageToken"] = token
+        if sent[-1] is not None:
+            query["pageToken"] = sent[-1]
         page = ctx.ok(check, ctx.call(who, "list", query=query), "list")
         items = page.get("items") or []
         if max_results is not None and len(items) > max_results:
             ctx.fail(check, f"a page holds {len(items)} items with maxResults={max_results}")
-        ids += [str(item.get("roomId")) for item in items]
+        page_ids = [str(item.get("roomId")) for item in items if isinstance(item, dict)]
+        again = [room_id for room_id in page_ids if room_id in served]
+        if again:
+            ctx.fail(
+                "paging_complete",
+                f"page {len(sent)} serves {len(again)} room(s) already served",
+                f"{', '.join(again[:3])}; pageToken chain: {_chain(sent)}",
+            )
+        ids += page_ids
+        served.update(page_ids)
         token = page.get("nextPageToken")
         if not token:
             return ids
-    ctx.fail(check, f"the list did not end after {MAX_PAGES} pages")
-    return ids
+        if token in sent:
+            ctx.fail(
+                "paging_complete",
+                f"page {len(sent)} gives a nextPageToken already used",
+                f"pageToken chain: {_chain([*sent, str(token)])}",
+            )
+        if len(sent) >= limit:
+            ctx.fail(
+                "paging_complete",
+                f"the list did not end after {len(sent)} pages",
+                f"this run created {ctx.rooms_created} room(s), so {limit} pages are more than "
+                f"the data can need; pageToken chain: {_chain([*sent, str(token)])}",
+            )
+        sent.append(str(token))
 
 
 def _leave(ctx: SuiteContext, who: Player, room_id: str) -> Any:

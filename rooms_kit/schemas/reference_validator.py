@@ -14,11 +14,9 @@ specification instead), so the class chosen at the top stays in charge all the w
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.protocols import Validator
-from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
@@ -26,15 +24,28 @@ from rooms_kit.schemas.loading import SchemaSet
 from rooms_kit.schemas.patterns import compile_ecma
 from rooms_kit.schemas.strictness import close_objects
 
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from jsonschema.protocols import Validator
+
 
 def _ecma_pattern(
     validator: Validator, pattern: str, instance: Any, schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
+    from jsonschema import ValidationError  # noqa: PLC0415
+
     if isinstance(instance, str) and not compile_ecma(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-RoomsValidator = extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
+@cache
+def rooms_validator_class() -> Any:
+    """Draft 2020-12 with the ECMA ``pattern``; ``jsonschema`` is imported on first use only, so
+    that a run which never needs the reference validator does not pay for importing it."""
+    from jsonschema import Draft202012Validator  # noqa: PLC0415
+    from jsonschema.validators import extend  # noqa: PLC0415
+
+    return extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
 
 
 def reference_validator(schemas: SchemaSet, kind: str, *, strict: bool = False) -> Validator:
@@ -42,7 +53,7 @@ def reference_validator(schemas: SchemaSet, kind: str, *, strict: bool = False) 
     entry = schemas.kind(kind)
     registry = _registry(schemas, strict=strict)
     schema = registry.contents(entry.uri)
-    return RoomsValidator(schema, registry=registry)  # type: ignore[no-any-return]
+    return rooms_validator_class()(schema, registry=registry)  # type: ignore[no-any-return]
 
 
 def _registry(schemas: SchemaSet, *, strict: bool) -> Registry[Any]:

@@ -18,15 +18,18 @@ from typing import Any
 
 import httpx
 
+from rooms_kit.contract.bounded import BodyReader, TransportFailure
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import (
+    COMPLETE_RESPONSE,
     NO_ANSWER,
     RESPONDS_IN_TIME,
     RESPONSE_SIZE,
     Limits,
-    TooLarge,
-    decode,
+    as_failure,
+    body_reader,
+    headers_problem,
 )
 from rooms_kit.traffic.seen import Seen
 from rooms_kit.traffic.upstream import Response, Upstream, UpstreamError
@@ -164,7 +167,7 @@ class Proxy:
         headers = [
             (k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        begun = time.perf_counter()
+        begun = time.monotonic()
         deadline = asyncio.get_running_loop().time() + self.limits.seconds
         try:
             async with asyncio.timeout_at(deadline):
@@ -201,7 +204,7 @@ class Proxy:
     async def _fail(
         self, seen: Seen, send: Any, begun: float, status: int, check: str, title: str, text: str
     ) -> None:
-        seen.latency_ms = (time.perf_counter() - begun) * 1000
+        seen.latency_ms = (time.monotonic() - begun) * 1000
         seen.problem = ContractFailure(check, title, text)
         self.inspect(seen)
         await _answer(send, status, envelope(status, "upstreamFailed", f"rooms-kit proxy: {text}"))
@@ -209,33 +212,39 @@ class Proxy:
     async def _relay(
         self, response: Response, seen: Seen, send: Any, begun: float, deadline: float
     ) -> None:
-        limit = self.limits.max_response_bytes
         raw_headers = [
             (k, v) for k, v in response.headers if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
         seen.status = response.status
         seen.response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+        seen.problem = headers_problem(seen.response_headers, self.limits)
         stream_now = not self.strict
         if stream_now:
             await send(
                 {"type": "http.response.start", "status": seen.status, "headers": raw_headers}
             )
-        kept: list[bytes] = []
-        size = 0
+        kept: list[bytes] = []  # the raw bytes, for strict mode only
+        coding = response.header(b"content-encoding")
+        cut = True  # until the last byte has been passed on
+        try:
+            reader: BodyReader | None = body_reader(
+                self.limits,
+                coding.decode("latin-1") if coding else None,
+                started=begun,
+                status=seen.status,
+            )
+        except TransportFailure as failure:  # an encoding the checks cannot read: forward only
+            seen.problem, reader = as_failure(failure), None
         try:
             async with asyncio.timeout_at(deadline):
-                async for chunk in response.chunks():
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"the answer is larger than {limit} bytes")
-                    kept.append(chunk)
-                    if stream_now:
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            raw = b"".join(kept)
-            coding = response.header(b"content-encoding")
-            seen.response_body = decode(raw, coding.decode("latin-1") if coding else None, limit)
-        except TooLarge as exc:
-            seen.problem = ContractFailure(RESPONSE_SIZE, "answer too large", str(exc))
+                reader = await self._pump(
+                    response, seen, send if stream_now else None, reader, kept
+                )
+            cut = False
+            if reader is not None:
+                seen.response_body = reader.finish()
+        except TransportFailure as failure:
+            seen.problem = as_failure(failure)
         except TimeoutError:
             seen.problem = ContractFailure(
                 RESPONDS_IN_TIME,
@@ -244,16 +253,12 @@ class Proxy:
             )
         except (OSError, UpstreamError) as exc:
             seen.problem = ContractFailure(
-                NO_ANSWER, "answer cut short", f"{type(exc).__name__}: {exc}"
+                COMPLETE_RESPONSE, "answer cut short", f"{type(exc).__name__}: {exc}"
             )
-        except ValueError as exc:
-            seen.problem = ContractFailure("json_content_type", "undecodable body", str(exc))
-        seen.latency_ms = (time.perf_counter() - begun) * 1000
+        seen.latency_ms = (time.monotonic() - begun) * 1000
         if stream_now:
-            try:
+            if not cut:  # a cut answer is left unfinished: the server closes the connection
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except Exception:  # an answer cut short cannot end: the connection just closes
-                pass
             self.inspect(seen)
             return
         failures = self.inspect(seen)
@@ -262,6 +267,35 @@ class Proxy:
             return
         await send({"type": "http.response.start", "status": seen.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": b"".join(kept)})
+
+    async def _pump(
+        self,
+        response: Response,
+        seen: Seen,
+        send: Any,
+        reader: BodyReader | None,
+        kept: list[bytes],
+    ) -> BodyReader | None:
+        """Pass the body on (to ``send``, or into ``kept``) while ``reader`` judges a copy; the
+        reader is dropped (the rest forwarded unjudged) when the body cannot be judged."""
+        limit = self.limits.max_response_bytes
+        wire = 0
+        async for chunk in response.chunks():
+            wire += len(chunk)
+            if wire > limit:
+                raise TransportFailure(RESPONSE_SIZE, f"body larger than {limit} bytes on the wire")
+            if reader is not None:
+                try:
+                    reader.feed(chunk)  # bounded: decompressed size and time
+                except TransportFailure as failure:
+                    if failure.check == RESPONDS_IN_TIME:
+                        raise
+                    seen.problem, reader = as_failure(failure), None
+            if send is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            else:
+                kept.append(chunk)
+        return reader
 
     async def _refuse(self, send: Any, failures: list[ContractFailure]) -> None:
         details = [

@@ -11,12 +11,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.issues import Issue, shorten
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _JSON_TYPES = {
     dict: "object",
@@ -33,7 +34,7 @@ def json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Violation:
     """One failed keyword: the document path, the keyword, its value in the schema, the schema
     node that holds it, the offending value and the engine's own message."""
@@ -68,7 +69,9 @@ def issues_from(violations: Iterable[Violation], limit: int | None) -> list[Issu
 
     With a limit, sorting keeps at most a few times that many at once.
     """
-    if limit is None:
+    if isinstance(violations, list) and len(violations) <= 1:
+        ordered = violations[:limit]
+    elif limit is None:
         ordered = sorted(violations, key=_document_order)
     else:
         ordered = []
@@ -80,7 +83,32 @@ def issues_from(violations: Iterable[Violation], limit: int | None) -> list[Issu
     return [to_issue(violation) for violation in ordered]
 
 
+# The wording of an issue depends only on the schema node, the keyword and the offending value,
+# and the same mistake tends to repeat across a file (a client sending every timestamp as a
+# number). Words for scalar values are therefore kept, keyed by the identity of the schema node
+# and rule (both live as long as the validators) and the value; the table is emptied when full.
+_WORDING: dict[tuple[Any, ...], tuple[str, str | None, str | None]] = {}
+_WORDING_LIMIT = 4096
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def to_issue(error: Violation) -> Issue:
+    value = error.instance
+    key = None
+    if type(value) in _SCALARS and not (type(value) is str and len(value) > 256):
+        key = (id(error.schema), id(error.rule), error.keyword, type(value), value)
+        words = _WORDING.get(key)
+        if words is not None:
+            return Issue(pointer_of(error.path), error.keyword, *words)
+    issue = _word(error)
+    if key is not None and issue.locate_at is None:
+        if len(_WORDING) >= _WORDING_LIMIT:
+            _WORDING.clear()
+        _WORDING[key] = (issue.message, issue.value, issue.expected)
+    return issue
+
+
+def _word(error: Violation) -> Issue:
     keyword = error.keyword
     rule: Any = error.rule
     value = error.instance

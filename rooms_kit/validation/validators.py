@@ -119,6 +119,9 @@ class Validators:
 
     def kind(self, name: str) -> KindValidator:
         """The validator for ``room`` or ``games#room`` (raises ``UnknownKindError``)."""
+        found = self._kinds.get(name)
+        if found is not None:
+            return found
         kind = self.schemas.kind(name).kind
         if kind not in self._kinds:
             self._kinds[kind] = KindValidator(self, kind)

@@ -33,3 +33,20 @@ def test_help_names_the_default_seed() -> None:
     from rooms_kit.contract import DEFAULT_SEED  # noqa: PLC0415
 
     assert DEFAULT_SEED_TEXT == str(DEFAULT_SEED)
+
+
+def test_help_names_the_default_bounds(capsys: pytest.CaptureFixture[str]) -> None:
+    from rooms_kit.cli import cmd_contract  # noqa: PLC0415
+    from rooms_kit.contract import bounded  # noqa: PLC0415
+    from rooms_kit.contract.profiles import PROFILES  # noqa: PLC0415
+
+    assert cmd_contract.DEFAULT_REQUEST_TIMEOUT == bounded.DEFAULT_REQUEST_TIMEOUT
+    assert cmd_contract.DEFAULT_MAX_RESPONSE_BYTES == bounded.DEFAULT_MAX_RESPONSE_BYTES
+    with pytest.raises(SystemExit):
+        main(["contract", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name, profile in PROFILES.items():
+        assert (
+            f"{profile.max_time:g} for {name}" in text
+            or f"{profile.max_time:g} s for {name}" in text
+        )

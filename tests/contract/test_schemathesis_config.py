@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from rooms_kit.contract.fuzz import SCHEMATHESIS_CONFIG, load_schema
+from rooms_kit.contract.generation import SCHEMATHESIS_CONFIG, load_schema
 
 TOML = Path(__file__).resolve().parents[2] / "contract_tests" / "schemathesis.toml"
 

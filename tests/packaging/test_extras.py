@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-from importlib.metadata import distribution
 
 import pytest
 
-from tests.packaging.conftest import ROOT, TIMEOUT
+from tests.packaging.conftest import ROOT, TIMEOUT, requirement_closure
 
 # The modules of every extra, hidden from the interpreter as if they were not installed.
 HIDE = """
@@ -63,39 +61,10 @@ def test_the_base_install_validates_and_runs_the_client() -> None:
     assert _without_extras(code="import rooms_api.server").returncode == 1  # needs [server]
 
 
-def _closure(name: str, extras: frozenset[str] = frozenset()) -> set[str]:
-    """Distribution names ``name`` needs (with ``extras``), from the installed metadata."""
-    seen: set[str] = set()
-    pending = [(name, extras)]
-    while pending:
-        current, wanted = pending.pop()
-        key = re.sub(r"[-_.]+", "-", current).lower()
-        if key in seen and not wanted:
-            continue
-        seen.add(key)
-        for requirement in distribution(current).requires or []:
-            spec, _, marker = requirement.partition(";")
-            match = re.match(r"\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?", spec)
-            assert match is not None
-            dependency = match.group(1)
-            inner = frozenset(match.group(2)[1:-1].split(",")) if match.group(2) else frozenset()
-            if marker.strip() and not _marker_holds(marker.strip(), wanted):
-                continue
-            if re.sub(r"[-_.]+", "-", dependency).lower() not in seen or inner:
-                pending.append((dependency, inner))
-    return seen
-
-
-def _marker_holds(marker: str, extras: frozenset[str]) -> bool:
-    from packaging.markers import Marker  # noqa: PLC0415 - packaging comes with the build tools
-
-    return any(Marker(marker).evaluate({"extra": extra}) for extra in extras or {""})
-
-
 def test_the_base_install_is_small_and_has_no_heavy_parts() -> None:
-    base = _closure("games-rooms-kit")
+    base = requirement_closure("games-rooms-kit")
     heavy = {"schemathesis", "ruff", "datamodel-code-generator", "starlette", "uvicorn", "jinja2"}
     assert not base & heavy, base & heavy
-    assert len(base) <= 20, sorted(base)  # 19 today: the kit, pydantic, httpx, jsonschema, ...
-    everything = _closure("games-rooms-kit", frozenset({"all"}))
+    assert len(base) <= 20, sorted(base)  # 20 today: the kit, pydantic, httpx, jsonschema, ...
+    everything = requirement_closure("games-rooms-kit", frozenset({"all"}))
     assert heavy <= everything

@@ -336,6 +336,11 @@ def test_tokens_add_keeps_a_chosen_token(tmp_path: Path) -> None:
     [
         (["--port", "99999"], "argument --port: 99999 is outside 0..65535"),
         (["--port", "http"], "argument --port: 'http' is not a port number"),
+        (["--port", "+80"], "argument --port: '+80' is not a port number"),
+        (["--port", "8_0"], "argument --port: '8_0' is not a port number"),
+        (["--port", "\u0668\u0660"], "is not a port number"),
+        (["--max-body-bytes", "0"], "argument --max-body-bytes: '0' is not a positive number"),
+        (["--header-timeout", "1e3"], "argument --header-timeout: '1e3' is not a positive number"),
         (["--host", "999.1.1.1", "--port", "0"], "cannot listen on 999.1.1.1:0"),
     ],
 )

@@ -120,3 +120,13 @@ def test_shorten_never_recurses() -> None:
     assert len(shorten(deep)) <= 60
     assert shorten({"a": _nest("k", 5_000)}).startswith('{"a":{"k":{"k":')
     assert shorten(object()).startswith("<object object")
+
+
+@pytest.mark.parametrize("member", ["invitedPlayerIds", "unknownMember"])
+def test_request_bodies_as_the_server_stub_checks_them(member: str) -> None:
+    # The stub calls errors(data, max_errors=1) with strict validators on the parsed body; a deep
+    # body must come back as a depth issue (a 400 for the client), never as an exception.
+    body = {"kind": "games#roomCreateRequest", member: _nest("array", 1_000)}
+    (issue,) = STRICT.kind("roomCreateRequest").errors(body, max_errors=1)
+    assert issue.keyword == "depth"
+    assert issue.pointer.startswith(f"/{member}/0/0")

@@ -28,14 +28,15 @@ PYTHON_HEADER = (
 PYTHON_TEMPLATES = {
     "package_init.py.jinja": "__init__.py",
     "api_identity.py.jinja": "_api.py",
-    "fields.py.jinja": "fields.py",
     "server.py.jinja": "server.py",
-    "stub_runtime.py.jinja": "_stub.py",
 }
 CLIENT_TEMPLATE = "client.py.jinja"
 
 # modules of ``rooms_kit/codegen/runtime`` copied verbatim behind the header (never reformatted)
-STATIC_MODULES = ("_http.py", "_request_model.py", "_transport.py", "documents.py", "errors.py")
+STATIC_MODULES = (
+    "_http.py", "_request_model.py", "_stub.py", "_transport.py", "documents.py", "errors.py",
+    "fields.py",
+)  # fmt: skip
 
 
 def static_module(name: str) -> str:

@@ -6,6 +6,7 @@ lists; the templates only loop and print.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from rooms_kit.codegen.model import Api, Operation, Parameter, TypeRef
@@ -77,6 +78,7 @@ class OperationView:
     prepare_lines: tuple[str, ...]  # what a client method does to its arguments before sending
     replayable: str  # "True" when the request may be sent again after it reached the server
     notes: tuple[str, ...]  # extra docstring lines of a client method (retry behaviour)
+    doc_sections: tuple[str, ...]  # Args, Returns and Raises of a client method's docstring
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,41 @@ def _reply_lines(op: Operation) -> tuple[str, ...]:
     return (f"return parse_reply({op.response_model}, response)",)
 
 
+DOC_WIDTH = 88  # docstring lines inside a method body (8 spaces of indentation)
+RAISES = (
+    ("RoomsHttpError", "the server answered with an error status; the subclass names it"),
+    ("RoomsConnectionError", "no HTTP answer came back, after the retries allowed"),
+    ("UnexpectedResponseError", "a success answer whose body is not the documented reply"),
+)
+
+
+def _entry(name: str, text: str) -> list[str]:
+    """``name: text`` wrapped under a section heading of a Google-style docstring."""
+    return textwrap.wrap(
+        f"{name}: {text}", DOC_WIDTH, initial_indent="    ", subsequent_indent="        "
+    )
+
+
+def _doc_sections(op: Operation) -> tuple[str, ...]:
+    """The Args, Returns and Raises sections of a client method's docstring."""
+    lines = ["", "Args:"]
+    for param in op.path_parameters:
+        lines += _entry(param.py_name, param.description)
+    if op.request_model:
+        lines += _entry("body", f"the request body, a ``{op.request_model}``.")
+    for param in op.query_parameters:
+        lines += _entry(param.py_name, param.description)
+    lines += ["", "Returns:"]
+    if op.response_model:
+        lines += _entry(op.response_model, "the reply, parsed and checked.")
+    else:
+        lines.append("    None: the operation's reply has no body.")
+    lines += ["", "Raises:"]
+    for name, text in RAISES:
+        lines += _entry(name, text + ".")
+    return tuple(lines)
+
+
 REQUEST_ID = "requestId"  # the idempotency key of a request body (rooms.create)
 
 
@@ -183,6 +220,7 @@ def operation_view(api: Api, op: Operation) -> OperationView:
     positional = tuple(_param(p) for p in op.path_parameters)
     prepare_lines, replayable, notes = _retry_view(api, op)
     return OperationView(
+        doc_sections=_doc_sections(op),
         name=op.name,
         name_literal=literal(op.name),
         py_name=op.py_name,

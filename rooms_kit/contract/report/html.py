@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from html import escape
 
-from rooms_kit.contract.report.table import rows, short
+from rooms_kit.contract.report.table import (
+    LATENCY_HEADER,
+    cause_details,
+    latency_rows,
+    rows,
+    short,
+    slowest_requests,
+    verdict,
+)
 from rooms_kit.contract.results import Results
 
 STYLE = """
@@ -32,11 +40,11 @@ def render_html(results: Results) -> str:
     for row in body:
         table.append("<tr>" + "".join(_cell(v, i == 0) for i, v in enumerate(row)) + "</tr>")
     table.append("</table>")
-    verdict = (
-        '<h2 class="verdict-ok">Conformant: no failures</h2>'
-        if results.ok
-        else f'<h2 class="verdict-bad">Not conformant: {len(results.failures)} distinct failure(s)</h2>'
-    )
+    kind = "verdict-ok" if results.ok else "verdict-bad"
+    heading = [f'<h2 class="{kind}">{escape(verdict(results))}</h2>']
+    for index, cause in enumerate(results.root_causes(), 1):
+        heading.append(f"<h3>Root cause {index}: {escape(cause.title)}</h3>")
+        heading.append("<pre>" + escape("\n".join(cause_details(cause))) + "</pre>")
     failures: list[str] = []
     for index, record in enumerate(results.failures, 1):
         times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
@@ -49,6 +57,15 @@ def render_html(results: Results) -> str:
         failures.append(f"<p>found by: {escape(record.unit)}</p>")
         if record.exchange is not None:
             failures.append(f"<pre>{escape(record.exchange.describe())}</pre>")
+    latency: list[str] = []
+    if results.latency:
+        latency.append("<h2>Latency per operation</h2><table>")
+        latency.append("<tr>" + "".join(f"<th>{escape(h)}</th>" for h in LATENCY_HEADER) + "</tr>")
+        for row in latency_rows(results):
+            latency.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>")
+        latency.append("</table><h3>Slowest request per operation</h3>")
+        for label, curl in slowest_requests(results):
+            latency.append(f"<p>{escape(label)}</p><pre>{escape(curl)}</pre>")
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -58,9 +75,10 @@ def render_html(results: Results) -> str:
             "<h1>rooms-kit contract report</h1>",
             f"<p>target {escape(results.target)} · profile {escape(results.profile)} · "
             f"seed {results.seed}</p>",
-            verdict,
+            *heading,
             *table,
             *failures,
+            *latency,
             "</body></html>",
             "",
         ]

@@ -5,11 +5,25 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
+from rooms_kit.contract.report.table import cause_details
 from rooms_kit.contract.results import Results
 
 
 def render_junit(results: Results) -> str:
     root = ET.Element("testsuites", name="rooms-kit contract")
+    causes = results.root_causes()
+    if causes:
+        suite = ET.SubElement(
+            root, "testsuite", name="root causes", tests=str(len(causes)), failures=str(len(causes))
+        )
+        for index, cause in enumerate(causes, 1):
+            case = ET.SubElement(
+                suite, "testcase", classname="contract.root_causes", name=f"{index}. {cause.title}"
+            )
+            failure = ET.SubElement(
+                case, "failure", message=cause.title, type=",".join(cause.checks)
+            )
+            failure.text = "\n".join(cause_details(cause))
     units = sorted(results.units, key=lambda unit: unit.phase)
     for phase, group in groupby(units, key=lambda unit: unit.phase):
         members = list(group)
@@ -43,5 +57,18 @@ def render_junit(results: Results) -> str:
                 failure.text = "\n".join(details)
             if unit.error:
                 ET.SubElement(case, "error", message=unit.error)
+    if results.not_run:
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name="not run",
+            tests=str(len(results.not_run)),
+            skipped=str(len(results.not_run)),
+        )
+        for name in results.not_run:
+            case = ET.SubElement(suite, "testcase", classname="contract.not_run", name=name)
+            ET.SubElement(
+                case, "skipped", message="not run: the run reached its deadline (--max-time)"
+            )
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,8 +1,9 @@
-"""The summary table shared by the text and HTML reports: checks down, operations across."""
+"""Tables shared by the text and HTML reports: checks down and operations across; latency per
+operation (milliseconds, nearest-rank percentiles) with the slowest request of each."""
 
 from __future__ import annotations
 
-from rooms_kit.contract.results import Results
+from rooms_kit.contract.results import Results, RootCause
 
 OPERATION_PREFIX = "games.rooms."
 
@@ -26,3 +27,61 @@ def rows(results: Results) -> tuple[list[str], list[list[str]]]:
     header = ["check", *(short(op) for op in operations)]
     body = [[check, *(cell(results, op, check) for op in operations)] for check in results.checks()]
     return header, body
+
+
+LATENCY_HEADER = ["operation", "requests", "p50 ms", "p90 ms", "p99 ms", "slowest ms"]
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ascending list (not empty)."""
+    rank = max(1, -(-len(ordered) * fraction // 1))
+    return ordered[int(rank) - 1]
+
+
+def latency_rows(results: Results) -> list[list[str]]:
+    """One row per operation: requests, p50, p90, p99 and the slowest, in milliseconds."""
+    found = []
+    for operation in sorted(results.latency):
+        ordered = sorted(results.latency[operation])
+        found.append(
+            [
+                short(operation),
+                str(len(ordered)),
+                *(f"{percentile(ordered, q) * 1000:.0f}" for q in (0.5, 0.9, 0.99)),
+                f"{ordered[-1] * 1000:.0f}",
+            ]
+        )
+    return found
+
+
+def slowest_requests(results: Results) -> list[tuple[str, str]]:
+    """Per operation, the slowest request (label with its time) and its curl command."""
+    return [
+        (f"{short(operation)} ({seconds * 1000:.0f} ms)", curl)
+        for operation, (seconds, curl) in sorted(results.slowest.items())
+    ]
+
+
+def verdict(results: Results) -> str:
+    if results.ok:
+        return f"CONFORMANT: {results.checked} checks passed, no failures"
+    causes = len(results.root_causes())
+    names = ", ".join(sorted(results.failed_checks))
+    return (
+        f"NOT CONFORMANT: {causes} root cause(s) behind {len(results.failures)} distinct "
+        f"failure(s) in {names}"
+    )
+
+
+def cause_details(cause: RootCause) -> list[str]:
+    """What a root cause report says under its title: who saw it, where, and one repro."""
+    lines = [
+        f"seen by: {', '.join(cause.checks)} ({cause.occurrences} time(s))",
+        f"operations: {', '.join(short(op) for op in cause.operations)}",
+    ]
+    if cause.fields:
+        lines.append(f"fields: {', '.join(cause.fields[:10])}")
+    exchange = cause.exchange
+    if exchange is not None:
+        lines.append(f"reproduce: {exchange.curl()}")
+    return lines

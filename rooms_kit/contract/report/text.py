@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from rooms_kit.contract.report.table import rows, short
+from rooms_kit.contract.report.table import (
+    LATENCY_HEADER,
+    cause_details,
+    latency_rows,
+    rows,
+    short,
+    slowest_requests,
+    verdict,
+)
 from rooms_kit.contract.results import Results
 
 
@@ -21,9 +29,14 @@ def render_text(results: Results) -> str:
         f"contract suite against {results.target}",
         f"profile {results.profile}, seed {results.seed} (rerun with --seed {results.seed})",
         "",
-        *_table(*rows(results)),
-        "",
     ]
+    if not results.ok:
+        lines += [verdict(results), ""]
+        for index, cause in enumerate(results.root_causes(), 1):
+            lines.append(f"ROOT CAUSE {index}: {cause.title}")
+            lines += [f"  {line}" for line in cause_details(cause)]
+            lines.append("")
+    lines += [*_table(*rows(results)), ""]
     for index, record in enumerate(results.failures, 1):
         times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
         lines.append(
@@ -35,10 +48,13 @@ def render_text(results: Results) -> str:
         if record.exchange is not None:
             lines += ["  " + line for line in record.exchange.describe().splitlines()]
         lines.append("")
-    checked = sum(results.passed.values()) + sum(results.failed.values())
-    if results.ok:
-        lines.append(f"CONFORMANT: {checked} checks passed, no failures")
-    else:
-        names = ", ".join(sorted(results.failed_checks))
-        lines.append(f"NOT CONFORMANT: {len(results.failures)} distinct failure(s) in {names}")
+    latency = latency_rows(results)
+    if latency:
+        lines += ["latency per operation", *_table(LATENCY_HEADER, latency), ""]
+        lines.append("slowest request per operation:")
+        lines += [f"  {label}: {curl}" for label, curl in slowest_requests(results)]
+        lines.append("")
+    if results.uncounted:
+        lines.append(f"({results.uncounted} further distinct failure(s) were counted, not kept)")
+    lines.append(verdict(results))
     return "\n".join(lines) + "\n"

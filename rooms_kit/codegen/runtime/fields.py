@@ -1,4 +1,3 @@
-{{ header }}
 """Partial responses: the ``fields`` query parameter of Google's JSON APIs.
 
 A selector names the properties to keep, by wire name: ``roomId,status`` keeps two top-level
@@ -45,7 +44,9 @@ def _name(text: str, pos: int) -> int:
     while end < len(text) and text[end] in _NAME_CHARS:
         end += 1
     if end == pos:
-        raise FieldSelectorError(f"expected a field name at offset {pos}, found {_found(text, pos)}")
+        raise FieldSelectorError(
+            f"expected a field name at offset {pos}, found {_found(text, pos)}"
+        )
     return end
 
 

@@ -1,7 +1,6 @@
-{{ header }}
-"""The machinery behind ``{{ package }}.server``: routing, parameters, bodies, auth and errors.
+"""The machinery behind ``rooms_api.server``: routing, parameters, bodies, auth and errors.
 
-Import the public names from ``{{ package }}.server``; this module may change between versions.
+Import the public names from ``rooms_api.server``; this module may change between versions.
 """
 
 from __future__ import annotations
@@ -15,21 +14,20 @@ from urllib.parse import parse_qsl, quote, unquote
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.applications import Starlette
+from rooms_kit.schemas import SchemaSet
+from rooms_kit.validation import Issue, Validators
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.routing import Route
 
-from {{ package }}.fields import FieldSelectorError, parse_fields, select_fields
-from rooms_kit.schemas import SchemaSet, load_schemas
-from rooms_kit.validation import Issue, Validators
+from rooms_api import _api
+from rooms_api.fields import FieldSelectorError, parse_fields, select_fields
 
 logger = logging.getLogger(__name__)
 
-SERVICE_PREFIX = "/{{ api.service_path }}"
+SERVICE_PREFIX = "/" + _api.SERVICE_PATH
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
-INT64_PATTERN = re.compile({{ int64_pattern_literal }})
+INT64_PATTERN = re.compile(_api.INT64_PATTERN)
 # Query integers are ASCII digits with an optional minus sign: no "+", "_", spaces or other
 # scripts' digits, all of which Python's int() would accept.
 INT_PATTERN = re.compile(r"-?[0-9]{1,20}")
@@ -99,7 +97,7 @@ class Query:
 
 @dataclass(frozen=True)
 class Operation:
-    """One row of the routing table that ``{{ package }}.server`` generates."""
+    """One row of the routing table that ``rooms_api.server`` generates."""
 
     name: str
     py_name: str
@@ -115,7 +113,7 @@ class Operation:
 
 # Query parameters every operation accepts; only ``alt``, ``prettyPrint``, ``fields`` and
 # ``oauth_token`` change what the stub does, the others are accepted and ignored.
-GLOBAL_QUERY = frozenset({ {% for name in global_query %}{{ name }}, {% endfor %}})
+GLOBAL_QUERY = frozenset(_api.GLOBAL_QUERY_PARAMETERS)
 
 
 def _match(
@@ -226,8 +224,11 @@ def _declared_length(request: Request) -> int | None:
         return None
     if not INT_PATTERN.fullmatch(header) or header.startswith("-"):
         raise ApiError(
-            400, "badRequest", "Content-Length must be a decimal number of bytes",
-            location="Content-Length", location_type="header",
+            400,
+            "badRequest",
+            "Content-Length must be a decimal number of bytes",
+            location="Content-Length",
+            location_type="header",
         )
     return int(header)
 
@@ -318,7 +319,10 @@ class Stub:
         for name, value in path_params.items():
             if not value:
                 raise ApiError(
-                    400, "required", f"Required parameter: {name}", location=name,
+                    400,
+                    "required",
+                    f"Required parameter: {name}",
+                    location=name,
                     location_type="parameter",
                 )
         kwargs = self._query_arguments(op, query)
@@ -360,12 +364,22 @@ class Stub:
     async def _authenticate(self, request: Request, query: Mapping[str, str]) -> Principal:
         token = _bearer(request, query)
         if token is None:
-            raise ApiError(401, "authError", "Login Required.", location="Authorization",
-                           location_type="header")
+            raise ApiError(
+                401,
+                "authError",
+                "Login Required.",
+                location="Authorization",
+                location_type="header",
+            )
         principal = await self.authenticator(token)
         if principal is None:
-            raise ApiError(401, "authError", "Invalid Credentials", location="Authorization",
-                           location_type="header")
+            raise ApiError(
+                401,
+                "authError",
+                "Invalid Credentials",
+                location="Authorization",
+                location_type="header",
+            )
         return principal
 
     async def _body(self, request: Request, op: Operation) -> BaseModel:
@@ -379,16 +393,21 @@ class Stub:
         if deep is not None:
             pointer = _pointer(deep)
             raise ApiError(
-                400, "invalid",
+                400,
+                "invalid",
                 f"Invalid value at '{pointer}': nested deeper than {MAX_JSON_DEPTH} levels",
-                location=pointer, location_type="body",
+                location=pointer,
+                location_type="body",
             )
         errors = self.request_validators.kind(op.request_kind).errors(data, max_errors=1)
         if errors:
             pointer, message = _describe(errors[0])
             raise ApiError(
-                400, "invalid", f"Invalid value at '{pointer}': {message}",
-                location=pointer, location_type="body",
+                400,
+                "invalid",
+                f"Invalid value at '{pointer}': {message}",
+                location=pointer,
+                location_type="body",
             )
         try:
             return op.request_model.model_validate(data)
@@ -396,8 +415,11 @@ class Stub:
             detail = exc.errors()[0]
             pointer = _pointer(list(detail["loc"]))
             raise ApiError(
-                400, "invalid", f"Invalid value at '{pointer}': {detail['msg']}",
-                location=pointer, location_type="body",
+                400,
+                "invalid",
+                f"Invalid value at '{pointer}': {detail['msg']}",
+                location=pointer,
+                location_type="body",
             ) from None
 
     async def _read_body(self, request: Request) -> bytes:
@@ -411,13 +433,12 @@ class Stub:
 
     def _too_large(self, what: str) -> ApiError:
         return ApiError(
-            413, "requestTooLarge",
+            413,
+            "requestTooLarge",
             f"The request body {what} than the limit of {self.max_body_bytes} bytes",
         )
 
-    def _reply(
-        self, op: Operation, result: object, pretty: bool, selector: Any
-    ) -> Response:
+    def _reply(self, op: Operation, result: object, pretty: bool, selector: Any) -> Response:
         if op.response_model is None or op.response_kind is None:
             return Response(status_code=op.success_status)
         if isinstance(result, op.response_model):
@@ -430,9 +451,12 @@ class Stub:
             errors = validator.errors(data, max_errors=1)
             if errors:
                 pointer, message = _describe(errors[0])
-                logger.error("response of %s breaks the schema at %s: %s", op.name, pointer, message)
+                logger.error(
+                    "response of %s breaks the schema at %s: %s", op.name, pointer, message
+                )
                 raise ApiError(
-                    500, "backendError",
+                    500,
+                    "backendError",
                     f"Response of {op.name} breaks the schema at '{pointer}': {message}",
                 )
         if selector is not None:
@@ -456,7 +480,7 @@ def _json_response(status: int, data: Any, pretty: bool) -> Response:
 def _error_response(error: ApiError, pretty: bool) -> Response:
     response = _json_response(error.status, error.envelope(), pretty)
     if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="{{ api.root_url }}"'
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{_api.RETIRED_ROOT_URL}"'
     if error.status == 413:
         # The rest of the body is not read: the connection cannot carry another request.
         response.headers["Connection"] = "close"

@@ -1,0 +1,213 @@
+"""Reading an HTTP response within bounds, usable without the rest of the suite.
+
+``Limits`` holds the bounds (per-request time, body bytes after decompression, header count and
+size, JSON depth). ``BodyReader`` takes the body chunk by chunk as it arrives, decompresses gzip
+or deflate as it goes and stops at the cap, so a compression bomb or an endless body never sits
+in memory beyond it. ``check_headers`` and ``json_problem`` bound the rest. Every breach raises
+``TransportFailure``, named after the check it breaks (``response_size``, ``header_limits``,
+``complete_response``, ``http_protocol``, ``responds_in_time``).
+
+Nothing here knows about a run: a proxy can forward a stream through ``BodyReader`` with the same
+limits and turn ``TransportFailure`` into its own answer.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+
+MIB = 1024 * 1024
+DEFAULT_REQUEST_TIMEOUT = 10.0
+DEFAULT_MAX_RESPONSE_BYTES = 4 * MIB
+DEFAULT_MAX_HEADER_COUNT = 100
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_MAX_JSON_DEPTH = 1024
+KEPT_PARTIAL_BYTES = 16 * 1024  # what a failure keeps of a body it gave up on
+
+# gzip or zlib container, whichever the header says (deflate servers send zlib streams).
+_AUTO_WBITS = 32 + zlib.MAX_WBITS
+DECODINGS = ("gzip", "x-gzip", "deflate")
+
+
+@dataclass(frozen=True)
+class Limits:
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # seconds: connect, and the whole answer
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # body bytes after decompression
+    max_header_count: int = DEFAULT_MAX_HEADER_COUNT
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES  # the whole header block
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+
+
+class TransportFailure(Exception):
+    """The answer broke a bound or the protocol; ``check`` names the rule, ``partial`` keeps the
+    start of whatever body arrived."""
+
+    def __init__(
+        self,
+        check: str,
+        title: str,
+        message: str = "",
+        *,
+        status: int = 0,
+        headers: tuple[tuple[str, str], ...] = (),
+        partial: bytes = b"",
+    ) -> None:
+        super().__init__(f"[{check}] {title}" + (f": {message}" if message else ""))
+        self.check = check
+        self.title = title
+        self.message = message
+        self.status = status
+        self.headers = headers
+        self.partial = partial[:KEPT_PARTIAL_BYTES]
+
+
+def check_headers(headers: tuple[tuple[str, str], ...], limits: Limits) -> None:
+    """Raise ``header_limits`` when there are too many headers or they are too large."""
+    if len(headers) > limits.max_header_count:
+        raise TransportFailure(
+            "header_limits",
+            f"{len(headers)} response headers, more than {limits.max_header_count}",
+            headers=headers[:20],
+        )
+    size = sum(len(name) + len(value) + 4 for name, value in headers)
+    if size > limits.max_header_bytes:
+        raise TransportFailure(
+            "header_limits",
+            f"response headers of {size} bytes, more than {limits.max_header_bytes}",
+            headers=tuple((name, value[:200]) for name, value in headers[:20]),
+        )
+
+
+class BodyReader:
+    """Collects a body from its chunks: decompressed, capped, and on time.
+
+    ``started`` is when the request went out (``time.monotonic()``); a body still arriving
+    ``limits.request_timeout`` seconds later is a slow drip and fails ``responds_in_time``.
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        content_encoding: str | None,
+        *,
+        started: float,
+        status: int = 0,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.limits = limits
+        self.started = started
+        self.status = status
+        self.headers = headers
+        self.wire_bytes = 0
+        self._parts: list[bytes] = []
+        self._size = 0
+        codings = [
+            part.strip().lower()
+            for part in (content_encoding or "").split(",")
+            if part.strip() and part.strip().lower() != "identity"
+        ]
+        unknown = [coding for coding in codings if coding not in DECODINGS]
+        if unknown or len(codings) > 1:
+            raise self._failure(
+                "http_protocol",
+                f"content encoding {content_encoding!r} was not asked for",
+                "the suite accepts gzip or deflate, once",
+            )
+        self._inflate = zlib.decompressobj(_AUTO_WBITS) if codings else None
+
+    def _failure(self, check: str, title: str, message: str = "") -> TransportFailure:
+        return TransportFailure(
+            check,
+            title,
+            message,
+            status=self.status,
+            headers=self.headers,
+            partial=b"".join(self._parts)[:KEPT_PARTIAL_BYTES],
+        )
+
+    def _keep(self, data: bytes) -> None:
+        if not data:
+            return
+        self._size += len(data)
+        if self._size > self.limits.max_response_bytes:
+            raise self._failure(
+                "response_size",
+                f"body larger than {self.limits.max_response_bytes} bytes"
+                + (" after decompression" if self._inflate is not None else ""),
+                f"reading stopped at the cap after {self.wire_bytes} bytes on the wire",
+            )
+        self._parts.append(data)
+
+    def feed(self, chunk: bytes) -> None:
+        self.wire_bytes += len(chunk)
+        self.check_time()
+        if self._inflate is None:
+            self._keep(chunk)
+            return
+        room = self.limits.max_response_bytes - self._size + 1
+        try:
+            self._keep(self._inflate.decompress(chunk, room))
+            while self._inflate.unconsumed_tail:
+                room = self.limits.max_response_bytes - self._size + 1
+                self._keep(self._inflate.decompress(self._inflate.unconsumed_tail, room))
+        except zlib.error as exc:
+            raise self._failure(
+                "http_protocol", "the compressed body does not decompress", str(exc)
+            ) from None
+
+    def check_time(self) -> None:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.limits.request_timeout:
+            raise self._failure(
+                "responds_in_time",
+                f"no complete answer within the request timeout of {self.limits.request_timeout:g} s",
+                f"the body was still arriving after {elapsed:.1f} s "
+                f"({self.wire_bytes} bytes so far)",
+            )
+
+    def finish_partial(self) -> bytes:
+        """What arrived so far (decompressed), cut to what a failure keeps."""
+        return b"".join(self._parts)[:KEPT_PARTIAL_BYTES]
+
+    def finish(self) -> bytes:
+        if self._inflate is not None:
+            try:
+                self._keep(self._inflate.flush())
+            except zlib.error as exc:
+                raise self._failure(
+                    "http_protocol", "the compressed body does not decompress", str(exc)
+                ) from None
+            if not self._inflate.eof and self.wire_bytes:
+                raise self._failure("complete_response", "the compressed body ends early")
+        return b"".join(self._parts)
+
+
+def json_problem(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> str | None:
+    """Why ``body`` cannot be parsed safely (invalid UTF-8, nesting deeper than ``max_depth``);
+    None when it can be handed to a JSON parser."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 at byte {exc.start}"
+    if text.count("[") + text.count("{") <= max_depth:
+        return None
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return f"JSON nested deeper than {max_depth} levels"
+        elif char in "]}":
+            depth -= 1
+    return None

@@ -1,0 +1,101 @@
+"""The bounded reader and client on their own (what a proxy would reuse): caps, decompression,
+JSON guards, and a connection that is never reused after a broken answer."""
+
+from __future__ import annotations
+
+import gzip
+import time
+import zlib
+
+import pytest
+
+from rooms_kit.contract.bounded import (
+    BodyReader,
+    Limits,
+    TransportFailure,
+    check_headers,
+    json_problem,
+)
+from rooms_kit.contract.wire import WireClient
+from tests.contract.hostile.behaviours import huge_body
+from tests.contract.hostile.server import HostileServer
+
+CAP = Limits(max_response_bytes=1000)
+
+
+def _read(chunks: list[bytes], encoding: str | None, limits: Limits = CAP) -> bytes:
+    reader = BodyReader(limits, encoding, started=time.monotonic())
+    for chunk in chunks:
+        reader.feed(chunk)
+    return reader.finish()
+
+
+def test_plain_and_compressed_bodies_read_whole() -> None:
+    body = b'{"kind": "games#roomList"}'
+    assert _read([body[:5], body[5:]], None) == body
+    assert _read([gzip.compress(body)], "gzip") == body
+    assert _read([zlib.compress(body)], "deflate") == body
+
+
+@pytest.mark.parametrize("encoding", [None, "gzip", "deflate"])
+def test_the_cap_counts_decompressed_bytes(encoding: str | None) -> None:
+    body = b" " * 100_000
+    wire = {None: body, "gzip": gzip.compress(body), "deflate": zlib.compress(body)}[encoding]
+    assert len(wire) < 100_000 or encoding is None
+    with pytest.raises(TransportFailure) as failure:
+        _read([wire], encoding)
+    assert failure.value.check == "response_size"
+    assert len(failure.value.partial) <= CAP.max_response_bytes
+
+
+def test_broken_encodings_are_named() -> None:
+    with pytest.raises(TransportFailure) as unknown:
+        _read([b"x"], "br")
+    assert unknown.value.check == "http_protocol"
+    with pytest.raises(TransportFailure) as cut:
+        _read([gzip.compress(b"[1, 2, 3]" * 50)[:30]], "gzip")
+    assert cut.value.check == "complete_response"
+    with pytest.raises(TransportFailure) as garbage:
+        _read([b"not gzip at all"], "gzip")
+    assert garbage.value.check == "http_protocol"
+
+
+def test_a_drip_past_the_request_timeout_is_late() -> None:
+    reader = BodyReader(Limits(request_timeout=0.05), None, started=time.monotonic() - 1)
+    with pytest.raises(TransportFailure) as late:
+        reader.feed(b" ")
+    assert late.value.check == "responds_in_time"
+    assert "0.05 s" in late.value.title
+
+
+def test_header_limits() -> None:
+    check_headers((("a", "b"),) * 100, Limits())
+    with pytest.raises(TransportFailure, match="101 response headers"):
+        check_headers((("a", "b"),) * 101, Limits())
+    with pytest.raises(TransportFailure, match="headers of"):
+        check_headers((("a", "b" * 70_000),), Limits())
+
+
+def test_json_guards() -> None:
+    assert json_problem(b"[" * 1024 + b"]" * 1024) is None
+    assert json_problem(b"[" * 1025 + b"]" * 1025) == "JSON nested deeper than 1024 levels"
+    assert json_problem(b'["' + b"[" * 5000 + b'"]') is None  # brackets inside a string
+    assert json_problem(b'{"a": "\xff"}') == "invalid UTF-8 at byte 7"
+
+
+def test_the_client_drops_a_connection_after_a_broken_answer() -> None:
+    """A body cut at the cap leaves bytes on the wire: the next request needs a new connection."""
+    with HostileServer(huge_body, "get") as url:
+        client = WireClient(url, Limits(max_response_bytes=100_000, request_timeout=5))
+        headers = [("Authorization", "Bearer dev-alice")]
+        try:
+            with pytest.raises(TransportFailure) as failure:
+                client.request("GET", "/games/v1/rooms/abc", headers, None)
+            assert failure.value.check == "response_size"
+            answer = client.request("GET", "/games/v1/rooms", headers, None)
+            assert answer.status == 200
+            assert b"games#roomList" in answer.body
+            again = client.request("GET", "/games/v1/rooms", headers, None)  # kept alive
+            assert again.status == 200
+        finally:
+            client.close()
