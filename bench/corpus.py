@@ -120,10 +120,12 @@ def room(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _break(rng: random.Random, document: dict[str, Any]) -> None:
-    """Introduce one realistic defect."""
+DEFECTS = 5
+
+
+def _break(rng: random.Random, document: dict[str, Any], choice: int) -> None:
+    """Introduce one realistic defect (``choice`` picks which of ``DEFECTS`` kinds)."""
     participant = rng.choice(document["participants"])
-    choice = rng.randrange(5)
     if choice == 0:
         document["status"] = document["status"].lower()
     elif choice == 1:
@@ -136,15 +138,22 @@ def _break(rng: random.Random, document: dict[str, Any]) -> None:
         document["creationDetails"]["modifiedTimestampMillis"] = "9223372036854775808"
 
 
-def ndjson(count: int, *, invalid_share: float = 0.0, seed: int = 2026) -> tuple[bytes, int]:
-    """``count`` rooms as NDJSON and how many of them were broken on purpose."""
+def ndjson(
+    count: int, *, invalid_share: float = 0.0, defects: int = 1, seed: int = 2026
+) -> tuple[bytes, int]:
+    """``count`` rooms as NDJSON and how many of them were broken on purpose.
+
+    A broken room carries ``defects`` different defects (at most ``DEFECTS``); with
+    ``invalid_share=1.0`` every room is broken.
+    """
     rng = random.Random(seed)
     lines = []
     broken = 0
     for _ in range(count):
         document = room(rng)
-        if invalid_share and rng.random() < invalid_share:
-            _break(rng, document)
+        if invalid_share >= 1.0 or (invalid_share and rng.random() < invalid_share):
+            for choice in rng.sample(range(DEFECTS), defects):
+                _break(rng, document, choice)
             broken += 1
         lines.append(orjson.dumps(document))
     return b"\n".join(lines) + b"\n", broken

@@ -74,7 +74,7 @@ def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
     else:
         from rooms_kit.reference_server.app import create_reference_app  # noqa: PLC0415
 
-        app = create_reference_app(":memory:")
+        app = create_reference_app(":memory:", dev_tokens=True)
         target = Target.asgi(app)
     try:
         with open_run(

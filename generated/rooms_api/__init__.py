@@ -3,7 +3,8 @@
 
 """Typed Python code for the Google Play Games Services API (rooms), generated from this kit's schemas.
 
-Modules:
+The names most code needs are importable from here: ``RoomsClient``, ``AsyncRoomsClient``,
+``RetryPolicy``, the exceptions and the models the operations take and return. Modules:
 
 * ``rooms_api.models`` -- pydantic models of every ``games#`` kind (snake_case attributes,
   wire names as aliases) and the enumerations.
@@ -11,12 +12,77 @@ Modules:
   ``AsyncRoomsClient`` from ``rooms_api.async_client``.
 * ``rooms_api.errors`` -- the exceptions the clients raise and Google's error envelope.
 * ``rooms_api.server`` -- ``create_app``: an ASGI stub that enforces the contract around a
-  ``RoomsHandler`` you implement (its machinery lives in the private ``_stub`` module).
+  ``RoomsHandler`` you implement (its machinery lives in the private ``_stub`` module). It needs
+  Starlette (``pip install 'games-rooms-kit[server]'``), so it is not imported here.
 * ``rooms_api.fields`` -- the ``fields`` partial-response selector used by the server.
 * ``rooms_api.documents`` -- ``openapi_document()`` and ``discovery_document()``.
 
 ``openapi.json`` and ``discovery.json`` in this folder describe the same API for other tools.
 """
 
-API_NAME = "games"
-API_VERSION = "v1"
+from rooms_api._api import API_NAME, API_VERSION
+from rooms_api.client import (
+    AsyncRoomsClient,
+    RetryPolicy,
+    RoomsClient,
+)
+from rooms_api.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RoomsApiError,
+    RoomsConnectionError,
+    RoomsHttpError,
+    ServerError,
+    UnexpectedResponseError,
+)
+from rooms_api.models import (
+    LeaveReason,
+    LeaveRequestReason,
+    ParticipantStatus,
+    PeerError,
+    PeerStatus,
+    Room,
+    RoomCreateRequest,
+    RoomJoinRequest,
+    RoomLeaveRequest,
+    RoomList,
+    RoomP2PStatuses,
+    RoomStatus,
+    RoomStatusEnum,
+)
+
+__all__ = [
+    "API_NAME",
+    "API_VERSION",
+    "AsyncRoomsClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "LeaveReason",
+    "LeaveRequestReason",
+    "NotFoundError",
+    "ParticipantStatus",
+    "PeerError",
+    "PeerStatus",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "Room",
+    "RoomCreateRequest",
+    "RoomJoinRequest",
+    "RoomLeaveRequest",
+    "RoomList",
+    "RoomP2PStatuses",
+    "RoomStatus",
+    "RoomStatusEnum",
+    "RoomsApiError",
+    "RoomsClient",
+    "RoomsConnectionError",
+    "RoomsHttpError",
+    "ServerError",
+    "UnexpectedResponseError",
+]

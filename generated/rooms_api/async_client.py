@@ -3,32 +3,17 @@
 
 """The asynchronous HTTP client for the Google Play Games Services API (rooms): ``AsyncRoomsClient``.
 
-The same operations, paging, retries and errors as ``rooms_api.client.RoomsClient``, awaited.
-Pass ``transport=httpx.ASGITransport(app)`` to talk to an ASGI application in-process.
+The same operations, paging, retries and errors as ``rooms_api.client.RoomsClient``,
+awaited. Pass ``transport=httpx.ASGITransport(app)`` to talk to an ASGI application
+in-process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random as _random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
-import httpx
-from pydantic import BaseModel
-
-from rooms_api._http import (
-    DEFAULT_BASE_URL,
-    USER_AGENT,
-    RetryPolicy,
-    Settings,
-    Token,
-    json_body,
-    parse_reply,
-    query_params,
-    segment,
-)
-from rooms_api.errors import RoomsConnectionError, error_from_response
+from rooms_api._http import RetryPolicy, parse_reply, segment, with_request_id
+from rooms_api._transport import AsyncTransport
 from rooms_api.models import (
     Room,
     RoomCreateRequest,
@@ -39,69 +24,14 @@ from rooms_api.models import (
     RoomStatus,
 )
 
-__all__ = ["AsyncRoomsClient"]
+__all__ = [
+    "AsyncRoomsClient",
+    "RetryPolicy",
+]
 
 
-class AsyncRoomsClient:
+class AsyncRoomsClient(AsyncTransport):
     """Asynchronous client. Use it as an async context manager, or await ``aclose()``."""
-
-    def __init__(
-        self,
-        token: Token = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = 30.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        headers: Mapping[str, str] | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rand: Callable[[], float] = _random.random,
-    ) -> None:
-        self._settings = Settings(base_url, token, retry or RetryPolicy(), rand)
-        self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-        )
-
-    async def __aenter__(self) -> AsyncRoomsClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
-
-    async def _send(
-        self, method: str, path: str, params: Mapping[str, Any], body: BaseModel | None
-    ) -> httpx.Response:
-        url = self._settings.root + path
-        attempt = 0
-        while True:
-            try:
-                response = await self._http.request(
-                    method,
-                    url,
-                    params=query_params(params),
-                    json=json_body(body) if body is not None else None,
-                    headers=self._settings.headers(),
-                )
-            except httpx.TransportError as exc:
-                if not self._settings.retry.should_retry(attempt, None):
-                    raise RoomsConnectionError(f"{method} {url}: {exc}") from exc
-                await self._sleep(self._settings.retry.delay(attempt, None, self._settings.rand))
-                attempt += 1
-                continue
-            if response.is_success:
-                return response
-            if not self._settings.retry.should_retry(attempt, response.status_code):
-                raise error_from_response(response)
-            retry_after = response.headers.get("Retry-After")
-            await self._sleep(self._settings.retry.delay(attempt, retry_after, self._settings.rand))
-            attempt += 1
 
     async def create(
         self,
@@ -113,7 +43,26 @@ class AsyncRoomsClient:
         """Create a room; the caller becomes its first joined participant.
 
         ``games.rooms.create``: POST ``rooms/create``
+
+        A body without ``request_id`` gets a fresh random one, so a retried request can
+        never be carried out twice.
+
+        Args:
+            body: the request body, a ``RoomCreateRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
+        body = with_request_id(body, "request_id")
         response = await self._send(
             "POST",
             "rooms/create",
@@ -123,6 +72,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=True,
         )
         return parse_reply(Room, response)
 
@@ -136,6 +86,24 @@ class AsyncRoomsClient:
         """Turn down an invitation to a room.
 
         ``games.rooms.decline``: POST ``rooms/{roomId}/decline``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -146,6 +114,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -158,6 +127,22 @@ class AsyncRoomsClient:
         """Hide an invitation to a room from the caller's invitation list.
 
         ``games.rooms.dismiss``: POST ``rooms/{roomId}/dismiss``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            None: the operation's reply has no body.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -166,6 +151,7 @@ class AsyncRoomsClient:
                 "consistencyToken": consistency_token,
             },
             None,
+            replayable=False,
         )
         del response
 
@@ -179,6 +165,21 @@ class AsyncRoomsClient:
         """Read a room the caller takes part in.
 
         ``games.rooms.get``: GET ``rooms/{roomId}``
+
+        Args:
+            room_id: Identifier of the room to act on.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "GET",
@@ -189,6 +190,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=True,
         )
         return parse_reply(Room, response)
 
@@ -203,6 +205,25 @@ class AsyncRoomsClient:
         """Enter a room the caller was invited to or auto-matched into.
 
         ``games.rooms.join``: POST ``rooms/{roomId}/join``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomJoinRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -213,6 +234,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -227,6 +249,25 @@ class AsyncRoomsClient:
         """Leave a room, giving a reason.
 
         ``games.rooms.leave``: POST ``rooms/{roomId}/leave``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomLeaveRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -237,6 +278,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -251,6 +293,23 @@ class AsyncRoomsClient:
         """List the rooms the caller is invited to, one page at a time.
 
         ``games.rooms.list``: GET ``rooms``
+
+        Args:
+            page_token: Token from the previous page's nextPageToken; leave out for the first
+                page.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            max_results: Largest number of rooms on one page; the server may return fewer.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            RoomList: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "GET",
@@ -263,6 +322,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=True,
         )
         return parse_reply(RoomList, response)
 
@@ -277,6 +337,25 @@ class AsyncRoomsClient:
         """Tell the server which peers the caller is connected to; returns the room's status.
 
         ``games.rooms.reportStatus``: POST ``rooms/{roomId}/reportstatus``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomP2PStatuses``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            RoomStatus: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = await self._send(
             "POST",
@@ -287,6 +366,7 @@ class AsyncRoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(RoomStatus, response)
 

@@ -3,37 +3,24 @@
 
 """The blocking HTTP client for the Google Play Games Services API (rooms): ``RoomsClient``.
 
-One typed method per operation; optional parameters are keyword-only. ``list_pages`` and
-``list_all`` follow ``nextPageToken`` through every page of ``list``. Requests carry a bearer token;
-429 and 5xx answers (and failed connections) are retried with exponential backoff and jitter,
-honouring ``Retry-After`` up to ``RetryPolicy.max_delay``. Errors raise the typed exceptions of
-``rooms_api.errors``. Pass ``transport=`` (for example ``httpx.MockTransport``) to run the
-client in-process. ``AsyncRoomsClient`` (from ``rooms_api.async_client``) is re-exported here.
+One typed method per operation; optional parameters are keyword-only. ``list_pages``
+and ``list_all`` follow ``nextPageToken`` through every page of ``list``. Requests
+carry a bearer token; 429 and 5xx answers (and failed connections) are retried with
+exponential backoff and jitter, honouring ``Retry-After`` up to
+``RetryPolicy.max_delay``, but only where sending again is safe (see ``RetryPolicy``).
+Errors raise the typed, picklable exceptions of ``rooms_api.errors``. ``base_url``
+is required; it may end with or without the service path ``games/v1/``. Pass
+``transport=`` (for example ``httpx.MockTransport``) to run the client in-process.
+``AsyncRoomsClient`` (from ``rooms_api.async_client``) is re-exported here.
 """
 
 from __future__ import annotations
 
-import random as _random
-import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
-from pydantic import BaseModel
-
-from rooms_api._http import (
-    DEFAULT_BASE_URL,
-    USER_AGENT,
-    RetryPolicy,
-    Settings,
-    Token,
-    json_body,
-    parse_reply,
-    query_params,
-    segment,
-)
+from rooms_api._http import RetryPolicy, parse_reply, segment, with_request_id
+from rooms_api._transport import BlockingTransport
 from rooms_api.async_client import AsyncRoomsClient
-from rooms_api.errors import RoomsConnectionError, error_from_response
 from rooms_api.models import (
     Room,
     RoomCreateRequest,
@@ -44,69 +31,15 @@ from rooms_api.models import (
     RoomStatus,
 )
 
-__all__ = ["AsyncRoomsClient", "DEFAULT_BASE_URL", "RetryPolicy", "RoomsClient"]
+__all__ = [
+    "AsyncRoomsClient",
+    "RetryPolicy",
+    "RoomsClient",
+]
 
 
-class RoomsClient:
+class RoomsClient(BlockingTransport):
     """Blocking client. Use it as a context manager, or call ``close()`` when done."""
-
-    def __init__(
-        self,
-        token: Token = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        timeout: float | httpx.Timeout = 30.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-        headers: Mapping[str, str] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        rand: Callable[[], float] = _random.random,
-    ) -> None:
-        self._settings = Settings(base_url, token, retry or RetryPolicy(), rand)
-        self._sleep = sleep
-        self._http = httpx.Client(
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-        )
-
-    def __enter__(self) -> RoomsClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
-    def _send(
-        self, method: str, path: str, params: Mapping[str, Any], body: BaseModel | None
-    ) -> httpx.Response:
-        url = self._settings.root + path
-        attempt = 0
-        while True:
-            try:
-                response = self._http.request(
-                    method,
-                    url,
-                    params=query_params(params),
-                    json=json_body(body) if body is not None else None,
-                    headers=self._settings.headers(),
-                )
-            except httpx.TransportError as exc:
-                if not self._settings.retry.should_retry(attempt, None):
-                    raise RoomsConnectionError(f"{method} {url}: {exc}") from exc
-                self._sleep(self._settings.retry.delay(attempt, None, self._settings.rand))
-                attempt += 1
-                continue
-            if response.is_success:
-                return response
-            if not self._settings.retry.should_retry(attempt, response.status_code):
-                raise error_from_response(response)
-            retry_after = response.headers.get("Retry-After")
-            self._sleep(self._settings.retry.delay(attempt, retry_after, self._settings.rand))
-            attempt += 1
 
     def create(
         self,
@@ -118,7 +51,26 @@ class RoomsClient:
         """Create a room; the caller becomes its first joined participant.
 
         ``games.rooms.create``: POST ``rooms/create``
+
+        A body without ``request_id`` gets a fresh random one, so a retried request can
+        never be carried out twice.
+
+        Args:
+            body: the request body, a ``RoomCreateRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
+        body = with_request_id(body, "request_id")
         response = self._send(
             "POST",
             "rooms/create",
@@ -128,6 +80,7 @@ class RoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=True,
         )
         return parse_reply(Room, response)
 
@@ -141,6 +94,24 @@ class RoomsClient:
         """Turn down an invitation to a room.
 
         ``games.rooms.decline``: POST ``rooms/{roomId}/decline``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = self._send(
             "POST",
@@ -151,6 +122,7 @@ class RoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -163,6 +135,22 @@ class RoomsClient:
         """Hide an invitation to a room from the caller's invitation list.
 
         ``games.rooms.dismiss``: POST ``rooms/{roomId}/dismiss``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            None: the operation's reply has no body.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = self._send(
             "POST",
@@ -171,6 +159,7 @@ class RoomsClient:
                 "consistencyToken": consistency_token,
             },
             None,
+            replayable=False,
         )
         del response
 
@@ -184,6 +173,21 @@ class RoomsClient:
         """Read a room the caller takes part in.
 
         ``games.rooms.get``: GET ``rooms/{roomId}``
+
+        Args:
+            room_id: Identifier of the room to act on.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = self._send(
             "GET",
@@ -194,6 +198,7 @@ class RoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=True,
         )
         return parse_reply(Room, response)
 
@@ -208,6 +213,25 @@ class RoomsClient:
         """Enter a room the caller was invited to or auto-matched into.
 
         ``games.rooms.join``: POST ``rooms/{roomId}/join``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomJoinRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = self._send(
             "POST",
@@ -218,6 +242,7 @@ class RoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -232,6 +257,25 @@ class RoomsClient:
         """Leave a room, giving a reason.
 
         ``games.rooms.leave``: POST ``rooms/{roomId}/leave``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomLeaveRequest``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            Room: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = self._send(
             "POST",
@@ -242,6 +286,7 @@ class RoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(Room, response)
 
@@ -256,6 +301,23 @@ class RoomsClient:
         """List the rooms the caller is invited to, one page at a time.
 
         ``games.rooms.list``: GET ``rooms``
+
+        Args:
+            page_token: Token from the previous page's nextPageToken; leave out for the first
+                page.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            max_results: Largest number of rooms on one page; the server may return fewer.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            RoomList: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = self._send(
             "GET",
@@ -268,6 +330,7 @@ class RoomsClient:
                 "alt": "json",
             },
             None,
+            replayable=True,
         )
         return parse_reply(RoomList, response)
 
@@ -282,6 +345,25 @@ class RoomsClient:
         """Tell the server which peers the caller is connected to; returns the room's status.
 
         ``games.rooms.reportStatus``: POST ``rooms/{roomId}/reportstatus``
+
+        Not sent again once it reached the server (it has no idempotency key); only a
+        connection that could not be made is retried.
+
+        Args:
+            room_id: Identifier of the room to act on.
+            body: the request body, a ``RoomP2PStatuses``.
+            language: Preferred language (BCP 47 tag) for text the server writes into the reply,
+                such as room descriptions.
+            consistency_token: Last mutation timestamp the client has seen; the server answers
+                with data at least that fresh.
+
+        Returns:
+            RoomStatus: the reply, parsed and checked.
+
+        Raises:
+            RoomsHttpError: the server answered with an error status; the subclass names it.
+            RoomsConnectionError: no HTTP answer came back, after the retries allowed.
+            UnexpectedResponseError: a success answer whose body is not the documented reply.
         """
         response = self._send(
             "POST",
@@ -292,6 +374,7 @@ class RoomsClient:
                 "alt": "json",
             },
             body,
+            replayable=False,
         )
         return parse_reply(RoomStatus, response)
 
@@ -330,4 +413,5 @@ class RoomsClient:
             max_results=max_results,
             consistency_token=consistency_token,
         ):
-            yield from page.items or []
+            for item in page.items or []:
+                yield item

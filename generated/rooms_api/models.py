@@ -7,46 +7,14 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
 
-
-class AggregateStats(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#aggregateStats"] = "games#aggregateStats"
-    """Type marker of this object; always the string games#aggregateStats."""
-    count: Annotated[
-        str | None,
-        Field(
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$"
-        ),
-    ] = None
-    """How many measurements were taken."""
-    sum: Annotated[
-        str | None,
-        Field(
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$"
-        ),
-    ] = None
-    """Total of all measurements."""
-    min: Annotated[
-        str | None,
-        Field(
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$"
-        ),
-    ] = None
-    """Smallest measurement."""
-    max: Annotated[
-        str | None,
-        Field(
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$"
-        ),
-    ] = None
-    """Largest measurement."""
+from rooms_api._request_model import RequestModel
 
 
 class AnonymousPlayer(BaseModel):
+    """Stand-in identity for a player met through auto-matching whose profile is not shared."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -59,7 +27,37 @@ class AnonymousPlayer(BaseModel):
     """Base address of an image to show for the anonymous player."""
 
 
+Int64 = TypeAliasType(
+    "Int64",
+    Annotated[
+        str,
+        Field(
+            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$"
+        ),
+    ],
+)
+"""A signed 64-bit integer, carried as a string of decimal digits (JSON numbers lose precision beyond 2**53)."""
+
+
 class LeaveReason(StrEnum):
+    """
+    Why a participant is no longer in a room (as shown on the participant).
+
+    ``PLAYER_LEFT``: The player chose to leave.
+
+    ``GAME_LEFT``: The game took the player out of the room.
+
+    ``ABANDONED``: The player moved to another app and left the room behind.
+
+    ``PEER_CONNECTION_FAILURE``: Connections to the other players could not be made or kept.
+
+    ``SERVER_ERROR``: The client got an error back from the server.
+
+    ``TIMEOUT``: The client gave up waiting for others to join and connect.
+
+    ``PRESENCE_FAILURE``: The client's XMPP connection dropped unexpectedly.
+    """
+
     PLAYER_LEFT = "PLAYER_LEFT"
     GAME_LEFT = "GAME_LEFT"
     ABANDONED = "ABANDONED"
@@ -70,6 +68,39 @@ class LeaveReason(StrEnum):
 
 
 class LeaveRequestReason(StrEnum):
+    """
+    Why a client asks to leave a room (as sent in rooms.leave).
+
+    ``PLAYER_LEFT``: The player chose to leave.
+
+    ``GAME_LEFT``: The game decided to take the player out.
+
+    ``REALTIME_ABANDONED``: The player moved to another app and left the room behind.
+
+    ``REALTIME_PEER_CONNECTION_FAILURE``: Connections to the other players could not be made or
+        kept.
+
+    ``REALTIME_SERVER_CONNECTION_FAILURE``: The client lost its connection to the real-time
+        server.
+
+    ``REALTIME_SERVER_ERROR``: The real-time server answered with an error.
+
+    ``REALTIME_TIMEOUT``: The client gave up waiting for others to join and connect.
+
+    ``REALTIME_CLIENT_DISCONNECTING``: The client is shutting down its real-time connection.
+
+    ``REALTIME_SIGN_OUT``: The player signed out.
+
+    ``REALTIME_GAME_CRASHED``: The game process crashed.
+
+    ``REALTIME_ROOM_SERVICE_CRASHED``: The room service on the device crashed.
+
+    ``REALTIME_DIFFERENT_CLIENT_ROOM_OPERATION``: Another client of the same player started a
+        room operation.
+
+    ``REALTIME_SAME_CLIENT_ROOM_OPERATION``: The same client started another room operation.
+    """
+
     PLAYER_LEFT = "PLAYER_LEFT"
     GAME_LEFT = "GAME_LEFT"
     REALTIME_ABANDONED = "REALTIME_ABANDONED"
@@ -85,7 +116,9 @@ class LeaveRequestReason(StrEnum):
     REALTIME_SAME_CLIENT_ROOM_OPERATION = "REALTIME_SAME_CLIENT_ROOM_OPERATION"
 
 
-class NetworkDiagnostics(BaseModel):
+class NetworkDiagnostics(RequestModel):
+    """Network details a client reports about itself when it creates or joins a room."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -116,13 +149,312 @@ class NetworkDiagnostics(BaseModel):
 
 
 class ParticipantStatus(StrEnum):
+    """
+    State of a participant with respect to a room.
+
+    ``PARTICIPANT_INVITED``: Invited, with no answer yet.
+
+    ``PARTICIPANT_JOINED``: In the room, either as its creator or after accepting.
+
+    ``PARTICIPANT_DECLINED``: Turned the invitation down.
+
+    ``PARTICIPANT_LEFT``: Was in the room and has left it.
+    """
+
     PARTICIPANT_INVITED = "PARTICIPANT_INVITED"
     PARTICIPANT_JOINED = "PARTICIPANT_JOINED"
     PARTICIPANT_DECLINED = "PARTICIPANT_DECLINED"
     PARTICIPANT_LEFT = "PARTICIPANT_LEFT"
 
 
-class PeerChannelDiagnostics(BaseModel):
+class PeerError(StrEnum):
+    """
+    Which step failed when a peer connection could not be made.
+
+    ``P2P_FAILED``: The direct peer-to-peer connection failed.
+
+    ``PRESENCE_FAILED``: The client could not register to receive peer connections.
+
+    ``RELAY_SERVER_FAILED``: The relay server returned an error while setting up the connection.
+    """
+
+    P2P_FAILED = "P2P_FAILED"
+    PRESENCE_FAILED = "PRESENCE_FAILED"
+    RELAY_SERVER_FAILED = "RELAY_SERVER_FAILED"
+
+
+class PeerStatus(StrEnum):
+    """
+    Outcome of a client's attempt to connect to one peer.
+
+    ``CONNECTION_ESTABLISHED``: A peer-to-peer connection is up.
+
+    ``CONNECTION_FAILED``: No connection could be made to the peer.
+    """
+
+    CONNECTION_ESTABLISHED = "CONNECTION_ESTABLISHED"
+    CONNECTION_FAILED = "CONNECTION_FAILED"
+
+
+class Played(BaseModel):
+    """When the signed-in player last played with another player."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#played"] = "games#played"
+    """Type marker of this object; always the string games#played."""
+    time_millis: Annotated[Int64 | None, Field(alias="timeMillis")] = None
+    """When they last played together, in milliseconds since the Unix epoch (UTC)."""
+    auto_matched: Annotated[bool | None, Field(alias="autoMatched")] = None
+    """Whether that game brought them together through auto-matching."""
+
+
+class PlayerLevel(BaseModel):
+    """One level of the experience ladder and the points it spans."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#playerLevel"] = "games#playerLevel"
+    """Type marker of this object; always the string games#playerLevel."""
+    level: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    """Number of the level."""
+    min_experience_points: Annotated[Int64 | None, Field(alias="minExperiencePoints")] = None
+    """Fewest experience points that put a player on this level."""
+    max_experience_points: Annotated[Int64 | None, Field(alias="maxExperiencePoints")] = None
+    """Most experience points a player can hold on this level."""
+
+
+class PlayerName(BaseModel):
+    """The parts of the player's real name, where the player shares them."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    given_name: Annotated[str | None, Field(alias="givenName")] = None
+    """First (given) name of the player."""
+    family_name: Annotated[str | None, Field(alias="familyName")] = None
+    """Last (family) name of the player."""
+
+
+class ProfileSettings(BaseModel):
+    """A player's privacy choices for their profile."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#profileSettings"] = "games#profileSettings"
+    """Type marker of this object; always the string games#profileSettings."""
+    profile_visible: Annotated[bool | None, Field(alias="profileVisible")] = None
+    """Whether other players may see this player's profile."""
+
+
+class RoomAutoMatchStatus(BaseModel):
+    """Progress of auto-matching for a room that is still waiting for players."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomAutoMatchStatus"] = "games#roomAutoMatchStatus"
+    """Type marker of this object; always the string games#roomAutoMatchStatus."""
+    wait_estimate_seconds: Annotated[
+        int | None, Field(alias="waitEstimateSeconds", ge=-2147483648, le=2147483647)
+    ] = None
+    """Expected remaining wait until auto-matching is done, in seconds."""
+
+
+class RoomAutoMatchingCriteria(BaseModel):
+    """Rules for filling a room's free seats with players the server picks."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomAutoMatchingCriteria"] = "games#roomAutoMatchingCriteria"
+    """Type marker of this object; always the string games#roomAutoMatchingCriteria."""
+    min_auto_matching_players: Annotated[
+        int | None, Field(alias="minAutoMatchingPlayers", ge=-2147483648, le=2147483647)
+    ] = None
+    """Fewest auto-matched players the room should receive."""
+    max_auto_matching_players: Annotated[
+        int | None, Field(alias="maxAutoMatchingPlayers", ge=-2147483648, le=2147483647)
+    ] = None
+    """Most auto-matched players the room may receive."""
+    exclusive_bitmask: Annotated[Int64 | None, Field(alias="exclusiveBitmask")] = None
+    """Role mask: two players are matched only if their masks ANDed together give zero."""
+
+
+class RoomClientAddress(BaseModel):
+    """How a client taking part in a room can be reached."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomClientAddress"] = "games#roomClientAddress"
+    """Type marker of this object; always the string games#roomClientAddress."""
+    xmpp_address: Annotated[str | None, Field(alias="xmppAddress")] = None
+    """Address of the client on the Play Games XMPP network."""
+
+
+class RoomCreateRequest(RequestModel):
+    """Body of rooms.create: what the caller wants the new room to look like."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomCreateRequest"] = "games#roomCreateRequest"
+    """Type marker of this object; always the string games#roomCreateRequest."""
+    request_id: Annotated[Int64 | None, Field(alias="requestId")] = None
+    """Random number chosen by the client so that a retried create is recognised and not carried out twice."""
+    variant: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
+    """Game mode for the room; players are only auto-matched with others of the same mode."""
+    invited_player_ids: Annotated[list[str] | None, Field(alias="invitedPlayerIds")] = None
+    """Player ids of the people the creator invites."""
+    capabilities: list[str] | None = None
+    """Real-time communication features the creating client supports."""
+    auto_matching_criteria: Annotated[
+        RoomAutoMatchingCriteria | None, Field(alias="autoMatchingCriteria")
+    ] = None
+    """Asks the server to fill seats with auto-matched players under these rules."""
+    network_diagnostics: Annotated[NetworkDiagnostics | None, Field(alias="networkDiagnostics")] = (
+        None
+    )
+    """Network details of the creating client, for troubleshooting."""
+    client_address: Annotated[RoomClientAddress | None, Field(alias="clientAddress")] = None
+    """Where the creating client can be reached for real-time traffic."""
+
+
+class RoomJoinRequest(RequestModel):
+    """Body of rooms.join: the joining client describes itself."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomJoinRequest"] = "games#roomJoinRequest"
+    """Type marker of this object; always the string games#roomJoinRequest."""
+    capabilities: list[str] | None = None
+    """Real-time communication features the joining client supports."""
+    network_diagnostics: Annotated[NetworkDiagnostics | None, Field(alias="networkDiagnostics")] = (
+        None
+    )
+    """Network details of the joining client, for troubleshooting."""
+    client_address: Annotated[RoomClientAddress | None, Field(alias="clientAddress")] = None
+    """Where the joining client can be reached for real-time traffic."""
+
+
+class RoomModification(BaseModel):
+    """Who changed a room and when."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomModification"] = "games#roomModification"
+    """Type marker of this object; always the string games#roomModification."""
+    participant_id: Annotated[str | None, Field(alias="participantId")] = None
+    """Participant id of whoever made the change."""
+    modified_timestamp_millis: Annotated[Int64 | None, Field(alias="modifiedTimestampMillis")] = (
+        None
+    )
+    """When the change happened, in milliseconds since the Unix epoch (UTC)."""
+
+
+class RoomP2PStatus(RequestModel):
+    """The reporting client's connection state towards one other participant."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomP2PStatus"] = "games#roomP2PStatus"
+    """Type marker of this object; always the string games#roomP2PStatus."""
+    participant_id: Annotated[str | None, Field(alias="participantId")] = None
+    """Participant id of the peer being reported on."""
+    status: PeerStatus | None = None
+    """Whether a direct connection to the peer came up."""
+    error: PeerError | None = None
+    """Kind of failure, set when the connection failed."""
+    error_reason: str | None = None
+    """Free-text detail about the failure (the wire name really is snake case)."""
+    connection_setup_latency_millis: Annotated[
+        int | None,
+        Field(alias="connectionSetupLatencyMillis", ge=-2147483648, le=2147483647),
+    ] = None
+    """Time it took to set up the connection to the peer, in milliseconds."""
+    unreliable_roundtrip_latency_millis: Annotated[
+        int | None,
+        Field(alias="unreliableRoundtripLatencyMillis", ge=-2147483648, le=2147483647),
+    ] = None
+    """Round-trip time to the peer over the unreliable channel, in milliseconds."""
+
+
+class RoomP2PStatuses(RequestModel):
+    """Body of rooms.reportStatus: the caller's view of its connections to the other participants."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#roomP2PStatuses"] = "games#roomP2PStatuses"
+    """Type marker of this object; always the string games#roomP2PStatuses."""
+    updates: list[RoomP2PStatus] | None = None
+    """One entry per peer whose connection state is being reported."""
+
+
+class RoomStatusEnum(StrEnum):
+    """
+    Lifecycle state of a room.
+
+    ``ROOM_INVITING``: Invitations are out and at least one invitee has not answered yet.
+
+    ``ROOM_AUTO_MATCHING``: At least one seat is still waiting to be filled by auto-matching.
+
+    ``ROOM_CONNECTING``: Joined players are setting up connections to one another.
+
+    ``ROOM_ACTIVE``: Every player has joined and all of them are connected.
+
+    ``ROOM_DELETED``: The room is over (every joined player left) and clients should stop
+        showing it.
+    """
+
+    ROOM_INVITING = "ROOM_INVITING"
+    ROOM_AUTO_MATCHING = "ROOM_AUTO_MATCHING"
+    ROOM_CONNECTING = "ROOM_CONNECTING"
+    ROOM_ACTIVE = "ROOM_ACTIVE"
+    ROOM_DELETED = "ROOM_DELETED"
+
+
+class AggregateStats(RequestModel):
+    """Count, sum and extremes of a series of measurements."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        validate_by_name=True,
+    )
+    kind: Literal["games#aggregateStats"] = "games#aggregateStats"
+    """Type marker of this object; always the string games#aggregateStats."""
+    count: Int64 | None = None
+    """How many measurements were taken."""
+    sum: Int64 | None = None
+    """Total of all measurements."""
+    min: Int64 | None = None
+    """Smallest measurement."""
+    max: Int64 | None = None
+    """Largest measurement."""
+
+
+class PeerChannelDiagnostics(RequestModel):
+    """Traffic counters for one channel between the reporting client and a peer."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -155,13 +487,9 @@ class PeerChannelDiagnostics(BaseModel):
     """Summary of measured round trips, in milliseconds."""
 
 
-class PeerError(StrEnum):
-    P2P_FAILED = "P2P_FAILED"
-    PRESENCE_FAILED = "PRESENCE_FAILED"
-    RELAY_SERVER_FAILED = "RELAY_SERVER_FAILED"
+class PeerSessionDiagnostics(RequestModel):
+    """Connection statistics for one peer, as seen by the reporting client."""
 
-
-class PeerSessionDiagnostics(BaseModel):
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -170,13 +498,9 @@ class PeerSessionDiagnostics(BaseModel):
     """Type marker of this object; always the string games#peerSessionDiagnostics."""
     participant_id: Annotated[str | None, Field(alias="participantId")] = None
     """Participant id of the peer these figures are about."""
-    connected_timestamp_millis: Annotated[
-        str | None,
-        Field(
-            alias="connectedTimestampMillis",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
+    connected_timestamp_millis: Annotated[Int64 | None, Field(alias="connectedTimestampMillis")] = (
+        None
+    )
     """When the connection to the peer was made, in milliseconds since the Unix epoch (UTC)."""
     reliable_channel: Annotated[PeerChannelDiagnostics | None, Field(alias="reliableChannel")] = (
         None
@@ -188,179 +512,32 @@ class PeerSessionDiagnostics(BaseModel):
     """Figures for the unreliable (best-effort) channel."""
 
 
-class PeerStatus(StrEnum):
-    CONNECTION_ESTABLISHED = "CONNECTION_ESTABLISHED"
-    CONNECTION_FAILED = "CONNECTION_FAILED"
+class PlayerExperienceInfo(BaseModel):
+    """A player's experience points and where they stand between levels."""
 
-
-class Played(BaseModel):
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
     )
-    kind: Literal["games#played"] = "games#played"
-    """Type marker of this object; always the string games#played."""
-    time_millis: Annotated[
-        str | None,
-        Field(
-            alias="timeMillis",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """When they last played together, in milliseconds since the Unix epoch (UTC)."""
-    auto_matched: Annotated[bool | None, Field(alias="autoMatched")] = None
-    """Whether that game brought them together through auto-matching."""
-
-
-class PlayerLevel(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#playerLevel"] = "games#playerLevel"
-    """Type marker of this object; always the string games#playerLevel."""
-    level: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
-    """Number of the level."""
-    min_experience_points: Annotated[
-        str | None,
-        Field(
-            alias="minExperiencePoints",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """Fewest experience points that put a player on this level."""
-    max_experience_points: Annotated[
-        str | None,
-        Field(
-            alias="maxExperiencePoints",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """Most experience points a player can hold on this level."""
-
-
-class PlayerName(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    given_name: Annotated[str | None, Field(alias="givenName")] = None
-    """First (given) name of the player."""
-    family_name: Annotated[str | None, Field(alias="familyName")] = None
-    """Last (family) name of the player."""
-
-
-class ProfileSettings(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#profileSettings"] = "games#profileSettings"
-    """Type marker of this object; always the string games#profileSettings."""
-    profile_visible: Annotated[bool | None, Field(alias="profileVisible")] = None
-    """Whether other players may see this player's profile."""
-
-
-class RoomAutoMatchStatus(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomAutoMatchStatus"] = "games#roomAutoMatchStatus"
-    """Type marker of this object; always the string games#roomAutoMatchStatus."""
-    wait_estimate_seconds: Annotated[
-        int | None, Field(alias="waitEstimateSeconds", ge=-2147483648, le=2147483647)
-    ] = None
-    """Expected remaining wait until auto-matching is done, in seconds."""
-
-
-class RoomAutoMatchingCriteria(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomAutoMatchingCriteria"] = "games#roomAutoMatchingCriteria"
-    """Type marker of this object; always the string games#roomAutoMatchingCriteria."""
-    min_auto_matching_players: Annotated[
-        int | None, Field(alias="minAutoMatchingPlayers", ge=-2147483648, le=2147483647)
-    ] = None
-    """Fewest auto-matched players the room should receive."""
-    max_auto_matching_players: Annotated[
-        int | None, Field(alias="maxAutoMatchingPlayers", ge=-2147483648, le=2147483647)
-    ] = None
-    """Most auto-matched players the room may receive."""
-    exclusive_bitmask: Annotated[
-        str | None,
-        Field(
-            alias="exclusiveBitmask",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """Role mask: two players are matched only if their masks ANDed together give zero."""
-
-
-class RoomClientAddress(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomClientAddress"] = "games#roomClientAddress"
-    """Type marker of this object; always the string games#roomClientAddress."""
-    xmpp_address: Annotated[str | None, Field(alias="xmppAddress")] = None
-    """Address of the client on the Play Games XMPP network."""
-
-
-class RoomCreateRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomCreateRequest"] = "games#roomCreateRequest"
-    """Type marker of this object; always the string games#roomCreateRequest."""
-    request_id: Annotated[
-        str | None,
-        Field(
-            alias="requestId",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """Random number chosen by the client so that a retried create is recognised and not carried out twice."""
-    variant: Annotated[int | None, Field(ge=-2147483648, le=2147483647)] = None
-    """Game mode for the room; players are only auto-matched with others of the same mode."""
-    invited_player_ids: Annotated[list[str] | None, Field(alias="invitedPlayerIds")] = None
-    """Player ids of the people the creator invites."""
-    capabilities: list[str] | None = None
-    """Real-time communication features the creating client supports."""
-    auto_matching_criteria: Annotated[
-        RoomAutoMatchingCriteria | None, Field(alias="autoMatchingCriteria")
-    ] = None
-    """Asks the server to fill seats with auto-matched players under these rules."""
-    network_diagnostics: Annotated[NetworkDiagnostics | None, Field(alias="networkDiagnostics")] = (
+    kind: Literal["games#playerExperienceInfo"] = "games#playerExperienceInfo"
+    """Type marker of this object; always the string games#playerExperienceInfo."""
+    current_experience_points: Annotated[Int64 | None, Field(alias="currentExperiencePoints")] = (
         None
     )
-    """Network details of the creating client, for troubleshooting."""
-    client_address: Annotated[RoomClientAddress | None, Field(alias="clientAddress")] = None
-    """Where the creating client can be reached for real-time traffic."""
+    """Experience points the player holds now."""
+    last_level_up_timestamp_millis: Annotated[
+        Int64 | None, Field(alias="lastLevelUpTimestampMillis")
+    ] = None
+    """When the player last went up a level, in milliseconds since the Unix epoch (UTC)."""
+    current_level: Annotated[PlayerLevel | None, Field(alias="currentLevel")] = None
+    """The level the player is on now."""
+    next_level: Annotated[PlayerLevel | None, Field(alias="nextLevel")] = None
+    """The level that comes next; equal to currentLevel at the top level."""
 
 
-class RoomJoinRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomJoinRequest"] = "games#roomJoinRequest"
-    """Type marker of this object; always the string games#roomJoinRequest."""
-    capabilities: list[str] | None = None
-    """Real-time communication features the joining client supports."""
-    network_diagnostics: Annotated[NetworkDiagnostics | None, Field(alias="networkDiagnostics")] = (
-        None
-    )
-    """Network details of the joining client, for troubleshooting."""
-    client_address: Annotated[RoomClientAddress | None, Field(alias="clientAddress")] = None
-    """Where the joining client can be reached for real-time traffic."""
+class RoomLeaveDiagnostics(RequestModel):
+    """Troubleshooting data a client attaches when it leaves a room."""
 
-
-class RoomLeaveDiagnostics(BaseModel):
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -389,7 +566,9 @@ class RoomLeaveDiagnostics(BaseModel):
     """One entry per peer the client had a session with."""
 
 
-class RoomLeaveRequest(BaseModel):
+class RoomLeaveRequest(RequestModel):
+    """Body of rooms.leave: why the caller is leaving, with optional diagnostics."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -404,101 +583,9 @@ class RoomLeaveRequest(BaseModel):
     """Network and connection details collected by the leaving client."""
 
 
-class RoomModification(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomModification"] = "games#roomModification"
-    """Type marker of this object; always the string games#roomModification."""
-    participant_id: Annotated[str | None, Field(alias="participantId")] = None
-    """Participant id of whoever made the change."""
-    modified_timestamp_millis: Annotated[
-        str | None,
-        Field(
-            alias="modifiedTimestampMillis",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """When the change happened, in milliseconds since the Unix epoch (UTC)."""
-
-
-class RoomP2PStatus(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomP2PStatus"] = "games#roomP2PStatus"
-    """Type marker of this object; always the string games#roomP2PStatus."""
-    participant_id: Annotated[str | None, Field(alias="participantId")] = None
-    """Participant id of the peer being reported on."""
-    status: PeerStatus | None = None
-    """Whether a direct connection to the peer came up."""
-    error: PeerError | None = None
-    """Kind of failure, set when the connection failed."""
-    error_reason: str | None = None
-    """Free-text detail about the failure (the wire name really is snake case)."""
-    connection_setup_latency_millis: Annotated[
-        int | None,
-        Field(alias="connectionSetupLatencyMillis", ge=-2147483648, le=2147483647),
-    ] = None
-    """Time it took to set up the connection to the peer, in milliseconds."""
-    unreliable_roundtrip_latency_millis: Annotated[
-        int | None,
-        Field(alias="unreliableRoundtripLatencyMillis", ge=-2147483648, le=2147483647),
-    ] = None
-    """Round-trip time to the peer over the unreliable channel, in milliseconds."""
-
-
-class RoomP2PStatuses(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#roomP2PStatuses"] = "games#roomP2PStatuses"
-    """Type marker of this object; always the string games#roomP2PStatuses."""
-    updates: list[RoomP2PStatus] | None = None
-    """One entry per peer whose connection state is being reported."""
-
-
-class RoomStatusEnum(StrEnum):
-    ROOM_INVITING = "ROOM_INVITING"
-    ROOM_AUTO_MATCHING = "ROOM_AUTO_MATCHING"
-    ROOM_CONNECTING = "ROOM_CONNECTING"
-    ROOM_ACTIVE = "ROOM_ACTIVE"
-    ROOM_DELETED = "ROOM_DELETED"
-
-
-class PlayerExperienceInfo(BaseModel):
-    model_config = ConfigDict(
-        extra="allow",
-        validate_by_name=True,
-    )
-    kind: Literal["games#playerExperienceInfo"] = "games#playerExperienceInfo"
-    """Type marker of this object; always the string games#playerExperienceInfo."""
-    current_experience_points: Annotated[
-        str | None,
-        Field(
-            alias="currentExperiencePoints",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """Experience points the player holds now."""
-    last_level_up_timestamp_millis: Annotated[
-        str | None,
-        Field(
-            alias="lastLevelUpTimestampMillis",
-            pattern="^(?:0|[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-6]|9223372036854775807|-(?:[1-9][0-9]{0,17}|[1-8][0-9]{18}|9[0-1][0-9]{17}|92[0-1][0-9]{16}|922[0-2][0-9]{15}|9223[0-2][0-9]{14}|92233[0-6][0-9]{13}|922337[0-1][0-9]{12}|92233720[0-2][0-9]{10}|922337203[0-5][0-9]{9}|9223372036[0-7][0-9]{8}|92233720368[0-4][0-9]{7}|922337203685[0-3][0-9]{6}|9223372036854[0-6][0-9]{5}|92233720368547[0-6][0-9]{4}|922337203685477[0-4][0-9]{3}|9223372036854775[0-7][0-9]{2}|922337203685477580[0-7]|9223372036854775808))$",
-        ),
-    ] = None
-    """When the player last went up a level, in milliseconds since the Unix epoch (UTC)."""
-    current_level: Annotated[PlayerLevel | None, Field(alias="currentLevel")] = None
-    """The level the player is on now."""
-    next_level: Annotated[PlayerLevel | None, Field(alias="nextLevel")] = None
-    """The level that comes next; equal to currentLevel at the top level."""
-
-
 class Player(BaseModel):
+    """Public profile of a Play Games player."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -530,6 +617,8 @@ class Player(BaseModel):
 
 
 class RoomParticipant(BaseModel):
+    """One person taking part in a room, or invited to it, and their state."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -557,6 +646,8 @@ class RoomParticipant(BaseModel):
 
 
 class RoomStatus(BaseModel):
+    """Reply to rooms.reportStatus: the current state of a room the caller is in."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -580,6 +671,8 @@ class RoomStatus(BaseModel):
 
 
 class Room(BaseModel):
+    """A real-time multiplayer room: who is in it, how far it has got, and how it was set up."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,
@@ -619,6 +712,8 @@ class Room(BaseModel):
 
 
 class RoomList(BaseModel):
+    """One page of rooms the caller has been invited to, as returned by rooms.list."""
+
     model_config = ConfigDict(
         extra="allow",
         validate_by_name=True,

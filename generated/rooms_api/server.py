@@ -10,6 +10,9 @@ An implementer writes only behaviour: a class with one async method per operatio
 * routing under ``/games/v1/``, with percent-encoded ``/`` kept inside path parameters;
 * the global query parameters (``alt=json`` only, ``prettyPrint``, ``fields`` partial responses,
   ``key``, ``oauth_token``, ``quotaUser``, ``userIp``);
+* bounded input: a request body over ``max_body_bytes`` answers 413, JSON nested deeper than
+  32 levels and ``fields`` selections longer than 2,048 characters or deeper than 16 levels
+  answer 400, integers in the query are ASCII digits with an optional minus sign;
 * checking of query parameters and request bodies against the schemas with the kit's validators
   (``rooms_kit.validation``: 400 naming the parameter or the JSON pointer of the offending value);
 * bearer tokens from ``Authorization: Bearer`` or ``oauth_token`` (401 ``authError`` otherwise);
@@ -26,6 +29,7 @@ from rooms_kit.schemas import SchemaSet, load_schemas
 from starlette.applications import Starlette
 
 from rooms_api._stub import (
+    DEFAULT_MAX_BODY_BYTES,
     ApiError,
     Authenticator,
     Operation,
@@ -46,6 +50,7 @@ from rooms_api.models import (
 __all__ = [
     "ApiError",
     "Authenticator",
+    "DEFAULT_MAX_BODY_BYTES",
     "Principal",
     "RoomsHandler",
     "create_app",
@@ -308,13 +313,15 @@ def create_app(
     validate_responses: bool = False,
     strict_requests: bool = True,
     schemas: SchemaSet | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
     """Build the ASGI application around ``handler`` (a ``RoomsHandler``, possibly partial).
 
     ``strict_requests`` rejects unknown properties in request bodies and unknown query
     parameters; ``validate_responses`` checks every reply against the schemas (strictly) and turns
     a broken one into a 500, which helps while developing a handler. ``schemas`` defaults to the
-    kit's own schema folder.
+    kit's own schema folder. A request body longer than ``max_body_bytes`` is refused with 413:
+    at once when its Content-Length says so, otherwise as soon as the cap is passed.
     """
     stub = Stub(
         OPERATIONS,
@@ -323,6 +330,7 @@ def create_app(
         validate_responses=validate_responses,
         strict_requests=strict_requests,
         schemas=schemas or load_schemas(),
+        max_body_bytes=max_body_bytes,
     )
     app = Starlette()
     # Every request goes to the stub, which routes on the raw path itself: a Starlette route

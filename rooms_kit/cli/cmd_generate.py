@@ -1,4 +1,8 @@
-"""``rooms-kit generate``: write ``generated/`` from the schemas, or check that it is up to date."""
+"""``rooms-kit generate``: write the ``rooms_api`` package from the schemas, or check it is up to date.
+
+In a checkout of the kit the default output is its ``generated/``; an installed kit needs
+``--output DIR`` and never writes into site-packages (``rooms_kit.codegen.output``).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "generate",
         help="generate the rooms_api package (OpenAPI, discovery, models, client, server stub)",
-        description="Render generated/ from schemas/. With --check, write nothing and exit 1 "
-        "when generated/ differs from what the schemas produce.",
+        description="Render the rooms_api package (into OUTPUT/rooms_api) from the schemas. With "
+        "--check, write nothing and exit 1 when the folder differs from what the schemas produce. "
+        "Needs the [generate] extra: pip install 'games-rooms-kit[generate]'.",
     )
     parser.add_argument(
         "--check", action="store_true", help="only compare with the folder; exit 1 when stale"
@@ -24,17 +29,25 @@ def register(subparsers: Any) -> None:
         "--schemas", type=Path, default=None, help="schemas folder (default: the kit's own)"
     )
     parser.add_argument(
-        "--output", type=Path, default=None, help="output folder (default: generated/)"
+        "--output",
+        type=Path,
+        default=None,
+        help="output folder; required unless run from a checkout of the kit (default there: generated/)",
     )
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from generator import OUTPUT_DIR, generate  # noqa: PLC0415 - keeps other commands light
-    from generator.emit import compare, write  # noqa: PLC0415
+    from rooms_kit.codegen import generate  # noqa: PLC0415 - keeps other commands light
+    from rooms_kit.codegen.emit import compare, write  # noqa: PLC0415
+    from rooms_kit.codegen.output import (  # noqa: PLC0415
+        OutputError,
+        regenerate_hint,
+        resolve_output,
+    )
 
+    out_dir = resolve_output(args.output)
     files = generate(args.schemas)
-    out_dir: Path = args.output or OUTPUT_DIR
     if args.check:
         differences = compare(files, out_dir)
         if not differences:
@@ -52,9 +65,12 @@ def _run(args: argparse.Namespace) -> int:
                 print("\n".join(lines[:DIFF_LINES_SHOWN]), file=sys.stderr)
                 if len(lines) > DIFF_LINES_SHOWN:
                     print(f"... ({len(lines) - DIFF_LINES_SHOWN} more diff lines)", file=sys.stderr)
-        print("run `make generate` and commit the result", file=sys.stderr)
+        print(regenerate_hint(args.output), file=sys.stderr)
         return 1
-    changes = write(files, out_dir)
+    try:
+        changes = write(files, out_dir)
+    except OSError as exc:
+        raise OutputError(f"cannot write into {out_dir}: {exc.strerror} ({exc.filename})") from None
     for change in changes:
         print(f"  {change.change:<7} {change.path}")
     print(f"{out_dir}: {len(changes)} files changed, {len(files)} generated")

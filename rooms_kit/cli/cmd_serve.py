@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -15,22 +17,52 @@ DEFAULT_DATABASE = "rooms.db"
 
 
 def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not re.fullmatch(r"[0-9]{1,5}", text):  # ASCII digits only: no "+80", "8_0" or " 80"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number")
+    value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is outside 0..65535")
     return value
 
 
+def _bounded(text: str, low: int, high: int) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only, as for --port
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    value = int(text)
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+    return value
+
+
+def _workers(text: str) -> int:
+    from rooms_kit.reference_server.workers import MAX_WORKERS  # noqa: PLC0415
+
+    return _bounded(text, 1, MAX_WORKERS)
+
+
+def _pool_size(text: str) -> int:
+    return _bounded(text, 1, 1000)
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        pattern = r"[0-9]{1,12}" if kind is int else r"[0-9]{1,6}(\.[0-9]{1,3})?"
+        if not re.fullmatch(pattern, text) or kind(text) <= 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+        return kind(text)
+
+    return parse
+
+
 def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
-        help="run the reference server (room lifecycle kept in SQLite)",
-        description="Run the reference implementation of the rooms API (docs/room-lifecycle.md). "
-        "Without --tokens and without tokens in the database it runs in development mode, where "
-        "the bearer token dev-<playerId> stands for that player. Logs are JSON lines on stderr.",
+        help="run the reference server (rooms kept in SQLite or PostgreSQL)",
+        description=f"Run the reference implementation of the rooms API ({doc_path('room-lifecycle.md')}). "
+        "Bearer tokens come from --tokens and from the database ('rooms-kit tokens add'); "
+        "--dev-tokens instead lets the token dev-<playerId> stand for that player. The first "
+        "server on a database records which of the two it uses, and later servers must agree. "
+        "Logs are JSON lines on stderr.",
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
     serve.add_argument(
@@ -39,10 +71,33 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--database",
         default=DEFAULT_DATABASE,
-        help="SQLite file, created when missing, or :memory: (default rooms.db)",
+        help="SQLite file, created when missing, :memory:, or a postgresql://user@host/name "
+        "address (default rooms.db)",
     )
     serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="server processes sharing the port (default 1; more need a file or PostgreSQL)",
+    )
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="bring the database layout up to date before serving (like rooms-kit db upgrade)",
+    )
+    serve.add_argument(
+        "--pool-size",
+        type=_pool_size,
+        help="PostgreSQL connections per worker process (default 10)",
+    )
+    auth = serve.add_mutually_exclusive_group()
+    auth.add_argument(
         "--tokens", type=Path, help="JSON file mapping each bearer token to a player id"
+    )
+    auth.add_argument(
+        "--dev-tokens",
+        action="store_true",
+        help="development mode: dev-<playerId> signs in as that player (never expose this)",
     )
     serve.add_argument(
         "--application-id", help="applicationId of every room (default rooms-kit-reference)"
@@ -52,40 +107,89 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="check every reply against the schemas (slower; for development)",
     )
+    _limit_arguments(serve)
     serve.set_defaults(handler=_run_serve)
 
     tokens = subparsers.add_parser("tokens", help="manage bearer tokens in the server's database")
     nested = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
     add = nested.add_parser("add", help="store a token for a player and print the token")
     add.add_argument("player_id", help="the player the token stands for")
-    add.add_argument("--database", default=DEFAULT_DATABASE, help="SQLite file (default rooms.db)")
+    add.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE,
+        help="SQLite file or postgresql:// address (default rooms.db)",
+    )
     add.add_argument("--token", help="the token to store (default: a new random one)")
     tokens.set_defaults(handler=_run_tokens)
 
 
+def _limit_arguments(serve: argparse.ArgumentParser) -> None:
+    limits = serve.add_argument_group('limits (README, "Security")')
+    limits.add_argument(
+        "--max-body-bytes", type=_positive(int), default=1024 * 1024,
+        help="largest request body; longer ones get 413 (default 1048576)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--max-connections", type=_positive(int), default=1000,
+        help="open connections at most (default 1000, lowered to fit the descriptor limit)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--header-timeout", type=_positive(float), default=10.0,
+        help="seconds a request's headers may take to arrive (default 10)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--body-timeout", type=_positive(float), default=30.0,
+        help="seconds a request's body may take once its headers are in (default 30)",
+    )  # fmt: skip
+    limits.add_argument(
+        "--keep-alive-timeout", type=_positive(int), default=5,
+        help="seconds an idle connection is kept open between requests (default 5)",
+    )  # fmt: skip
+
+
 def _run_serve(args: argparse.Namespace) -> int:
+    from rooms_kit.reference_server.limits import ConnectionLimits  # noqa: PLC0415
     from rooms_kit.reference_server.serving import serve  # noqa: PLC0415 - heavy imports
 
-    serve(
+    return serve(
         host=args.host,
         port=args.port,
         database=args.database,
         tokens=args.tokens,
+        dev_tokens=args.dev_tokens,
         application_id=args.application_id,
         validate_responses=args.validate_responses,
+        workers=args.workers,
+        migrate=args.migrate,
+        pool_size=args.pool_size,
+        max_body_bytes=args.max_body_bytes,
+        limits=ConnectionLimits(
+            max_connections=args.max_connections,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            keep_alive_timeout=args.keep_alive_timeout,
+        ),
     )
-    return 0
 
 
 def _run_tokens(args: argparse.Namespace) -> int:
-    from rooms_kit.reference_server.auth import PLAYER_ID, token_digest  # noqa: PLC0415
-    from rooms_kit.reference_server.sqlite_store import SqliteStore  # noqa: PLC0415
+    from rooms_kit.reference_server.auth import (  # noqa: PLC0415
+        DEVELOPMENT_MODE,
+        PLAYER_ID,
+        token_digest,
+    )
+    from rooms_kit.reference_server.stores import describe, open_store  # noqa: PLC0415
 
     if not PLAYER_ID.fullmatch(args.player_id):
         raise KitError("a player id is 1 to 64 letters, digits, '.', '_' or '-'")
     token = args.token or secrets.token_urlsafe(32)
-    store = SqliteStore(args.database)
+    store = open_store(args.database)
     try:
+        if store.auth_mode() == DEVELOPMENT_MODE:
+            raise KitError(
+                f"{describe(args.database)} is recorded in development mode (--dev-tokens), where stored "
+                "tokens are never consulted; serve another database for real tokens"
+            )
         store.add_token_digest(token_digest(token), args.player_id)
     finally:
         store.close()

@@ -14,7 +14,8 @@ DESCRIPTION = """\
 Validate games# documents: JSON files, JSON arrays of documents, NDJSON / JSON Lines (.ndjson,
 .jsonl, or detected), each optionally gzip-compressed (.gz). Directories and glob patterns expand
 to the files in them; no PATH or '-' reads standard input. The schema is chosen by each document's
-kind unless --kind forces one.
+kind unless --kind forces one. A recording of rooms-kit proxy is recognised by its first line:
+every request and answer body in it is checked against its operation's kind.
 """
 
 EPILOG = """\
@@ -36,6 +37,23 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _jobs(text: str) -> int:
+    """``--jobs``: a whole number of processes, 0 meaning one per core this process may use."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value}")
+    return value or usable_cores()
+
+
+def usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def register(subparsers: Any) -> None:
@@ -63,10 +81,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_positive,
+        type=_jobs,
         default=1,
         metavar="N",
-        help="processes for large NDJSON files (1)",
+        help="processes for large NDJSON files; 0 means one per core (1)",
     )
     parser.add_argument(
         "--max-bytes",
@@ -90,10 +108,16 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
     from rooms_kit.validation import Validators  # noqa: PLC0415 - keep --help fast
-    from rooms_kit.validation.parallel import can_split, check_file  # noqa: PLC0415
     from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
-    from rooms_kit.validation.reading import InputError, Notices, expand, read  # noqa: PLC0415
+    from rooms_kit.validation.reading import (  # noqa: PLC0415
+        InputError,
+        Notices,
+        can_split,
+        expand,
+        read,
+    )
     from rooms_kit.validation.report import REPORTS  # noqa: PLC0415
     from rooms_kit.validation.run import Checker, Totals  # noqa: PLC0415
 
@@ -112,7 +136,16 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr, enabled=bool(show) and (size or MIN_BYTES) >= MIN_BYTES, total_bytes=size
         )
         try:
+            if looks_like_recording(path):  # a rooms-kit proxy recording: check its bodies
+                for found in check_recording(path, validators, max_errors=args.max_errors):
+                    totals.documents += 1
+                    if found is not None:
+                        totals.invalid += 1
+                        report.result(found)
+                continue
             if args.jobs > 1 and can_split(path) and _looks_like_ndjson(path):
+                from rooms_kit.validation.parallel import check_file  # noqa: PLC0415
+
                 for outcome in check_file(path, checker, jobs=args.jobs, max_bytes=args.max_bytes):
                     totals.documents += outcome.documents
                     totals.invalid += len(outcome.results)
@@ -120,13 +153,17 @@ def run(args: argparse.Namespace) -> int:
                         report.result(result)
                     progress.advance(outcome.documents, outcome.size)
                 continue
-            for record in read(path, max_bytes=args.max_bytes, notices=notices):
+            # Without a progress line to feed, valid NDJSON lines never become records.
+            quick = None if progress.enabled else checker.quick
+            accepted = checker.accepted
+            for record in read(path, max_bytes=args.max_bytes, notices=notices, accept=quick):
                 totals.documents += 1
                 found = checker.check(record)
                 if found is not None:
                     totals.invalid += 1
                     report.result(found)
                 progress.advance(1, len(record.raw) if record.raw is not None else 0)
+            totals.documents += checker.accepted - accepted
         except InputError as exc:
             failed_to_read = True
             totals.unreadable += 1

@@ -4,6 +4,24 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from rooms_kit.cli import cmd_contract, cmd_generate, cmd_schemas, cmd_serve, cmd_validate
+from rooms_kit.cli import (
+    cmd_contract,
+    cmd_db,
+    cmd_generate,
+    cmd_proxy,
+    cmd_replay,
+    cmd_schemas,
+    cmd_serve,
+    cmd_validate,
+)
 
-MODULES: tuple[ModuleType, ...] = (cmd_schemas, cmd_validate, cmd_generate, cmd_serve, cmd_contract)
+MODULES: tuple[ModuleType, ...] = (
+    cmd_schemas,
+    cmd_validate,
+    cmd_generate,
+    cmd_serve,
+    cmd_db,
+    cmd_contract,
+    cmd_proxy,
+    cmd_replay,
+)

@@ -6,12 +6,16 @@ the kit (``KitError``) are printed here, once, without a traceback.
 
 Exit statuses shared by every sub-command: 0 success, 1 the checked thing is wrong (invalid
 documents, stale output, contract failures), 2 the tool could not do its job (bad usage, unreadable
-input, broken schemas), 130 interrupted.
+input, broken schemas, a missing extra), 130 interrupted.
+
+Sub-commands that need an optional part of the package name it in ``NEEDS_EXTRA``; when one of its
+modules is missing the command stops with exit 2 and the ``pip install`` line that adds it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +25,40 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CANNOT_RUN = 2
 EXIT_INTERRUPTED = 130
+
+DISTRIBUTION = "games-rooms-kit"
+
+# sub-command -> (extra, modules it imports from that extra)
+NEEDS_EXTRA: dict[str, tuple[str, tuple[str, ...]]] = {
+    "generate": ("generate", ("jinja2", "datamodel_code_generator", "ruff")),
+    "serve": ("server", ("starlette", "uvicorn")),
+    "proxy": ("server", ("starlette", "uvicorn")),
+    "contract": ("contract", ("schemathesis", "starlette", "uvicorn")),
+}
+
+
+def version() -> str:
+    """The installed distribution's version (or the source tree's, when not installed)."""
+    from importlib.metadata import PackageNotFoundError  # noqa: PLC0415
+    from importlib.metadata import version as installed_version  # noqa: PLC0415
+
+    try:
+        return installed_version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def missing_extra(command: str) -> str | None:
+    """The error message when ``command`` needs modules that are not installed, else None."""
+    extra, modules = NEEDS_EXTRA.get(command, ("", ()))
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (
+        f"`rooms-kit {command}` needs the [{extra}] extra, which is not installed "
+        f"(missing: {', '.join(missing)}); install it with: "
+        f"pip install '{DISTRIBUTION}[{extra}]'"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         "for the Play Games Services v1 rooms API.",
         epilog="exit status: 0 success, 1 something checked is wrong, 2 the tool could not run.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version()}", help="print the version"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in commands.MODULES:
         module.register(subparsers)
@@ -41,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = missing_extra(args.command)
+    if problem is not None:
+        print(f"rooms-kit: error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     try:
         status: int = args.handler(args)
     except KitError as exc:

@@ -79,6 +79,7 @@ def reference_server() -> Iterator[str]:
             "0",
             "--database",
             str(Path(folder) / "rooms.db"),
+            "--dev-tokens",
         ]
         with log.open("wb") as sink:
             process = subprocess.Popen(command, stdout=sink, stderr=sink, stdin=subprocess.DEVNULL)

@@ -38,12 +38,18 @@ def _wire(body: BaseModel | None) -> dict[str, Any] | None:
     return body.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def _api_error(exc: ServiceError) -> ApiError:
+    if exc.pointer is None:
+        return ApiError(exc.status, exc.reason, exc.message)
+    return ApiError(exc.status, exc.reason, exc.message, location=exc.pointer, location_type="body")
+
+
 async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a (blocking) service call in a worker thread; refusals become ``ApiError``."""
     try:
         return await run_in_threadpool(functools.partial(function, *args, **kwargs))
     except ServiceError as exc:
-        raise ApiError(exc.status, exc.reason, exc.message) from None
+        raise _api_error(exc) from None
 
 
 def _call_inline(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -52,7 +58,7 @@ def _call_inline(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return function(*args, **kwargs)
     except ServiceError as exc:
-        raise ApiError(exc.status, exc.reason, exc.message) from None
+        raise _api_error(exc) from None
 
 
 class ReferenceAuthenticator:

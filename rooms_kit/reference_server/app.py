@@ -18,14 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rooms_api.server import RoomsHandler, create_app
+import orjson
+from rooms_api.server import DEFAULT_MAX_BODY_BYTES, RoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
-from rooms_kit.reference_server.sqlite_store import SqliteStore
+from rooms_kit.reference_server.storage import Store
+from rooms_kit.reference_server.stores import is_postgres, open_store
 
 ACCESS_LOGGER = "rooms_kit.access"
 HEALTH_PATH = "/healthz"
@@ -40,7 +42,7 @@ class ReferenceApp:
         *,
         service: RoomService,
         resolver: TokenResolver,
-        store: SqliteStore,
+        store: Store,
     ) -> None:
         self.inner = inner
         self.service = service
@@ -104,7 +106,7 @@ class ReferenceApp:
 def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> str:
     client = scope.get("client")
     record: dict[str, Any] = {
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": _timestamp(time.time()),
         "method": scope.get("method"),
         "path": scope.get("path"),
         "status": outcome["status"],
@@ -112,39 +114,65 @@ def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> st
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "client": f"{client[0]}:{client[1]}" if client else None,
     }
-    return json.dumps(record, ensure_ascii=False)
+    try:
+        return orjson.dumps(record).decode()
+    except orjson.JSONEncodeError:  # a path orjson will not encode (a lone surrogate)
+        return json.dumps(record)
+
+
+_second: list[Any] = [None, ""]
+"""The last whole second formatted by ``_timestamp`` and its text (one line per request asks
+for the same second many times)."""
+
+
+def _timestamp(now: float) -> str:
+    """``now`` as ISO 8601 in UTC with milliseconds, like ``datetime.isoformat``."""
+    second = int(now)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((now - second) * 1000):03d}+00:00"
 
 
 def create_reference_app(
     database: str | Path = ":memory:",
     tokens: Path | Mapping[str, str] | None = None,
     *,
+    dev_tokens: bool = False,
     application_id: str = DEFAULT_APPLICATION_ID,
     validate_responses: bool = False,
     wall_clock: Callable[[], int] = wall_clock_ms,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    pool_size: int | None = None,
 ) -> ReferenceApp:
-    """The reference server on ``database`` (a SQLite file or ``:memory:``).
+    """The reference server on ``database``: a SQLite file, ``:memory:``, or a
+    ``postgresql://`` URL (``pool_size`` connections per process for PostgreSQL).
 
-    ``tokens`` is a token file (JSON object, token → player id) or such a mapping; without it,
-    and without tokens in the database, the server runs in development mode (``dev-<playerId>``).
-    ``wall_clock`` (milliseconds since the epoch) can be replaced in tests.
+    ``tokens`` is a token file (JSON object, token → player id) or such a mapping; tokens stored
+    in the database count as well. ``dev_tokens`` selects development mode instead, where
+    ``dev-<playerId>`` stands for that player. Without any token and without ``dev_tokens``,
+    or when the database is recorded in the other mode, an ``AuthModeError`` says why the server
+    cannot start. ``max_body_bytes`` caps request bodies (413 beyond). ``wall_clock``
+    (milliseconds since the epoch) can be replaced in tests.
     """
-    store = SqliteStore(database)
+    store = open_store(database, pool_size=pool_size)
     try:
         file_tokens = load_token_file(tokens) if isinstance(tokens, Path) else tokens
-        resolver = TokenResolver(store, file_tokens)
+        resolver = TokenResolver(store, file_tokens, dev_tokens=dev_tokens)
     except BaseException:
         store.close()
         raise
     service = RoomService(store, application_id=application_id, wall_clock=wall_clock)
-    # A file database in WAL mode lets reads run on the event loop (readers never wait for
-    # writers); ``:memory:`` shares one connection behind a lock, so it keeps every call off it.
+    # A SQLite file in WAL mode lets reads run on the event loop (readers never wait for
+    # writers, and the file is local); ``:memory:`` shares one connection behind a lock, and
+    # PostgreSQL answers over the network, so those keep every call off the loop.
+    inline_reads = str(database) != ":memory:" and not is_postgres(database)
     handler: RoomsHandler = ReferenceRoomsHandler(
-        service, inline_reads=str(database) != ":memory:"
+        service, inline_reads=inline_reads
     )  # typed so that mypy holds the adapter to the stub's protocol
     inner = create_app(
         handler,
         ReferenceAuthenticator(resolver),
         validate_responses=validate_responses,
+        max_body_bytes=max_body_bytes,
     )
     return ReferenceApp(inner, service=service, resolver=resolver, store=store)

@@ -2,8 +2,12 @@
 
 - ``--tokens FILE``: a JSON object mapping each token to a player id;
 - the database: SHA-256 digests of tokens with their player id (``rooms-kit tokens add``);
-- neither: **development mode**, where ``dev-<playerId>`` stands for that player. It is decided
-  once, when the resolver is built, and announced by ``rooms-kit serve``.
+- ``--dev-tokens``: **development mode**, where ``dev-<playerId>`` stands for that player.
+
+Authentication fails closed: development tokens exist only when asked for, and a server that
+nobody could sign in to refuses to start. The mode is recorded in the database by the first
+server that opens it, and every later process must ask for the same mode or refuse to start, so
+all processes serving one database agree on who may sign in.
 
 Tokens are never logged and never stored in clear in the database (docs/room-lifecycle.md,
 R-token-1..3).
@@ -24,8 +28,17 @@ DEV_PREFIX = "dev-"
 PLAYER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+DEVELOPMENT_MODE = "development"
+TOKEN_MODE = "tokens"
+
+
 class TokenFileError(KitError):
-    """The ``--tokens`` file is unreadable or is not a JSON object of strings."""
+    """The ``--tokens`` file is unreadable, empty, or is not a JSON object of strings."""
+
+
+class AuthModeError(KitError):
+    """The requested authentication cannot be used: nobody could sign in, or the database is
+    recorded in the other mode."""
 
 
 def token_digest(token: str) -> str:
@@ -49,16 +62,38 @@ def load_token_file(path: Path) -> dict[str, str]:
                 f"{path}: every token needs a player id of 1-64 letters, digits, '.', '_' or "
                 f"'-' (offending player id: {player_id!r})"
             )
+    if not data:
+        raise TokenFileError(
+            f"{path}: the token file holds no tokens, so nobody could sign in; add "
+            '"token": "playerId" pairs, or use --dev-tokens while developing'
+        )
     return dict(data)
 
 
 class TokenResolver:
     """Finds the player a bearer token stands for."""
 
-    def __init__(self, store: Store, file_tokens: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        file_tokens: Mapping[str, str] | None = None,
+        *,
+        dev_tokens: bool = False,
+    ) -> None:
         self._store = store
         self._file = {token_digest(t): p for t, p in (file_tokens or {}).items()}
-        self.development_mode = not self._file and not store.has_tokens()
+        if dev_tokens and file_tokens is not None:
+            raise AuthModeError("development tokens and a token file exclude each other")
+        if not dev_tokens and not self._file and not store.has_tokens():
+            raise AuthModeError(
+                "no bearer tokens, so nobody could sign in: give a token file (--tokens), store "
+                "tokens with 'rooms-kit tokens add', or use --dev-tokens while developing"
+            )
+        wanted = DEVELOPMENT_MODE if dev_tokens else TOKEN_MODE
+        recorded = store.claim_auth_mode(wanted)
+        if recorded != wanted:
+            raise AuthModeError(_conflict(recorded))
+        self.development_mode = dev_tokens
 
     def resolve(self, token: str) -> str | None:
         """The player id, or ``None`` when the token means nobody."""
@@ -72,3 +107,17 @@ class TokenResolver:
         # Looking digests up (not tokens) keeps timing from telling anything about tokens.
         found = self._file.get(digest)
         return found if found is not None else self._store.player_for_token_digest(digest)
+
+
+def _conflict(recorded: str) -> str:
+    if recorded == DEVELOPMENT_MODE:
+        return (
+            "the database is recorded in development mode (it was first served with "
+            "--dev-tokens), so every server on it accepts dev-<playerId> tokens; start this one "
+            "with --dev-tokens as well, or serve another database"
+        )
+    return (
+        f"the database is recorded in {recorded!r} mode (it was first served with bearer "
+        "tokens), so development tokens cannot be switched on for it; drop --dev-tokens, or "
+        "serve another database"
+    )

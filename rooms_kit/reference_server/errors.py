@@ -14,9 +14,11 @@ class ServiceError(Exception):
     status = 500
     reason = "backendError"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, pointer: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.pointer = pointer
+        """JSON pointer of the offending value in the request body, when one is to blame."""
 
 
 class InvalidRequest(ServiceError):

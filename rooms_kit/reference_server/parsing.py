@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rooms_kit.reference_server import policy
 from rooms_kit.reference_server.errors import InvalidRequest
 from rooms_kit.reference_server.leave_reasons import DEFAULT_REASON, LEAVE_REASONS
 from rooms_kit.reference_server.state import ESTABLISHED, FAILED, MAX_PLAYERS, Criteria
@@ -77,6 +78,7 @@ def parse_create(body: object, caller: str) -> CreateRequest:
     data = _object(body, "games#roomCreateRequest")
     request_id = data.get("requestId")
     invited = _strings(data.get("invitedPlayerIds"), "invitedPlayerIds") or []
+    policy.check_invitations(invited)
     for player_id in invited:
         if not player_id:
             raise InvalidRequest("invitedPlayerIds must not contain an empty player id")
@@ -92,14 +94,15 @@ def parse_create(body: object, caller: str) -> CreateRequest:
     size = 1 + len(invited) + (criteria.max_players if criteria else 0)
     if size > MAX_PLAYERS:
         raise InvalidRequest(
-            f"A room holds at most {MAX_PLAYERS} players; this request asks for {size}"
+            f"A room holds at most {MAX_PLAYERS} players; this request asks for {size}",
+            pointer="/autoMatchingCriteria/maxAutoMatchingPlayers" if criteria else None,
         )
     return CreateRequest(
         request_id=None if request_id is None else parse_int64_text(request_id, "requestId"),
         variant=_int32(data.get("variant"), "variant"),
         invited=tuple(invited),
         criteria=criteria,
-        capabilities=_strings(data.get("capabilities"), "capabilities"),
+        capabilities=_capabilities(data.get("capabilities")),
         xmpp_address=_xmpp(data.get("clientAddress")),
     )
 
@@ -107,7 +110,7 @@ def parse_create(body: object, caller: str) -> CreateRequest:
 def parse_join(body: object) -> JoinRequest:
     data = _object(body, "games#roomJoinRequest")
     return JoinRequest(
-        capabilities=_strings(data.get("capabilities"), "capabilities"),
+        capabilities=_capabilities(data.get("capabilities")),
         xmpp_address=_xmpp(data.get("clientAddress")),
     )
 
@@ -126,6 +129,7 @@ def parse_report(body: object) -> list[PeerUpdate]:
     updates = data.get("updates", [])
     if not isinstance(updates, list):
         raise InvalidRequest("updates must be a list")
+    policy.check_updates(updates)
     parsed = []
     for index, update in enumerate(updates):
         item = _object(update, "games#roomP2PStatus", f"updates[{index}]")
@@ -133,6 +137,7 @@ def parse_report(body: object) -> list[PeerUpdate]:
         status = item.get("status")
         if not isinstance(participant_id, str) or not participant_id:
             raise InvalidRequest(f"updates[{index}].participantId is required")
+        policy.check_participant_id(participant_id, index)
         if status not in (ESTABLISHED, FAILED):
             raise InvalidRequest(f"updates[{index}].status must be {ESTABLISHED} or {FAILED}")
         parsed.append(PeerUpdate(participant_id, str(status)))
@@ -165,6 +170,12 @@ def _strings(value: object, name: str) -> list[str] | None:
     return list(value)
 
 
+def _capabilities(value: object) -> list[str] | None:
+    capabilities = _strings(value, "capabilities")
+    policy.check_capabilities(capabilities)
+    return capabilities
+
+
 def _xmpp(value: object) -> str | None:
     if value is None:
         return None
@@ -172,6 +183,7 @@ def _xmpp(value: object) -> str | None:
     address = data.get("xmppAddress")
     if address is not None and not isinstance(address, str):
         raise InvalidRequest("clientAddress.xmppAddress must be a string")
+    policy.check_address(address)
     return address
 
 

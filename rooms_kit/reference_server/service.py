@@ -85,12 +85,11 @@ class RoomService:
                     room = tx.load_room(earlier)
                     if room is not None:
                         return render_room(room, self._member(room, player_id), language)
-            now = tx.tick(self._wall_clock())
             room = None
             if request.criteria is not None and not request.invited:
-                room = self._place(tx, request, player_id, now)
+                room = self._place(tx, request, player_id)
             if room is None:
-                room = self._new_room(request, player_id, now)
+                room = self._new_room(request, player_id, tx.tick(self._wall_clock()))
                 tx.save_room(room)
             if request.request_id is not None:
                 tx.remember_request(
@@ -317,10 +316,10 @@ class RoomService:
         room.settle()
         return room
 
-    def _place(
-        self, tx: Transaction, request: CreateRequest, player_id: str, now: int
-    ) -> RoomState | None:
-        """Put the caller into the oldest compatible room waiting for players, if any."""
+    def _place(self, tx: Transaction, request: CreateRequest, player_id: str) -> RoomState | None:
+        """Put the caller into the oldest compatible room waiting for players, if any. The time
+        is taken once the room is in hand (a store may lock it only then), so that a room's
+        modification times keep increasing even when its writers run side by side."""
         criteria = request.criteria
         assert criteria is not None
         for room in tx.match_candidates(self.application_id, request.variant):
@@ -351,7 +350,7 @@ class RoomService:
             room.slots_used += 1
             room.settle()
             room.version += 1
-            room.updated_ms = now
+            room.updated_ms = tx.tick(self._wall_clock())
             room.updater_id = newcomer.participant_id
             tx.save_room(room)
             return room

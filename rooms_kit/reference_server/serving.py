@@ -8,24 +8,39 @@ flight finish, the database is closed, ``serve`` returns normally.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from rooms_api.server import DEFAULT_MAX_BODY_BYTES
 
 from rooms_kit.errors import KitError
-from rooms_kit.reference_server.app import ACCESS_LOGGER, create_reference_app
+from rooms_kit.reference_server.access_log import BatchedLineHandler
+from rooms_kit.reference_server.app import ACCESS_LOGGER, ReferenceApp, create_reference_app
+from rooms_kit.reference_server.limits import (
+    ACCEPT_BATCH,
+    LISTEN_BACKLOG,
+    ConnectionLimits,
+    connection_cap,
+    guarded_protocol,
+    quiet_accept_errors,
+)
+from rooms_kit.reference_server.log_limit import RateLimitFilter
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID
+from rooms_kit.reference_server.stores import describe, upgrade
+from rooms_kit.reference_server.workers import Supervisor, WorkerSettings
 
 EVENT_LOGGER = "rooms_kit.serve"
+LOG_LIMIT = RateLimitFilter()
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
@@ -50,9 +65,23 @@ class JsonLinesFormatter(logging.Formatter):
 def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLinesFormatter())
+    handler.addFilter(LOG_LIMIT)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # Access lines go out in batches (see access_log); events stay immediate.
+    access = logging.getLogger(ACCESS_LOGGER)
+    for old in access.handlers:
+        old.close()
+    batched = BatchedLineHandler(sys.stderr)
+    batched.setFormatter(JsonLinesFormatter())
+    access.handlers[:] = [batched]
+    access.propagate = False
+
+
+def flush_access_log() -> None:
+    for handler in logging.getLogger(ACCESS_LOGGER).handlers:
+        handler.flush()
 
 
 def _event(message: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -61,7 +90,10 @@ def _event(message: str, level: int = logging.INFO, **fields: Any) -> None:
 
 class GracefulServer(uvicorn.Server):
     """uvicorn's server, except that a caught SIGTERM/SIGINT is not raised again once the server
-    has stopped, so the caller can finish its clean-up and exit with status 0."""
+    has stopped, so the caller can finish its clean-up and exit with status 0. ``on_started``
+    runs once the server accepts connections and its signal handlers are in place."""
+
+    on_started: Callable[[], None] = staticmethod(lambda: None)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -73,6 +105,16 @@ class GracefulServer(uvicorn.Server):
             for sig, original in originals.items():
                 signal.signal(sig, original)
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's backlog is also how many connections asyncio accepts in one go; it is kept
+        # small (limits.ACCEPT_BATCH) while the kernel's queue is set back to its full length.
+        asyncio.get_running_loop().set_exception_handler(quiet_accept_errors)
+        await super().startup(sockets)
+        for sock in sockets or ():
+            sock.listen(LISTEN_BACKLOG)
+        if self.started:
+            self.on_started()
+
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host``:``port`` (port 0 picks a free one)."""
@@ -83,11 +125,57 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(2048)
+        sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         raise KitError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
+
+
+def build_app(options: dict[str, Any]) -> ReferenceApp:
+    """The app one server process runs (``options`` are ``create_reference_app``'s)."""
+    return create_reference_app(**options)
+
+
+def run_server(
+    app: ReferenceApp,
+    sock: socket.socket,
+    options: dict[str, Any],
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve ``app`` on the listening ``sock`` until SIGTERM or SIGINT.
+
+    ``options`` may hold ``limits`` (a ``ConnectionLimits``; the defaults otherwise); it travels
+    to worker processes, so it holds only plain, picklable values."""
+    limits: ConnectionLimits = options.get("limits") or ConnectionLimits()
+    config = uvicorn.Config(
+        app,
+        access_log=False,
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=guarded_protocol(limits),  # type: ignore[arg-type]  # a factory, as uvicorn only calls it
+        timeout_keep_alive=limits.keep_alive_timeout,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        backlog=ACCEPT_BATCH,
+    )
+    server = GracefulServer(config)
+    if on_started is not None:
+        # Announced only once SIGTERM is handled, so a stop right after it is graceful too.
+        server.on_started = on_started
+    try:
+        server.run(sockets=[sock])
+    finally:
+        flush_access_log()
+
+
+def _announce_development_mode() -> None:
+    _event(
+        "DEVELOPMENT MODE (--dev-tokens): the bearer token dev-<playerId> stands for "
+        "that player. Do not expose this server.",
+        logging.WARNING,
+        event="development_mode",
+    )
 
 
 def serve(
@@ -96,44 +184,97 @@ def serve(
     port: int,
     database: str | Path,
     tokens: Path | None,
+    dev_tokens: bool = False,
     application_id: str | None = None,
     validate_responses: bool = False,
-) -> None:
-    """Run until SIGTERM or SIGINT; announces development mode and the bound address first."""
+    workers: int = 1,
+    migrate: bool = False,
+    pool_size: int | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: ConnectionLimits | None = None,
+) -> int:
+    """Run until SIGTERM or SIGINT; announces development mode and the bound address first.
+    Returns the exit status (0 after a clean stop).
+
+    ``max_body_bytes`` caps request bodies (default 1 MiB); ``limits`` bounds connections
+    (``rooms_kit.reference_server.limits``), in every worker."""
+    limits = limits or ConnectionLimits()
     configure_logging()
-    app = create_reference_app(
-        database,
-        tokens,
-        application_id=application_id or DEFAULT_APPLICATION_ID,
-        validate_responses=validate_responses,
-    )
+    if migrate:
+        before, after = upgrade(database)
+        _event(
+            f"database layout version {before} -> {after}",
+            event="migrated",
+            database=describe(database),
+            before=before,
+            after=after,
+        )
+    app_options: dict[str, Any] = {
+        "database": database,
+        "tokens": tokens,
+        "dev_tokens": dev_tokens,
+        "application_id": application_id or DEFAULT_APPLICATION_ID,
+        "validate_responses": validate_responses,
+        "pool_size": pool_size,
+        "max_body_bytes": max_body_bytes,
+    }
+    server_options: dict[str, Any] = {"limits": limits}
+    if workers > 1:
+        return _serve_workers(host, port, workers, WorkerSettings(app_options, server_options))
+    app = build_app(app_options)
     try:
         sock = bind(host, port)
         bound_host, bound_port = sock.getsockname()[:2]
         if app.development_mode:
+            _announce_development_mode()
+
+        def announce() -> None:
             _event(
-                "DEVELOPMENT MODE: no token store (--tokens or tokens in the database); the "
-                "bearer token dev-<playerId> stands for that player. Do not expose this server.",
-                logging.WARNING,
-                event="development_mode",
+                f"listening on http://{bound_host}:{bound_port}",
+                event="listening",
+                host=bound_host,
+                port=bound_port,
+                database=describe(database),
+                application_id=app.service.application_id,
+                development_mode=app.development_mode,
+                workers=1,
+                max_connections=connection_cap(limits.max_connections),
             )
-        config = uvicorn.Config(
-            app,
-            access_log=False,
-            log_config=None,
-            lifespan="off",
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+
+        run_server(app, sock, server_options, announce)
+    finally:
+        app.close()
+    _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
+    return 0
+
+
+def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -> int:
+    if str(settings.app_options["database"]) == ":memory:":
+        raise KitError(
+            "--workers needs a database file or a PostgreSQL address: with :memory: each "
+            "worker would keep its own, separate rooms"
         )
+    sock = bind(host, port)
+    try:
+        bound_host, bound_port = sock.getsockname()[:2]
+        supervisor = Supervisor(sock, count, settings, _event)
+        development_mode = supervisor.start()
+        if development_mode:
+            _announce_development_mode()
         _event(
-            f"listening on http://{bound_host}:{bound_port}",
+            f"listening on http://{bound_host}:{bound_port} with {count} workers",
             event="listening",
             host=bound_host,
             port=bound_port,
-            database=str(database),
-            application_id=app.service.application_id,
-            development_mode=app.development_mode,
+            database=describe(settings.app_options["database"]),
+            application_id=settings.app_options["application_id"],
+            development_mode=development_mode,
+            workers=count,
+            pids=supervisor.pids,
+            max_connections=connection_cap(settings.server_options["limits"].max_connections),
         )
-        GracefulServer(config).run(sockets=[sock])
+        status = supervisor.supervise()
     finally:
-        app.close()
-    _event("stopped", event="stopped")
+        sock.close()
+    _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
+    return status

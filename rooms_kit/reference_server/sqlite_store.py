@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS tokens (
     digest TEXT PRIMARY KEY,
     player_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -300,6 +304,22 @@ class SqliteStore:
         with self._transaction("BEGIN") as tx:
             row = tx.execute("SELECT 1 FROM tokens LIMIT 1").fetchone()
         return row is not None
+
+    def claim_auth_mode(self, mode: str) -> str:
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('auth_mode', ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                (mode,),
+            )
+            row = tx.execute("SELECT value FROM settings WHERE key = 'auth_mode'").fetchone()
+        return str(row[0])
+
+    def auth_mode(self) -> str | None:
+        """The recorded authentication mode, or ``None`` before any server has claimed one."""
+        with self._transaction("BEGIN") as tx:
+            row = tx.execute("SELECT value FROM settings WHERE key = 'auth_mode'").fetchone()
+        return str(row[0]) if row else None
 
     def close(self) -> None:
         with self._lock:

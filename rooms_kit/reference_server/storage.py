@@ -65,4 +65,14 @@ class Store(Protocol):
 
     def has_tokens(self) -> bool: ...
 
+    def claim_auth_mode(self, mode: str) -> str:
+        """Record ``mode`` as the database's authentication mode unless one is recorded already,
+        and return the mode the database holds now. Atomic: of several processes claiming at once,
+        exactly one records its mode and every one of them gets that mode back."""
+        ...
+
+    def auth_mode(self) -> str | None:
+        """The recorded authentication mode, or ``None`` before any server has claimed one."""
+        ...
+
     def close(self) -> None: ...

@@ -13,6 +13,7 @@ VALUE_WIDTH = 60
 JSON_SYNTAX = "json"  # the bytes are not one JSON value
 KIND = "kind"  # no usable kind to choose a schema by
 TOO_LARGE = "size"  # the document is larger than the configured limit
+DEPTH = "depth"  # the document nests objects and arrays deeper than the kit follows
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,18 @@ class Issue:
     expected: str | None = None
     line: int | None = None  # 1-based line within the document's text, where known
     locate_at: str | None = None  # pointer whose line is reported, when not ``pointer`` itself
+
+    def at_line(self, line: int | None) -> Issue:
+        """The same issue on ``line`` (cheaper than ``dataclasses.replace`` on a hot path)."""
+        return Issue(
+            self.pointer,
+            self.keyword,
+            self.message,
+            self.value,
+            self.expected,
+            line,
+            self.locate_at,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,8 +56,32 @@ def shorten(value: Any, width: int = VALUE_WIDTH) -> str:
         value = value[: width * 4]  # do not serialise a 50 MB string to show 60 characters
     try:
         text = orjson.dumps(value).decode()
-    except TypeError:
-        text = repr(value)
+    except TypeError:  # not JSON (a Python caller's object) or nested past orjson's limit
+        text = _opening(value)
     if len(text) > width:
         text = text[: width - 1] + "…"
     return text
+
+
+def _opening(value: Any) -> str:
+    """A short rendering that never recurses: a nested value shows only its first brackets."""
+    opening = ""
+    while isinstance(value, dict | list) and len(opening) < VALUE_WIDTH:
+        if isinstance(value, dict):
+            if not value:
+                return opening + "{}"
+            key = next(iter(value))
+            opening += "{" + orjson.dumps(str(key)).decode() + ":"
+            value = value[key]
+        else:
+            if not value:
+                return opening + "[]"
+            opening += "["
+            value = value[0]
+    if len(opening) >= VALUE_WIDTH:
+        return opening
+    try:
+        inner = orjson.dumps(value).decode()
+    except TypeError:
+        inner = repr(value)  # a scalar here, so repr cannot recurse
+    return opening + inner + ("…" if opening else "")  # the closing brackets are left out

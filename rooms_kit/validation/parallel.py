@@ -10,13 +10,15 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from rooms_kit.validation.reading import LineCount, Notices, ndjson_records
+from rooms_kit.validation.reading import READ_BUFFER, LineCount, Notices, ndjson_records
 from rooms_kit.validation.run import Checker, Result
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,6 @@ class ChunkOutcome:
 
 _CHECKER: Checker | None = None
 _MAX_BYTES = 0
-
-
-def can_split(path: str) -> bool:
-    """Plain NDJSON files can be split; stdin and gzip streams cannot."""
-    return path != "-" and not path.endswith(".gz") and os.path.isfile(path)
 
 
 def chunks(path: str, jobs: int) -> list[Chunk]:
@@ -63,41 +60,52 @@ def chunks(path: str, jobs: int) -> list[Chunk]:
 def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
     assert _CHECKER is not None
     results: list[Result] = []
-    documents = 0
     count = LineCount()
     notices = Notices() if chunk.start == 0 else None  # only the first piece can start with a BOM
-    with open(path, "rb") as stream:
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
         stream.seek(chunk.start)
         size = chunk.end - chunk.start
-        for record in ndjson_records(path, stream, _MAX_BYTES, notices, budget=size, count=count):
-            documents += 1
+        for record in ndjson_records(
+            path, stream, _MAX_BYTES, notices, budget=size, count=count, accept=_CHECKER.quick
+        ):
             outcome = _CHECKER.check(record)
             if outcome is not None:
                 results.append(outcome)
-    return ChunkOutcome(count.lines, documents, tuple(results), chunk.end - chunk.start)
+    return ChunkOutcome(count.lines, count.documents, tuple(results), chunk.end - chunk.start)
 
 
-def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> list[ChunkOutcome]:
-    """Check one NDJSON file with ``jobs`` processes; outcomes come back in file order."""
+def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> Iterator[ChunkOutcome]:
+    """Check one NDJSON file with ``jobs`` processes; outcomes come back in file order.
+
+    A generator: each piece's outcome is handed on as soon as it and those before it are done,
+    so the parent never holds the results of the whole file at once.
+    """
     global _CHECKER, _MAX_BYTES
     _CHECKER, _MAX_BYTES = checker, max_bytes
     parts = chunks(path, jobs)
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        outcomes = list(pool.map(_check_chunk, [path] * len(parts), parts))
     line_offset = document_offset = 0
-    shifted: list[ChunkOutcome] = []
-    for outcome in outcomes:
-        results = tuple(
-            replace(
-                r,
-                index=r.index + document_offset,
-                line=r.line + line_offset,
-                issues=tuple(replace(i, line=(i.line or 0) + line_offset) for i in r.issues),
-            )
-            for r in outcome.results
+    remaining = iter(parts)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        # At most two pieces per worker are in flight, so finished pieces waiting for an earlier
+        # one cannot pile up in the parent.
+        pending: deque[Future[ChunkOutcome]] = deque(
+            pool.submit(_check_chunk, path, part) for part in itertools.islice(remaining, 2 * jobs)
         )
-        shifted.append(replace(outcome, results=results))
-        line_offset += outcome.lines
-        document_offset += outcome.documents
-    return shifted
+        while pending:
+            outcome = pending.popleft().result()
+            following = next(remaining, None)
+            if following is not None:
+                pending.append(pool.submit(_check_chunk, path, following))
+            results = tuple(
+                replace(
+                    r,
+                    index=r.index + document_offset,
+                    line=r.line + line_offset,
+                    issues=tuple(i.at_line((i.line or 0) + line_offset) for i in r.issues),
+                )
+                for r in outcome.results
+            )
+            yield replace(outcome, results=results)
+            line_offset += outcome.lines
+            document_offset += outcome.documents

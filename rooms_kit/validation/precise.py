@@ -1,15 +1,23 @@
-"""The precise path: ``jsonschema`` errors turned into ``Issue``s with readable messages."""
+"""The precise path's wording: schema violations turned into ``Issue``s with readable messages.
+
+A ``Violation`` is what both engines report, in the same terms: where (the path in the document),
+which keyword of which schema node, and the offending value. ``jsonschema`` errors (the reference
+validator) and ``jsonschema-rs`` errors (the engine used at run time) are converted to it, so the
+messages do not depend on which engine found the problem.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
-from typing import Any
-
-from jsonschema import ValidationError
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.issues import Issue, shorten
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _JSON_TYPES = {
     dict: "object",
@@ -26,20 +34,86 @@ def json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def issues_from(errors: Iterator[ValidationError], limit: int | None) -> list[Issue]:
-    """Convert errors in document order (by pointer), at most ``limit`` of them."""
-    ordered = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
-    if limit is not None:
-        ordered = ordered[:limit]
-    return [to_issue(error) for error in ordered]
+@dataclass(slots=True)
+class Violation:
+    """One failed keyword: the document path, the keyword, its value in the schema, the schema
+    node that holds it, the offending value and the engine's own message."""
+
+    path: tuple[str | int, ...]
+    keyword: str
+    rule: Any
+    schema: Mapping[str, Any]
+    instance: Any
+    message: str
 
 
-def to_issue(error: ValidationError) -> Issue:
-    keyword = str(error.validator)
-    rule: Any = error.validator_value
+def from_reference(error: ValidationError) -> Violation:
+    """A ``jsonschema`` error as a ``Violation``."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return Violation(
+        tuple(error.absolute_path),
+        str(error.validator),
+        error.validator_value,
+        schema,
+        error.instance,
+        error.message,
+    )
+
+
+def _document_order(violation: Violation) -> list[str]:
+    return [str(p) for p in violation.path]
+
+
+def issues_from(violations: Iterable[Violation], limit: int | None) -> list[Issue]:
+    """Convert violations in document order (by pointer), at most ``limit`` of them.
+
+    With a limit, sorting keeps at most a few times that many at once.
+    """
+    if isinstance(violations, list) and len(violations) <= 1:
+        ordered = violations[:limit]
+    elif limit is None:
+        ordered = sorted(violations, key=_document_order)
+    else:
+        ordered = []
+        for violation in violations:
+            ordered.append(violation)
+            if len(ordered) > 4 * limit + 64:
+                ordered = sorted(ordered, key=_document_order)[:limit]
+        ordered = sorted(ordered, key=_document_order)[:limit]
+    return [to_issue(violation) for violation in ordered]
+
+
+# The wording of an issue depends only on the schema node, the keyword and the offending value,
+# and the same mistake tends to repeat across a file (a client sending every timestamp as a
+# number). Words for scalar values are therefore kept, keyed by the identity of the schema node
+# and rule (both live as long as the validators) and the value; the table is emptied when full.
+_WORDING: dict[tuple[Any, ...], tuple[str, str | None, str | None]] = {}
+_WORDING_LIMIT = 4096
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def to_issue(error: Violation) -> Issue:
     value = error.instance
-    schema: Any = error.schema if isinstance(error.schema, dict) else {}
-    pointer = pointer_of(error.absolute_path)
+    key = None
+    if type(value) in _SCALARS and not (type(value) is str and len(value) > 256):
+        key = (id(error.schema), id(error.rule), error.keyword, type(value), value)
+        words = _WORDING.get(key)
+        if words is not None:
+            return Issue(pointer_of(error.path), error.keyword, *words)
+    issue = _word(error)
+    if key is not None and issue.locate_at is None:
+        if len(_WORDING) >= _WORDING_LIMIT:
+            _WORDING.clear()
+        _WORDING[key] = (issue.message, issue.value, issue.expected)
+    return issue
+
+
+def _word(error: Violation) -> Issue:
+    keyword = error.keyword
+    rule: Any = error.rule
+    value = error.instance
+    schema = error.schema
+    pointer = pointer_of(error.path)
     got = shorten(value)
     found = "null" if value is None else f"{json_type(value)} {got}"
     locate_at = None
@@ -71,14 +145,14 @@ def to_issue(error: ValidationError) -> Issue:
         message = f"unknown propert{'y' if len(extra) == 1 else 'ies'} {names}"
         expected = "only " + ", ".join(known)
         got = shorten(extra)
-        locate_at = pointer_of([*error.absolute_path, extra[0]]) if extra else None
+        locate_at = pointer_of([*error.path, extra[0]]) if extra else None
     else:
         expected = f"{keyword}: {shorten(rule)}"
         message = error.message
     return Issue(pointer, keyword, message, got, expected, locate_at=locate_at)
 
 
-def _expected_type(schema: dict[str, Any], rule: Any) -> str:
+def _expected_type(schema: Mapping[str, Any], rule: Any) -> str:
     fmt = schema.get("format")
     name = rule if isinstance(rule, str) else " or ".join(rule)
     if fmt == "int64":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -31,6 +31,15 @@ class Totals:
     unreadable: int = 0
 
 
+# The fast path only pays off when most documents pass it: for an invalid document it is a
+# decode that fails part-way before the precise engine starts over. The checker keeps a moving
+# average of the share of invalid documents and, while it is above one half, sends documents
+# straight to the precise engine. Both routes give the same answers (the tests hold the fast path
+# and the engine to the reference validator); only the time differs.
+SKIP_FAST_ABOVE = 0.5
+SHARE_WEIGHT = 1 / 32
+
+
 class Checker:
     """Checks records with shared validators; ``kind`` forces one schema for all of them."""
 
@@ -39,14 +48,37 @@ class Checker:
         self.kind = validators.schemas.kind(kind).kind if kind else None
         self.max_errors = max_errors
         self._fast = validators.fast.accepts
+        self._invalid_share = 0.0
+        self.accepted = 0  # documents taken by ``quick``, which the caller never sees as records
+
+    def quick(self, raw: bytes) -> bool:
+        """True if the fast path accepts these bytes (the document is valid). False: the reader
+        marks the record ``declined`` and ``check`` goes straight to the precise engine."""
+        share = self._invalid_share
+        if share >= SKIP_FAST_ABOVE or not self._fast(raw, self.kind):
+            return False
+        if share:
+            self._invalid_share = share - share * SHARE_WEIGHT
+        self.accepted += 1
+        return True
 
     def check(self, record: Record) -> Result | None:
+        """The verdict on one record (None when the document is valid)."""
         raw = record.raw
-        if raw is not None and record.problem is None and self._fast(raw, self.kind):
+        if (
+            not record.declined
+            and raw is not None
+            and record.problem is None
+            and self._invalid_share < SKIP_FAST_ABOVE
+            and self._fast(raw, self.kind)
+        ):
+            self._invalid_share -= self._invalid_share * SHARE_WEIGHT
             return None
         issues, document = self._issues(record)
         if not issues:
+            self._invalid_share -= self._invalid_share * SHARE_WEIGHT
             return None
+        self._invalid_share += (1.0 - self._invalid_share) * SHARE_WEIGHT
         kind = self.kind or _kind_of(document)
         return Result(
             record.source, record.index, self._doc_line(record), kind, self._locate(record, issues)
@@ -62,7 +94,10 @@ class Checker:
                 document = orjson.loads(record.raw)
             except orjson.JSONDecodeError as exc:
                 return [not_json_issue(exc)], None
-        issues = self.validators.check(document, kind=self.kind, max_errors=self.max_errors)
+        # The fast path has already declined these bytes; do not ask it again.
+        issues = self.validators.check(
+            document, kind=self.kind, max_errors=self.max_errors, fast=record.raw is None
+        )
         return issues, document
 
     def _doc_line(self, record: Record) -> int:
@@ -73,22 +108,32 @@ class Checker:
     def _locate(self, record: Record, issues: list[Issue]) -> tuple[Issue, ...]:
         located: list[Issue] = []
         text: str | None = None
+        doc_line = self._doc_line(record)
+        multiline = record.raw is not None and _spans_lines(record.raw)
         for issue in issues:
             if issue.line is not None:  # a syntax error: line within the document
-                located.append(replace(issue, line=record.line + issue.line - 1))
+                located.append(issue.at_line(record.line + issue.line - 1))
+                continue
+            if record.text is None and not multiline:  # one NDJSON line: the document's line
+                located.append(issue.at_line(doc_line))
                 continue
             target = issue.locate_at if issue.locate_at is not None else issue.pointer
             if record.text is not None:
                 parts: list[str | int] = [record.index - 1, *pointer_parts(target)]
                 line = line_of(record.text, parts)
-            elif record.raw is not None and b"\n" in record.raw.rstrip():
+            else:
+                assert record.raw is not None
                 text = text or record.raw.decode("utf-8", "replace")
                 found = line_of(text, pointer_parts(target))
                 line = record.line + found - 1 if found else None
-            else:
-                line = None
-            located.append(replace(issue, line=line or self._doc_line(record)))
+            located.append(issue.at_line(line or doc_line))
         return tuple(located)
+
+
+def _spans_lines(raw: bytes) -> bool:
+    """Whether a document's text has a line break before its trailing whitespace (no copy)."""
+    newline = raw.find(b"\n")
+    return newline != -1 and bool(raw[newline:].strip())
 
 
 def _kind_of(document: Any) -> str | None:

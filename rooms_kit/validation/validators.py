@@ -20,13 +20,20 @@ import orjson
 
 from rooms_kit.schemas import SchemaSet, load_schemas, reference_validator
 from rooms_kit.schemas.loading import KIND_PREFIX
+from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
+from rooms_kit.validation.engine import RustEngine
 from rooms_kit.validation.fast import FastPath
 from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, shorten
-from rooms_kit.validation.precise import issues_from, json_type
+from rooms_kit.validation.precise import Violation, from_reference, issues_from, json_type
 
 
 class KindValidator:
-    """Validation against one kind's schema."""
+    """Validation against one kind's schema.
+
+    Three steps, each only when the one before cannot decide: the msgspec fast path (accepts
+    only), jsonschema-rs (verdict and errors), and the reference validator for a document the Rust
+    engine cannot take (a Python object that is not JSON, or a kind it could not compile).
+    """
 
     def __init__(self, owner: Validators, kind: str) -> None:
         self._owner = owner
@@ -36,15 +43,64 @@ class KindValidator:
     def _reference(self) -> Any:
         return reference_validator(self._owner.schemas, self.kind, strict=self._owner.strict)
 
+    @cached_property
+    def _compiled(self) -> Any | None:
+        try:
+            return self._owner.engine.validator(self.kind)
+        except Exception:  # a schema the Rust engine refuses: the reference validator decides
+            return None
+
     def is_valid(self, document: Any) -> bool:
         if self._owner.fast.accepts_object(document, self.kind):
             return True
-        return bool(self._reference.is_valid(document))
+        compiled = self._compiled
+        if compiled is not None:
+            try:
+                return bool(compiled.is_valid(document))
+            except ValueError:
+                pass  # not a JSON value the engine can read: ask the reference validator
+        try:
+            return bool(self._reference.is_valid(document))
+        except RecursionError:
+            return False  # nested past Python's limit: ``errors`` reports it as ``depth``
 
-    def errors(self, document: Any, *, max_errors: int | None = None) -> list[Issue]:
-        if self._owner.fast.accepts_object(document, self.kind):
+    def errors(
+        self, document: Any, *, max_errors: int | None = None, fast: bool = True
+    ) -> list[Issue]:
+        """The document's errors in document order (at most ``max_errors``); empty when valid.
+
+        ``fast=False`` skips the fast path, for a caller that has just tried it on the bytes.
+        An offending value that nests past ``MAX_DEPTH`` levels makes the one ``depth`` issue the
+        answer, instead of a crash deep inside an engine or a message printer.
+        """
+        if fast and self._owner.fast.accepts_object(document, self.kind):
             return []
-        return issues_from(self._reference.iter_errors(document), max_errors)
+        try:
+            violations = self._violations(document)
+        except (ValueError, RecursionError):
+            path = deeper_than(document, MAX_DEPTH)
+            if path is None:
+                raise
+            return [depth_issue(path)]
+        for violation in violations:
+            if isinstance(violation.instance, dict | list):
+                below = deeper_than(violation.instance, MAX_DEPTH - len(violation.path))
+                if below is not None:
+                    return [depth_issue((*violation.path, *below))]
+        return issues_from(violations, max_errors)
+
+    def _violations(self, document: Any) -> list[Violation]:
+        """Every violation, from the Rust engine or, when it cannot read the document, the
+        reference validator; raises ``ValueError`` or ``RecursionError`` on a too deep value."""
+        compiled = self._compiled
+        if compiled is not None:
+            try:
+                return self._owner.engine.violations(compiled, document)
+            except ValueError:
+                if deeper_than(document, MAX_DEPTH) is not None:
+                    raise
+                # Not JSON the engine can read (a Python object from an API caller).
+        return [from_reference(error) for error in self._reference.iter_errors(document)]
 
 
 class Validators:
@@ -54,6 +110,7 @@ class Validators:
         self.schemas = schemas
         self.strict = strict
         self.fast = FastPath(schemas, strict=strict)
+        self.engine = RustEngine(schemas, strict=strict)
         self._kinds: dict[str, KindValidator] = {}
 
     @classmethod
@@ -62,6 +119,9 @@ class Validators:
 
     def kind(self, name: str) -> KindValidator:
         """The validator for ``room`` or ``games#room`` (raises ``UnknownKindError``)."""
+        found = self._kinds.get(name)
+        if found is not None:
+            return found
         kind = self.schemas.kind(name).kind
         if kind not in self._kinds:
             self._kinds[kind] = KindValidator(self, kind)
@@ -77,18 +137,26 @@ class Validators:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return [not_json_issue(exc)]
-        return self.check(document, kind=kind, max_errors=max_errors)
+        return self.check(document, kind=kind, max_errors=max_errors, fast=False)
 
     def check(
-        self, document: Any, *, kind: str | None = None, max_errors: int | None = None
+        self,
+        document: Any,
+        *,
+        kind: str | None = None,
+        max_errors: int | None = None,
+        fast: bool = True,
     ) -> list[Issue]:
-        """Validate a parsed document; without ``kind`` the document's own ``kind`` decides."""
+        """Validate a parsed document; without ``kind`` the document's own ``kind`` decides.
+
+        ``fast=False`` skips the fast path (the caller has already tried it on the bytes).
+        """
         if kind is None:
             chosen = self._kind_of(document)
             if isinstance(chosen, Issue):
                 return [chosen]
             kind = chosen
-        return self.kind(kind).errors(document, max_errors=max_errors)
+        return self.kind(kind).errors(document, max_errors=max_errors, fast=fast)
 
     def _kind_of(self, document: Any) -> str | Issue:
         if not isinstance(document, dict):

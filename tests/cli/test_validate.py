@@ -196,19 +196,31 @@ def test_standard_input_with_and_without_dash(rooms_kit: Run) -> None:
     assert rooms_kit("validate", "-", stdin=data).returncode == 0
 
 
-def test_jobs_give_the_same_report(rooms_kit: Run, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["2", "0"])
+@pytest.mark.parametrize("bad_every", [97, 1], ids=["few-invalid", "all-invalid"])
+def test_jobs_give_the_same_report(
+    rooms_kit: Run, tmp_path: Path, jobs: str, bad_every: int
+) -> None:
     good, bad = (
         _compact(VALID / "room.json"),
         _compact(INVALID / "room" / "status-unknown-value.json"),
     )
-    lines = [bad if n % 97 == 0 else good for n in range(3000)]
+    # With every line invalid but a run of valid ones in the middle, the checker switches from
+    # the fast path to the precise engine and back; the report must not show it.
+    lines = [bad if n % bad_every == 0 and not 1500 <= n < 1700 else good for n in range(3000)]
     path = tmp_path / "big.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
     one = rooms_kit("validate", "--format", "json", str(path))
-    two = rooms_kit("validate", "--format", "json", "--jobs", "2", str(path))
-    assert one.returncode == two.returncode == 1
-    assert one.stdout.splitlines()[:-1] == two.stdout.splitlines()[:-1]
-    assert len(one.stdout.splitlines()) - 1 == len(range(0, 3000, 97))
+    many = rooms_kit("validate", "--format", "json", "--jobs", jobs, str(path))
+    assert one.returncode == many.returncode == 1
+    assert one.stdout.splitlines()[:-1] == many.stdout.splitlines()[:-1]
+    assert len(one.stdout.splitlines()) - 1 == sum(line == bad for line in lines)
+
+
+def test_jobs_must_not_be_negative(rooms_kit: Run) -> None:
+    done = rooms_kit("validate", "--jobs", "-1", "schemas/examples/valid/room.json")
+    assert done.returncode == 2
+    assert "must be 0 (one per core) or more, got -1" in done.stderr
 
 
 def test_progress_only_when_asked_or_on_a_terminal(rooms_kit: Run, tmp_path: Path) -> None:

@@ -172,3 +172,33 @@ def test_unreadable_file_does_not_stop_the_others(rooms_kit: Run, tmp_path: Path
     good = ROOTDIR / "schemas" / "examples" / "valid" / "room.json"
     done = rooms_kit("validate", str(tmp_path / "missing.json"), str(good))
     _check(done, 2, "1 document, 0 invalid, 1 unreadable")
+
+
+@pytest.mark.parametrize("levels", [200, 1_000, 1_023])
+def test_deep_participants_are_a_depth_error(rooms_kit: Run, tmp_path: Path, levels: int) -> None:
+    # One valid room, one whose participants nest `levels` deep, one valid room: the deep one is
+    # reported on its own line as [depth] and the others are still checked.
+    deep = (
+        b'{"kind":"games#room","participants":' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+    )
+    flat = ROOM.replace(b"\n", b"")
+    path = tmp_path / "deep.ndjson"
+    path.write_bytes(flat + b"\n" + deep + b"\n" + flat + b"\n")
+    done = rooms_kit("validate", "--format", "json", str(path))
+    _check(done, 1, '"keyword":"depth"', '"documents":3,"invalid":1')
+    (error,) = [line for line in done.stdout.splitlines() if '"type":"error"' in line]
+    assert '"line":2' in error
+    assert '"pointer":"/participants/0' in error
+    assert "nested deeper than 128 levels" in error
+
+
+def test_deep_participants_in_pretty_json_point_at_their_line(
+    rooms_kit: Run, tmp_path: Path
+) -> None:
+    levels = 400
+    body = "\n".join(["{", '  "kind": "games#room",', '  "participants":'])
+    body += "\n" + "[" * (levels - 1) + "\n" + "]" * (levels - 1) + "\n}\n"
+    path = tmp_path / "deep.json"
+    path.write_text(body)
+    done = rooms_kit("validate", str(path))
+    _check(done, 1, f"{path}:4: games#room /participants/0/0/", "[depth] nested deeper than 128")

@@ -13,7 +13,7 @@ TOKENS = ["dev-alice", "dev-bob", "dev-carol"]
 @pytest.fixture(scope="session")
 def reference_results() -> Iterator[Results]:
     """The smoke profile against the unmodified reference server, in process."""
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     try:
         yield run_suite(Target.asgi(app), TOKENS, profile="smoke")
     finally:

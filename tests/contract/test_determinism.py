@@ -12,7 +12,7 @@ UNITS = ("fuzz: create (negative)", "fuzz: list (positive)")
 
 
 def _sent(seed: int) -> list[tuple[str, str, bytes | None]]:
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     sent: list[tuple[str, str, bytes | None]] = []
 
     def keep(exchange: Exchange) -> None:

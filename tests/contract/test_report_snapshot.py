@@ -28,7 +28,7 @@ def stable(text: str) -> str:
 
 
 def test_conformant_report_is_pinned() -> None:
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     try:
         results = run_suite(
             Target.asgi(app),

@@ -28,7 +28,7 @@ class WithoutAutoMatching(Rewriter):
 
 @pytest.fixture
 def reference() -> Iterator[ReferenceApp]:
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     yield app
     app.close()
 

@@ -100,3 +100,77 @@ def test_int32_bounds_and_enums() -> None:
         models.RoomStatusEnum.ROOM_ACTIVE
     )
     assert [v.value for v in models.LeaveRequestReason][:2] == ["PLAYER_LEFT", "GAME_LEFT"]
+
+
+# --- docstrings, the Int64 alias and request bodies built in Python -------------------------------
+
+API = None  # built lazily below, from the same schemas the package was generated from
+
+
+def _api() -> Any:
+    from rooms_kit.codegen.build import build_api  # noqa: PLC0415
+    from rooms_kit.codegen.load import load  # noqa: PLC0415
+
+    global API  # noqa: PLW0603
+    if API is None:
+        API = build_api(load())
+    return API
+
+
+def _words(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def test_every_class_is_documented_from_its_schema() -> None:
+    api = _api()
+    for model in api.models:
+        assert _words(getattr(models, model.class_name).__doc__) == _words(model.description)
+    for enum in api.enums:
+        doc = _words(getattr(models, enum.class_name).__doc__)
+        assert doc.startswith(_words(enum.description)), enum.class_name
+        for value, note in zip(enum.values, enum.value_descriptions, strict=True):
+            assert f"``{value}``: {_words(note)}" in doc, (enum.class_name, value)
+
+
+def test_int64_is_one_alias() -> None:
+    source = Path(models.__file__).read_text(encoding="utf-8")
+    assert source.count(_api().int64_pattern) == 1
+    assert "Int64 = TypeAliasType(" in source
+    assert "request_id: Annotated[Int64 | None," in source
+    assert models.RoomCreateRequest(request_id="-9223372036854775808").request_id is not None
+    with pytest.raises(ValidationError):
+        models.RoomCreateRequest(request_id="9223372036854775808")
+
+
+@pytest.mark.parametrize(
+    ("build", "unknown"),
+    [
+        (lambda: models.RoomCreateRequest(varient=1), "varient"),
+        (lambda: models.RoomJoinRequest(capability=["x"]), "capability"),
+        (lambda: models.RoomLeaveRequest(reason="PLAYER_LEFT", reson="x"), "reson"),
+        (lambda: models.RoomP2PStatuses(update=[]), "update"),
+        (lambda: models.RoomP2PStatus(participantid="p"), "participantid"),  # nested, request-only
+    ],
+    ids=["create", "join", "leave", "report-status", "nested"],
+)
+def test_request_bodies_built_in_python_refuse_unknown_names(build: Any, unknown: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        build()
+    (error,) = caught.value.errors()
+    assert (error["type"], error["loc"]) == ("extra_forbidden", (unknown,))
+
+
+def test_request_bodies_accept_python_and_wire_names_and_stay_open_on_the_wire() -> None:
+    by_name = models.RoomCreateRequest(request_id="1", variant=2)
+    by_alias = models.RoomCreateRequest(requestId="1", variant=2)  # type: ignore[call-arg]
+    assert by_name == by_alias
+    parsed = models.RoomCreateRequest.model_validate({"variant": 1, "futureField": True})
+    assert parsed.model_dump(by_alias=True, exclude_none=True)["futureField"] is True
+    parsed_json = models.RoomCreateRequest.model_validate_json(b'{"futureField": 1}')
+    assert parsed_json.model_extra == {"futureField": 1}
+
+
+def test_reply_models_stay_tolerant() -> None:
+    room = models.Room.model_validate({"roomId": "r", "addedLater": 1})
+    assert room.model_extra == {"addedLater": 1}
+    assert not issubclass(models.Room, models.RequestModel)

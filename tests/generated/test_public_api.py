@@ -72,7 +72,8 @@ def test_server_building_blocks() -> None:
         }
     }
     assert unannotated(server.create_app) == (
-        "(handler, authenticator, *, validate_responses=False, strict_requests=True, schemas=None)"
+        "(handler, authenticator, *, validate_responses=False, strict_requests=True, schemas=None, "
+        "max_body_bytes=1048576)"
     )
 
 
@@ -94,3 +95,28 @@ def test_exception_hierarchy() -> None:
     assert issubclass(errors.RoomsConnectionError, errors.RoomsApiError)
     assert issubclass(errors.UnexpectedResponseError, errors.RoomsApiError)
     assert Room.__module__ == "rooms_api.models"
+
+
+def test_client_constructors_require_a_base_url() -> None:
+    for cls in (client.RoomsClient, client.AsyncRoomsClient):
+        parameters = inspect.signature(cls).parameters
+        assert list(parameters) == [
+            "token", "base_url", "timeout", "retry", "transport", "headers", "sleep", "rand",
+        ]  # fmt: skip
+        parameter = parameters["base_url"]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        assert parameter.default is inspect.Parameter.empty
+    assert not hasattr(client, "DEFAULT_BASE_URL")
+
+
+@pytest.mark.parametrize("name", sorted(HANDLER))
+def test_client_methods_document_arguments_return_and_errors(name: str) -> None:
+    for cls in (client.RoomsClient, client.AsyncRoomsClient):
+        method = getattr(cls, name)
+        doc = inspect.getdoc(method) or ""
+        parameters = [p for p in inspect.signature(method).parameters if p != "self"]
+        args = doc.split("Args:\n", 1)[1].split("\n\n", 1)[0]
+        assert [line.split(":")[0].strip() for line in args.splitlines() if line[:4] == "    "
+                and line[4] != " "] == parameters  # fmt: skip
+        assert "\nReturns:\n" in doc
+        assert "RoomsHttpError:" in doc and "RoomsConnectionError:" in doc

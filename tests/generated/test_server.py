@@ -116,6 +116,14 @@ def test_body_that_is_not_json(app: Any, body: bytes) -> None:
         ("maxResults=0", "maxResults"),
         ("maxResults=501", "maxResults"),
         ("maxResults=ten", "maxResults"),
+        ("maxResults=1_0", "maxResults"),
+        ("maxResults=%2B5", "maxResults"),
+        ("maxResults=%205", "maxResults"),
+        ("maxResults=5%20", "maxResults"),
+        ("maxResults=%D9%A5", "maxResults"),  # ARABIC-INDIC DIGIT FIVE
+        ("maxResults=%EF%BC%95", "maxResults"),  # FULLWIDTH DIGIT FIVE
+        ("maxResults=0x10", "maxResults"),
+        ("maxResults=" + "1" * 30, "maxResults"),
         ("consistencyToken=01", "consistencyToken"),
         ("consistencyToken=9223372036854775808", "consistencyToken"),
         ("alt=proto", "alt"),
@@ -211,3 +219,166 @@ def test_response_validation_catches_a_broken_reply(caplog: pytest.LogCaptureFix
     response = call(checked, "GET", "/games/v1/rooms/x", headers=AUTH)
     assert response.status_code == 500
     assert "/roomStatusVerison" in error_of(response)["message"]
+
+
+def test_negative_query_integer_is_a_number_below_the_minimum(app: Any) -> None:
+    response = call(app, "GET", "/games/v1/rooms?maxResults=-5", headers=AUTH)
+    assert response.status_code == 400
+    assert "-5 is below 1" in error_of(response)["message"]
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("fields=" + "a(" * 500, "nested deeper than 16"),
+        ("fields=" + "a/" * 4000 + "a", "characters long"),
+        ("fields=" + "/".join(["a"] * 17), "nested deeper than 16"),
+        ("fields=" + "a" * 2049, "characters long"),
+    ],
+    ids=["open-parentheses", "long-path", "deep-path", "long-name"],
+)
+def test_hostile_field_selections_are_400_even_without_a_token(
+    app: Any, query: str, problem: str
+) -> None:
+    response = call(app, "GET", f"/games/v1/rooms/r1?{query}")
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["errors"][0]["location"] == "fields"
+    assert problem in error["message"]
+
+
+def nested(depth: int) -> bytes:
+    return b'{"capabilities": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("depth", [32, 1000, 1023])
+def test_deep_json_is_400_naming_where_it_gets_too_deep(app: Any, depth: int) -> None:
+    response = call(app, "POST", "/games/v1/rooms/create", content=nested(depth), headers=AUTH)
+    assert response.status_code == 400
+    error = error_of(response)
+    pointer = "/capabilities" + "/0" * 31
+    assert error["errors"][0] == {
+        "domain": "global",
+        "reason": "invalid",
+        "message": f"Invalid value at '{pointer}': nested deeper than 32 levels",
+        "location": pointer,
+        "locationType": "body",
+    }
+
+
+def test_json_at_the_depth_limit_reaches_validation(app: Any) -> None:
+    response = call(app, "POST", "/games/v1/rooms/create", content=nested(31), headers=AUTH)
+    assert response.status_code == 400
+    assert error_of(response)["errors"][0]["location"] == "/capabilities/0"
+
+
+def small_app(handler: FakeHandler) -> Any:
+    return create_app(handler, authenticate, max_body_bytes=100)
+
+
+def test_declared_length_over_the_cap_is_413_before_the_body_is_read(
+    handler: FakeHandler,
+) -> None:
+    reads: list[int] = []
+
+    async def endless() -> Any:
+        for _ in range(1000):
+            reads.append(1)
+            yield b" " * 1000
+
+    headers = {**AUTH, "Content-Length": "1000000"}
+    response = call(small_app(handler), "POST", "/games/v1/rooms/create", content=endless(),
+                    headers=headers)  # fmt: skip
+    assert response.status_code == 413
+    assert response.headers["connection"] == "close"
+    error = error_of(response)
+    assert error["errors"][0]["reason"] == "requestTooLarge"
+    assert error["message"] == (
+        "The request body declares 1000000 bytes, more than the limit of 100 bytes"
+    )
+    assert handler.calls == []
+
+
+def test_streamed_body_is_cut_at_the_cap(handler: FakeHandler) -> None:
+    sent: list[int] = []
+
+    async def chunks() -> Any:
+        for _ in range(50):
+            sent.append(1)
+            yield b" " * 30
+
+    response = call(small_app(handler), "POST", "/games/v1/rooms/create", content=chunks(),
+                    headers=AUTH)  # fmt: skip
+    assert response.status_code == 413
+    assert error_of(response)["message"] == (
+        "The request body is longer than the limit of 100 bytes"
+    )
+    assert handler.calls == []
+
+
+def test_body_at_the_cap_is_accepted(handler: FakeHandler) -> None:
+    body = b'{"invitedPlayerIds": ["bob"]}'.ljust(100)
+    response = call(small_app(handler), "POST", "/games/v1/rooms/create", content=body,
+                    headers=AUTH)  # fmt: skip
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("length", ["-1", "ten", "1_0", "+5"])
+def test_malformed_content_length_is_400(app: Any, length: str) -> None:
+    scope_headers = [(b"content-length", length.encode()), (b"authorization", b"Bearer token-a")]
+    status, body = raw_call(app, "POST", "/games/v1/rooms/create", scope_headers, b"{}")
+    assert status == 400
+    assert json.loads(body)["error"]["errors"][0]["location"] == "Content-Length"
+
+
+def raw_call(
+    app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
+) -> tuple[int, bytes]:
+    """One request as a bare ASGI scope, for headers an HTTP client would refuse to send."""
+    import asyncio  # noqa: PLC0415
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "server": ("127.0.0.1", 80), "client": None,
+    }  # fmt: skip
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_a_client_that_disconnects_mid_body_is_no_server_error(
+    app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio  # noqa: PLC0415
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/games/v1/rooms/create",
+        "raw_path": b"/games/v1/rooms/create", "query_string": b"", "root_path": "",
+        "headers": [(b"authorization", b"Bearer token-a")], "server": ("127.0.0.1", 80),
+        "client": None,
+    }  # fmt: skip
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b'{"vari', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []

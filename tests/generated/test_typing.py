@@ -26,12 +26,22 @@ def use(client: RoomsClient) -> tuple[Room, RoomList]:
 
 MISUSE = """
 from rooms_api.client import RoomsClient
-from rooms_api.models import Room
+from rooms_api.models import Room, RoomCreateRequest
 
 def misuse(client: RoomsClient) -> None:
     client.get("r1", "en")
     client.list(max_results="ten")
     Room(roomId="r")
+    RoomCreateRequest(varient=1)
+    RoomsClient("token")
+"""
+
+ROOT_IMPORTS = """
+import rooms_api
+
+def use(token: str) -> rooms_api.Room:
+    with rooms_api.RoomsClient(token, base_url="http://127.0.0.1:8080") as client:
+        return client.create(rooms_api.RoomCreateRequest(variant=1))
 """
 
 
@@ -53,3 +63,11 @@ def test_misuse_is_caught(tmp_path: Path) -> None:
     assert "Too many positional arguments" in output
     assert 'Argument "max_results" to "list" of "RoomsClient" has incompatible type "str"' in output
     assert 'Unexpected keyword argument "roomId" for "Room"' in output
+    assert 'Unexpected keyword argument "varient" for "RoomCreateRequest"' in output
+    assert 'Missing named argument "base_url" for "RoomsClient"' in output
+
+
+def test_the_package_root_is_typed(tmp_path: Path) -> None:
+    (tmp_path / "root_user.py").write_text(ROOT_IMPORTS)
+    status, output = run_mypy(str(tmp_path / "root_user.py"))
+    assert status == 0, output

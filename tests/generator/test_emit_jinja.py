@@ -7,7 +7,7 @@ import re
 import pytest
 from jinja2 import UndefinedError
 
-from generator.emit.jinja import TEMPLATES, environment
+from rooms_kit.codegen.emit.jinja import TEMPLATES, environment
 
 
 def test_undefined_names_are_errors() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import OUTPUT_DIR, generate
-from generator.emit import compare, write
+from rooms_kit.codegen import OUTPUT_DIR, generate
+from rooms_kit.codegen.emit import compare, write
 from tests.generator.support import copy_schemas, run_cli
 
 
@@ -65,7 +65,7 @@ def test_check_mode_exit_statuses(rendered: dict[str, bytes], tmp_path: Path) ->
     assert "rooms_api/models.py: differs from what the schemas produce" in stderr
     assert "rooms_api/leftover.py: is not produced by the generator any more" in stderr
     assert "-class RoomPage(BaseModel):\n+class RoomList(BaseModel):" in stderr
-    assert "run `make generate`" in stderr
+    assert f"run `rooms-kit generate --output {out_dir}` to bring it up to date" in stderr
 
 
 def test_writing_only_touches_the_generated_package(tmp_path: Path) -> None:

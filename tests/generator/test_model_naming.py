@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from generator.build import build_api
-from generator.load import load
-from generator.model import class_name_of_kind, snake_case
+from rooms_kit.codegen.build import build_api
+from rooms_kit.codegen.load import load
+from rooms_kit.codegen.model import class_name_of_kind, snake_case
 
 
 @pytest.mark.parametrize(

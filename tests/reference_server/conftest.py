@@ -3,13 +3,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
-from rooms_kit.reference_server import RoomService, SqliteStore
+from rooms_kit.reference_server import RoomService, Store
 from rooms_kit.reference_server.app import create_reference_app
+from rooms_kit.reference_server.stores import open_store
 from rooms_kit.schemas import SchemaSet, reference_validator
 from tests.reference_server.client_service import ClientService
-from tests.reference_server.support import InProcess, portal
+from tests.reference_server.postgres_cluster import Cluster
+from tests.reference_server.support import InProcess, empty_postgres_database, portal
+
+TRUNCATE = (
+    "TRUNCATE rooms, memberships, create_requests, tokens, settings; UPDATE clock SET value = 0"
+)
 
 
 class ManualClock:
@@ -52,23 +59,58 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole test session. Starting it must work: a
+    missing or broken PostgreSQL fails every test that needs it (never a skip)."""
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def rules_database(postgres: Cluster) -> str:
+    """A migrated database for the service-level rule tests, emptied before each test."""
+    return empty_postgres_database(postgres, "rules")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Each service-level test runs on both stores: SQLite in memory, and an emptied
+    PostgreSQL database."""
+    if request.param == "sqlite":
+        return ":memory:"
+    url: str = request.getfixturevalue("rules_database")
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(TRUNCATE)
+    return url
+
+
 @pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    store = SqliteStore(":memory:")
+def store(database: str) -> Iterator[Store]:
+    store = open_store(database)
     yield store
     store.close()
 
 
 @pytest.fixture(params=["direct", "http"])
 def service(
-    request: pytest.FixtureRequest, store: SqliteStore, clock: ManualClock, schemas: SchemaSet
+    request: pytest.FixtureRequest,
+    database: str,
+    store: Store,
+    clock: ManualClock,
+    schemas: SchemaSet,
 ) -> Iterator[CheckedService]:
     """The room service called directly, and the same calls made over HTTP with the generated
-    client against the in-process reference app: every service-level test runs both ways."""
+    client against the in-process reference app: every service-level test runs both ways, on
+    both stores."""
     if request.param == "direct":
         yield CheckedService(RoomService(store, wall_clock=clock), schemas)
         return
-    app = create_reference_app(":memory:", validate_responses=True, wall_clock=clock)
+    app = create_reference_app(database, dev_tokens=True, validate_responses=True, wall_clock=clock)
     try:
         with portal() as running:
             server = InProcess(app, running)

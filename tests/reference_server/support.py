@@ -3,13 +3,14 @@ app) or as a real ``rooms-kit serve`` process on 127.0.0.1, stopped by its own p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,17 @@ import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from rooms_api.client import RetryPolicy, RoomsClient
 
+from rooms_kit.reference_server.stores import upgrade
+from tests.reference_server.postgres_cluster import Cluster
+
 NO_RETRY = RetryPolicy(max_retries=0)
+
+
+def empty_postgres_database(cluster: Cluster, name: str) -> str:
+    """A new database in ``cluster`` at the current layout; returns its address."""
+    url = cluster.create_database(name)
+    upgrade(url)
+    return url
 
 
 class PortalTransport(httpx.BaseTransport):
@@ -75,11 +86,12 @@ class InProcess:
 class ServerProcess:
     """``rooms-kit serve`` in a child process; its JSON-lines log is collected as it comes."""
 
-    def __init__(self, *args: str, cwd: Path) -> None:
+    def __init__(self, *args: str, cwd: Path, preexec_fn: Callable[[], None] | None = None) -> None:
         command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0", *args]
         self.process = subprocess.Popen(
             command,
             cwd=cwd,
+            preexec_fn=preexec_fn,  # noqa: PLW1509 - only setrlimit, in tests
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -141,9 +153,24 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         return self
 
+    def worker_pids(self) -> list[int]:
+        """Pids of the worker processes the supervisor reported (``--workers``), in order."""
+        return [int(r["pid"]) for r in self.records() if r.get("event") == "worker_started"]
+
     def __exit__(self, *exc: object) -> None:
         if self.process.poll() is None:
             self.kill()
+        for pid in self.worker_pids():  # our grandchildren: never leave one serving
+            if _is_spawned_python(pid):  # still that worker, not a reused pid
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _is_spawned_python(pid: int) -> bool:
+    try:
+        return b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _json_or_none(line: str) -> dict[str, Any] | None:

@@ -127,7 +127,7 @@ def test_http_clients_race_for_the_last_slot(tmp_path: Path) -> None:
     host_id = prepare_last_slot(database)
     start = threading.Barrier(RACERS)
     criteria = RoomAutoMatchingCriteria(min_auto_matching_players=3)
-    with ServerProcess("--database", str(database), cwd=tmp_path) as server:
+    with ServerProcess("--dev-tokens", "--database", str(database), cwd=tmp_path) as server:
 
         def race(player: str) -> str:
             with server.client(player) as client:

@@ -33,7 +33,9 @@ class BearerHttp(httplib2.Http):  # type: ignore[misc]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("google")
-    with ServerProcess("--database", str(folder / "rooms.db"), cwd=folder) as running:
+    with ServerProcess(
+        "--dev-tokens", "--database", str(folder / "rooms.db"), cwd=folder
+    ) as running:
         yield running
         assert running.terminate() == 0
 

@@ -36,7 +36,7 @@ OPERATIONS = [
 
 @pytest.fixture
 def app() -> Iterator[ReferenceApp]:
-    reference = create_reference_app(":memory:", validate_responses=True)
+    reference = create_reference_app(":memory:", dev_tokens=True, validate_responses=True)
     yield reference
     reference.close()
 

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_sigterm_stops_cleanly_and_a_restart_keeps_everything(tmp_path: Path) -> None:
     """R-durability-2 R-serve-4"""
     database = tmp_path / "rooms.db"
-    with ServerProcess("--database", str(database), cwd=tmp_path) as first:
+    with ServerProcess("--dev-tokens", "--database", str(database), cwd=tmp_path) as first:
         with first.client("alice") as alice, first.client("bob") as bob:
             room = alice.create(
                 RoomCreateRequest(invited_player_ids=["bob", "carol"], request_id="9")
@@ -36,7 +36,7 @@ def test_sigterm_stops_cleanly_and_a_restart_keeps_everything(tmp_path: Path) ->
     assert events[-1] == "stopped"
     assert not Path(f"{database}-wal").exists()  # closed: the log was checkpointed away
 
-    with ServerProcess("--database", str(database), cwd=tmp_path) as second:
+    with ServerProcess("--dev-tokens", "--database", str(database), cwd=tmp_path) as second:
         with (
             second.client("alice") as alice,
             second.client("bob") as bob,
@@ -82,7 +82,7 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
                 if len(acknowledged) >= 60:
                     enough.set()
 
-    with ServerProcess("--database", str(database), cwd=tmp_path) as server:
+    with ServerProcess("--dev-tokens", "--database", str(database), cwd=tmp_path) as server:
         writers = [threading.Thread(target=writer, args=(n, server)) for n in range(1, 5)]
         for thread in writers:
             thread.start()
@@ -92,7 +92,7 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
             thread.join()
 
     assert len(acknowledged) >= 60
-    with ServerProcess("--database", str(database), cwd=tmp_path) as restarted:
+    with ServerProcess("--dev-tokens", "--database", str(database), cwd=tmp_path) as restarted:
         for key, room_id in acknowledged.items():
             player, request_id = key.split(":")
             with restarted.client(player) as client:
@@ -109,7 +109,7 @@ def test_a_killed_server_loses_no_acknowledged_write(tmp_path: Path) -> None:
 
 def test_development_mode_is_announced_and_dev_tokens_work(tmp_path: Path) -> None:
     """R-token-2"""
-    with ServerProcess("--database", ":memory:", cwd=tmp_path) as server:
+    with ServerProcess("--dev-tokens", "--database", ":memory:", cwd=tmp_path) as server:
         with server.client("alice") as alice:
             room = alice.create(RoomCreateRequest(invited_player_ids=["bob"]))
         with server.client(None, token="alice") as bare, pytest.raises(AuthenticationError):
@@ -229,7 +229,7 @@ def test_bad_token_files_stop_the_start_without_naming_tokens(
 
 def test_a_port_in_use_is_reported_without_a_traceback(tmp_path: Path) -> None:
     """R-errors-1"""
-    with ServerProcess("--database", ":memory:", cwd=tmp_path) as server:
+    with ServerProcess("--dev-tokens", "--database", ":memory:", cwd=tmp_path) as server:
         result = subprocess.run(
             [
                 sys.executable,
@@ -240,6 +240,7 @@ def test_a_port_in_use_is_reported_without_a_traceback(tmp_path: Path) -> None:
                 str(server.port),
                 "--database",
                 ":memory:",
+                "--dev-tokens",
             ],
             cwd=tmp_path,
             capture_output=True,
@@ -335,6 +336,11 @@ def test_tokens_add_keeps_a_chosen_token(tmp_path: Path) -> None:
     [
         (["--port", "99999"], "argument --port: 99999 is outside 0..65535"),
         (["--port", "http"], "argument --port: 'http' is not a port number"),
+        (["--port", "+80"], "argument --port: '+80' is not a port number"),
+        (["--port", "8_0"], "argument --port: '8_0' is not a port number"),
+        (["--port", "\u0668\u0660"], "is not a port number"),
+        (["--max-body-bytes", "0"], "argument --max-body-bytes: '0' is not a positive number"),
+        (["--header-timeout", "1e3"], "argument --header-timeout: '1e3' is not a positive number"),
         (["--host", "999.1.1.1", "--port", "0"], "cannot listen on 999.1.1.1:0"),
     ],
 )
@@ -343,7 +349,16 @@ def test_bad_addresses_are_reported_without_a_traceback(
 ) -> None:
     """R-errors-1"""
     result = subprocess.run(
-        [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--database", ":memory:", *arguments],
+        [
+            sys.executable,
+            "-m",
+            "rooms_kit.cli.main",
+            "serve",
+            "--database",
+            ":memory:",
+            "--dev-tokens",
+            *arguments,
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,

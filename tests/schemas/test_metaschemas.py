@@ -98,3 +98,58 @@ def test_duplicate_kind_is_rejected(copy_of_schemas: Path) -> None:
     _edit(target, lambda s: s["properties"]["kind"].__setitem__("const", "games#room"))
     with pytest.raises(SchemaError, match="already declared"):
         load_schemas(copy_of_schemas)
+
+
+@pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda p: p.name)
+def test_quick_metaschema_check_accepts_every_schema_file(path: Path) -> None:
+    # The schemas of the kit pass jsonschema-rs's check, so start-up skips the slow one.
+    from rooms_kit.schemas.loading import _surely_valid_schema  # noqa: PLC0415
+
+    assert _surely_valid_schema(json.loads(path.read_text()))
+
+
+BROKEN_SCHEMAS = {
+    "type-not-a-type": {"type": "int"},
+    "pattern-not-a-regex": {"type": "string", "pattern": "(unclosed"},
+    "pattern-properties-key-not-a-regex": {"patternProperties": {"[a-": {}}},
+    "nested-pattern-not-a-regex": {"properties": {"x": {"items": {"pattern": "*"}}}},
+    "minimum-not-a-number": {"minimum": "1"},
+    "properties-not-an-object": {"properties": []},
+    "required-not-strings": {"required": [1]},
+    "enum-not-an-array": {"enum": "A"},
+    "anchor-bad-name": {"$anchor": "1-not-a-name"},
+    "items-not-a-schema": {"items": 3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_SCHEMAS))
+def test_quick_metaschema_check_leaves_every_broken_schema_to_check_schema(name: str) -> None:
+    # Whatever check_schema rejects, the quick check must not accept; check_schema then words it.
+    from jsonschema.exceptions import SchemaError as Violation  # noqa: PLC0415
+
+    from rooms_kit.schemas.loading import _surely_valid_schema  # noqa: PLC0415
+
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **BROKEN_SCHEMAS[name]}
+    with pytest.raises(Violation):
+        Draft202012Validator.check_schema(schema)
+    assert not _surely_valid_schema(schema)
+
+
+def test_broken_pattern_is_reported_with_its_pointer(copy_of_schemas: Path) -> None:
+    target = copy_of_schemas / "common.schema.json"
+    _edit(target, lambda s: s["$defs"]["int64"].__setitem__("pattern", "^(0|[1-9]"))
+    with pytest.raises(SchemaError) as caught:
+        load_schemas(copy_of_schemas)
+    assert caught.value.location.file == target
+    assert caught.value.location.pointer == "/$defs/int64/pattern"
+
+
+def test_wrong_id_is_reported_even_when_the_metaschema_check_passes(
+    copy_of_schemas: Path,
+) -> None:
+    target = copy_of_schemas / "played.schema.json"
+    _edit(target, lambda s: s.__setitem__("$id", BASE_URI + "other.schema.json"))
+    with pytest.raises(SchemaError) as caught:
+        load_schemas(copy_of_schemas)
+    assert caught.value.location.file == target
+    assert caught.value.location.pointer == "/$id"

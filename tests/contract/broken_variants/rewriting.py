@@ -61,7 +61,9 @@ class Answer:
 
 @dataclass
 class Rewriter:
-    inner: ASGIApp = field(default_factory=lambda: create_reference_app(":memory:"))
+    inner: ASGIApp = field(
+        default_factory=lambda: create_reference_app(":memory:", dev_tokens=True)
+    )
 
     def __post_init__(self) -> None:
         """Variants that keep state set it up here."""

@@ -1,0 +1,228 @@
+"""Benchmark of ``rooms-kit proxy``: what it adds to a ``get`` and how much throughput it keeps.
+
+Two child processes on 127.0.0.1 with free ports: ``rooms-kit serve`` (fresh SQLite file,
+development tokens) and ``rooms-kit proxy`` in front of it (every check on, no recording). The load
+generator of ``bench/server.py`` (keep-alive HTTP/1.1, in this process) sends the same ``get`` of
+one room straight to the server and through the proxy, in the same run:
+
+- latency with one connection (one request at a time), p50 and p99, direct and proxied; the
+  difference is what the proxy adds;
+- throughput with several connections, direct and proxied, and their ratio (goal: at least 0.7).
+
+The proxy's peak resident memory (VmHWM) is read from /proc before it is stopped. Results go to
+standard output and to this benchmark's section of docs/performance.md.
+
+Run: ``make bench`` or ``.venv/bin/python bench/proxy.py [--requests N] [--connections C]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from server import PERFORMANCE, ROOT, Call, Child, Result, _prepare, measure
+
+BEGIN = "<!-- bench/proxy.py: begin -->"
+END = "<!-- bench/proxy.py: end -->"
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Proxy:
+    """``rooms-kit proxy`` as a child; its violation lines are counted, its memory read."""
+
+    def __init__(self, upstream: str, cwd: Path) -> None:
+        command = [sys.executable, "-m", "rooms_kit.cli.main", "proxy", "--port", "0"]
+        self.process = subprocess.Popen(
+            [*command, "--upstream", upstream],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stderr is not None and self.process.stdout is not None
+        found = LISTENING.search(self.process.stderr.readline())
+        if found is None:
+            self.process.kill()
+            raise SystemExit("the proxy did not start")
+        self.port = int(found.group(1))
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    def peak_mib(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text(encoding="utf-8")
+        found = re.search(r"VmHWM:\s+(\d+) kB", status)
+        return int(found.group(1)) / 1024 if found else float("nan")
+
+    def stop(self) -> int:
+        os.kill(self.process.pid, signal.SIGINT)  # our own child
+        status = self.process.wait(60)
+        self._reader.join()
+        return status
+
+
+def run(total: int, connections: int) -> dict[str, object]:
+    python = sys.executable
+    with tempfile.TemporaryDirectory(prefix="rooms-bench-proxy-") as folder:
+        work = Path(folder)
+        server = Child(
+            [
+                python,
+                "-m",
+                "rooms_kit.cli.main",
+                "serve",
+                "--port",
+                "0",
+                "--database",
+                "rooms.db",
+                "--dev-tokens",
+            ],
+            announce_on_stderr=True,
+            cwd=work,
+        )
+        try:
+            room_id, _ = _prepare(server.port)
+            proxy = Proxy(f"http://127.0.0.1:{server.port}", work)
+            try:
+                get = Call("GET", f"/games/v1/rooms/{room_id}", b"", "dev-alice")
+                found: dict[str, Result] = {}
+                cpu: dict[str, float] = {}
+                for label, port in (("direct", server.port), ("proxied", proxy.port)):
+                    found[f"{label}/1"] = measure(port, get, total // 2, 1)
+                    before = (cpu_seconds(server.process.pid), proxy.cpu_seconds())
+                    found[f"{label}/{connections}"] = measure(port, get, total, connections)
+                    sent = total + max(total // 10, connections)  # measure() warms up first
+                    cpu[f"{label}/server"] = (cpu_seconds(server.process.pid) - before[0]) / sent
+                    cpu[f"{label}/proxy"] = (proxy.cpu_seconds() - before[1]) / sent
+                for key, result in found.items():
+                    if result.failures:
+                        raise SystemExit(f"{key}: {result.failures} failed requests")
+                    print(
+                        f"get {key:<12} {result.per_second:>8,.0f} req/s  p50 "
+                        f"{result.percentile(0.5):6.2f} ms  p99 {result.percentile(0.99):6.2f} ms",
+                        flush=True,
+                    )
+                peak = proxy.peak_mib()
+            finally:
+                status = proxy.stop()
+        finally:
+            server.stop()
+    if status != 0 or len(proxy.lines) != 1:
+        raise SystemExit(f"the proxy saw violations (exit {status}): {proxy.lines[:3]}")
+    load = os.getloadavg()[0]
+    return {"results": found, "peak": peak, "verdict": proxy.lines[-1], "cpu": cpu, "load": load}
+
+
+def render(found: dict[str, object], total: int, connections: int) -> str:
+    results: dict[str, Result] = found["results"]  # type: ignore[assignment]
+    cpu: dict[str, float] = found["cpu"]  # type: ignore[assignment]
+    one_direct, one_proxied = results["direct/1"], results["proxied/1"]
+    many_direct, many_proxied = results[f"direct/{connections}"], results[f"proxied/{connections}"]
+    added_50 = one_proxied.percentile(0.5) - one_direct.percentile(0.5)
+    added_99 = one_proxied.percentile(0.99) - one_direct.percentile(0.99)
+    ratio = many_proxied.per_second / many_direct.per_second
+    lines = [
+        BEGIN,
+        "## Proxy (`bench/proxy.py`)",
+        "",
+        "`rooms-kit proxy` (every per-exchange check and lifecycle rule on, no recording) in front "
+        "of `rooms-kit serve` (SQLite file, development tokens), both child processes on "
+        "127.0.0.1; the `get` of one room sent straight to the server and through the proxy in the "
+        f"same run by `bench/server.py`'s client. Run of {datetime.now(UTC):%Y-%m-%d} on "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; client, proxy and server "
+        "share the cores.",
+        "",
+        "| path | connections | requests | requests/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, result in results.items():
+        label, count = key.split("/")
+        lines.append(
+            f"| {label} | {count} | {len(result.latencies):,} | {result.per_second:,.0f} | "
+            f"{result.percentile(0.5):.2f} | {result.percentile(0.99):.2f} |"
+        )
+    lines += [
+        "",
+        f"- latency the proxy adds to a `get` (one connection): **{added_50:.2f} ms at p50, "
+        f"{added_99:.2f} ms at p99**;",
+        f"- throughput through the proxy with {connections} connections: **{ratio:.2f} times direct** "
+        "(goal: at least 0.7);",
+        f"- CPU per proxied `get`: {cpu['proxied/proxy'] * 1000:.2f} ms in the proxy, "
+        f"{cpu['proxied/server'] * 1000:.2f} ms in the server (the server alone, direct: "
+        f"{cpu['direct/server'] * 1000:.2f} ms); throughput through the proxy is bounded by the "
+        "cores it shares with the client and the server;",
+        f"- the proxy's peak resident memory: {found['peak']:.0f} MiB; its verdict at the stop: "
+        f"`{found['verdict']}`;",
+        f"- one-minute load average of the machine at the end of the run: {found['load']:.1f} "
+        "(other work shared the cores).",
+        "",
+        "What the profiles (cProfile with a CPU clock, on the proxy process) showed, in the order "
+        "it was fixed: (1) every answer ran the suite's schema checks, about 3.5 ms of "
+        "`jsonschema` each; identical answers (a client polling a room) now reuse the verdict "
+        "from a bounded cache keyed by operation, status, content type and body. (2) httpx's "
+        "async client imported the missing `sniffio` anew for every lock httpcore took, a full "
+        "`sys.path` search each time, then its pool bookkeeping, URL objects and cookie "
+        "extraction cost more than the rest of the proxy together; the upstream side is now a "
+        "small h11 keep-alive client (`rooms_kit/traffic/upstream.py`), which took the proxy "
+        "from about 1.4 to about 0.6 ms of CPU per `get`. What is left is mostly HTTP/1.1 "
+        "parsing and writing on both sides (uvicorn's h11 protocol towards the client, h11 "
+        "towards the server) and, for about a seventh, judging the exchange. On two shared cores a hop that costs as much CPU as the server itself "
+        "cannot keep 0.7 of the direct throughput; the latency it adds to one request at a "
+        "time is the figure a client notices.",
+        END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str) -> None:
+    """Replace this benchmark's section of docs/performance.md, leaving the others alone."""
+    text = PERFORMANCE.read_text(encoding="utf-8")
+    if BEGIN in text and END in text:
+        before, rest = text.split(BEGIN, 1)
+        after = rest.split(END, 1)[1].lstrip("\n")
+        text = before + section + ("\n" + after if after else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    PERFORMANCE.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
+    args = parser.parse_args()
+    found = run(args.requests, args.connections)
+    if not args.no_write:
+        write_section(render(found, args.requests, args.connections))
+        print(f"written to {PERFORMANCE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""``rooms-kit db upgrade``: bring a database's layout up to the version this rooms-kit uses.
+
+PostgreSQL layouts are versioned (``rooms_kit.reference_server.postgres_schema``); each missing
+step is applied once, and a database newer than this code is refused (exit 2). A SQLite file is
+created at the current layout by opening it, which is all this command does for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rooms_kit.cli.cmd_serve import DEFAULT_DATABASE
+
+
+def register(subparsers: Any) -> None:
+    db = subparsers.add_parser("db", help="manage the reference server's database")
+    nested = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = nested.add_parser(
+        "upgrade",
+        help="apply the missing layout versions (refuses a database newer than this code)",
+        description="Bring the database layout up to this rooms-kit's version. Safe to run "
+        "again, and from several hosts at once.",
+    )
+    upgrade.add_argument(
+        "--database",
+        default=DEFAULT_DATABASE,
+        help="postgresql://user@host/name address or SQLite file (default rooms.db)",
+    )
+    db.set_defaults(handler=_run_upgrade)
+
+
+def _run_upgrade(args: argparse.Namespace) -> int:
+    from rooms_kit.reference_server.stores import describe, upgrade  # noqa: PLC0415
+
+    before, after = upgrade(args.database)
+    where = describe(args.database)
+    if before == after:
+        print(f"{where}: layout version {after}, up to date")
+    else:
+        print(f"{where}: layout version {before} -> {after}")
+    return 0

@@ -1,0 +1,74 @@
+"""``rooms-kit replay``: re-send a recording to another implementation and compare the answers."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = """\
+Re-send the exchanges of a rooms-kit proxy recording, in their order, to another implementation
+of the rooms API, each with the real token of its player alias. Room ids, participant ids, player
+ids and page tokens the new server makes up are mapped as they appear; every create requestId is
+replaced by a fresh one. Every answer is compared with the recorded one: equal status, equal body
+apart from timestamps, and for errors the same code and reasons. Each difference is printed as it
+is found; --report-dir adds report.txt (both bodies side by side) and junit.xml.
+"""
+
+EPILOG = """\
+exit status:
+  0  every answer matches the recording
+  1  at least one answer differs
+  2  the replay could not run (bad usage, unreadable recording, a player alias without a token)
+
+example:
+  rooms-kit replay traffic.ndjson.gz --url http://127.0.0.1:9090 \\
+      --token player-1=TOKEN-OF-ALICE --token player-2=TOKEN-OF-BOB
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay a recording against another server and report every difference",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="recording files, in order")
+    parser.add_argument("--url", required=True, help="base URL of the server to replay against")
+    parser.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        metavar="ALIAS=TOKEN",
+        help="the real token for a player alias of the recording; repeat for each player",
+    )
+    parser.add_argument(
+        "--report-dir", type=Path, help="write report.txt and junit.xml into this folder"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time the server has for each whole answer (30)",
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rooms_kit.errors import KitError  # noqa: PLC0415
+    from rooms_kit.traffic.checking import Limits, check_base_url  # noqa: PLC0415
+    from rooms_kit.traffic.replaying import parse_tokens, run_replay  # noqa: PLC0415
+
+    if not 0 < args.timeout <= 3600:
+        raise KitError("--timeout must be above 0 and at most 3600 seconds")
+    url = check_base_url(args.url, "--url")
+    return run_replay(
+        list(args.files),
+        url,
+        parse_tokens(args.token),
+        report_dir=args.report_dir,
+        limits=Limits(seconds=args.timeout),
+    )

@@ -1,0 +1,487 @@
+"""The machinery behind ``rooms_api.server``: routing, parameters, bodies, auth and errors.
+
+Import the public names from ``rooms_api.server``; this module may change between versions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, quote, unquote
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from rooms_kit.schemas import SchemaSet
+from rooms_kit.validation import Issue, Validators
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from rooms_api import _api
+from rooms_api.fields import FieldSelectorError, parse_fields, select_fields
+
+logger = logging.getLogger(__name__)
+
+SERVICE_PREFIX = "/" + _api.SERVICE_PATH
+JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+INT64_PATTERN = re.compile(_api.INT64_PATTERN)
+# Query integers are ASCII digits with an optional minus sign: no "+", "_", spaces or other
+# scripts' digits, all of which Python's int() would accept.
+INT_PATTERN = re.compile(r"-?[0-9]{1,20}")
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+"""Largest request body ``create_app`` accepts by default (1 MiB); larger ones get 413."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays and objects accepted in a request body (the schemas need 5)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    player_id: str
+
+
+@runtime_checkable
+class Authenticator(Protocol):
+    """Turns a bearer token into the calling player, or ``None`` when the token is not valid."""
+
+    async def __call__(self, token: str) -> Principal | None: ...
+
+
+class ApiError(Exception):
+    """Raise from a handler to answer with an error in Google's envelope.
+
+    ``reason`` is one of Google's short codes (``notFound``, ``conflict``, ``forbidden`` …);
+    ``location`` and ``location_type`` optionally name the offending parameter or JSON pointer.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        location: str | None = None,
+        location_type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.location = location
+        self.location_type = location_type
+
+    def envelope(self) -> dict[str, Any]:
+        """The JSON body: ``{"error": {"code", "message", "errors": [...]}}``."""
+        item: dict[str, Any] = {"domain": "global", "reason": self.reason, "message": self.message}
+        if self.location is not None:
+            item["location"] = self.location
+        if self.location_type is not None:
+            item["locationType"] = self.location_type
+        return {"error": {"code": self.status, "message": self.message, "errors": [item]}}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query parameter of one operation and how to convert its text."""
+
+    wire: str
+    py_name: str
+    kind: str  # "string", "int32", "int64" or "boolean"
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One row of the routing table that ``rooms_api.server`` generates."""
+
+    name: str
+    py_name: str
+    method: str
+    segments: tuple[str, ...]  # "{roomId}" marks a path parameter
+    query: tuple[Query, ...]
+    request_kind: str | None
+    request_model: type[BaseModel] | None
+    response_kind: str | None
+    response_model: type[BaseModel] | None
+    success_status: int
+
+
+# Query parameters every operation accepts; only ``alt``, ``prettyPrint``, ``fields`` and
+# ``oauth_token`` change what the stub does, the others are accepted and ignored.
+GLOBAL_QUERY = frozenset(_api.GLOBAL_QUERY_PARAMETERS)
+
+
+def _match(
+    operations: Sequence[Operation], segments: Sequence[str]
+) -> list[tuple[Operation, dict[str, str]]]:
+    found = []
+    for op in operations:
+        if len(op.segments) != len(segments):
+            continue
+        params: dict[str, str] = {}
+        for pattern, actual in zip(op.segments, segments, strict=True):
+            if pattern.startswith("{"):
+                params[pattern[1:-1]] = unquote(actual)
+            elif pattern != actual:
+                break
+        else:
+            found.append((op, params))
+    return found
+
+
+def _raw_path(request: Request) -> str:
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        return raw.decode("latin-1").split("?", 1)[0]
+    return quote(request.scope["path"])
+
+
+def _parse_bool(wire: str, value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise _invalid_parameter(wire, f"Invalid boolean value for {wire}: {value!r}")
+
+
+def _invalid_parameter(wire: str, message: str) -> ApiError:
+    return ApiError(400, "invalidParameter", message, location=wire, location_type="parameter")
+
+
+def _convert(query: Query, value: str) -> Any:
+    if query.kind == "int32":
+        if not INT_PATTERN.fullmatch(value):
+            raise _invalid_parameter(
+                query.wire, f"Invalid value for {query.wire}: {value!r} is not an integer"
+            )
+        number = int(value, 10)
+        if query.minimum is not None and number < query.minimum:
+            raise _invalid_parameter(
+                query.wire, f"Invalid value for {query.wire}: {number} is below {query.minimum}"
+            )
+        if query.maximum is not None and number > query.maximum:
+            raise _invalid_parameter(
+                query.wire, f"Invalid value for {query.wire}: {number} is above {query.maximum}"
+            )
+        return number
+    if query.kind == "int64":
+        if not INT64_PATTERN.fullmatch(value):
+            raise _invalid_parameter(
+                query.wire, f"Invalid value for {query.wire}: {value!r} is not a 64-bit integer"
+            )
+        return value
+    if query.kind == "boolean":
+        return _parse_bool(query.wire, value)
+    return value
+
+
+def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        return None
+    return query.get("oauth_token") or None
+
+
+def _pointer(parts: Sequence[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _too_deep(data: Any, limit: int) -> list[Any] | None:
+    """The path to the first array or object nested deeper than ``limit``, or ``None``.
+
+    Walks with its own stack, so the depth of ``data`` never meets Python's recursion limit.
+    """
+    stack: list[tuple[Any, list[Any]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.items()
+        elif isinstance(value, list):
+            children = enumerate(value)
+        else:
+            continue
+        if len(path) >= limit:
+            return path
+        for key, child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, [*path, key]))
+    return None
+
+
+def _declared_length(request: Request) -> int | None:
+    """The Content-Length header as a number, ``None`` without one; 400 when it is malformed."""
+    header = request.headers.get("content-length")
+    if header is None:
+        return None
+    if not INT_PATTERN.fullmatch(header) or header.startswith("-"):
+        raise ApiError(
+            400,
+            "badRequest",
+            "Content-Length must be a decimal number of bytes",
+            location="Content-Length",
+            location_type="header",
+        )
+    return int(header)
+
+
+def _describe(issue: Issue) -> tuple[str, str]:
+    """The JSON pointer and message of a validation issue.
+
+    For an unknown property the pointer names that property rather than the object holding it.
+    """
+    pointer = issue.locate_at or issue.pointer
+    message = issue.message
+    if issue.expected:
+        message += f"; expected {issue.expected}"
+    return pointer, message
+
+
+class Stub:
+    """Serves ``operations`` with ``handler``; ``endpoint`` is the Starlette endpoint."""
+
+    def __init__(
+        self,
+        operations: Sequence[Operation],
+        handler: object,
+        authenticator: Authenticator,
+        *,
+        validate_responses: bool,
+        strict_requests: bool,
+        schemas: SchemaSet,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.operations = tuple(operations)
+        self.max_body_bytes = max_body_bytes
+        self.handler = handler
+        self.authenticator = authenticator
+        self.validate_responses = validate_responses
+        self.strict_requests = strict_requests
+        self.request_validators = Validators(schemas, strict=strict_requests)
+        self.response_validators = Validators(schemas, strict=True)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point for every HTTP request (websockets are closed at once)."""
+        if scope["type"] != "http":
+            await send({"type": "websocket.close", "code": 1000})
+            return
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def endpoint(self, request: Request) -> Response:
+        pretty = True
+        try:
+            query = self._query(request)
+            pretty = _parse_bool("prettyPrint", query.get("prettyPrint", "true"))
+            return await self._dispatch(request, query, pretty)
+        except ApiError as exc:
+            return _error_response(exc, pretty)
+        except ClientDisconnect:
+            # The client went away (or the server dropped it) before its body arrived; nobody
+            # reads this answer, and nothing went wrong on the server's side.
+            return _error_response(ApiError(400, "badRequest", "Incomplete request body"), pretty)
+        except Exception:
+            logger.exception("handler failed on %s %s", request.method, request.url.path)
+            return _error_response(ApiError(500, "backendError", "Internal error."), pretty)
+
+    def _query(self, request: Request) -> dict[str, str]:
+        pairs = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), True)
+        query: dict[str, str] = {}
+        for key, value in pairs:
+            if key in query:
+                raise _invalid_parameter(key, f"Parameter {key} is given more than once")
+            query[key] = value
+        return query
+
+    async def _dispatch(self, request: Request, query: dict[str, str], pretty: bool) -> Response:
+        path = _raw_path(request)
+        if not path.startswith(SERVICE_PREFIX):
+            raise ApiError(404, "notFound", f"No such path: {request.url.path}")
+        candidates = _match(self.operations, path[len(SERVICE_PREFIX) :].split("/"))
+        if not candidates:
+            raise ApiError(404, "notFound", f"No such path: {request.url.path}")
+        chosen = [(op, params) for op, params in candidates if op.method == request.method]
+        if not chosen:
+            allowed = ", ".join(sorted({op.method for op, _ in candidates}))
+            error = ApiError(405, "httpMethodNotAllowed", f"Method {request.method} not allowed")
+            response = _error_response(error, pretty)
+            response.headers["Allow"] = allowed
+            return response
+        op, path_params = chosen[0]
+        for name, value in path_params.items():
+            if not value:
+                raise ApiError(
+                    400,
+                    "required",
+                    f"Required parameter: {name}",
+                    location=name,
+                    location_type="parameter",
+                )
+        kwargs = self._query_arguments(op, query)
+        declared = _declared_length(request)
+        if declared is not None and declared > self.max_body_bytes:
+            raise self._too_large(f"declares {declared} bytes, more")
+        selector = None
+        if query.get("fields"):
+            try:
+                selector = parse_fields(query["fields"])
+            except FieldSelectorError as exc:
+                raise _invalid_parameter("fields", f"Invalid field selection: {exc}") from None
+        principal = await self._authenticate(request, query)
+        args: list[Any] = [principal, *path_params.values()]
+        if op.request_model is not None:
+            args.append(await self._body(request, op))
+        method = getattr(self.handler, op.py_name, None)
+        if method is None:
+            raise _not_implemented(op)
+        try:
+            result = await method(*args, **kwargs)
+        except NotImplementedError:
+            raise _not_implemented(op) from None
+        return self._reply(op, result, pretty, selector)
+
+    def _query_arguments(self, op: Operation, query: Mapping[str, str]) -> dict[str, Any]:
+        alt = query.get("alt", "json")
+        if alt != "json":
+            raise _invalid_parameter("alt", f"Unsupported value for alt: {alt!r}; only json")
+        known = {q.wire: q for q in op.query}
+        kwargs: dict[str, Any] = {}
+        for wire, value in query.items():
+            if wire in known:
+                kwargs[known[wire].py_name] = _convert(known[wire], value)
+            elif wire not in GLOBAL_QUERY and self.strict_requests:
+                raise _invalid_parameter(wire, f"Unknown parameter: {wire}")
+        return kwargs
+
+    async def _authenticate(self, request: Request, query: Mapping[str, str]) -> Principal:
+        token = _bearer(request, query)
+        if token is None:
+            raise ApiError(
+                401,
+                "authError",
+                "Login Required.",
+                location="Authorization",
+                location_type="header",
+            )
+        principal = await self.authenticator(token)
+        if principal is None:
+            raise ApiError(
+                401,
+                "authError",
+                "Invalid Credentials",
+                location="Authorization",
+                location_type="header",
+            )
+        return principal
+
+    async def _body(self, request: Request, op: Operation) -> BaseModel:
+        assert op.request_kind is not None and op.request_model is not None
+        raw = await self._read_body(request)
+        try:
+            data = orjson.loads(raw) if raw.strip() else {}
+        except orjson.JSONDecodeError:
+            raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
+        deep = _too_deep(data, MAX_JSON_DEPTH)
+        if deep is not None:
+            pointer = _pointer(deep)
+            raise ApiError(
+                400,
+                "invalid",
+                f"Invalid value at '{pointer}': nested deeper than {MAX_JSON_DEPTH} levels",
+                location=pointer,
+                location_type="body",
+            )
+        errors = self.request_validators.kind(op.request_kind).errors(data, max_errors=1)
+        if errors:
+            pointer, message = _describe(errors[0])
+            raise ApiError(
+                400,
+                "invalid",
+                f"Invalid value at '{pointer}': {message}",
+                location=pointer,
+                location_type="body",
+            )
+        try:
+            return op.request_model.model_validate(data)
+        except ValidationError as exc:
+            detail = exc.errors()[0]
+            pointer = _pointer(list(detail["loc"]))
+            raise ApiError(
+                400,
+                "invalid",
+                f"Invalid value at '{pointer}': {detail['msg']}",
+                location=pointer,
+                location_type="body",
+            ) from None
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, read chunk by chunk and refused (413) as soon as it passes the cap."""
+        body = bytearray()
+        async for chunk in request.stream():
+            if len(body) + len(chunk) > self.max_body_bytes:
+                raise self._too_large("is longer")
+            body += chunk
+        return bytes(body)
+
+    def _too_large(self, what: str) -> ApiError:
+        return ApiError(
+            413,
+            "requestTooLarge",
+            f"The request body {what} than the limit of {self.max_body_bytes} bytes",
+        )
+
+    def _reply(self, op: Operation, result: object, pretty: bool, selector: Any) -> Response:
+        if op.response_model is None or op.response_kind is None:
+            return Response(status_code=op.success_status)
+        if isinstance(result, op.response_model):
+            model = result
+        else:
+            model = op.response_model.model_validate(result)
+        data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if self.validate_responses:
+            validator = self.response_validators.kind(op.response_kind)
+            errors = validator.errors(data, max_errors=1)
+            if errors:
+                pointer, message = _describe(errors[0])
+                logger.error(
+                    "response of %s breaks the schema at %s: %s", op.name, pointer, message
+                )
+                raise ApiError(
+                    500,
+                    "backendError",
+                    f"Response of {op.name} breaks the schema at '{pointer}': {message}",
+                )
+        if selector is not None:
+            data = select_fields(data, selector)
+        return _json_response(op.success_status, data, pretty)
+
+
+def _not_implemented(op: Operation) -> ApiError:
+    return ApiError(501, "notImplemented", f"Operation {op.name} is not implemented")
+
+
+def _json_response(status: int, data: Any, pretty: bool) -> Response:
+    # orjson writes UTF-8 as it is (no \u escapes) and rejects NaN, like Google's servers.
+    if pretty:
+        body = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    else:
+        body = orjson.dumps(data)
+    return Response(body, status_code=status, media_type=JSON_CONTENT_TYPE)
+
+
+def _error_response(error: ApiError, pretty: bool) -> Response:
+    response = _json_response(error.status, error.envelope(), pretty)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{_api.RETIRED_ROOT_URL}"'
+    if error.status == 413:
+        # The rest of the body is not read: the connection cannot carry another request.
+        response.headers["Connection"] = "close"
+    return response

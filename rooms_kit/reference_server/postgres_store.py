@@ -1,0 +1,311 @@
+"""The PostgreSQL implementation of ``Store``: many processes and hosts on one database.
+
+Every request is one transaction on a pooled connection (psycopg 3, ``psycopg_pool``). Writers run
+at READ COMMITTED and take exactly the locks their read-modify-write needs (ARCHITECTURE.md,
+"PostgreSQL: locks instead of one writer"):
+
+- a room read for writing is locked (``SELECT ... FOR UPDATE``), so two changes of one room
+  never interleave while changes of different rooms run side by side;
+- a create carrying a ``requestId`` first takes a transaction advisory lock named after
+  (application, player, requestId): a parallel retry waits for the first attempt to commit and
+  then finds its room, and the primary key of ``create_requests`` backs that up;
+- auto-matching takes a transaction advisory lock named after (application, variant), so
+  matchers of one pool queue one behind the other (like SQLite's single writer, and with the
+  same outcome: newcomers fill the oldest waiting room first, and a room is never over-filled),
+  while other pools, invitations and moves in rooms do not wait for them;
+- the server-wide modification clock lives in a one-row table that is advanced in its own tiny
+  autocommit transaction with ``synchronous_commit = off``. Its row lock is held for one
+  statement, not for a whole request. A clock value becomes durable no later than the first
+  (synchronously committed) write that uses it, because the log is flushed in order.
+
+Reads run as REPEATABLE READ, READ ONLY transactions: one snapshot, never waiting for writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from rooms_kit.reference_server import postgres_schema
+from rooms_kit.reference_server.sqlite_store import StoreError
+from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
+from rooms_kit.reference_server.storage import ListPosition
+
+POOL_SIZE = 10
+"""Connections per process; a worker process rarely needs more than its busy threads."""
+CONNECT_TIMEOUT_SECONDS = 10
+POOL_WAIT_SECONDS = 30
+"""How long a request waits for a free pooled connection before failing."""
+
+AUTH_MODE_KEY = "auth_mode"
+
+
+def _lock_key(*parts: object) -> int:
+    """A signed 64-bit advisory lock key for the given name parts (collisions only make two
+    unrelated requests wait for each other, never mix them up)."""
+    name = "\0".join(str(part) for part in parts).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+
+
+def _text(value: str) -> str:
+    """``value`` as a PostgreSQL text key. PostgreSQL text cannot hold NUL, which SQLite (and the
+    wire) allow, so NUL and the escape character are escaped, injectively. Real ids (generated
+    room ids, player ids of letters, digits, '.', '_' and '-') never contain either and are
+    stored as they are; only hostile input is changed, consistently on write and on look-up."""
+    if "\0" not in value and "\\" not in value:
+        return value
+    return value.replace("\\", "\\\\").replace("\0", "\\0")
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced, fit for logs and error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://(unparsable address)"
+    user = f"{info['user']}@" if info.get("user") else ""
+    host = str(info.get("host", ""))
+    where = f"{host}:{info['port']}" if info.get("port") else host
+    return f"postgresql://{user}{where}/{info.get('dbname', '')}"
+
+
+class PostgresTransaction:
+    """``Transaction`` on one pooled connection inside an open transaction."""
+
+    def __init__(self, connection: psycopg.Connection[Any], store: PostgresStore, write: bool):
+        self._db = connection
+        self._store = store
+        self._write = write
+
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> psycopg.Cursor[Any]:
+        return self._db.execute(sql, parameters)
+
+    def tick(self, wall_ms: int) -> int:
+        return self._store.tick(wall_ms)
+
+    def load_room(self, room_id: str) -> RoomState | None:
+        lock = " FOR UPDATE" if self._write else ""
+        row = self._db.execute(
+            "SELECT document FROM rooms WHERE room_id = %s" + lock, (_text(room_id),)
+        ).fetchone()
+        return _room(row[0]) if row else None
+
+    def save_room(self, room: RoomState) -> None:
+        self._db.execute(
+            "INSERT INTO rooms (room_id, application_id, variant, created_ms, free_slots, document)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (room_id) DO UPDATE SET"
+            " free_slots = excluded.free_slots, document = excluded.document",
+            (
+                room.room_id,
+                room.application_id,
+                room.variant,
+                room.created_ms,
+                room.free_slots,
+                json.dumps(room.to_json(), separators=(",", ":")),
+            ),
+        )
+        deleted = room.status == ROOM_DELETED
+        invited = [p for p in room.participants if p.invited]
+        if not invited:
+            return
+        self._db.execute(
+            "INSERT INTO memberships (player_id, room_id, application_id, created_ms, listed)"
+            " SELECT player_id, %s, %s, %s, listed"
+            " FROM unnest(%s::text[], %s::boolean[]) AS m (player_id, listed)"
+            " ON CONFLICT (player_id, room_id) DO UPDATE SET listed = excluded.listed",
+            (
+                room.room_id,
+                room.application_id,
+                room.created_ms,
+                [_text(p.player_id) for p in invited],
+                [p.status == INVITED and not p.dismissed and not deleted for p in invited],
+            ),
+        )
+
+    def find_request(self, application_id: str, player_id: str, request_id: int) -> str | None:
+        if self._write:
+            # Parallel retries of one create queue here until the first one commits.
+            self._db.execute(
+                "SELECT pg_advisory_xact_lock(%s)",
+                (_lock_key("request", application_id, player_id, request_id),),
+            )
+        row = self._db.execute(
+            "SELECT room_id FROM create_requests"
+            " WHERE application_id = %s AND player_id = %s AND request_id = %s",
+            (application_id, _text(player_id), request_id),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def remember_request(
+        self, application_id: str, player_id: str, request_id: int, room_id: str
+    ) -> None:
+        self._db.execute(
+            "INSERT INTO create_requests (application_id, player_id, request_id, room_id)"
+            " VALUES (%s, %s, %s, %s)",
+            (application_id, _text(player_id), request_id, room_id),
+        )
+
+    def match_candidates(self, application_id: str, variant: int | None) -> Iterator[RoomState]:
+        self._db.execute(
+            "SELECT pg_advisory_xact_lock(%s)", (_lock_key("match", application_id, variant),)
+        )
+        after: tuple[int, str] = (-1, "")
+        while True:
+            # One room at a time, locked: only the rooms actually looked at are held, and a
+            # room whose last slot went meanwhile drops out when its lock is granted.
+            row = self._db.execute(
+                "SELECT created_ms, room_id, document FROM rooms"
+                " WHERE application_id = %s AND free_slots > 0"
+                " AND variant IS NOT DISTINCT FROM %s AND (created_ms, room_id) > (%s, %s)"
+                " ORDER BY created_ms, room_id LIMIT 1 FOR UPDATE",
+                (application_id, variant, after[0], after[1]),
+            ).fetchone()
+            if row is None:
+                return
+            after = (int(row[0]), str(row[1]))
+            yield _room(row[2])
+
+    def invitations(
+        self, application_id: str, player_id: str, after: ListPosition | None, limit: int
+    ) -> Sequence[RoomState]:
+        start = after if after is not None else (-1, "")
+        rows = self._db.execute(
+            "SELECT r.document FROM memberships AS m JOIN rooms AS r ON r.room_id = m.room_id"
+            " WHERE m.application_id = %s AND m.player_id = %s AND m.listed"
+            " AND (m.created_ms, m.room_id) > (%s, %s)"
+            " ORDER BY m.created_ms, m.room_id LIMIT %s",
+            (application_id, _text(player_id), start[0], start[1], limit),
+        ).fetchall()
+        return [_room(document) for (document,) in rows]
+
+
+def _room(document: str) -> RoomState:
+    return RoomState.from_json(json.loads(document))
+
+
+class PostgresStore:
+    """``Store`` on a PostgreSQL database whose layout is at ``LATEST_VERSION``."""
+
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
+        self._where = redact(url)
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max(pool_size, 1),
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "rooms-kit"},
+            timeout=POOL_WAIT_SECONDS,
+            open=False,
+            name="rooms-kit",
+        )
+        self._clock = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=2,
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                "application_name": "rooms-kit clock",
+                "options": "-c synchronous_commit=off",
+            },
+            timeout=POOL_WAIT_SECONDS,
+            open=False,
+            name="rooms-kit-clock",
+        )
+        try:
+            # One plain connection first: a wrong address or password fails at once with
+            # PostgreSQL's own reason, rather than after the pool's retries.
+            with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
+                postgres_schema.check_version(connection, self._where)
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+            self._clock.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+        except PoolTimeout:
+            self.close()
+            raise StoreError(
+                f"{self._where}: cannot connect to the database within "
+                f"{CONNECT_TIMEOUT_SECONDS} s (is PostgreSQL running, and the address right?)"
+            ) from None
+        except psycopg.Error as exc:
+            self.close()
+            raise StoreError(f"{self._where}: cannot use this database: {exc}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def path(self) -> str:
+        """The database address without its password."""
+        return self._where
+
+    def tick(self, wall_ms: int) -> int:
+        with self._clock.connection() as connection:
+            row = connection.execute(
+                "UPDATE clock SET value = greatest(value + 1, %s) RETURNING value", (wall_ms,)
+            ).fetchone()
+        assert row is not None, "the clock row is created by the first migration"
+        return int(row[0])
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[PostgresTransaction]:
+        with self._pool.connection() as connection:
+            connection.read_only = not write
+            connection.isolation_level = (
+                psycopg.IsolationLevel.READ_COMMITTED
+                if write
+                else psycopg.IsolationLevel.REPEATABLE_READ
+            )
+            with connection.transaction():
+                yield PostgresTransaction(connection, self, write)
+
+    def write(self) -> AbstractContextManager[PostgresTransaction]:
+        return self._transaction(write=True)
+
+    def read(self) -> AbstractContextManager[PostgresTransaction]:
+        return self._transaction(write=False)
+
+    def player_for_token_digest(self, digest: str) -> str | None:
+        with self._transaction(write=False) as tx:
+            row = tx.execute("SELECT player_id FROM tokens WHERE digest = %s", (digest,)).fetchone()
+        return str(row[0]) if row else None
+
+    def add_token_digest(self, digest: str, player_id: str) -> None:
+        with self._transaction(write=True) as tx:
+            tx.execute(
+                "INSERT INTO tokens (digest, player_id) VALUES (%s, %s)"
+                " ON CONFLICT (digest) DO UPDATE SET player_id = excluded.player_id",
+                (digest, player_id),
+            )
+
+    def has_tokens(self) -> bool:
+        with self._transaction(write=False) as tx:
+            row = tx.execute("SELECT 1 FROM tokens LIMIT 1").fetchone()
+        return row is not None
+
+    def claim_auth_mode(self, mode: str) -> str:
+        """Store ``mode`` unless the database holds one already; the mode it holds now."""
+        with self._transaction(write=True) as tx:
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                (AUTH_MODE_KEY, mode),
+            )
+            row = tx.execute(
+                "SELECT value FROM settings WHERE key = %s", (AUTH_MODE_KEY,)
+            ).fetchone()
+        assert row is not None, "the row was just inserted or was there already"
+        return str(row[0])
+
+    def auth_mode(self) -> str | None:
+        with self._transaction(write=False) as tx:
+            row = tx.execute(
+                "SELECT value FROM settings WHERE key = %s", (AUTH_MODE_KEY,)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def close(self) -> None:
+        self._pool.close()
+        self._clock.close()

@@ -1,0 +1,244 @@
+"""``rooms-kit serve --workers N``: N server processes sharing one listening socket.
+
+The parent binds the socket, starts the workers (fresh interpreters, ``spawn``), waits until each
+has opened its database, announces ``listening`` and then supervises:
+
+- a worker that exits on its own (crash, SIGKILL, out of memory) is logged (``worker_exited``)
+  and replaced; the others keep serving meanwhile. Workers that keep dying (more than
+  ``RESTART_LIMIT`` exits within ``RESTART_WINDOW_SECONDS``, or more than ``RESTART_LIMIT``
+  replacements in a row that could not even start, say because the database went away) stop
+  the whole server, status 1;
+- SIGTERM or SIGINT is passed on to every worker (by its own pid): each finishes its requests in
+  flight and closes its database; the parent then logs ``stopped`` and returns normally.
+
+The kernel hands each new connection to one of the processes waiting in ``accept``; requests of
+one connection stay on its worker. The workers share nothing but the database, so every store
+guarantee (one transaction per request, ``requestId`` idempotency, capacity) holds across them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from typing import Any, cast
+
+from rooms_kit.errors import KitError
+
+PR_SET_PDEATHSIG = 1
+MAX_WORKERS = 64
+READY_SECONDS = 120
+"""How long a starting worker may take to open its database before the start is abandoned."""
+RESTART_LIMIT = 5
+RESTART_WINDOW_SECONDS = 30.0
+STOP_GRACE_SECONDS = 40
+"""A worker still running this long after SIGTERM (beyond uvicorn's own graceful shutdown
+time) is killed."""
+
+
+@dataclass
+class WorkerSettings:
+    """What each worker needs to build its own app and server (all picklable)."""
+
+    app_options: dict[str, Any]
+    server_options: dict[str, Any] = field(default_factory=dict)
+
+
+class WorkerStartError(KitError):
+    """A worker could not start (its database, tokens or settings were refused)."""
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Ask Linux for SIGTERM when the supervisor dies (even by SIGKILL), so that no worker is
+    left serving on its own; elsewhere this is skipped."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the supervisor was gone before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker_main(
+    sock: socket.socket, settings: WorkerSettings, ready: Any, slot: int, parent: int
+) -> None:  # pragma: no cover - runs in the child process; covered by the serve tests
+    from rooms_kit.reference_server import serving  # noqa: PLC0415 - only in the child
+
+    serving.configure_logging()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent passes SIGTERM on instead
+    _stop_with_parent(parent)
+    try:
+        app = serving.build_app(settings.app_options)
+    except KitError as exc:
+        ready.put(("failed", slot, os.getpid(), str(exc)))
+        raise SystemExit(2) from None
+    try:
+        ready.put(("ready", slot, os.getpid(), app.development_mode))
+        serving.run_server(app, sock, settings.server_options)
+    finally:
+        app.close()
+
+
+class Supervisor:
+    """Starts, watches, replaces and stops the worker processes."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        count: int,
+        settings: WorkerSettings,
+        event: Callable[..., None],
+    ) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._sock = sock
+        self._count = count
+        self._settings = settings
+        self._event = event
+        self._ready: Any = self._context.Queue()
+        self._workers: dict[int, BaseProcess] = {}
+        self._exits: list[float] = []
+        self._stopping = False
+        self._stopped = False
+        self._ready_pids: set[int] = set()
+        self._failed_starts = 0
+
+    def _start(self, slot: int) -> None:
+        process = self._context.Process(
+            target=_worker_main,
+            args=(self._sock, self._settings, self._ready, slot, os.getpid()),
+            name=f"rooms-kit-worker-{slot}",
+        )
+        process.start()
+        self._workers[slot] = process
+
+    def start(self) -> bool:
+        """Start every worker and wait for all of them; returns whether they run in
+        development mode. A worker that cannot start stops the others and raises."""
+        for slot in range(self._count):
+            self._start(slot)
+        development = False
+        waiting = set(range(self._count))
+        deadline = time.monotonic() + READY_SECONDS
+        while waiting:
+            try:
+                kind, slot, pid, detail = self._ready.get(
+                    timeout=max(deadline - time.monotonic(), 0.01)
+                )
+            except queue.Empty:
+                dead = [s for s in waiting if not self._workers[s].is_alive()]
+                if dead or time.monotonic() >= deadline:
+                    self.stop()
+                    raise WorkerStartError(
+                        "a worker exited or hung while starting; see its log above"
+                    ) from None
+                continue
+            if kind == "failed":
+                self.stop()
+                raise WorkerStartError(str(detail))
+            waiting.discard(slot)
+            self._ready_pids.add(pid)
+            development = development or bool(detail)
+            self._event("worker started", event="worker_started", worker=slot, pid=pid)
+        return development
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._workers.values() if p.pid is not None]
+
+    def request_stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def supervise(self) -> int:
+        """Replace workers that exit until asked to stop; the exit status of ``serve``."""
+        originals = {
+            sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            while not self._stopping:
+                self._log_ready()
+                sentinels = {p.sentinel: slot for slot, p in self._workers.items()}
+                for sentinel in wait(list(sentinels), timeout=0.2):
+                    if self._stopping:
+                        break
+                    slot = sentinels[cast(int, sentinel)]
+                    if not self._replace(slot):
+                        self.stop()
+                        return 1
+        finally:
+            for sig, original in originals.items():
+                signal.signal(sig, original)
+        self.stop()
+        return 0
+
+    def _log_ready(self) -> None:
+        while True:
+            try:
+                kind, slot, pid, detail = self._ready.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "ready":
+                self._ready_pids.add(pid)
+                self._failed_starts = 0
+                self._event("worker started", event="worker_started", worker=slot, pid=pid)
+            else:
+                self._event(
+                    f"worker could not start: {detail}",
+                    logging.ERROR,
+                    event="worker_failed",
+                    worker=slot,
+                    pid=pid,
+                )
+
+    def _replace(self, slot: int) -> bool:
+        process = self._workers[slot]
+        process.join()
+        self._log_ready()  # a ready message may still be queued behind the exit
+        if process.pid not in self._ready_pids:
+            self._failed_starts += 1
+        now = time.monotonic()
+        self._exits = [t for t in self._exits if now - t < RESTART_WINDOW_SECONDS] + [now]
+        self._event(
+            f"worker {slot} (pid {process.pid}) exited with status {process.exitcode}",
+            logging.ERROR,
+            event="worker_exited",
+            worker=slot,
+            pid=process.pid,
+            exitcode=process.exitcode,
+        )
+        if len(self._exits) > RESTART_LIMIT or self._failed_starts > RESTART_LIMIT:
+            self._event(
+                f"workers exited {len(self._exits)} times within {RESTART_WINDOW_SECONDS:.0f} s,"
+                f" {self._failed_starts} replacements in a row failed to start; stopping",
+                logging.ERROR,
+                event="workers_failing",
+            )
+            return False
+        self._start(slot)
+        return True
+
+    def stop(self) -> None:
+        """SIGTERM to every live worker, by its own pid; wait; SIGKILL what is left."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for process in self._workers.values():
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process in self._workers.values():
+            process.join(max(deadline - time.monotonic(), 0))
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGKILL)
+                process.join()
+        self._ready.close()
+        self._ready.join_thread()

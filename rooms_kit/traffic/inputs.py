@@ -1,0 +1,102 @@
+"""Rules about what a request deserved, checked on each exchange the proxy sees:
+
+- ``requires_credentials``: a request without credentials never gets a 2xx.
+- ``rejects_invalid_input``: a request whose declared query parameters or body break the OpenAPI
+  document never gets a 2xx (parameters the document does not declare for the operation, such as
+  Google's global ``alt`` or ``fields``, are left alone).
+- ``room_id_matches``: an answer about a room is about the room the path names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.http import Exchange
+from rooms_kit.contract.openapi import OpenApi
+from rooms_kit.traffic.aliases import ANONYMOUS
+from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.seen import Seen
+
+MAX_PROBLEMS = 3
+
+
+class InputRules:
+    def __init__(self, openapi: OpenApi) -> None:
+        self.openapi = openapi
+        self._validators: dict[str, Any] = {}
+
+    def _validator(self, key: str, schema: dict[str, Any]) -> Any:
+        if key not in self._validators:
+            self._validators[key] = self.openapi.validator(schema)
+        return self._validators[key]
+
+    def problems(self, operation: str, query: str, body: bytes) -> list[str]:
+        """What is wrong with a request's declared parameters and body, per the document."""
+        found: list[str] = []
+        declared = self.openapi.parameters(operation)
+        for name, text in parse_qsl(query, keep_blank_values=True):
+            parameter = declared.get(name)
+            if parameter is None or parameter.get("in") != "query":
+                continue
+            schema = self.openapi.resolve(parameter.get("schema", {}))
+            value: Any = text
+            if schema.get("type") == "integer":
+                try:
+                    value = int(text)
+                except ValueError:
+                    found.append(f"query {name}={text!r} is not a whole number")
+                    continue
+            validator = self._validator(f"{operation}?{name}", parameter.get("schema", {}))
+            found += [f"query {name}: {e.message}" for e in validator.iter_errors(value)]
+        body_schema = self.openapi.request_schema(operation)
+        if body_schema is not None and body:
+            try:
+                document = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return [*found, "the body is not JSON"]
+            validator = self._validator(operation, body_schema)
+            for error in validator.iter_errors(document):
+                pointer = "".join(f"/{part}" for part in error.absolute_path) or "/"
+                found.append(f"body {pointer}: {error.message}")
+        return found[:MAX_PROBLEMS]
+
+    def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]:
+        if not 200 <= seen.status < 300:
+            return []
+        found: list[ContractFailure] = []
+        if seen.player == ANONYMOUS:
+            found.append(
+                ContractFailure(
+                    "requires_credentials",
+                    f"answered {seen.status} without credentials",
+                    "a request without a token must get 401",
+                )
+            )
+        problems = self.problems(route.operation, seen.query, seen.request_body)
+        if problems:
+            found.append(
+                ContractFailure(
+                    "rejects_invalid_input",
+                    f"answered {seen.status} to an invalid request",
+                    "; ".join(problems),
+                )
+            )
+        if route.room_id is not None and seen.response_body:
+            try:
+                body = data.response.json()
+            except ValueError:
+                body = None
+            answered = body.get("roomId") if isinstance(body, dict) else None
+            if isinstance(answered, str) and answered != route.room_id:
+                found.append(
+                    ContractFailure(
+                        "room_id_matches",
+                        "the answer is about another room",
+                        f"asked about {route.room_id}, answered about {answered}",
+                    )
+                )
+        return found

@@ -1,0 +1,279 @@
+"""Per-room rules that a stream of real exchanges can show, checked as the answers come.
+
+Rules (named like the contract suite's behaviour checks):
+
+- ``status_version_monotonic``: a room's version (``roomStatusVersion``, ``statusVersion``) never
+  goes below one seen in an answer that completed before the request was sent, and a successful
+  join, leave or decline answers a version above every earlier one.
+- ``participants_only``: a player who is not among a room's participants never gets the room.
+- ``invitation_listed``: a complete list (no ``pageToken`` asked, no ``nextPageToken`` given) of a
+  player invited to a room, sent after the create was answered, holds that room while the player
+  is still invited and has neither dismissed nor declined it.
+- ``dismiss_hides_invitation`` / ``decline_hides_invitation``: ... and never holds it once the
+  player dismissed or declined it.
+- ``create_idempotent``: the same player repeating a create with the same ``requestId`` gets the
+  same room.
+- ``deleted_room_final``: once a room was seen deleted, no join of it succeeds.
+
+Only what completed before a request was sent counts against its answer, so concurrent requests
+never raise false alarms. Which alias stands for which player id is learned from traffic: the
+creator named in a created room, and the invitee common to every room of a player's list.
+Memory is bounded: at most ``MAX_ROOMS`` rooms are followed (the oldest are forgotten).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.http import Exchange
+from rooms_kit.traffic.aliases import ANONYMOUS, Aliases
+from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.seen import Seen, body_value
+
+MAX_ROOMS = 100_000
+MAX_REQUEST_IDS = 100_000
+CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
+HIDES = {
+    "games.rooms.dismiss": "dismiss_hides_invitation",
+    "games.rooms.decline": "decline_hides_invitation",
+}
+
+
+@dataclass
+class Room:
+    version: int = 0  # highest version known, and when the answer that showed it completed
+    version_at: float = 0.0
+    previous: int = 0  # the highest version before that one, for requests sent earlier
+    invited: dict[str, float] = field(
+        default_factory=dict
+    )  # player id -> when the invite was known
+    hidden: dict[str, tuple[str, float]] = field(default_factory=dict)  # player id -> (rule, when)
+    deleted_at: float = 0.0  # when an answer first showed the room deleted (0: never)
+
+
+def _rooms(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, dict):
+        return []
+    if body.get("kind") == "games#room" or ("roomId" in body and "participants" in body):
+        return [body]
+    return [item for item in body.get("items") or [] if isinstance(item, dict)]
+
+
+def _player_ids(room: dict[str, Any], status: str | None = None) -> set[str] | None:
+    """Player ids of the participants (with ``status``); None when any participant hides its id."""
+    found: set[str] = set()
+    for entry in room.get("participants") or []:
+        player = entry.get("player") if isinstance(entry, dict) else None
+        player_id = player.get("playerId") if isinstance(player, dict) else None
+        if not isinstance(player_id, str):
+            return None
+        if status is None or entry.get("status") == status:
+            found.add(player_id)
+    return found
+
+
+def _version(body: Any) -> int | None:
+    if not isinstance(body, dict):
+        return None
+    value = body.get("roomStatusVersion", body.get("statusVersion"))
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass
+class Lifecycle:
+    aliases: Aliases
+    rooms: OrderedDict[str, Room] = field(default_factory=OrderedDict)
+    players: dict[str, str] = field(default_factory=dict)  # alias -> player id
+    creates: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
+    invitations: dict[str, set[str]] = field(default_factory=dict)  # player id -> room ids
+
+    def room(self, room_id: str) -> Room:
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = Room()
+            if len(self.rooms) > MAX_ROOMS:
+                self.rooms.popitem(last=False)
+        return room
+
+    def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]:
+        found: list[ContractFailure] = []
+        ok = 200 <= seen.status < 300
+        if not ok:
+            return found
+        try:
+            body = data.response.json() if seen.response_body else None
+        except ValueError:
+            return found
+        sent = seen.started
+        done = seen.started + seen.latency_ms / 1000
+        operation = route.operation
+        state = self.rooms.get(route.room_id or "")
+        if operation == "games.rooms.join" and state is not None and 0 < state.deleted_at < sent:
+            found.append(
+                ContractFailure(
+                    "deleted_room_final",
+                    "joined a room after it was deleted",
+                    f"room {route.room_id} had been seen deleted; a deleted room accepts no join",
+                )
+            )
+        if operation == "games.rooms.create":
+            found += self._create(seen, body)
+        if operation == "games.rooms.list":
+            found += self._list(seen, body, sent)
+        if operation in HIDES and route.room_id:
+            me = self.players.get(seen.player)
+            if me is not None:
+                self.room(route.room_id).hidden[me] = (HIDES[operation], done)
+        for room_body in _rooms(body) if operation != "games.rooms.list" else []:
+            found += self._room(seen, operation, room_body, sent, done)
+        if operation == "games.rooms.reportStatus" and route.room_id:
+            found += self._version(route.room_id, operation, _version(body), sent, done)
+        return found
+
+    def _create(self, seen: Seen, body: Any) -> list[ContractFailure]:
+        if not isinstance(body, dict):
+            return []
+        creator = (body.get("creationDetails") or {}).get("participantId")
+        for entry in body.get("participants") or []:
+            if isinstance(entry, dict) and entry.get("id") == creator:
+                player_id = (entry.get("player") or {}).get("playerId")
+                if isinstance(player_id, str):
+                    self.players.setdefault(seen.player, player_id)
+        sent_body = _json(seen.request_body)
+        request_id = sent_body.get("requestId") if isinstance(sent_body, dict) else None
+        room_id = body.get("roomId")
+        if not isinstance(request_id, str) or not isinstance(room_id, str):
+            return []
+        key = (seen.player, request_id)
+        first = self.creates.setdefault(key, room_id)
+        if len(self.creates) > MAX_REQUEST_IDS:
+            self.creates.popitem(last=False)
+        if first != room_id:
+            return [
+                ContractFailure(
+                    "create_idempotent",
+                    "a repeated create made a second room",
+                    f"requestId {request_id} gave room {first} before and now {room_id}",
+                )
+            ]
+        return []
+
+    def _room(
+        self, seen: Seen, operation: str, body: dict[str, Any], sent: float, done: float
+    ) -> list[ContractFailure]:
+        room_id = body.get("roomId")
+        if not isinstance(room_id, str):
+            return []
+        found: list[ContractFailure] = []
+        room = self.room(room_id)
+        members = _player_ids(body)
+        me = self.players.get(seen.player)
+        if members is not None and me is not None and me not in members:
+            found.append(
+                ContractFailure(
+                    "participants_only",
+                    "a player who is not a participant got the room",
+                    f"{seen.player} ({me}) got room {room_id}; "
+                    f"its participants: {', '.join(sorted(members))}",
+                )
+            )
+        invited = _player_ids(body, "PARTICIPANT_INVITED")
+        if invited is not None:
+            for invitee in invited:
+                room.invited.setdefault(invitee, done)
+                self.invitations.setdefault(invitee, set()).add(room_id)
+            for moved in set(room.invited) - invited:
+                del room.invited[moved]
+                self.invitations.get(moved, set()).discard(room_id)
+        if body.get("status") == "ROOM_DELETED" and not room.deleted_at:
+            room.deleted_at = done
+        strict = operation in CHANGES
+        found += self._version(room_id, operation, _version(body), sent, done, grows=strict)
+        return found
+
+    def _version(
+        self,
+        room_id: str,
+        operation: str,
+        version: int | None,
+        sent: float,
+        done: float,
+        *,
+        grows: bool = False,
+    ) -> list[ContractFailure]:
+        if version is None:
+            return []
+        room = self.room(room_id)
+        known = room.version if room.version_at < sent else room.previous
+        found: list[ContractFailure] = []
+        if version < known or (grows and known and version == known):
+            moved = "went back" if version < known else "did not grow"
+            found.append(
+                ContractFailure(
+                    "status_version_monotonic",
+                    f"the room version {moved}",
+                    f"{operation.rsplit('.', 1)[-1]} of room {room_id} answered version {version} "
+                    f"after {known} "
+                    "had been seen",
+                )
+            )
+        if version > room.version:
+            room.previous, room.version, room.version_at = room.version, version, done
+        return found
+
+    def _list(self, seen: Seen, body: Any, sent: float) -> list[ContractFailure]:
+        rooms = _rooms(body)
+        common: set[str] | None = None
+        for room in rooms:
+            invited = _player_ids(room, "PARTICIPANT_INVITED")
+            common = set() if invited is None else invited if common is None else common & invited
+        common = common or set()
+        if len(common) == 1 and seen.player != ANONYMOUS:
+            self.players.setdefault(seen.player, next(iter(common)))
+        me = self.players.get(seen.player)
+        query = parse_qs(seen.query)
+        if me is None or not isinstance(body, dict):
+            return []
+        listed = {str(room.get("roomId")) for room in rooms}
+        found: list[ContractFailure] = []
+        for room_id in listed:
+            hidden = self.rooms[room_id].hidden.get(me) if room_id in self.rooms else None
+            if hidden is not None and hidden[1] < sent:
+                found.append(
+                    ContractFailure(
+                        hidden[0],
+                        "a room the player turned down is still listed",
+                        f"room {room_id} is in {seen.player}'s list",
+                    )
+                )
+        if "pageToken" in query or body.get("nextPageToken"):
+            return found  # a part of the list: absence proves nothing
+        for room_id in sorted(self.invitations.get(me, set())):
+            state = self.rooms.get(room_id)
+            since = state.invited.get(me) if state is not None else None
+            if (
+                state is None
+                or since is None
+                or since >= sent
+                or state.deleted_at
+                or me in state.hidden
+            ):
+                continue
+            if room_id not in listed:
+                found.append(
+                    ContractFailure(
+                        "invitation_listed",
+                        "an invitation is missing from the invitee's list",
+                        f"room {room_id} is not in {seen.player}'s complete list, yet {me} is "
+                        "invited and has neither declined nor dismissed it",
+                    )
+                )
+        return found
+
+
+def _json(body: bytes) -> Any:
+    return body_value(body)[0]

@@ -1,0 +1,109 @@
+"""Judges each proxied exchange, prints every violation as it happens and keeps the totals.
+
+A violation line has the shape of ``rooms-kit validate``'s text output: where it was seen (the
+proxy and the exchange number, which the recording keeps as ``n``), the operation and the request,
+then ``[check] title: details``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Protocol, TextIO
+
+from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.http import Exchange
+from rooms_kit.contract.report.table import short
+from rooms_kit.contract.results import Results, UnitResult
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.checking import Judge, exchange
+from rooms_kit.traffic.operations import Route, Router
+from rooms_kit.traffic.seen import Seen
+
+EXCHANGES = "exchanges"
+LIFECYCLE = "lifecycle"
+LABEL = "proxy"
+
+
+class Sink(Protocol):
+    """Where exchanges go after judging (the recorder)."""
+
+    def write(self, seen: Seen, route: Route | None) -> None: ...
+
+
+class Rules(Protocol):
+    """Rules over exchanges beyond the response checks (``inputs``, ``lifecycle``)."""
+
+    def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]: ...
+
+
+@dataclass
+class Monitor:
+    judge: Judge
+    aliases: Aliases
+    upstream: str
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    sink: Sink | None = None
+    rules: list[Rules] = field(default_factory=list)
+    results: Results = field(init=False)
+    exchanges: int = 0
+    checked: int = 0
+    violations: int = 0
+    _units: dict[tuple[str, str], UnitResult] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.router = Router(self.judge.openapi)
+        self.results = Results(seed=0, profile="proxy", target=self.upstream)
+
+    def unit(self, phase: str, name: str) -> UnitResult:
+        key = (phase, name)
+        if key not in self._units:
+            self._units[key] = UnitResult(name, phase)
+            self.results.units.append(self._units[key])
+        return self._units[key]
+
+    def inspect(self, seen: Seen) -> list[ContractFailure]:
+        """Every violation of one exchange (already printed and counted)."""
+        self.exchanges += 1
+        route = self.router.match(seen.method, seen.path)
+        found: list[tuple[str, ContractFailure]] = []
+        operation = route.operation if route else "(outside the API)"
+        data = exchange(
+            operation,
+            seen.method,
+            seen.target,
+            seen.request_headers,
+            seen.request_body,
+            seen.status,
+            seen.response_headers,
+            seen.response_body,
+        )
+        if seen.problem is not None:
+            found.append((EXCHANGES, seen.problem))
+        elif route is not None:
+            self.checked += 1
+            for name, failure in self.judge.run(data):
+                if failure is None:
+                    self.results.record_pass(name, operation)
+                else:
+                    found.append((EXCHANGES, failure))
+            for rules in self.rules:
+                found += [(LIFECYCLE, failure) for failure in rules.observe(seen, route, data)]
+        for phase, failure in found:
+            unit = self.unit(phase, operation if phase == EXCHANGES else failure.check)
+            self.results.record_failure(failure, operation, unit, failure.exchange or data)
+            self.violations += 1
+            self.out.write(self.aliases.scrub(self.line(seen, operation, failure)) + "\n")
+        if found:
+            self.out.flush()
+        if self.sink is not None:
+            self.sink.write(seen, route)
+        return [failure for _, failure in found]
+
+    @staticmethod
+    def line(seen: Seen, operation: str, failure: ContractFailure) -> str:
+        details = f": {failure.message}" if failure.message else ""
+        return (
+            f"{LABEL}:{seen.number}: {short(operation)} {seen.method} {seen.target}: "
+            f"[{failure.check}] {failure.title}{details}"
+        )

@@ -1,0 +1,36 @@
+"""Which operation of the API a request is: method and path matched against openapi.json."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from rooms_kit.contract.openapi import OpenApi
+
+
+@dataclass(frozen=True)
+class Route:
+    operation: str  # games.rooms.get
+    room_id: str | None  # the decoded {roomId} path segment, when the path has one
+
+
+class Router:
+    """Matches ``METHOD /path`` against the paths of the OpenAPI document."""
+
+    def __init__(self, openapi: OpenApi) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], str]] = []
+        for op in openapi.operations.values():
+            pattern = re.escape(op.path).replace(re.escape("{roomId}"), "(?P<room>[^/]+)")
+            self._routes.append((op.method, re.compile(pattern + "/?"), op.operation_id))
+
+    def match(self, method: str, path: str) -> Route | None:
+        """The operation for a raw (still percent-encoded) path, or None outside the API."""
+        for wanted, pattern, operation in self._routes:
+            if wanted != method.upper():
+                continue
+            found = pattern.fullmatch(path)
+            if found is not None:
+                room = found.groupdict().get("room")
+                return Route(operation, None if room is None else unquote(room))
+        return None

@@ -1,0 +1,146 @@
+"""Reading recordings back (kept light: ``rooms-kit validate`` imports it for every path).
+
+``read_lines`` yields the exchanges of a file (plain or gzip; each line bounded in size),
+``bodies`` the (kind, body) pairs of an exchange that have a schema, and ``check_recording`` the
+``rooms-kit validate`` results for every such body, its JSON pointer starting at ``/request`` or
+``/response`` of the line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import IO, Any
+
+import orjson
+
+from rooms_kit.validation.reading import (
+    BOM,
+    GZIP_MAGIC,
+    STDIN,
+    InputError,
+    Notices,
+    Record,
+    ndjson_records,
+)
+from rooms_kit.validation.run import Checker, Result
+from rooms_kit.validation.validators import Validators
+
+FORMAT = 1
+MAX_LINE_BYTES = 64 * 1024 * 1024
+SNIFF_BYTES = 1024 * 1024
+
+
+class RecordingError(InputError):
+    """A recording that cannot be read or written, with the file and line."""
+
+
+@contextmanager
+def _opened(path: str) -> Iterator[IO[bytes]]:
+    """The file's bytes, gzip-decompressed when it starts with gzip's magic number."""
+    with open(path, "rb") as raw:
+        if raw.read(2) != GZIP_MAGIC:
+            raw.seek(0)
+            yield raw
+            return
+        raw.seek(0)
+        with gzip.GzipFile(fileobj=raw) as unpacked:
+            yield io.BufferedReader(unpacked)
+
+
+def read_lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, exchange) for every line of one recording file (gzip or plain)."""
+    try:
+        with _opened(path) as stream:
+            for record in ndjson_records(path, stream, MAX_LINE_BYTES, Notices()):
+                where = f"{path}:{record.line}"
+                if record.problem is not None:
+                    raise RecordingError(f"{where}: {record.problem.message}")
+                try:
+                    value = orjson.loads(record.raw or b"")
+                except orjson.JSONDecodeError as exc:
+                    raise RecordingError(f"{where}: not JSON: {exc}") from None
+                if not is_exchange(value):
+                    raise RecordingError(f"{where}: not a line of a rooms-kit recording")
+                yield record.line, value
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RecordingError(f"{path}: cannot read: {exc}") from None
+
+
+def is_exchange(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("recording") == FORMAT
+        and isinstance(value.get("method"), str)
+        and isinstance(value.get("path"), str)
+        and isinstance(value.get("status"), int)
+    )
+
+
+def looks_like_recording(path: str) -> bool:
+    """True when the first line of the file ``path`` is a recording line (reads at most 1 MiB)."""
+    if path == STDIN or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == GZIP_MAGIC
+            raw.seek(0)
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw  # type: ignore[assignment]
+            first = stream.readline(SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error):
+        return False  # the validator reports what is wrong with the file
+    try:
+        return is_exchange(orjson.loads(first.removeprefix(BOM)))
+    except orjson.JSONDecodeError:
+        return False
+
+
+def bodies(
+    line: dict[str, Any], kinds: dict[str, tuple[str | None, str | None]]
+) -> Iterator[tuple[str, str, Any]]:
+    """(where in the line, kind, body) for the bodies of an exchange that have a schema.
+
+    ``kinds`` maps an operation id to its (request kind, response kind); only successful answers
+    are checked against the response kind (errors carry the envelope, checked by the proxy).
+    """
+    request_kind, response_kind = kinds.get(str(line.get("operation")), (None, None))
+    if request_kind and line.get("request") is not None:
+        yield "/request", request_kind, line["request"]
+    status = line.get("status", 0)
+    if response_kind and 200 <= status < 300 and line.get("response") is not None:
+        yield "/response", response_kind, line["response"]
+
+
+def operation_kinds(validators: Validators) -> dict[str, tuple[str | None, str | None]]:
+    """Operation id -> (request kind, response kind), from the schemas' operations.json."""
+    return {
+        op["id"]: (op.get("requestKind"), op.get("responseKind"))
+        for op in validators.schemas.operations["operations"]
+    }
+
+
+def check_recording(
+    path: str, validators: Validators, *, max_errors: int
+) -> Iterator[Result | None]:
+    """One item per body checked: None when valid, the located result when not."""
+    kinds = operation_kinds(validators)
+    checkers: dict[str, Checker] = {}
+    index = 0
+    for line, exchange in read_lines(path):
+        for where, kind, body in bodies(exchange, kinds):
+            index += 1
+            checker = checkers.get(kind)
+            if checker is None:
+                checker = checkers[kind] = Checker(validators, kind=kind, max_errors=max_errors)
+            record = Record(path, index, line, raw=orjson.dumps(body))
+            found = checker.check(record)
+            if found is None:
+                yield None
+                continue
+            issues = tuple(replace(i, pointer=where + i.pointer, line=line) for i in found.issues)
+            yield replace(found, kind=kind, issues=issues)

@@ -1,0 +1,119 @@
+"""Recordings: one NDJSON line per exchange, optionally gzip-compressed, rotated at a size.
+
+A line holds ``recording`` (the format version), ``n`` (the exchange number of the session),
+``time`` (UTC, when the request arrived), ``player`` (the caller's alias, never a token),
+``method``, ``path``, ``query`` (``oauth_token`` aliased), ``operation`` (or null outside the
+API), ``status`` (0: no answer), ``latencyMs``, ``contentType`` (of the answer, without parameters), and both bodies: ``request`` and ``response`` hold
+the JSON value when the body is JSON (null when empty), ``requestText`` / ``responseText`` the text
+of a body that is not JSON; ``problem`` names a bound the upstream broke. Lines are written when an
+exchange completes, so they follow the order of the answers.
+
+A name ending in ``.gz`` is written gzip-compressed. With a rotation size the lines go on in
+``NAME-2.ndjson``, ``NAME-3.ndjson`` … once a file holds that many (uncompressed) bytes; every
+file is complete on its own and the aliases stay the same across them.
+"""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.reading import FORMAT, RecordingError
+from rooms_kit.traffic.seen import Seen, body_value
+
+
+def line_of(seen: Seen, route: Route | None) -> dict[str, Any]:
+    request, request_text = body_value(seen.request_body)
+    response, response_text = body_value(seen.response_body)
+    line: dict[str, Any] = {
+        "recording": FORMAT,
+        "n": seen.number,
+        "time": datetime.fromtimestamp(seen.started, UTC).isoformat(timespec="milliseconds"),
+        "player": seen.player,
+        "method": seen.method,
+        "path": seen.path,
+        "query": seen.query,
+        "operation": route.operation if route else None,
+        "status": seen.status,
+        "latencyMs": round(seen.latency_ms, 3),
+        "contentType": _content_type(seen.response_headers),
+        "request": request,
+        "response": response,
+    }
+    if request_text is not None:
+        line["requestText"] = request_text
+    if response_text is not None:
+        line["responseText"] = response_text
+    if seen.problem is not None:
+        line["problem"] = f"[{seen.problem.check}] {seen.problem.title}"
+    return line
+
+
+def _content_type(headers: list[tuple[str, str]]) -> str | None:
+    for name, value in headers:
+        if name.lower() == "content-type":
+            return value.split(";")[0].strip().lower()
+    return None
+
+
+def rotated_name(first: Path, index: int) -> Path:
+    """``traffic.ndjson.gz`` -> ``traffic-2.ndjson.gz`` (index 1 is the name itself)."""
+    if index == 1:
+        return first
+    name = first.name
+    compressed = name.endswith(".gz")
+    base = name.removesuffix(".gz")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = base, ""
+    rotated = f"{stem}-{index}" + (f".{suffix}" if suffix else "") + (".gz" if compressed else "")
+    return first.with_name(rotated)
+
+
+class Recorder:
+    """Writes lines; never a token (aliases are applied before, ``scrub`` once more at writing)."""
+
+    def __init__(self, path: Path, aliases: Aliases, *, rotate_bytes: int | None = None) -> None:
+        self.first = path
+        self.aliases = aliases
+        self.rotate_bytes = rotate_bytes
+        self.files: list[Path] = []
+        self.lines = 0
+        self._size = 0
+        self._stream: IO[bytes] | None = None
+        self._open(path)
+
+    def _open(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.name.endswith(".gz"):
+                self._stream = gzip.GzipFile(path, "wb", compresslevel=6)  # type: ignore[assignment]
+            else:
+                self._stream = open(path, "wb")
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot write: {exc.strerror}") from None
+        self.files.append(path)
+        self._size = 0
+
+    def write(self, seen: Seen, route: Route | None) -> None:
+        text = orjson.dumps(line_of(seen, route)).decode()
+        data = (self.aliases.scrub(text) + "\n").encode()
+        if self.rotate_bytes and self._size and self._size + len(data) > self.rotate_bytes:
+            self.close()
+            self._open(rotated_name(self.first, len(self.files) + 1))
+        assert self._stream is not None
+        self._stream.write(data)
+        self._stream.flush()
+        self._size += len(data)
+        self.lines += 1
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None

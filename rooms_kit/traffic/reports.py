@@ -1,0 +1,136 @@
+"""Reports of a proxy session: plain text, JUnit XML and a self-contained HTML page.
+
+The summary table (checks down, operations across) is the contract suite's; units are the
+operations (per-exchange checks) and the lifecycle rules, each failure shown once with how often
+it recurred and the first exchange that showed it (credentials as aliases).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from html import escape
+from pathlib import Path
+
+from rooms_kit.contract.report.table import rows, short
+from rooms_kit.contract.results import Results
+from rooms_kit.errors import KitError
+from rooms_kit.traffic.aliases import Aliases
+
+
+def _table(header: list[str], body: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = [
+        "  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip()
+        for row in [header, *body]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
+def verdict(results: Results, exchanges: int) -> str:
+    if results.ok:
+        return f"NO VIOLATION: {exchanges} exchange(s) seen"
+    names = ", ".join(sorted(results.failed_checks))
+    count = sum(results.failed.values())
+    return (
+        f"VIOLATIONS: {count} in {exchanges} exchange(s), "
+        f"{len(results.failures)} distinct, in {names}"
+    )
+
+
+def render_text(results: Results, exchanges: int) -> str:
+    lines = [f"rooms-kit proxy in front of {results.target}", ""]
+    if results.operations():
+        lines += [*_table(*rows(results)), ""]
+    for index, record in enumerate(results.failures, 1):
+        times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
+        lines.append(
+            f"VIOLATION {index}: [{record.check}] {short(record.operation)}: {record.title}{times}"
+        )
+        if record.message:
+            lines.append(f"  {record.message}")
+        if record.exchange is not None:
+            lines += ["  " + line for line in record.exchange.describe().splitlines()]
+        lines.append("")
+    lines.append(verdict(results, exchanges))
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(results: Results) -> str:
+    root = ET.Element("testsuites", name="rooms-kit proxy")
+    for phase in sorted({unit.phase for unit in results.units}):
+        members = [unit for unit in results.units if unit.phase == phase]
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=phase,
+            tests=str(len(members)),
+            failures=str(sum(1 for unit in members if unit.failures)),
+            errors="0",
+        )
+        for unit in members:
+            case = ET.SubElement(suite, "testcase", classname=f"proxy.{phase}", name=unit.name)
+            for record in unit.failures:
+                failure = ET.SubElement(
+                    case, "failure", message=f"[{record.check}] {record.title}", type=record.check
+                )
+                details = [record.message] if record.message else []
+                if record.exchange is not None:
+                    details.append(record.exchange.describe())
+                failure.text = "\n".join(details)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #1b1b1b; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; white-space: pre-wrap; }
+"""
+
+
+def render_html(results: Results, exchanges: int) -> str:
+    header, body = rows(results)
+    parts = ["<table>", "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"]
+    parts += ["<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in body]
+    parts.append("</table>")
+    for index, record in enumerate(results.failures, 1):
+        times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
+        parts.append(
+            f"<h3>{index}. [{escape(record.check)}] {escape(short(record.operation))}: "
+            f"{escape(record.title)}{escape(times)}</h3>"
+        )
+        if record.message:
+            parts.append(f"<p>{escape(record.message)}</p>")
+        if record.exchange is not None:
+            parts.append(f"<pre>{escape(record.exchange.describe())}</pre>")
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            "<title>rooms-kit proxy report</title>",
+            f"<style>{STYLE}</style></head><body>",
+            f"<h1>rooms-kit proxy in front of {escape(results.target)}</h1>",
+            f"<h2>{escape(verdict(results, exchanges))}</h2>",
+            *parts,
+            "</body></html>",
+            "",
+        ]
+    )
+
+
+def write_reports(folder: Path, results: Results, exchanges: int, aliases: Aliases) -> None:
+    """report.txt, junit.xml and report.html in ``folder`` (created when missing)."""
+    texts = {
+        "report.txt": render_text(results, exchanges),
+        "junit.xml": render_junit(results),
+        "report.html": render_html(results, exchanges),
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            (folder / name).write_text(aliases.scrub(text), encoding="utf-8")
+    except OSError as exc:
+        raise KitError(f"cannot write the reports to {folder}: {exc.strerror}") from None

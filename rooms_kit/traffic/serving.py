@@ -1,0 +1,114 @@
+"""Runs the proxy on uvicorn until SIGINT or SIGTERM, then writes what it saw.
+
+Announces itself on standard error (``listening on URL, forwarding to URL``); violation lines go to
+standard output as they happen; at the stop the verdict goes to standard output and the reports to
+the report folder. Binding and the graceful signal handling are the reference server's.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import uvicorn
+
+from rooms_kit.reference_server.serving import GracefulServer, bind
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.checking import Judge, Limits, check_base_url
+from rooms_kit.traffic.inputs import InputRules
+from rooms_kit.traffic.lifecycle import Lifecycle
+from rooms_kit.traffic.monitor import Monitor, Rules
+from rooms_kit.traffic.proxy import Proxy
+from rooms_kit.traffic.recording import Recorder
+from rooms_kit.traffic.reports import verdict, write_reports
+
+GRACEFUL_SHUTDOWN_SECONDS = 30
+UNFINISHED = "ASGI callable returned without completing response."
+
+
+class _CutAnswers(logging.Filter):
+    """uvicorn's complaint about an answer the proxy cut short: the violation line says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != UNFINISHED
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    upstream: str
+    host: str = "127.0.0.1"
+    port: int = 8081
+    strict: bool = False
+    record: Path | None = None
+    rotate_bytes: int | None = None
+    report_dir: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass
+class Assembled:
+    proxy: Proxy
+    monitor: Monitor
+    recorder: Recorder | None
+    aliases: Aliases
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+
+
+def assemble(settings: ProxySettings, out: TextIO, judge: Judge | None = None) -> Assembled:
+    """The proxy app and what judges, prints and records behind it (not yet serving)."""
+    upstream = check_base_url(settings.upstream, "--upstream")
+    aliases = Aliases()
+    recorder = (
+        Recorder(settings.record, aliases, rotate_bytes=settings.rotate_bytes)
+        if settings.record is not None
+        else None
+    )
+    judge = judge or Judge()
+    rules: list[Rules] = [InputRules(judge.openapi), Lifecycle(aliases)]
+    monitor = Monitor(judge, aliases, upstream, out=out, sink=recorder, rules=rules)
+    proxy = Proxy(
+        upstream, monitor.inspect, aliases, strict=settings.strict, limits=settings.limits
+    )
+    return Assembled(proxy, monitor, recorder, aliases)
+
+
+def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Serve until a signal; 1 when a violation was seen, 0 otherwise."""
+    parts = assemble(settings, out)
+    monitor, recorder, app, aliases = parts.monitor, parts.recorder, parts.proxy, parts.aliases
+    upstream = app.upstream
+    try:
+        sock = bind(settings.host, settings.port)
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        mode = " (strict: violating answers become 502)" if settings.strict else ""
+        print(
+            f"rooms-kit proxy: listening on http://{shown}:{port}, forwarding to {upstream}{mode}",
+            file=err,
+            flush=True,
+        )
+        config = uvicorn.Config(
+            app,
+            access_log=False,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+        logging.getLogger("uvicorn.error").addFilter(_CutAnswers())
+        GracefulServer(config).run(sockets=[sock])
+    finally:
+        parts.close()
+    out.write(verdict(monitor.results, monitor.exchanges) + "\n")
+    out.flush()
+    if recorder is not None:
+        print(f"rooms-kit proxy: recording in {', '.join(map(str, recorder.files))}", file=err)
+    if settings.report_dir is not None:
+        write_reports(settings.report_dir, monitor.results, monitor.exchanges, aliases)
+        print(f"rooms-kit proxy: reports in {settings.report_dir}", file=err)
+    return 1 if monitor.violations else 0

@@ -1,0 +1,70 @@
+"""Each command that needs an extra names it when it is missing; the base install stays small."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.packaging.conftest import ROOT, TIMEOUT, requirement_closure
+
+# The modules of every extra, hidden from the interpreter as if they were not installed.
+HIDE = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None
+sys.argv = ["rooms-kit", *sys.argv[2:]]
+"""
+EXTRA_MODULES = "starlette,uvicorn,schemathesis,jinja2,datamodel_code_generator,ruff"
+RUN_KIT = "import runpy; runpy.run_module('rooms_kit', run_name='__main__')"
+IMPORT_CLIENT = (
+    "import rooms_api.client, rooms_api.async_client, rooms_api.errors, rooms_api.models"
+)
+
+
+def _without_extras(*argv: str, code: str = RUN_KIT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", HIDE + code, EXTRA_MODULES, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "extra"),
+    [
+        (("generate", "--output", "out"), "generate"),
+        (("serve", "--port", "0"), "server"),
+        (("contract", "--reference"), "contract"),
+    ],
+)
+def test_a_missing_extra_is_named(argv: tuple[str, ...], extra: str) -> None:
+    done = _without_extras(*argv)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert f"needs the [{extra}] extra" in done.stderr
+    assert f"pip install 'games-rooms-kit[{extra}]'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (ROOT / "out").exists()
+
+
+def test_the_base_install_validates_and_runs_the_client() -> None:
+    assert _without_extras("--version").returncode == 0
+    room = ROOT / "schemas" / "examples" / "valid" / "room.json"
+    assert _without_extras("validate", str(room)).returncode == 0
+    client = _without_extras(code=IMPORT_CLIENT)
+    assert client.returncode == 0, client.stderr
+    assert _without_extras(code="import rooms_api.server").returncode == 1  # needs [server]
+
+
+def test_the_base_install_is_small_and_has_no_heavy_parts() -> None:
+    base = requirement_closure("games-rooms-kit")
+    heavy = {"schemathesis", "ruff", "datamodel-code-generator", "starlette", "uvicorn", "jinja2"}
+    assert not base & heavy, base & heavy
+    assert len(base) <= 20, sorted(base)  # 20 today: the kit, pydantic, httpx, jsonschema, ...
+    everything = requirement_closure("games-rooms-kit", frozenset({"all"}))
+    assert heavy <= everything

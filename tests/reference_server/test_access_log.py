@@ -1,0 +1,93 @@
+"""The access log's batched handler and line format."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from rooms_kit.reference_server.access_log import BatchedLineHandler
+from rooms_kit.reference_server.app import _access_line, _timestamp
+
+
+def record(message: str) -> logging.LogRecord:
+    return logging.LogRecord("rooms_kit.access", logging.INFO, __file__, 1, message, None, None)
+
+
+def test_lines_wait_for_a_batch_and_close_writes_the_rest() -> None:
+    stream = io.StringIO()
+    handler = BatchedLineHandler(stream, flush_seconds=60, max_lines=3)
+    try:
+        handler.handle(record("one"))
+        handler.handle(record("two"))
+        assert stream.getvalue() == ""  # not yet: fewer than max_lines and no tick
+        handler.handle(record("three"))
+        assert stream.getvalue() == "one\ntwo\nthree\n"
+        handler.handle(record("four"))
+    finally:
+        handler.close()
+    assert stream.getvalue() == "one\ntwo\nthree\nfour\n"
+
+
+def test_the_background_thread_writes_within_the_interval() -> None:
+    stream = io.StringIO()
+    handler = BatchedLineHandler(stream, flush_seconds=0.01)
+    try:
+        handler.handle(record("alone"))
+        deadline = time.monotonic() + 30  # only a guard against a hang
+        while stream.getvalue() != "alone\n":
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    finally:
+        handler.close()
+
+
+def test_lines_from_many_threads_stay_whole_and_none_is_lost() -> None:
+    stream = io.StringIO()
+    handler = BatchedLineHandler(stream, flush_seconds=0.001, max_lines=7)
+    try:
+
+        def write(number: int) -> None:
+            for n in range(200):
+                handler.handle(record(json.dumps({"thread": number, "n": n})))
+
+        threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        handler.close()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert sorted((r["thread"], r["n"]) for r in lines) == [
+        (t, n) for t in range(8) for n in range(200)
+    ]
+
+
+def test_a_closed_stream_does_not_break_the_server() -> None:
+    stream = io.StringIO()
+    handler = BatchedLineHandler(stream, flush_seconds=60)
+    stream.close()
+    handler.handle(record("lost"))
+    handler.close()  # no exception
+
+
+def test_access_lines_are_json_even_for_unencodable_paths() -> None:
+    scope = {"method": "GET", "path": "/games/v1/rooms/\udcff\u00e9", "client": ("127.0.0.1", 1)}
+    line = json.loads(_access_line(scope, {"status": 404, "bytes": 3}, time.perf_counter()))
+    assert line["path"] == scope["path"]
+    assert line["status"] == 404
+    plain = json.loads(
+        _access_line({"method": "GET", "path": "/é"}, {"status": 200, "bytes": 1}, 0)
+    )
+    assert plain["path"] == "/é"
+    assert plain["client"] is None
+
+
+def test_timestamps_match_isoformat_to_the_millisecond() -> None:
+    for now in (0.0, 1_700_000_000.0009, 1_700_000_000.9999, time.time()):
+        expected = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        assert _timestamp(now) == expected

@@ -1,0 +1,296 @@
+"""The hostile-client catalogue: ``rooms-kit serve`` tried as an attacker would, over loopback.
+
+Every case sends its bytes to one running server and checks the exact answer; after each case the
+server must still be healthy, its log free of tracebacks and its peak memory under 300 MB. The
+deadlines are shortened (1 s) so that the slow clients finish quickly; the limits are otherwise
+the defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.reference_server.hostile import (
+    MEMORY_LIMIT_KB,
+    connect,
+    exchange,
+    peak_memory_kb,
+    read_answer,
+    request,
+    stream_until_answered,
+)
+from tests.reference_server.support import ServerProcess
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("hostile")
+    with ServerProcess(
+        "--dev-tokens", "--database", str(folder / "rooms.db"),
+        "--header-timeout", "1", "--body-timeout", "1", cwd=folder,
+    ) as running:  # fmt: skip
+        yield running
+        assert running.terminate() == 0
+    assert "Traceback" not in "".join(running.lines)
+
+
+def assert_healthy(server: ServerProcess) -> None:
+    health = exchange(server.port, request("GET", "/healthz", token=None), timeout=30)
+    assert (health.status, json.loads(health.body)) == (200, {"status": "ok"})
+    log = "".join(server.lines)
+    assert "Traceback" not in log
+    assert '"level": "error"' not in log
+    assert peak_memory_kb(server.pid) < MEMORY_LIMIT_KB
+
+
+def nested(depth: int) -> bytes:
+    """A create body whose ``capabilities`` hold ``depth`` nested arrays (depth + 1 levels)."""
+    return b'{"capabilities": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def create(body: bytes) -> bytes:
+    return request("POST", "/games/v1/rooms/create", body)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    request: bytes
+    status: int
+    reason: str
+    location: str | None
+    message: str  # a part of the message
+
+
+DEEP_POINTER = "/capabilities" + "/0" * 31
+CATALOGUE = [
+    Case("fields: 'a(' 500 times, no token",
+         request("GET", "/games/v1/rooms/x?fields=" + "a(" * 500, token=None),
+         400, "invalidParameter", "fields", "nested deeper than 16 levels"),
+    Case("fields: 'a/' 4,000 times, no token",
+         request("GET", "/games/v1/rooms/x?fields=" + "a/" * 4000, token=None),
+         400, "invalidParameter", "fields", "8000 characters long; at most 2048"),
+    Case("body: JSON nested 1,000 levels", create(nested(999)),
+         400, "invalid", DEEP_POINTER, "nested deeper than 32 levels"),
+    Case("body: JSON nested 1,024 levels", create(nested(1023)),
+         400, "invalid", DEEP_POINTER, "nested deeper than 32 levels"),
+    Case("body: JSON nested 1,025 levels", create(nested(1024)),
+         400, "parseError", None, "the body is not JSON"),
+    Case("body: Content-Length of 1 GB, nothing sent",
+         create(b"").replace(b"Content-Length: 0", b"Content-Length: 1073741824"),
+         413, "requestTooLarge", None, "declares 1073741824 bytes, more than the limit of 1048576"),
+    Case("body: a 10,000-character capability",
+         create(b'{"invitedPlayerIds": ["bob"], "capabilities": ["' + b"c" * 10_000 + b'"]}'),
+         400, "invalid", "/capabilities/0", "10000 characters long; this server keeps at most 128"),
+    Case("body: nine players in one room",
+         create(json.dumps({"invitedPlayerIds": [f"p{i}" for i in range(8)]}).encode()),
+         400, "invalid", "/invitedPlayerIds", "a room holds at most 8 players"),
+    Case("query: maxResults=1_0", request("GET", "/games/v1/rooms?maxResults=1_0"),
+         400, "invalidParameter", "maxResults", "'1_0' is not an integer"),
+    Case("query: maxResults=+5", request("GET", "/games/v1/rooms?maxResults=%2B5"),
+         400, "invalidParameter", "maxResults", "'+5' is not an integer"),
+    Case("query: maxResults=%205", request("GET", "/games/v1/rooms?maxResults=%205"),
+         400, "invalidParameter", "maxResults", "' 5' is not an integer"),
+    Case("query: maxResults=Arabic-Indic five", request("GET", "/games/v1/rooms?maxResults=%D9%A5"),
+         400, "invalidParameter", "maxResults", "is not an integer"),
+    Case("http: malformed Content-Length",
+         create(b"{}").replace(b"Content-Length: 2", b"Content-Length: +2"),
+         400, "badRequest", None, "Invalid HTTP request received."),
+    Case("http: 200 kB of headers",
+         request("GET", "/healthz", headers=tuple(f"X-Pad-{i}: {'a' * 1000}" for i in range(200))),
+         400, "badRequest", None, "at most 16384 bytes"),
+    Case("http: not HTTP at all", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 500,
+         400, "badRequest", None, "Invalid HTTP request received."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CATALOGUE, ids=[case.name for case in CATALOGUE])
+def test_catalogue(server: ServerProcess, case: Case) -> None:
+    """R-limits-2 R-errors-1"""
+    answer = exchange(server.port, case.request)
+    assert answer.status == case.status, answer.body[:500]
+    item = answer.error()
+    assert item["reason"] == case.reason
+    assert item.get("location") == case.location
+    assert case.message in item["message"]
+    assert_healthy(server)
+
+
+def test_a_1_gb_chunked_body_is_cut_at_the_cap(server: ServerProcess) -> None:
+    """R-limits-2"""
+    head = (
+        b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer dev-alice\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+    answer, sent = stream_until_answered(server.port, head, chunk, limit_bytes=1024 * MIB)
+    assert answer.status == 413
+    assert answer.error()["message"] == (
+        "The request body is longer than the limit of 1048576 bytes"
+    )
+    assert answer.headers["connection"] == "close"
+    assert sent < 1024 * MIB
+    assert_healthy(server)
+
+
+def test_a_100_mb_capability_is_refused_and_never_stored(server: ServerProcess) -> None:
+    """R-limits-2"""
+    head = create(b"").replace(b"Content-Length: 0", f"Content-Length: {100 * MIB}".encode())
+    body = b'{"invitedPlayerIds": ["bob"], "capabilities": ["' + b"x" * MIB
+    answer, _ = stream_until_answered(server.port, head, body, limit_bytes=100 * MIB)
+    assert answer.status == 413
+    listed = exchange(server.port, request("GET", "/games/v1/rooms", token="dev-bob"))
+    assert listed.status == 200
+    assert len(listed.body) < 10_000
+    assert_healthy(server)
+
+
+def test_an_answer_before_the_body_closes_the_connection_politely(server: ServerProcess) -> None:
+    """R-limits-3: a request answered before its body was read (here 401) does not keep the
+    connection: the answer arrives whole, then the connection ends."""
+    head = request("POST", "/games/v1/rooms/create", token="nobody").replace(
+        b"\r\n\r\n", f"\r\nContent-Length: {MIB}\r\n\r\n".encode()
+    )
+    answer, _ = stream_until_answered(server.port, head, b" " * 65536, limit_bytes=MIB)
+    assert answer.status == 401
+    assert_healthy(server)
+
+
+def test_slow_headers_get_408(server: ServerProcess) -> None:
+    """R-limits-3"""
+    with connect(server.port) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        started = time.monotonic()
+        answer = read_answer(sock)
+    assert answer.status == 408
+    assert answer.error() == {
+        "domain": "global",
+        "reason": "requestTimeout",
+        "message": "The request headers did not arrive within 1 seconds",
+    }
+    assert 0.5 < time.monotonic() - started < 20
+    assert_healthy(server)
+
+
+def test_a_slow_body_gets_408(server: ServerProcess) -> None:
+    """R-limits-3"""
+    head = create(b"").replace(b"Content-Length: 0", b"Content-Length: 100")
+    with connect(server.port) as sock:
+        sock.sendall(head + b'{"invitedPlayerIds"')
+        answer = read_answer(sock)
+    assert answer.status == 408
+    assert answer.error()["message"] == "The request body did not arrive within 1 seconds"
+    assert_healthy(server)
+
+
+def test_an_idle_connection_is_closed(server: ServerProcess) -> None:
+    """R-limits-3"""
+    with connect(server.port) as sock:
+        sock.sendall(request("GET", "/healthz", token=None).replace(b"close", b"keep-alive"))
+        first = read_answer(sock)
+        assert first.status == 200
+        sock.settimeout(30)
+        assert sock.recv(100) == b""  # closed by the server, with no answer to nothing
+    assert_healthy(server)
+
+
+def test_a_flood_of_malformed_requests_writes_a_bounded_log(server: ServerProcess) -> None:
+    """R-limits-3"""
+    before = len(server.lines)
+    for _ in range(300):
+        answer = exchange(server.port, b"NOT HTTP\r\n\r\n")
+        assert answer.status == 400
+    assert_healthy(server)
+    added = [line for line in server.lines[before:] if "Invalid HTTP request" in line]
+    assert 1 <= len(added) <= 10
+    assert "rate_limited" in added[-1]
+
+
+def test_beyond_the_connection_cap_503_with_retry_after(tmp_path: Path) -> None:
+    """R-limits-3: connections busy with a request are not displaced; the next one is refused."""
+    with ServerProcess("--dev-tokens", "--database", ":memory:", "--max-connections", "3",
+                       cwd=tmp_path) as small:  # fmt: skip
+        busy = [connect(small.port) for _ in range(3)]
+        try:
+            for sock in busy:  # a body is promised and never sent: the request stays open
+                sock.sendall(create(b"").replace(b"Content-Length: 0", b"Content-Length: 10"))
+            time.sleep(0.5)
+            refused = exchange(small.port, request("GET", "/healthz", token=None))
+        finally:
+            for sock in busy:
+                sock.close()
+        assert refused.status == 503
+        assert refused.headers["retry-after"] == "1"
+        assert refused.error()["reason"] == "backendError"
+        time.sleep(0.5)
+        again = exchange(small.port, request("GET", "/healthz", token=None))
+        assert again.status == 200
+        assert small.terminate() == 0
+
+
+REQUEST_LINES = st.one_of(
+    st.sampled_from([b"GET /healthz HTTP/1.1", b"POST /games/v1/rooms/create HTTP/1.1",
+                     b"GET /games/v1/rooms?maxResults=5 HTTP/1.1", b"GET / HTTP/1.0",
+                     b"GET /games/v1/rooms/%ff%00 HTTP/1.1", b"GET " + b"/a" * 3000 + b" HTTP/1.1",
+                     b"BREW /pot HTCPCP/1.0", b"", b"GET"]),
+    st.binary(max_size=60),
+)  # fmt: skip
+HEADER_LINES = st.lists(
+    st.one_of(
+        st.sampled_from([b"Host: 127.0.0.1", b"Authorization: Bearer dev-alice",
+                         b"Content-Length: 5", b"Content-Length: -1", b"Content-Length: 5, 6",
+                         b"Transfer-Encoding: chunked", b"Transfer-Encoding: gzip",
+                         b"Expect: 100-continue", b"Connection: keep-alive", b": empty",
+                         b"X-Folded: a\r\n b", b"X-Nul: \x00"]),
+        st.binary(max_size=40),
+    ),
+    max_size=6,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(line=REQUEST_LINES, headers=HEADER_LINES, body=st.binary(max_size=64))
+def test_raw_http_bytes_never_get_a_5xx(
+    server: ServerProcess, line: bytes, headers: list[bytes], body: bytes
+) -> None:
+    """R-errors-1: arbitrary bytes through the HTTP parser (request line, headers, body)."""
+    data = b"\r\n".join([line, *headers, b"Connection: close"]) + b"\r\n\r\n" + body
+    with connect(server.port, timeout=30) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return  # the server already closed on us: no answer, and so no 5xx
+        received = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break  # closed with bytes of ours unread; what came before still counts
+            if not chunk:
+                break
+            received += chunk
+    if received:
+        status = int(received.split(b" ", 2)[1])
+        assert status < 500, received[:300]
+    assert "Traceback" not in "".join(server.lines)
+
+
+def test_healthy_after_the_raw_bytes(server: ServerProcess) -> None:
+    """R-errors-1"""
+    assert_healthy(server)

@@ -1,0 +1,274 @@
+"""The PostgreSQL store itself: layout versions, ``db upgrade``, refusals, the clock, the
+authentication-mode claim, and what a wrong address gets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rooms_kit.reference_server import RoomService
+from rooms_kit.reference_server.postgres_schema import LATEST_VERSION, SchemaVersionError
+from rooms_kit.reference_server.postgres_store import PostgresStore, redact
+from rooms_kit.reference_server.stores import describe, open_store, upgrade
+from tests.reference_server.postgres_cluster import Cluster
+from tests.reference_server.support import empty_postgres_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rooms_kit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rooms_kit.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def layout_version(url: str) -> int:
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT max(version) FROM rooms_kit_migrations").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_db_upgrade_builds_the_layout_once_and_is_safe_to_repeat(postgres: Cluster) -> None:
+    url = postgres.create_database("upgrade_cli")
+    first = rooms_kit("db", "upgrade", "--database", url)
+    assert first.returncode == 0, first.stderr
+    assert f"layout version 0 -> {LATEST_VERSION}" in first.stdout
+    again = rooms_kit("db", "upgrade", "--database", url)
+    assert again.returncode == 0, again.stderr
+    assert f"layout version {LATEST_VERSION}, up to date" in again.stdout
+    assert layout_version(url) == LATEST_VERSION
+    store = open_store(url)
+    store.close()
+
+
+def test_parallel_upgrades_apply_each_step_once(postgres: Cluster) -> None:
+    url = postgres.create_database("upgrade_parallel")
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: upgrade(url), range(6)))
+    assert sorted(results) == [(0, LATEST_VERSION)] + [(LATEST_VERSION, LATEST_VERSION)] * 5
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("SELECT version FROM rooms_kit_migrations").fetchall()
+    assert [r[0] for r in rows] == list(range(1, LATEST_VERSION + 1))
+
+
+def test_an_empty_database_is_refused_until_upgraded(postgres: Cluster) -> None:
+    url = postgres.create_database("not_upgraded")
+    with pytest.raises(SchemaVersionError, match="version 0, this rooms-kit needs"):
+        open_store(url)
+    for workers in ("1", "2"):
+        served = rooms_kit("serve", "--database", url, "--port", "0", "--workers", workers)
+        assert served.returncode == 2
+        assert "rooms-kit db upgrade" in served.stderr
+        assert "Traceback" not in served.stderr
+
+
+def test_a_database_newer_than_the_code_is_refused(postgres: Cluster) -> None:
+    url = empty_postgres_database(postgres, "from_the_future")
+    with psycopg.connect(url) as connection:
+        connection.execute(
+            "INSERT INTO rooms_kit_migrations (version, description) VALUES (%s, 'later')",
+            (LATEST_VERSION + 1,),
+        )
+    with pytest.raises(SchemaVersionError, match="newer than this rooms-kit"):
+        open_store(url)
+    for command in (("db", "upgrade"), ("serve", "--port", "0", "--migrate")):
+        result = rooms_kit(*command, "--database", url)
+        assert result.returncode == 2, command
+        assert f"version {LATEST_VERSION + 1}, newer than this rooms-kit" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert layout_version(url) == LATEST_VERSION + 1  # nothing was touched
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("postgresql://nobody:hunter2@127.0.0.1:1/rooms", "cannot"),
+        ("postgresql://127.0.0.1:1/rooms?connect_timeout=x", "cannot"),
+    ],
+)
+def test_unusable_addresses_are_clear_errors_without_the_password(
+    address: str, message: str
+) -> None:
+    for command in (("db", "upgrade"), ("serve", "--port", "0"), ("tokens", "add", "alice")):
+        result = rooms_kit(*command, "--database", address)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.startswith("rooms-kit: error: "), result.stderr
+        assert message in result.stderr
+        assert "hunter2" not in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_addresses_are_shown_without_passwords() -> None:
+    assert redact("postgresql://bob:secret@db.example:5433/rooms") == (
+        "postgresql://bob@db.example:5433/rooms"
+    )
+    assert describe("postgres://bob:pw@h/r") == "postgresql://bob@h/r"
+    assert describe("rooms.db") == "rooms.db"
+
+
+def test_the_clock_never_repeats_across_parallel_writers(postgres: Cluster) -> None:
+    """R-time-1"""
+    url = empty_postgres_database(postgres, "clock")
+    store = PostgresStore(url)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            values = list(pool.map(lambda _: store.tick(1_000), range(400)))
+        assert len(set(values)) == 400
+        assert min(values) >= 1_000
+        assert store.tick(5) == max(values) + 1  # a wall clock behind the counter
+        assert store.tick(10**13) == 10**13  # a wall clock ahead of it
+    finally:
+        store.close()
+
+
+def test_the_first_authentication_mode_claimed_wins(postgres: Cluster) -> None:
+    url = empty_postgres_database(postgres, "auth_mode")
+    stores = [PostgresStore(url) for _ in range(4)]
+    start = threading.Barrier(len(stores))
+
+    def claim(index: int) -> str:
+        start.wait(60)
+        return stores[index].claim_auth_mode(f"mode{index}")
+
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            answers = list(pool.map(claim, range(len(stores))))
+        assert len(set(answers)) == 1
+        assert answers[0] in {f"mode{i}" for i in range(len(stores))}
+        assert stores[0].claim_auth_mode("other") == answers[0]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_tokens_added_to_postgresql_end_development_mode(postgres: Cluster) -> None:
+    url = empty_postgres_database(postgres, "tokens")
+    added = rooms_kit("tokens", "add", "alice", "--database", url, "--token", "s3cret-token")
+    assert added.returncode == 0, added.stderr
+    store = PostgresStore(url)
+    try:
+        assert store.has_tokens()
+        from rooms_kit.reference_server import TokenResolver, token_digest  # noqa: PLC0415
+
+        assert store.player_for_token_digest(token_digest("s3cret-token")) == "alice"
+        assert not TokenResolver(store).development_mode
+        with psycopg.connect(url) as connection:
+            stored = connection.execute("SELECT digest FROM tokens").fetchall()
+        assert "s3cret-token" not in repr(stored)  # R-token-3: digests only
+    finally:
+        store.close()
+
+
+def test_a_room_lives_across_stores_on_one_database(postgres: Cluster) -> None:
+    """Two stores (as two processes would hold) see each other's commits at once."""
+    url = empty_postgres_database(postgres, "two_stores")
+    first, second = PostgresStore(url), PostgresStore(url)
+    try:
+        room = RoomService(first).create("alice", {"invitedPlayerIds": ["bob"]})
+        joined = RoomService(second).join("bob", room["roomId"], {})
+        assert joined["roomStatusVersion"] == room["roomStatusVersion"] + 1
+        assert RoomService(first).get("alice", room["roomId"]) == RoomService(second).get(
+            "alice", room["roomId"]
+        )
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_closed_store_refuses_work(postgres: Cluster) -> None:
+    url = empty_postgres_database(postgres, "closed")
+    store = PostgresStore(url)
+    store.close()
+    with pytest.raises(Exception, match="closed"):
+        store.has_tokens()
+
+
+HIDE_PSYCOPG = """
+import runpy, sys
+sys.modules["psycopg"] = None
+sys.modules["psycopg_pool"] = None
+sys.argv = ["rooms-kit", *sys.argv[1:]]
+runpy.run_module("rooms_kit", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("db", "upgrade"), ("serve", "--port", "0", "--dev-tokens"), ("tokens", "add", "alice")],
+)
+def test_a_missing_postgres_extra_is_named(command: tuple[str, ...]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HIDE_PSYCOPG, *command, "--database", "postgresql://h/rooms"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "needs the [postgres] extra" in result.stderr
+    assert "pip install 'games-rooms-kit[postgres]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_on_sqlite_files(tmp_path: Path) -> None:
+    database = tmp_path / "rooms.db"
+    result = rooms_kit("db", "upgrade", "--database", str(database))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{database}: layout version 1, up to date"
+    assert database.exists()
+    folder = rooms_kit("db", "upgrade", "--database", str(tmp_path))
+    assert folder.returncode == 2
+    assert folder.stderr.startswith(f"rooms-kit: error: {tmp_path}: ")
+    assert "Traceback" not in folder.stderr
+
+
+def test_a_database_outage_is_503_and_500_then_service_resumes(tmp_path: Path) -> None:
+    """While PostgreSQL is down the server answers at once (health 503, requests 500 in
+    Google's envelope), never hangs past its bounds, and serves again once it is back."""
+    import httpx  # noqa: PLC0415
+
+    from tests.reference_server.support import ServerProcess  # noqa: PLC0415
+
+    cluster = Cluster()
+    try:
+        cluster.start()
+        url = empty_postgres_database(cluster, "outage")
+        with ServerProcess("--database", url, "--dev-tokens", cwd=tmp_path) as server:
+            headers = {"Authorization": "Bearer dev-alice"}
+            with httpx.Client(base_url=server.base_url, timeout=120) as http:
+                created = http.post(
+                    "/games/v1/rooms/create", json={"invitedPlayerIds": ["bob"]}, headers=headers
+                )
+                assert created.status_code == 200
+                room_id = created.json()["roomId"]
+                cluster.halt()
+                assert http.get("/healthz").status_code == 503
+                down = http.get(f"/games/v1/rooms/{room_id}", headers=headers)
+                assert down.status_code == 500
+                assert down.json()["error"]["errors"][0]["reason"] == "backendError"
+                cluster.launch()
+                deadline = time.monotonic() + 180  # the pool retries with a growing backoff
+                while http.get("/healthz").status_code != 200:
+                    assert time.monotonic() < deadline, "no recovery"
+                    time.sleep(0.2)
+                back = http.get(f"/games/v1/rooms/{room_id}", headers=headers)
+                assert back.status_code == 200
+                assert back.json()["roomId"] == room_id
+            assert server.terminate() == 0
+        assert not any("Traceback" in line for line in server.lines if '"level"' not in line)
+    finally:
+        cluster.stop()

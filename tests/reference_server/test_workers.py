@@ -1,0 +1,300 @@
+"""Several server processes on one database: ``serve --workers N`` on both stores, and two
+``serve`` instances on one PostgreSQL database racing each other over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.reference_server.postgres_cluster import Cluster
+from tests.reference_server.support import ServerProcess, empty_postgres_database
+
+BARRIER_SECONDS = 120
+"""Only a guard against a hang when a racer fails before the start."""
+REQUEST_SECONDS = 60
+
+
+def post(client: httpx.Client, player: str, path: str, body: dict[str, Any]) -> httpx.Response:
+    return client.post(
+        f"/games/v1/{path}",
+        json=body,
+        headers={"Authorization": f"Bearer dev-{player}"},
+        timeout=REQUEST_SECONDS,
+    )
+
+
+def rooms_in(url: str) -> dict[str, dict[str, Any]]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute("SELECT room_id, document FROM rooms").fetchall()
+    return {room_id: json.loads(document) for room_id, document in rows}
+
+
+@pytest.fixture
+def two_servers(
+    postgres: Cluster, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, list[ServerProcess]]]:
+    """Two ``serve`` instances with two workers each (four processes) on one new database."""
+    url = empty_postgres_database(postgres, f"workers_{request.node.name[:40]}")
+    cwd = Path(__file__).parent
+    with (
+        ServerProcess("--database", url, "--workers", "2", "--dev-tokens", cwd=cwd) as first,
+        ServerProcess("--database", url, "--workers", "2", "--dev-tokens", cwd=cwd) as second,
+    ):
+        yield url, [first, second]
+        assert first.terminate() == 0
+        assert second.terminate() == 0
+
+
+def test_parallel_retries_across_processes_make_one_room_each(
+    two_servers: tuple[str, list[ServerProcess]],
+) -> None:
+    """R-concurrency-1 R-create-7: 200 requestIds, each sent 4 times at once, 2 copies to
+    each server."""
+    url, servers = two_servers
+    request_ids = [str(1000 + n) for n in range(200)]
+    barriers = {rid: threading.Barrier(4) for rid in request_ids}
+    clients = [httpx.Client(base_url=s.base_url) for s in servers]
+
+    def create(job: tuple[str, int]) -> tuple[str, str]:
+        rid, copy = job
+        player = f"player{int(rid) % 7}"
+        barriers[rid].wait(BARRIER_SECONDS)
+        response = post(
+            clients[copy % 2],
+            player,
+            "rooms/create",
+            {"invitedPlayerIds": ["guest"], "requestId": rid},
+        )
+        assert response.status_code == 200, response.text
+        return rid, str(response.json()["roomId"])
+
+    jobs = [(rid, copy) for rid in request_ids for copy in range(4)]
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(create, jobs))
+    finally:
+        for client in clients:
+            client.close()
+    by_request: dict[str, set[str]] = {}
+    for rid, room_id in answers:
+        by_request.setdefault(rid, set()).add(room_id)
+    assert all(len(rooms) == 1 for rooms in by_request.values()), by_request
+    assert len({next(iter(rooms)) for rooms in by_request.values()}) == 200
+    assert len(rooms_in(url)) == 200
+
+
+def test_sixty_players_race_for_one_slot_rooms_without_overfilling(
+    two_servers: tuple[str, list[ServerProcess]],
+) -> None:
+    """R-concurrency-1 R-match-3: two-player rooms (one auto-match slot each)."""
+    url, servers = two_servers
+    players = [f"racer{n}" for n in range(60)]
+    start = threading.Barrier(len(players))
+    criteria = {"minAutoMatchingPlayers": 1, "maxAutoMatchingPlayers": 1}
+
+    def race(index: int) -> str:
+        with httpx.Client(base_url=servers[index % 2].base_url) as client:
+            start.wait(BARRIER_SECONDS)
+            response = post(
+                client, players[index], "rooms/create", {"autoMatchingCriteria": criteria}
+            )
+        assert response.status_code == 200, response.text
+        return str(response.json()["roomId"])
+
+    with ThreadPoolExecutor(len(players)) as pool:
+        placed = list(pool.map(race, range(len(players))))
+    rooms = rooms_in(url)
+    for room in rooms.values():
+        assert len(room["participants"]) <= 2
+        assert room["slots_used"] <= 1
+    members = [p["player_id"] for room in rooms.values() for p in room["participants"]]
+    assert sorted(members) == sorted(players)  # everyone placed exactly once
+    for player, room_id in zip(players, placed, strict=True):
+        assert player in [p["player_id"] for p in rooms[room_id]["participants"]]
+    # matching in one pool is serial, so every room filled before a new one was opened
+    assert len(rooms) == 30
+
+
+def test_a_killed_worker_loses_no_acknowledged_write(postgres: Cluster) -> None:
+    """R-durability-1 across workers: SIGKILL one of two workers under write load; every create
+    that was answered is in the database, and the server carries on with a new worker."""
+    url = empty_postgres_database(postgres, "killed_worker")
+    acknowledged: dict[str, str] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    failures: list[str] = []
+
+    with ServerProcess(
+        "--database", url, "--workers", "2", "--dev-tokens", cwd=Path(__file__).parent
+    ) as server:
+        victim = server.worker_pids()[0]
+
+        def writer(number: int) -> None:
+            client = httpx.Client(base_url=server.base_url)
+            try:
+                for attempt in range(100_000):
+                    if stop.is_set():
+                        return
+                    rid = f"{number + 1}{attempt:06d}"
+                    try:
+                        response = post(
+                            client,
+                            f"writer{number}",
+                            "rooms/create",
+                            {"invitedPlayerIds": ["bob"], "requestId": rid},
+                        )
+                    except httpx.TransportError:
+                        client.close()  # that worker is gone: a new connection
+                        client = httpx.Client(base_url=server.base_url)
+                        continue
+                    if response.status_code != 200:
+                        failures.append(f"{response.status_code} {response.text}")
+                        return
+                    with lock:
+                        acknowledged[f"writer{number}/{rid}"] = str(response.json()["roomId"])
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        try:
+            wait_for(lambda: len(acknowledged) >= 150)
+            os.kill(victim, signal.SIGKILL)
+            killed_at = len(acknowledged)
+            wait_for(lambda: len(acknowledged) >= killed_at + 300)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(REQUEST_SECONDS)
+        wait_for(lambda: len(server.worker_pids()) >= 3)  # the replacement started
+        events = [r for r in server.records() if r.get("event") == "worker_exited"]
+        assert [(e["pid"], e["exitcode"]) for e in events] == [(victim, -signal.SIGKILL)]
+        assert server.terminate() == 0
+    assert failures == []
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT player_id, request_id, room_id FROM create_requests"
+        ).fetchall()
+    stored = {f"{player}/{rid}": room for player, rid, room in rows}
+    missing = {key: room for key, room in acknowledged.items() if stored.get(key) != room}
+    assert missing == {}
+    assert set(stored.values()) <= set(rooms_in(url))
+
+
+def wait_for(condition: Any, seconds: float = 120) -> None:
+    """Poll ``condition``; a generous bound only catches a hang."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_serve_with_two_workers_runs_the_lifecycle_and_stops_cleanly(
+    store: str, postgres: Cluster, tmp_path: Path
+) -> None:
+    """R-serve-4 with --workers: both workers start, requests on many connections see one
+    database, SIGTERM stops everything with status 0."""
+    database = (
+        str(tmp_path / "rooms.db")
+        if store == "sqlite"
+        else empty_postgres_database(postgres, "serve_workers")
+    )
+    with ServerProcess(
+        "--database", database, "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
+        listening = next(r for r in server.records() if r.get("event") == "listening")
+        assert listening["workers"] == 2
+        assert sorted(listening["pids"]) == sorted(server.worker_pids())
+        assert len(set(server.worker_pids())) == 2
+        room_ids = []
+        for n in range(20):  # a new connection each time: the kernel spreads them
+            with httpx.Client(base_url=server.base_url) as alice:
+                response = post(alice, "alice", "rooms/create", {"invitedPlayerIds": [f"p{n}"]})
+            assert response.status_code == 200, response.text
+            room_ids.append(response.json()["roomId"])
+        for n, room_id in enumerate(room_ids):
+            with httpx.Client(base_url=server.base_url) as guest:
+                joined = post(guest, f"p{n}", f"rooms/{room_id}/join", {})
+            assert joined.status_code == 200, joined.text
+            assert joined.json()["roomStatusVersion"] == 2
+        with httpx.Client(base_url=server.base_url) as health:
+            assert health.get("/healthz").json() == {"status": "ok"}
+        assert server.terminate() == 0
+    events = [r.get("event") for r in server.records()]
+    assert events[-1] == "stopped"
+    assert events.count("development_mode") == 1
+    for pid in server.worker_pids():
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+    if store == "sqlite":
+        assert not Path(f"{database}-wal").exists()  # the last worker folded the log back
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--workers", "0"], "0 is outside 1..64"),
+        (["--workers", "65"], "65 is outside 1..64"),
+        (["--workers", "two"], "'two' is not a whole number"),
+        (["--pool-size", "0"], "0 is outside 1..1000"),
+        (["--workers", "2", "--database", ":memory:"], "--workers needs a database file"),
+    ],
+)
+def test_bad_worker_settings_are_usage_errors(
+    arguments: list[str], message: str, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_replacements_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
+    """A worker is killed after its database became unusable: each replacement fails to open
+    it; after RESTART_LIMIT failures in a row the supervisor stops everything with status 1."""
+    from rooms_kit.reference_server.workers import RESTART_LIMIT  # noqa: PLC0415
+
+    database = tmp_path / "rooms.db"
+    with ServerProcess(
+        "--database", str(database), "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
+        database.rename(tmp_path / "moved.db")  # the running workers keep their open files
+        database.mkdir()  # and a new worker finds a folder where its database was
+        os.kill(server.worker_pids()[0], signal.SIGKILL)
+        status = server.process.wait(timeout=300)  # only a guard against a hang
+        server._reap()
+    assert status == 1
+    events = [r.get("event") for r in server.records()]
+    # the time-window rule (the kill plus five failures) or the failures-in-a-row rule (six)
+    assert RESTART_LIMIT <= events.count("worker_failed") <= RESTART_LIMIT + 1
+    assert events.count("workers_failing") == 1
+    assert events[-1] == "stopped"
+    assert not [line for line in server.lines if line.startswith("Traceback")]

@@ -1,0 +1,169 @@
+"""Recordings: aliases instead of tokens, gzip, rotation, and ``rooms-kit validate`` reading them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rooms_kit.cli.main import main
+from rooms_kit.reference_server.app import create_reference_app
+from rooms_kit.traffic.aliases import OVERSIZED, Aliases
+from rooms_kit.traffic.reading import RecordingError, looks_like_recording, read_lines
+from rooms_kit.traffic.recording import Recorder, rotated_name
+from rooms_kit.traffic.seen import Seen
+from tests.contract.broken_variants.variants import BadEnumValue
+from tests.traffic.support import LoopbackServer, proxy_in_front_of, scenario
+
+SECRET = "s3cret-token-of-alice"
+
+
+def test_aliases_are_stable_and_hide_every_credential() -> None:
+    aliases = Aliases()
+    assert aliases.of_authorization(f"Bearer {SECRET}") == "player-1"
+    assert aliases.of_authorization("bearer other-token") == "player-2"
+    assert aliases.of_authorization(f"Bearer {SECRET}") == "player-1"
+    assert aliases.headers([("Authorization", f"Bearer {SECRET}"), ("Accept", "x")]) == [
+        ("Authorization", "Bearer player-1"),
+        ("Accept", "x"),
+    ]
+    assert aliases.query(f"alt=json&oauth_token={SECRET}") == "alt=json&oauth_token=player-1"
+    assert aliases.caller([], f"oauth_token={SECRET}") == "player-1"
+    assert aliases.caller([], "alt=json") == "anonymous"
+    assert aliases.scrub(f"echo {SECRET} back") == "echo player-1 back"
+    assert aliases.alias("x" * 10_000) == OVERSIZED
+
+
+def _seen(number: int) -> Seen:
+    return Seen(
+        number=number,
+        started=1_700_000_000.0,
+        method="GET",
+        path="/games/v1/rooms",
+        query="",
+        player="player-1",
+        request_headers=[],
+        request_body=b"",
+        status=200,
+        response_headers=[],
+        response_body=b'{"kind": "games#roomList", "items": []}',
+    )
+
+
+@pytest.mark.parametrize("name", ["traffic.ndjson", "traffic.ndjson.gz"])
+def test_rotation_keeps_every_line_once_in_order(tmp_path: Path, name: str) -> None:
+    recorder = Recorder(tmp_path / name, Aliases(), rotate_bytes=1000)
+    for number in range(1, 21):
+        recorder.write(_seen(number), None)
+    recorder.close()
+    assert recorder.files[:3] == [
+        tmp_path / name,
+        rotated_name(tmp_path / name, 2),
+        rotated_name(tmp_path / name, 3),
+    ]
+    assert rotated_name(tmp_path / name, 2).name == name.replace("traffic", "traffic-2")
+    numbers = [line["n"] for path in recorder.files for _, line in read_lines(str(path))]
+    assert numbers == list(range(1, 21))
+    for path in recorder.files:
+        size = len(
+            gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()
+        )
+        assert size <= 1000
+        assert looks_like_recording(str(path))
+
+
+def test_a_file_that_is_not_a_recording_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.ndjson"
+    good = json.dumps({"recording": 1, "method": "GET", "path": "/", "status": 200})
+    path.write_text(good + "\n" + '{"kind": "games#room"}\n', encoding="utf-8")
+    with pytest.raises(
+        RecordingError, match=r"mixed.ndjson:2: not a line of a rooms-kit recording"
+    ):
+        list(read_lines(str(path)))
+    assert not looks_like_recording(str(tmp_path / "missing.ndjson"))
+
+
+def test_recording_of_real_traffic_holds_no_token_and_validates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "traffic.ndjson.gz"
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with (
+            LoopbackServer(app) as upstream,
+            proxy_in_front_of(upstream.url, record=record) as proxy,
+        ):
+            run = scenario(proxy.url)
+            with httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as raw:
+                answer = raw.get(
+                    "/games/v1/rooms", params={"oauth_token": "dev-carol", "alt": "json"}
+                )
+            assert answer.status_code == 200
+    finally:
+        app.close()
+    text = gzip.decompress(record.read_bytes()).decode()
+    for token in ("dev-alice", "dev-bob", "dev-carol", "dev-eve", "dev-dave"):
+        assert token not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert len(lines) == len(run.steps) + 1
+    # carol is the fourth player to show up (after alice, bob and eve)
+    assert lines[-1]["query"] == "oauth_token=player-4&alt=json"
+    first = lines[0]
+    assert first["operation"] == "games.rooms.create"
+    assert first["request"]["invitedPlayerIds"] == ["bob"]
+    assert first["response"]["kind"] == "games#room"
+    assert first["status"] == 200 and first["latencyMs"] > 0
+    # Every body is checked, requests too: the scenario's one invalid create body is named.
+    assert main(["validate", str(record)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    bad_line = next(i for i, line in enumerate(lines, 1) if line["status"] == 400)
+    assert out == [
+        f"{record}:{bad_line}: games#roomCreateRequest /request/variant: [type] "
+        'got string "not a number"; expected integer (int32)',
+        f"{sum(len(_bodies(line)) for line in lines)} documents, 1 invalid, "
+        + out[1].split(", ", 2)[2],
+    ]
+
+
+def _bodies(line: dict[str, object]) -> list[object]:
+    found = []
+    if (
+        line["operation"]
+        in {
+            "games.rooms.create",
+            "games.rooms.join",
+            "games.rooms.leave",
+            "games.rooms.reportStatus",
+        }
+        and line["request"] is not None
+    ):
+        found.append(line["request"])
+    if 200 <= int(line["status"]) < 300 and line["response"] is not None:  # type: ignore[call-overload]
+        found.append(line["response"])
+    return found
+
+
+def test_validate_names_the_bad_body_of_a_recording(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "traffic.ndjson"
+    rewriter = BadEnumValue()
+    try:
+        with (
+            LoopbackServer(rewriter) as upstream,
+            proxy_in_front_of(upstream.url, record=record) as proxy,
+        ):
+            scenario(proxy.url)
+    finally:
+        rewriter.close()
+    assert main(["validate", str(record)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    bad = [line for line in out if "PARTICIPANT_ACCEPTED" in line]
+    assert bad, out
+    line_number = int(bad[0].split(":")[1])
+    recorded = record.read_text(encoding="utf-8").splitlines()[line_number - 1]
+    assert "PARTICIPANT_ACCEPTED" in recorded
+    assert f"{record}:{line_number}: games#room /response/participants/0/status: [enum]" in bad[0]

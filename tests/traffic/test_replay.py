@@ -1,0 +1,128 @@
+"""Record real traffic through the proxy, replay it: the reference server answers the same, each
+broken variant shows its defect."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from rooms_kit.cli.main import main
+from rooms_kit.reference_server.app import create_reference_app
+from rooms_kit.traffic.replaying import run_replay
+from tests.contract.broken_variants import CATALOGUE, Variant
+from tests.traffic.support import LoopbackServer, proxy_in_front_of, scenario
+
+TOKENS = {
+    "player-1": "dev-alice",
+    "player-2": "dev-bob",
+    "player-3": "dev-eve",
+    "player-4": "dev-carol",
+    "player-5": "dev-dave",
+}
+
+
+# What each variant's defect looks like among the differences.
+SHOWS: dict[str, str] = {
+    "int64_as_number": 'modifiedTimestampMillis: "<str>" recorded, "<int>" now',
+    "wrong_kind": '/kind: "games#room" recorded, "games#rooms" now',
+    "bad_enum_value": '"PARTICIPANT_JOINED" recorded, "PARTICIPANT_ACCEPTED" now',
+    "unknown_property": "/roomStatusVerison: unexpected",
+    "server_error_on_client_mistake": "status 400 recorded, 500 now",
+    "error_without_envelope": "/code: missing",
+    "mismatched_error_code": "/code: 404 recorded, 400 now",
+    "plain_text_content_type": "content type application/json recorded, text/plain now",
+    # the variant's private query parameter is now refused by the hardened reference server
+    "paging_loses_items": "list GET /games/v1/rooms?maxResults=2&alt=json: [difference] status 200",
+    "paging_starts_over": "[difference] /nextPageToken: unexpected",
+    "create_ignores_request_id": "create POST /games/v1/rooms/create?language=en&alt=json: "
+    "[difference] /roomId:",
+    "version_stuck_at_one": "/roomStatusVersion: 2 recorded, 1 now",
+    "join_deleted_room_allowed": "[difference] status 409 recorded, 200 now",
+    "strangers_may_read": "[difference] status 404 recorded, 200 now",
+    "missing_auth_accepted": "[difference] status 401 recorded, 200 now",
+    "dismiss_ignored": "/items: 0 item(s) recorded, 1 now",
+    "accepts_out_of_range_max_results": "maxResults=0: [difference] status 400 recorded, 200 now",
+    "never_active": '/status: "ROOM_ACTIVE" recorded, "ROOM_CONNECTING" now',
+    "join_answers_another_room_id": 'recorded, "gone-',
+    "create_accepts_any_body": "create POST /games/v1/rooms/create?alt=json: [difference] status "
+    "400 recorded, 200 now",
+}
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    record = tmp_path_factory.mktemp("replay") / "traffic.ndjson.gz"
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with (
+            LoopbackServer(app) as upstream,
+            proxy_in_front_of(upstream.url, record=record) as proxy,
+        ):
+            scenario(proxy.url)
+    finally:
+        app.close()
+    assert proxy.monitor.violations == 0
+    return record
+
+
+def _replay(recording: Path, app: object) -> tuple[int, list[str]]:
+    out = io.StringIO()
+    with LoopbackServer(app) as server:
+        status = run_replay([str(recording)], server.url, TOKENS, out=out)
+    return status, out.getvalue().splitlines()
+
+
+def test_every_variant_has_its_expected_difference() -> None:
+    assert set(SHOWS) == {variant.name for variant in CATALOGUE}
+
+
+def test_reference_against_reference_shows_no_difference(recording: Path) -> None:
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        status, lines = _replay(recording, app)
+    finally:
+        app.close()
+    assert lines == ["SAME: 25 exchange(s) replayed, no difference"]
+    assert status == 0
+
+
+@pytest.mark.parametrize("variant", CATALOGUE, ids=lambda v: v.name)
+def test_each_broken_variant_shows_a_difference(recording: Path, variant: Variant) -> None:
+    rewriter = variant.build()
+    try:
+        status, lines = _replay(recording, rewriter)
+    finally:
+        rewriter.close()
+    assert status == 1
+    assert lines[-1].startswith("DIFFERENT: ")
+    differences = lines[:-1]
+    assert differences
+    for line in differences:
+        assert line.startswith(f"{recording}:")
+        assert "[difference]" in line
+    assert any(SHOWS[variant.name] in line for line in differences), differences
+
+
+def test_cli_writes_side_by_side_report_and_refuses_missing_tokens(
+    recording: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.contract.broken_variants.variants import NeverActive  # noqa: PLC0415
+
+    rewriter = NeverActive()
+    try:
+        with LoopbackServer(rewriter) as server:
+            args = ["replay", str(recording), "--url", server.url, "--report-dir", str(tmp_path)]
+            tokens = [
+                arg for alias, token in TOKENS.items() for arg in ("--token", f"{alias}={token}")
+            ]
+            assert main([*args, *tokens[:-2]]) == 2
+            assert "player-5" in capsys.readouterr().err
+            assert main([*args, *tokens]) == 1
+    finally:
+        rewriter.close()
+    text = (tmp_path / "report.txt").read_text(encoding="utf-8")
+    assert "recorded" in text and " | now" in text
+    assert '"ROOM_ACTIVE"' in text and '"ROOM_CONNECTING"' in text
+    assert 'type="difference"' in (tmp_path / "junit.xml").read_text(encoding="utf-8")
