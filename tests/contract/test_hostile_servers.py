@@ -7,6 +7,7 @@ its report, and leave the process as it found it (no thread left behind).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -14,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from rooms_kit.cli.main import main
-from rooms_kit.contract import Target, run_suite
+from rooms_kit.contract import Results, Target, run_suite
 from rooms_kit.contract.bounded import Limits
 from rooms_kit.contract.report import render_junit, render_text
+from tests.contract.broken_variants.rewriting import Answer, Call, Rewriter
 from tests.contract.hostile.behaviours import (
     CATALOGUE,
     Hostile,
@@ -36,6 +38,18 @@ def _ours() -> list[str]:
     """Live threads, but for the worker threads the reference app's framework keeps idle for a
     while (anyio's pool: they end on their own)."""
     return sorted(t.name for t in threading.enumerate() if not t.name.startswith("AnyIO worker"))
+
+
+def _deterministic_phases(url: str) -> Results:
+    """The negative requests and the scenarios (between them they call every operation) over real
+    HTTP, with a 1 s request timeout and the tests' deadline."""
+    return run_suite(
+        Target.url(url),
+        TOKENS,
+        phases=("negative", "scenarios"),
+        limits=Limits(request_timeout=1.0),
+        max_time=MAX_TIME,
+    )
 
 
 def _contract(url: str, *options: str) -> list[str]:
@@ -60,17 +74,11 @@ def test_catalogue_names_distinct_behaviours() -> None:
 
 @pytest.mark.parametrize("hostile", CATALOGUE, ids=lambda hostile: hostile.name)
 def test_hostile_server_is_named_in_bounded_time(hostile: Hostile) -> None:
-    """Over real HTTP, the deterministic phases (they call every operation the catalogue breaks)."""
+    """Each hostile server is named by its check, in bounded time, with evidence."""
     threads = _ours()
     started = time.monotonic()
     with HostileServer(hostile.misbehave, hostile.on, hostile.upstream()) as url:
-        results = run_suite(
-            Target.url(url),
-            TOKENS,
-            phases=("negative", "scenarios"),
-            limits=Limits(request_timeout=1.0),
-            max_time=MAX_TIME,
-        )
+        results = _deterministic_phases(url)
     elapsed = time.monotonic() - started
     text = render_text(results)
     assert results.exit_status == 1, text
@@ -122,13 +130,7 @@ def test_compression_bomb_stays_in_bounded_memory() -> None:
 def test_slow_but_valid_server_is_conformant() -> None:
     """Answers that take most of the request timeout are not a failure; the report shows them."""
     with HostileServer(slow_but_valid(0.6), "dismiss") as url:
-        results = run_suite(
-            Target.url(url),
-            TOKENS,
-            phases=("negative", "scenarios"),
-            limits=Limits(request_timeout=1.0),
-            max_time=MAX_TIME,
-        )
+        results = _deterministic_phases(url)
     text = render_text(results)
     assert results.exit_status == 0, text
     assert "CONFORMANT: " in text
@@ -152,3 +154,31 @@ def test_a_slow_server_stops_at_the_deadline_with_what_was_checked(
     assert "not run: " in out
     assert "responds_in_time" not in out.split("FAILURE", 1)[1].split("[run_deadline]")[0]
     assert elapsed < GENEROUS
+
+
+class _HangingApp(Rewriter):
+    """An in-process app whose get never answers."""
+
+    async def rewritten(self, call: Call) -> Answer:
+        if call.operation == "get":
+            await asyncio.sleep(3600)
+        return await self.ask(call)
+
+
+def test_an_in_process_app_that_hangs_is_bounded_too() -> None:
+    app = _HangingApp()
+    started = time.monotonic()
+    try:
+        results = run_suite(
+            Target.asgi(app),
+            TOKENS,
+            phases=("scenarios",),
+            limits=Limits(request_timeout=0.5),
+            max_time=MAX_TIME,
+        )
+    finally:
+        app.close()
+    assert time.monotonic() - started < GENEROUS
+    assert results.exit_status == 1
+    assert "responds_in_time" in results.failed_checks
+    assert "unexpected_answer" not in results.failed_checks
