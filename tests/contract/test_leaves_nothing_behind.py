@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 from rooms_kit.contract import Target, run_suite
 from rooms_kit.reference_server.app import create_reference_app
-app = create_reference_app(":memory:")
+app = create_reference_app(":memory:", dev_tokens=True)
 results = run_suite(Target.asgi(app), ["dev-alice", "dev-bob"], phases=("fuzz",))
 app.close()
 raise SystemExit(results.exit_status)
