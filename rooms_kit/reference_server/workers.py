@@ -4,8 +4,10 @@ The parent binds the socket, starts the workers (fresh interpreters, ``spawn``),
 has opened its database, announces ``listening`` and then supervises:
 
 - a worker that exits on its own (crash, SIGKILL, out of memory) is logged (``worker_exited``)
-  and replaced; the others keep serving meanwhile. A worker that keeps dying (more than
-  ``RESTART_LIMIT`` exits within ``RESTART_WINDOW_SECONDS``) stops the whole server, status 1;
+  and replaced; the others keep serving meanwhile. Workers that keep dying (more than
+  ``RESTART_LIMIT`` exits within ``RESTART_WINDOW_SECONDS``, or more than ``RESTART_LIMIT``
+  replacements in a row that could not even start, say because the database went away) stop
+  the whole server, status 1;
 - SIGTERM or SIGINT is passed on to every worker (by its own pid): each finishes its requests in
   flight and closes its database; the parent then logs ``stopped`` and returns normally.
 
@@ -107,6 +109,8 @@ class Supervisor:
         self._exits: list[float] = []
         self._stopping = False
         self._stopped = False
+        self._ready_pids: set[int] = set()
+        self._failed_starts = 0
 
     def _start(self, slot: int) -> None:
         process = self._context.Process(
@@ -142,6 +146,7 @@ class Supervisor:
                 self.stop()
                 raise WorkerStartError(str(detail))
             waiting.discard(slot)
+            self._ready_pids.add(pid)
             development = development or bool(detail)
             self._event("worker started", event="worker_started", worker=slot, pid=pid)
         return development
@@ -182,6 +187,8 @@ class Supervisor:
             except queue.Empty:
                 return
             if kind == "ready":
+                self._ready_pids.add(pid)
+                self._failed_starts = 0
                 self._event("worker started", event="worker_started", worker=slot, pid=pid)
             else:
                 self._event(
@@ -195,6 +202,9 @@ class Supervisor:
     def _replace(self, slot: int) -> bool:
         process = self._workers[slot]
         process.join()
+        self._log_ready()  # a ready message may still be queued behind the exit
+        if process.pid not in self._ready_pids:
+            self._failed_starts += 1
         now = time.monotonic()
         self._exits = [t for t in self._exits if now - t < RESTART_WINDOW_SECONDS] + [now]
         self._event(
@@ -205,10 +215,10 @@ class Supervisor:
             pid=process.pid,
             exitcode=process.exitcode,
         )
-        if len(self._exits) > RESTART_LIMIT:
+        if len(self._exits) > RESTART_LIMIT or self._failed_starts > RESTART_LIMIT:
             self._event(
-                f"workers exited {len(self._exits)} times within {RESTART_WINDOW_SECONDS:.0f} s;"
-                " stopping",
+                f"workers exited {len(self._exits)} times within {RESTART_WINDOW_SECONDS:.0f} s,"
+                f" {self._failed_starts} replacements in a row failed to start; stopping",
                 logging.ERROR,
                 event="workers_failing",
             )

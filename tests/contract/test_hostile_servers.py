@@ -7,9 +7,6 @@ its report, and leave the process as it found it (no thread left behind).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,6 +25,7 @@ from tests.contract.hostile.behaviours import (
     slow_but_valid,
 )
 from tests.contract.hostile.server import HostileServer
+from tests.contract.peak import run_python
 
 TOKENS = ["dev-alice", "dev-bob"]
 MAX_TIME = 30.0  # the run's deadline in these tests
@@ -113,19 +111,12 @@ def test_compression_bomb_stays_in_bounded_memory() -> None:
     """A separate ``rooms-kit contract`` process meets a gzip bomb: exit 1, peak RSS < 300 MB."""
     with HostileServer(compression_bomb("gzip"), "get") as url:
         command = _contract(url, "--request-timeout", "2", "--max-time", f"{MAX_TIME:g}")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rooms_kit.cli.main", *command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+        status, out, err, peak = run_python(
+            f"import sys\nfrom rooms_kit.cli.main import main\nsys.exit(main({command!r}))"
         )
-        assert process.stdout is not None
-        with process.stdout:
-            out = process.stdout.read()  # the child's own --max-time bounds this
-        _, wait_status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(wait_status)
-    assert process.returncode == 1
-    assert b"[response_size]" in out
-    assert usage.ru_maxrss < 300 * 1024, f"peak {usage.ru_maxrss} KB"  # Linux counts in KB
+    assert status == 1, err[-2000:]
+    assert "[response_size]" in out
+    assert peak < 300 * 1024, f"peak {peak} KB"
 
 
 def test_slow_but_valid_server_is_conformant() -> None:

@@ -111,6 +111,10 @@ class Cluster:
             "UTF8",
             "--no-sync",
         )
+        self.launch()
+
+    def launch(self) -> None:
+        """Start the server on the existing data folder (again, after ``halt``)."""
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
         options += "-c max_connections=300"
         if not self.durable:
@@ -156,6 +160,11 @@ class Cluster:
 
     def stop(self) -> None:
         """Fast shutdown of our own postmaster (SIGINT to its pid), then remove the folder."""
+        self.halt()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def halt(self) -> None:
+        """Fast shutdown of our own postmaster (SIGINT to its pid); the data stays."""
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGINT)
@@ -168,7 +177,6 @@ class Cluster:
                     break
                 time.sleep(0.05)
             self.pid = None
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -67,10 +68,11 @@ def test_an_empty_database_is_refused_until_upgraded(postgres: Cluster) -> None:
     url = postgres.create_database("not_upgraded")
     with pytest.raises(SchemaVersionError, match="version 0, this rooms-kit needs"):
         open_store(url)
-    served = rooms_kit("serve", "--database", url, "--port", "0")
-    assert served.returncode == 2
-    assert "rooms-kit db upgrade" in served.stderr
-    assert "Traceback" not in served.stderr
+    for workers in ("1", "2"):
+        served = rooms_kit("serve", "--database", url, "--port", "0", "--workers", workers)
+        assert served.returncode == 2
+        assert "rooms-kit db upgrade" in served.stderr
+        assert "Traceback" not in served.stderr
 
 
 def test_a_database_newer_than_the_code_is_refused(postgres: Cluster) -> None:
@@ -232,3 +234,41 @@ def test_db_upgrade_on_sqlite_files(tmp_path: Path) -> None:
     assert folder.returncode == 2
     assert folder.stderr.startswith(f"rooms-kit: error: {tmp_path}: ")
     assert "Traceback" not in folder.stderr
+
+
+def test_a_database_outage_is_503_and_500_then_service_resumes(tmp_path: Path) -> None:
+    """While PostgreSQL is down the server answers at once (health 503, requests 500 in
+    Google's envelope), never hangs past its bounds, and serves again once it is back."""
+    import httpx  # noqa: PLC0415
+
+    from tests.reference_server.support import ServerProcess  # noqa: PLC0415
+
+    cluster = Cluster()
+    try:
+        cluster.start()
+        url = empty_postgres_database(cluster, "outage")
+        with ServerProcess("--database", url, "--dev-tokens", cwd=tmp_path) as server:
+            headers = {"Authorization": "Bearer dev-alice"}
+            with httpx.Client(base_url=server.base_url, timeout=120) as http:
+                created = http.post(
+                    "/games/v1/rooms/create", json={"invitedPlayerIds": ["bob"]}, headers=headers
+                )
+                assert created.status_code == 200
+                room_id = created.json()["roomId"]
+                cluster.halt()
+                assert http.get("/healthz").status_code == 503
+                down = http.get(f"/games/v1/rooms/{room_id}", headers=headers)
+                assert down.status_code == 500
+                assert down.json()["error"]["errors"][0]["reason"] == "backendError"
+                cluster.launch()
+                deadline = time.monotonic() + 180  # the pool retries with a growing backoff
+                while http.get("/healthz").status_code != 200:
+                    assert time.monotonic() < deadline, "no recovery"
+                    time.sleep(0.2)
+                back = http.get(f"/games/v1/rooms/{room_id}", headers=headers)
+                assert back.status_code == 200
+                assert back.json()["roomId"] == room_id
+            assert server.terminate() == 0
+        assert not any("Traceback" in line for line in server.lines if '"level"' not in line)
+    finally:
+        cluster.stop()

@@ -275,3 +275,26 @@ def test_bad_worker_settings_are_usage_errors(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_replacements_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
+    """A worker is killed after its database became unusable: each replacement fails to open
+    it; after RESTART_LIMIT failures in a row the supervisor stops everything with status 1."""
+    from rooms_kit.reference_server.workers import RESTART_LIMIT  # noqa: PLC0415
+
+    database = tmp_path / "rooms.db"
+    with ServerProcess(
+        "--database", str(database), "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
+        database.rename(tmp_path / "moved.db")  # the running workers keep their open files
+        database.mkdir()  # and a new worker finds a folder where its database was
+        os.kill(server.worker_pids()[0], signal.SIGKILL)
+        status = server.process.wait(timeout=300)  # only a guard against a hang
+        server._reap()
+    assert status == 1
+    events = [r.get("event") for r in server.records()]
+    # the time-window rule (the kill plus five failures) or the failures-in-a-row rule (six)
+    assert RESTART_LIMIT <= events.count("worker_failed") <= RESTART_LIMIT + 1
+    assert events.count("workers_failing") == 1
+    assert events[-1] == "stopped"
+    assert not [line for line in server.lines if line.startswith("Traceback")]
