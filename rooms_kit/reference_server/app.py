@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rooms_api.server import DEFAULT_MAX_BODY_BYTES, RoomsHandler, create_app
+from rooms_api.server import DEFAULT_MAX_BODY_BYTES, WireRoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -166,7 +166,7 @@ def create_reference_app(
     # writers, and the file is local); ``:memory:`` shares one connection behind a lock, and
     # PostgreSQL answers over the network, so those keep every call off the loop.
     inline_reads = str(database) != ":memory:" and not is_postgres(database)
-    handler: RoomsHandler = ReferenceRoomsHandler(
+    handler: WireRoomsHandler = ReferenceRoomsHandler(
         service, inline_reads=inline_reads
     )  # typed so that mypy holds the adapter to the stub's protocol
     inner = create_app(
