@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rooms_kit.reference_server.auth import TokenResolver
 from rooms_kit.reference_server.errors import ServiceError
+from rooms_kit.reference_server.group_commit import GroupCommitter
 from rooms_kit.reference_server.service import RoomService
 
 T = TypeVar("T")
@@ -62,13 +63,32 @@ class ReferenceAuthenticator:
 
 
 class ReferenceRoomsHandler:
-    """``rooms_api.server.WireRoomsHandler`` implemented by ``RoomService``."""
+    """``rooms_api.server.WireRoomsHandler`` implemented by ``RoomService``.
+
+    With ``writer`` (a SQLite file) writes go to its thread and share commits; otherwise each
+    takes a worker thread of its own.
+    """
 
     wire_dicts = True
 
-    def __init__(self, service: RoomService, *, inline_reads: bool = False) -> None:
+    def __init__(
+        self,
+        service: RoomService,
+        *,
+        inline_reads: bool = False,
+        writer: GroupCommitter | None = None,
+    ) -> None:
         self.service = service
         self.inline_reads = inline_reads
+        self.writer = writer
+
+    async def _write(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.writer is None:
+            return await _call(function, *args, **kwargs)
+        try:
+            return await self.writer.call(function, *args, **kwargs)
+        except ServiceError as exc:
+            raise _api_error(exc) from None
 
     async def _read(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.inline_reads:
@@ -83,7 +103,7 @@ class ReferenceRoomsHandler:
         language: str | None = None,
         consistency_token: str | None = None,
     ) -> dict[str, Any]:
-        return await _call(
+        return await self._write(
             self.service.create,
             principal.player_id,
             body,
@@ -99,7 +119,7 @@ class ReferenceRoomsHandler:
         language: str | None = None,
         consistency_token: str | None = None,
     ) -> dict[str, Any]:
-        return await _call(
+        return await self._write(
             self.service.decline,
             principal.player_id,
             room_id,
@@ -110,7 +130,7 @@ class ReferenceRoomsHandler:
     async def dismiss(
         self, principal: Principal, room_id: str, *, consistency_token: str | None = None
     ) -> None:
-        await _call(
+        await self._write(
             self.service.dismiss,
             principal.player_id,
             room_id,
@@ -142,7 +162,7 @@ class ReferenceRoomsHandler:
         language: str | None = None,
         consistency_token: str | None = None,
     ) -> dict[str, Any]:
-        return await _call(
+        return await self._write(
             self.service.join,
             principal.player_id,
             room_id,
@@ -160,7 +180,7 @@ class ReferenceRoomsHandler:
         language: str | None = None,
         consistency_token: str | None = None,
     ) -> dict[str, Any]:
-        return await _call(
+        return await self._write(
             self.service.leave,
             principal.player_id,
             room_id,
@@ -196,7 +216,7 @@ class ReferenceRoomsHandler:
         language: str | None = None,
         consistency_token: str | None = None,
     ) -> dict[str, Any]:
-        return await _call(
+        return await self._write(
             self.service.report_status,
             principal.player_id,
             room_id,
