@@ -262,6 +262,9 @@ class Stub:
         self.operations = tuple(operations)
         self.max_body_bytes = max_body_bytes
         self.handler = handler
+        # A handler that declares ``wire_dicts = True`` (a ``WireRoomsHandler``) takes the checked
+        # body dict and returns its reply as a wire dict: no pydantic model either way.
+        self.wire_dicts = getattr(handler, "wire_dicts", False) is True
         self.authenticator = authenticator
         self.validate_responses = validate_responses
         self.strict_requests = strict_requests
@@ -382,7 +385,7 @@ class Stub:
             )
         return principal
 
-    async def _body(self, request: Request, op: Operation) -> BaseModel:
+    async def _body(self, request: Request, op: Operation) -> BaseModel | dict[str, Any]:
         assert op.request_kind is not None and op.request_model is not None
         raw = await self._read_body(request)
         try:
@@ -409,6 +412,16 @@ class Stub:
                 location=pointer,
                 location_type="body",
             )
+        if self.wire_dicts:
+            if not isinstance(data, dict):  # the schemas already refuse this; kept for safety
+                raise ApiError(
+                    400,
+                    "invalid",
+                    "Invalid value at '': expected an object",
+                    location="",
+                    location_type="body",
+                )
+            return data
         try:
             return op.request_model.model_validate(data)
         except ValidationError as exc:
@@ -441,11 +454,15 @@ class Stub:
     def _reply(self, op: Operation, result: object, pretty: bool, selector: Any) -> Response:
         if op.response_model is None or op.response_kind is None:
             return Response(status_code=op.success_status)
-        if isinstance(result, op.response_model):
-            model = result
+        data: Any
+        if self.wire_dicts and isinstance(result, dict):
+            data = result  # sent as the handler wrote it (checked below when asked)
         else:
-            model = op.response_model.model_validate(result)
-        data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if isinstance(result, op.response_model):
+                model = result
+            else:
+                model = op.response_model.model_validate(result)
+            data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
         if self.validate_responses:
             validator = self.response_validators.kind(op.response_kind)
             errors = validator.errors(data, max_errors=1)
