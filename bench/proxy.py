@@ -18,6 +18,7 @@ Run: ``make bench`` or ``.venv/bin/python bench/proxy.py [--requests N] [--conne
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import re
@@ -31,11 +32,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server import PERFORMANCE, ROOT, Call, Child, Result, _prepare, measure
+from server import PERFORMANCE, ROOT, Call, Child, Result, _load, _prepare
 
 BEGIN = "<!-- bench/proxy.py: begin -->"
 END = "<!-- bench/proxy.py: end -->"
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+
+
+def measure(port: int, request: Call, total: int, connections: int) -> Result:
+    """``request`` ``total`` times over ``connections``, after a warm-up of a tenth as many."""
+    asyncio.run(_load(port, request, max(total // 10, connections), connections))
+    return asyncio.run(_load(port, request, total, connections))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -176,7 +183,9 @@ def render(found: dict[str, object], total: int, connections: int) -> str:
         f"- CPU per proxied `get`: {cpu['proxied/proxy'] * 1000:.2f} ms in the proxy, "
         f"{cpu['proxied/server'] * 1000:.2f} ms in the server (the server alone, direct: "
         f"{cpu['direct/server'] * 1000:.2f} ms); throughput through the proxy is bounded by the "
-        "cores it shares with the client and the server;",
+        "cores it shares with the client and the server: when CPU is what limits, the ratio "
+        "tends to the server's CPU per direct `get` over server plus proxy per proxied one, "
+        f"here {cpu['direct/server'] / (cpu['proxied/server'] + cpu['proxied/proxy']):.2f};",
         f"- the proxy's peak resident memory: {found['peak']:.0f} MiB; its verdict at the stop: "
         f"`{found['verdict']}`;",
         f"- one-minute load average of the machine at the end of the run: {found['load']:.1f} "
