@@ -109,12 +109,22 @@ class ReferenceApp:
         await send({"type": "http.response.body", "body": payload})
 
 
+MAX_LOGGED_PATH = 256
+"""Longest path an access-log line carries; a client's 100 kB path is cut, not copied."""
+
+
+def _clipped_path(path: object) -> object:
+    if isinstance(path, str) and len(path) > MAX_LOGGED_PATH:
+        return f"{path[:MAX_LOGGED_PATH]}… ({len(path) - MAX_LOGGED_PATH} more characters)"
+    return path
+
+
 def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> str:
     client = scope.get("client")
     record: dict[str, Any] = {
         "time": _timestamp(time.time()),
         "method": scope.get("method"),
-        "path": scope.get("path"),
+        "path": _clipped_path(scope.get("path")),
         "status": outcome["status"],
         "bytes": outcome["bytes"],
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
