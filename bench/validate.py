@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument(
         "--invalid-documents",
         type=int,
-        default=20_000,
+        default=50_000,
         help="rooms in each corpus with invalid documents",
     )
     parser.add_argument(

@@ -33,6 +33,7 @@ INT64_PATTERN = re.compile(_api.INT64_PATTERN)
 # Query integers are ASCII digits with an optional minus sign: no "+", "_", spaces or other
 # scripts' digits, all of which Python's int() would accept.
 INT_PATTERN = re.compile(r"-?[0-9]{1,20}")
+WIDE_INT = re.compile(r"-?[0-9]+")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 """Largest request body ``create_app`` accepts by default (1 MiB); larger ones get 413."""
 MAX_JSON_DEPTH = 32
@@ -53,6 +54,19 @@ class Authenticator(Protocol):
     async def __call__(self, token: str) -> Principal | None: ...
 
 
+MAX_MESSAGE_CHARS = 400
+"""Longest error message an answer carries; longer ones are cut (see ``clip``)."""
+MAX_LOCATION_CHARS = 200
+"""Longest ``location`` (parameter name or JSON pointer) an error answer carries."""
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
 class ApiError(Exception):
     """Raise from a handler to answer with an error in Google's envelope.
 
@@ -69,11 +83,14 @@ class ApiError(Exception):
         location: str | None = None,
         location_type: str | None = None,
     ) -> None:
+        # Messages and locations often quote what the client sent (a path, a property name):
+        # clipped, so an error answer never grows with the request.
+        message = clip(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.message = message
-        self.location = location
+        self.location = None if location is None else clip(location, MAX_LOCATION_CHARS)
         self.location_type = location_type
 
     def envelope(self) -> dict[str, Any]:
@@ -159,8 +176,10 @@ def _invalid_parameter(wire: str, message: str) -> ApiError:
 def _convert(query: Query, value: str) -> Any:
     if query.kind == "int32":
         if not INT_PATTERN.fullmatch(value):
+            # ASCII digits past INT_PATTERN's 20 are still an integer, just far out of range.
+            what = "is out of range" if WIDE_INT.fullmatch(value) else "is not an integer"
             raise _invalid_parameter(
-                query.wire, f"Invalid value for {query.wire}: {value!r} is not an integer"
+                query.wire, f"Invalid value for {query.wire}: {value!r} {what}"
             )
         number = int(value, 10)
         if query.minimum is not None and number < query.minimum:
@@ -264,6 +283,9 @@ class Stub:
         self.operations = tuple(operations)
         self.max_body_bytes = max_body_bytes
         self.handler = handler
+        # A handler that declares ``wire_dicts = True`` (a ``WireRoomsHandler``) takes the checked
+        # body dict and returns its reply as a wire dict: no pydantic model either way.
+        self.wire_dicts = getattr(handler, "wire_dicts", False) is True
         self.authenticator = authenticator
         self.validate_responses = validate_responses
         self.strict_requests = strict_requests
@@ -384,12 +406,18 @@ class Stub:
             )
         return principal
 
-    async def _body(self, request: Request, op: Operation) -> BaseModel:
+    async def _body(self, request: Request, op: Operation) -> BaseModel | dict[str, Any]:
         assert op.request_kind is not None and op.request_model is not None
         raw = await self._read_body(request)
         try:
             data = orjson.loads(raw) if raw.strip() else {}
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
+            if "depth" in exc.msg:  # well-formed, perhaps, but deeper than the reader goes
+                raise ApiError(
+                    400,
+                    "parseError",
+                    f"Parse Error: the body nests deeper than {MAX_JSON_DEPTH} levels",
+                ) from None
             raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
         deep = _too_deep(data, MAX_JSON_DEPTH)
         if deep is not None:
@@ -411,6 +439,16 @@ class Stub:
                 location=pointer,
                 location_type="body",
             )
+        if self.wire_dicts:
+            if not isinstance(data, dict):  # the schemas already refuse this; kept for safety
+                raise ApiError(
+                    400,
+                    "invalid",
+                    "Invalid value at '': expected an object",
+                    location="",
+                    location_type="body",
+                )
+            return data
         try:
             return op.request_model.model_validate(data)
         except ValidationError as exc:
@@ -443,11 +481,15 @@ class Stub:
     def _reply(self, op: Operation, result: object, pretty: bool, selector: Any) -> Response:
         if op.response_model is None or op.response_kind is None:
             return Response(status_code=op.success_status)
-        if isinstance(result, op.response_model):
-            model = result
+        data: Any
+        if self.wire_dicts and isinstance(result, dict):
+            data = result  # sent as the handler wrote it (checked below when asked)
         else:
-            model = op.response_model.model_validate(result)
-        data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+            if isinstance(result, op.response_model):
+                model = result
+            else:
+                model = op.response_model.model_validate(result)
+            data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
         if self.validate_responses:
             validator = self.response_validators.kind(op.response_kind)
             errors = validator.errors(data, max_errors=1)

@@ -17,13 +17,15 @@ An implementer writes only behaviour: a class with one async method per operatio
   (``rooms_kit.validation``: 400 naming the parameter or the JSON pointer of the offending value);
 * bearer tokens from ``Authorization: Bearer`` or ``oauth_token`` (401 ``authError`` otherwise);
 * serialisation of the handler's pydantic models by wire name, 204 for empty replies;
+* for a ``WireRoomsHandler`` (a class with ``wire_dicts = True``) bodies and replies travel as
+  the checked wire dicts themselves, with no pydantic model built either way;
 * Google's error envelope for every failure: 404/405 for unknown paths and methods, 501 for
   operations the handler lacks, 500 (never a traceback) when the handler crashes.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from rooms_kit.schemas import SchemaSet, load_schemas
 from starlette.applications import Starlette
@@ -53,6 +55,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "Principal",
     "RoomsHandler",
+    "WireRoomsHandler",
     "create_app",
 ]
 
@@ -154,6 +157,94 @@ class RoomsHandler(Protocol):
     ) -> RoomStatus:
         """Tell the server which peers the caller is connected to; returns the room's status."""
         ...
+
+
+class WireRoomsHandler(Protocol):
+    """The same operations on wire dicts, for handlers that work on JSON documents anyway.
+
+    A class that sets ``wire_dicts = True`` receives each request body as the dict the stub
+    checked against the schemas (wire names, nothing converted) and returns its reply as a dict
+    by wire name, which the stub sends as it is: checked against the schemas only with
+    ``validate_responses``, so the handler answers for its replies. Errors work as in
+    ``RoomsHandler``.
+    """
+
+    wire_dicts: bool
+
+    async def create(
+        self,
+        principal: Principal,
+        body: dict[str, Any],
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def decline(
+        self,
+        principal: Principal,
+        room_id: str,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def dismiss(
+        self,
+        principal: Principal,
+        room_id: str,
+        *,
+        consistency_token: str | None = None,
+    ) -> None: ...
+
+    async def get(
+        self,
+        principal: Principal,
+        room_id: str,
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def join(
+        self,
+        principal: Principal,
+        room_id: str,
+        body: dict[str, Any],
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def leave(
+        self,
+        principal: Principal,
+        room_id: str,
+        body: dict[str, Any],
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        page_token: str | None = None,
+        language: str | None = None,
+        max_results: int | None = None,
+        consistency_token: str | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def report_status(
+        self,
+        principal: Principal,
+        room_id: str,
+        body: dict[str, Any],
+        *,
+        language: str | None = None,
+        consistency_token: str | None = None,
+    ) -> dict[str, Any]: ...
 
 
 # The routing table: one row per operation, in the order of their names.
@@ -315,7 +406,8 @@ def create_app(
     schemas: SchemaSet | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
-    """Build the ASGI application around ``handler`` (a ``RoomsHandler``, possibly partial).
+    """Build the ASGI application around ``handler``: a ``RoomsHandler`` or a
+    ``WireRoomsHandler``, possibly partial.
 
     ``strict_requests`` rejects unknown properties in request bodies and unknown query
     parameters; ``validate_responses`` checks every reply against the schemas (strictly) and turns

@@ -32,6 +32,7 @@ DISTRIBUTION = "games-rooms-kit"
 NEEDS_EXTRA: dict[str, tuple[str, tuple[str, ...]]] = {
     "generate": ("generate", ("jinja2", "datamodel_code_generator", "ruff")),
     "serve": ("server", ("starlette", "uvicorn")),
+    "proxy": ("server", ("starlette", "uvicorn")),
     "contract": ("contract", ("schemathesis", "starlette", "uvicorn")),
 }
 

@@ -162,9 +162,16 @@ class _AsgiBridge(httpx.BaseTransport):  # in-process runs only
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
+        self.until: float | None = None  # time.monotonic() by which the answer must be complete
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        wait = None if self.until is None else max(self.until - time.monotonic(), 0.001)
+        try:
+            return future.result(timeout=wait)
+        except TimeoutError:
+            future.cancel()
+            raise httpx.ReadTimeout("the app did not answer in time") from None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         async def send() -> httpx.Response:
@@ -178,6 +185,13 @@ class _AsgiBridge(httpx.BaseTransport):  # in-process runs only
         return self._run(send())
 
     def close(self) -> None:
+        async def settle() -> None:  # answers given up on (timeouts) end before the loop does
+            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(settle(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
@@ -188,8 +202,9 @@ class AsgiTransport:
 
     def __init__(self, app: Any, base_url: str, limits: Limits) -> None:
         self.limits = limits
+        self._bridge = _AsgiBridge(app)
         self._client = httpx.Client(
-            base_url=base_url, transport=_AsgiBridge(app), timeout=None, trust_env=False
+            base_url=base_url, transport=self._bridge, timeout=None, trust_env=False
         )
 
     def close(self) -> None:
@@ -205,6 +220,27 @@ class AsgiTransport:
         deadline: float | None = None,
     ) -> WireAnswer:
         started = time.monotonic()
+        until = started + self.limits.request_timeout
+        self._bridge.until = until if deadline is None else min(until, deadline)
+        try:
+            return self._request(method, target, headers, body, started)
+        except httpx.TimeoutException:
+            if deadline is not None and deadline <= until:
+                raise DeadlineHit() from None
+            raise TransportFailure(
+                "responds_in_time",
+                f"no answer within the request timeout of {self.limits.request_timeout:g} s",
+                "the application was still working on it",
+            ) from None
+
+    def _request(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        started: float,
+    ) -> WireAnswer:
         with self._client.stream(method, target, headers=headers, content=body) as response:
             answer_headers = tuple(response.headers.multi_items())
             check_headers(answer_headers, self.limits)

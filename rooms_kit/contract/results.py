@@ -63,6 +63,12 @@ class RootCause:
     def exchange(self) -> Exchange | None:
         return next((r.exchange for r in self.records if r.exchange is not None), None)
 
+    @property
+    def detail(self) -> str:
+        """The first failure's details, for a root cause of one check (a field's is in its title)."""
+        first = self.records[0]
+        return "" if first.place or len(self.checks) > 1 else first.message
+
 
 @dataclass
 class UnitResult:

@@ -193,15 +193,21 @@ def run_suite(
     ) as ctx:
         if ctx.ready:
             every = plan(PROFILES[profile], ctx.openapi)
-            units = [unit for unit in every if unit.phase in phases]
-            for index, unit in enumerate(units):
-                try:
-                    result = run_unit(ctx, unit)
-                except DeadlineReached:
-                    _record_deadline(ctx, [unit.name], [u.name for u in units[index + 1 :]])
-                    if progress is not None:
-                        progress(ctx.results.units[-1])
-                    break
-                if progress is not None:
-                    progress(result)
+            run_units(ctx, [unit for unit in every if unit.phase in phases], progress)
         return ctx.results
+
+
+def run_units(
+    ctx: SuiteContext, units: list[Unit], progress: Callable[[UnitResult], None] | None = None
+) -> None:
+    """Run ``units`` in order until the deadline, which records ``run_deadline`` and stops."""
+    for index, unit in enumerate(units):
+        try:
+            result = run_unit(ctx, unit)
+        except DeadlineReached:
+            _record_deadline(ctx, [unit.name], [u.name for u in units[index + 1 :]])
+            if progress is not None:
+                progress(ctx.results.units[-1])
+            return
+        if progress is not None:
+            progress(result)

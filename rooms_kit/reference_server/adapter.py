@@ -1,9 +1,11 @@
-"""The room service behind the generated server stub: a ``RoomsHandler`` and an authenticator.
+"""The room service behind the generated server stub: a ``WireRoomsHandler`` and an authenticator.
 
-This is the only module of the reference server that knows ``rooms_api``. Each method turns the
-stub's pydantic body into a wire dict, runs the (blocking, SQLite) service call in a worker
-thread, and turns the answer back into the generated model; ``ServiceError`` becomes the stub's
-``ApiError`` so it travels in Google's envelope.
+This is the only module of the reference server that knows ``rooms_api``. The handler is a
+``WireRoomsHandler``: ``RoomService`` works on wire dicts, so the stub hands over the body dict it
+has checked against the schemas and sends the service's answer as it is, with no pydantic model
+built either way. Each method runs the (blocking) service call in a worker thread, or reads a
+SQLite file on the event loop; ``ServiceError`` becomes the stub's ``ApiError`` so it travels in
+Google's envelope.
 """
 
 from __future__ import annotations
@@ -12,30 +14,15 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-from rooms_api.models import (
-    Room,
-    RoomCreateRequest,
-    RoomJoinRequest,
-    RoomLeaveRequest,
-    RoomList,
-    RoomP2PStatuses,
-    RoomStatus,
-)
 from rooms_api.server import ApiError, Principal
 from starlette.concurrency import run_in_threadpool
 
 from rooms_kit.reference_server.auth import TokenResolver
 from rooms_kit.reference_server.errors import ServiceError
+from rooms_kit.reference_server.group_commit import GroupCommitter
 from rooms_kit.reference_server.service import RoomService
 
 T = TypeVar("T")
-
-
-def _wire(body: BaseModel | None) -> dict[str, Any] | None:
-    if body is None:
-        return None
-    return body.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def _api_error(exc: ServiceError) -> ApiError:
@@ -76,11 +63,32 @@ class ReferenceAuthenticator:
 
 
 class ReferenceRoomsHandler:
-    """``rooms_api.server.RoomsHandler`` implemented by ``RoomService``."""
+    """``rooms_api.server.WireRoomsHandler`` implemented by ``RoomService``.
 
-    def __init__(self, service: RoomService, *, inline_reads: bool = False) -> None:
+    With ``writer`` (a SQLite file) writes go to its thread and share commits; otherwise each
+    takes a worker thread of its own.
+    """
+
+    wire_dicts = True
+
+    def __init__(
+        self,
+        service: RoomService,
+        *,
+        inline_reads: bool = False,
+        writer: GroupCommitter | None = None,
+    ) -> None:
         self.service = service
         self.inline_reads = inline_reads
+        self.writer = writer
+
+    async def _write(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self.writer is None:
+            return await _call(function, *args, **kwargs)
+        try:
+            return await self.writer.call(function, *args, **kwargs)
+        except ServiceError as exc:
+            raise _api_error(exc) from None
 
     async def _read(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.inline_reads:
@@ -90,19 +98,18 @@ class ReferenceRoomsHandler:
     async def create(
         self,
         principal: Principal,
-        body: RoomCreateRequest,
+        body: dict[str, Any],
         *,
         language: str | None = None,
         consistency_token: str | None = None,
-    ) -> Room:
-        wire = await _call(
+    ) -> dict[str, Any]:
+        return await self._write(
             self.service.create,
             principal.player_id,
-            _wire(body),
+            body,
             language=language,
             consistency_token=consistency_token,
         )
-        return Room.model_validate(wire)
 
     async def decline(
         self,
@@ -111,20 +118,19 @@ class ReferenceRoomsHandler:
         *,
         language: str | None = None,
         consistency_token: str | None = None,
-    ) -> Room:
-        wire = await _call(
+    ) -> dict[str, Any]:
+        return await self._write(
             self.service.decline,
             principal.player_id,
             room_id,
             language=language,
             consistency_token=consistency_token,
         )
-        return Room.model_validate(wire)
 
     async def dismiss(
         self, principal: Principal, room_id: str, *, consistency_token: str | None = None
     ) -> None:
-        await _call(
+        await self._write(
             self.service.dismiss,
             principal.player_id,
             room_id,
@@ -138,53 +144,50 @@ class ReferenceRoomsHandler:
         *,
         language: str | None = None,
         consistency_token: str | None = None,
-    ) -> Room:
-        wire = await self._read(
+    ) -> dict[str, Any]:
+        return await self._read(
             self.service.get,
             principal.player_id,
             room_id,
             language=language,
             consistency_token=consistency_token,
         )
-        return Room.model_validate(wire)
 
     async def join(
         self,
         principal: Principal,
         room_id: str,
-        body: RoomJoinRequest,
+        body: dict[str, Any],
         *,
         language: str | None = None,
         consistency_token: str | None = None,
-    ) -> Room:
-        wire = await _call(
+    ) -> dict[str, Any]:
+        return await self._write(
             self.service.join,
             principal.player_id,
             room_id,
-            _wire(body),
+            body,
             language=language,
             consistency_token=consistency_token,
         )
-        return Room.model_validate(wire)
 
     async def leave(
         self,
         principal: Principal,
         room_id: str,
-        body: RoomLeaveRequest,
+        body: dict[str, Any],
         *,
         language: str | None = None,
         consistency_token: str | None = None,
-    ) -> Room:
-        wire = await _call(
+    ) -> dict[str, Any]:
+        return await self._write(
             self.service.leave,
             principal.player_id,
             room_id,
-            _wire(body),
+            body,
             language=language,
             consistency_token=consistency_token,
         )
-        return Room.model_validate(wire)
 
     async def list(
         self,
@@ -194,8 +197,8 @@ class ReferenceRoomsHandler:
         language: str | None = None,
         max_results: int | None = None,
         consistency_token: str | None = None,
-    ) -> RoomList:
-        wire = await self._read(
+    ) -> dict[str, Any]:
+        return await self._read(
             self.service.list,
             principal.player_id,
             page_token=page_token,
@@ -203,23 +206,21 @@ class ReferenceRoomsHandler:
             max_results=max_results,
             consistency_token=consistency_token,
         )
-        return RoomList.model_validate(wire)
 
     async def report_status(
         self,
         principal: Principal,
         room_id: str,
-        body: RoomP2PStatuses,
+        body: dict[str, Any],
         *,
         language: str | None = None,
         consistency_token: str | None = None,
-    ) -> RoomStatus:
-        wire = await _call(
+    ) -> dict[str, Any]:
+        return await self._write(
             self.service.report_status,
             principal.player_id,
             room_id,
-            _wire(body),
+            body,
             language=language,
             consistency_token=consistency_token,
         )
-        return RoomStatus.model_validate(wire)

@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from rooms_api.server import DEFAULT_MAX_BODY_BYTES, RoomsHandler, create_app
+from rooms_api.server import DEFAULT_MAX_BODY_BYTES, WireRoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
+from rooms_kit.reference_server.group_commit import GroupCommitter
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
+from rooms_kit.reference_server.sqlite_store import SqliteStore
 from rooms_kit.reference_server.storage import Store
 from rooms_kit.reference_server.stores import is_postgres, open_store
 
@@ -43,8 +45,10 @@ class ReferenceApp:
         service: RoomService,
         resolver: TokenResolver,
         store: Store,
+        writer: GroupCommitter | None = None,
     ) -> None:
         self.inner = inner
+        self.writer = writer
         self.service = service
         self.resolver = resolver
         self.store = store
@@ -55,6 +59,8 @@ class ReferenceApp:
         return self.resolver.development_mode
 
     def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()  # the writes already queued are committed first
         self.store.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,12 +109,22 @@ class ReferenceApp:
         await send({"type": "http.response.body", "body": payload})
 
 
+MAX_LOGGED_PATH = 256
+"""Longest path an access-log line carries; a client's 100 kB path is cut, not copied."""
+
+
+def _clipped_path(path: object) -> object:
+    if isinstance(path, str) and len(path) > MAX_LOGGED_PATH:
+        return f"{path[:MAX_LOGGED_PATH]}… ({len(path) - MAX_LOGGED_PATH} more characters)"
+    return path
+
+
 def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> str:
     client = scope.get("client")
     record: dict[str, Any] = {
         "time": _timestamp(time.time()),
         "method": scope.get("method"),
-        "path": scope.get("path"),
+        "path": _clipped_path(scope.get("path")),
         "status": outcome["status"],
         "bytes": outcome["bytes"],
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
@@ -166,8 +182,11 @@ def create_reference_app(
     # writers, and the file is local); ``:memory:`` shares one connection behind a lock, and
     # PostgreSQL answers over the network, so those keep every call off the loop.
     inline_reads = str(database) != ":memory:" and not is_postgres(database)
-    handler: RoomsHandler = ReferenceRoomsHandler(
-        service, inline_reads=inline_reads
+    # On a SQLite file every write waits for an fsync: one writer thread lets the writes that
+    # arrive meanwhile share the next commit (each still acknowledged only once on disk).
+    writer = GroupCommitter(store) if inline_reads and isinstance(store, SqliteStore) else None
+    handler: WireRoomsHandler = ReferenceRoomsHandler(
+        service, inline_reads=inline_reads, writer=writer
     )  # typed so that mypy holds the adapter to the stub's protocol
     inner = create_app(
         handler,
@@ -175,4 +194,4 @@ def create_reference_app(
         validate_responses=validate_responses,
         max_body_bytes=max_body_bytes,
     )
-    return ReferenceApp(inner, service=service, resolver=resolver, store=store)
+    return ReferenceApp(inner, service=service, resolver=resolver, store=store, writer=writer)

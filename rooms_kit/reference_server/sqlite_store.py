@@ -21,7 +21,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
@@ -281,11 +281,50 @@ class SqliteStore:
                 raise
             connection.execute("COMMIT")
 
+    @contextmanager
+    def _savepoint(self) -> Iterator[SqliteTransaction]:
+        """One request inside the batch transaction of ``run_batch``: undone alone on error."""
+        connection = self._connection()
+        connection.execute("SAVEPOINT request")
+        try:
+            yield SqliteTransaction(connection)
+        except BaseException:
+            connection.execute("ROLLBACK TO request")
+            connection.execute("RELEASE request")
+            raise
+        connection.execute("RELEASE request")
+
     def write(self) -> AbstractContextManager[SqliteTransaction]:
+        if getattr(self._local, "in_batch", False):
+            return self._savepoint()
         return self._transaction("BEGIN IMMEDIATE")
 
     def read(self) -> AbstractContextManager[SqliteTransaction]:
+        if getattr(self._local, "in_batch", False):
+            return self._savepoint()
         return self._transaction("BEGIN")
+
+    def run_batch(self, calls: Sequence[Callable[[], object]]) -> list[tuple[bool, object]]:
+        """Run ``calls`` one after another in one write transaction with a single commit.
+
+        Each call runs in a savepoint of that transaction (and its ``write()`` in one more), so a
+        call that raises leaves nothing behind while the others keep their changes. The answer holds, per call,
+        ``(True, result)`` or ``(False, exception)``, and is only given once the commit (with
+        its fsync) is done; when the commit itself fails, that error is raised for all of them.
+        """
+        outcomes: list[tuple[bool, object]] = []
+        with self._transaction("BEGIN IMMEDIATE"):
+            self._local.in_batch = True
+            try:
+                for call in calls:
+                    try:
+                        with self._savepoint():  # all of the call, undone if it raises
+                            outcomes.append((True, call()))
+                    except Exception as exc:  # handed to the caller that made this call
+                        outcomes.append((False, exc))
+            finally:
+                self._local.in_batch = False
+        return outcomes
 
     def player_for_token_digest(self, digest: str) -> str | None:
         with self._transaction("BEGIN") as tx:

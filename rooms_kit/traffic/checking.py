@@ -7,22 +7,24 @@ suite's bounded reader and check registry change, only this file follows.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import httpx
 
+from rooms_kit.contract import bounded
+from rooms_kit.contract.bounded import BodyReader, TransportFailure, check_headers
 from rooms_kit.contract.checks import CheckContext, run_response_checks
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.contract.http import Exchange, RecordedRequest, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.errors import KitError
 
-# Check names for what the proxy itself sees go wrong (the suite's bounded reader uses the same
-# ideas: an answer must come in time and within a size).
+# Check names for what the proxy itself sees go wrong, as the suite's registry names them.
 RESPONDS_IN_TIME = "responds_in_time"
 RESPONSE_SIZE = "response_size"
+COMPLETE_RESPONSE = "complete_response"
+HTTP_PROTOCOL = "http_protocol"
 NO_ANSWER = "not_a_server_error"
 CACHE_SIZE = 4096  # verdicts kept, one per distinct (operation, status, content type, body)
 
@@ -34,6 +36,12 @@ class Limits:
     seconds: float = 30.0  # from the request being forwarded to the last byte of the answer
     max_request_bytes: int = 1024 * 1024
     max_response_bytes: int = 8 * 1024 * 1024  # raw and after decompression alike
+
+    def bounded(self) -> bounded.Limits:
+        """The same bounds in the suite's terms (header caps and JSON depth: the suite's)."""
+        return bounded.Limits(
+            request_timeout=self.seconds, max_response_bytes=self.max_response_bytes
+        )
 
 
 def check_base_url(url: str, flag: str) -> str:
@@ -49,28 +57,27 @@ def check_base_url(url: str, flag: str) -> str:
     return url.rstrip("/")
 
 
-class TooLarge(Exception):
-    """A body grew beyond its limit (raw, or once decompressed)."""
+def body_reader(
+    limits: Limits, content_encoding: str | None, *, started: float, status: int
+) -> BodyReader:
+    """The suite's bounded reader for one answer (``started``: ``time.monotonic()``).
+
+    It raises ``TransportFailure`` (``response_size``, ``responds_in_time``, ``http_protocol``,
+    ``complete_response``) as the suite does; ``as_failure`` turns that into a violation.
+    """
+    return BodyReader(limits.bounded(), content_encoding, started=started, status=status)
 
 
-def decode(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """The body without its content coding (gzip, deflate), refusing to grow beyond ``limit``."""
-    coding = (encoding or "identity").strip().lower()
-    if coding in {"", "identity"}:
-        return body
-    if coding not in {"gzip", "x-gzip", "deflate"}:
-        raise ValueError(f"content coding {coding!r} cannot be checked")
-    # 47: gzip or zlib header, detected; deflate without a header is tried next
-    for wbits in (47, -15):
-        inflater = zlib.decompressobj(wbits)
-        try:
-            data = inflater.decompress(body, limit + 1)
-        except zlib.error:
-            continue
-        if len(data) > limit or inflater.unconsumed_tail:
-            raise TooLarge(f"the body is larger than {limit} bytes once decompressed")
-        return data
-    raise ValueError(f"the body is not valid {coding} data")
+def headers_problem(headers: list[tuple[str, str]], limits: Limits) -> ContractFailure | None:
+    try:
+        check_headers(tuple(headers), limits.bounded())
+    except TransportFailure as failure:
+        return as_failure(failure)
+    return None
+
+
+def as_failure(failure: TransportFailure) -> ContractFailure:
+    return ContractFailure(failure.check, failure.title, failure.message)
 
 
 Verdicts = list[tuple[str, ContractFailure | None]]

@@ -14,6 +14,8 @@ Rules (named like the contract suite's behaviour checks):
 - ``create_idempotent``: the same player repeating a create with the same ``requestId`` gets the
   same room.
 - ``deleted_room_final``: once a room was seen deleted, no join of it succeeds.
+- ``room_lifecycle``: a room whose joined players (two or more, nobody still invited) are all
+  connected says ``ROOM_ACTIVE`` (unless it is still matching players).
 
 Only what completed before a request was sent counts against its answer, so concurrent requests
 never raise false alarms. Which alias stands for which player id is learned from traffic: the
@@ -74,6 +76,27 @@ def _player_ids(room: dict[str, Any], status: str | None = None) -> set[str] | N
         if status is None or entry.get("status") == status:
             found.add(player_id)
     return found
+
+
+def _not_active(room_id: str, body: dict[str, Any]) -> list[ContractFailure]:
+    """``room_lifecycle``: a room whose joined players (two or more, nobody still invited) are all
+    connected is active; one still matching players, active or deleted is left alone."""
+    status = body.get("status")
+    if status in {None, "ROOM_ACTIVE", "ROOM_DELETED", "ROOM_AUTO_MATCHING"}:
+        return []
+    entries = [entry for entry in body.get("participants") or [] if isinstance(entry, dict)]
+    joined = [entry for entry in entries if entry.get("status") == "PARTICIPANT_JOINED"]
+    if len(joined) < 2 or any(entry.get("status") == "PARTICIPANT_INVITED" for entry in entries):
+        return []
+    if not all(entry.get("connected") is True for entry in joined):
+        return []
+    return [
+        ContractFailure(
+            "room_lifecycle",
+            "every joined player is connected, yet the room is not active",
+            f"room {room_id} says {status} with {len(joined)} joined and connected players",
+        )
+    ]
 
 
 def _version(body: Any) -> int | None:
@@ -191,6 +214,7 @@ class Lifecycle:
                 self.invitations.get(moved, set()).discard(room_id)
         if body.get("status") == "ROOM_DELETED" and not room.deleted_at:
             room.deleted_at = done
+        found += _not_active(room_id, body)
         strict = operation in CHANGES
         found += self._version(room_id, operation, _version(body), sent, done, grows=strict)
         return found

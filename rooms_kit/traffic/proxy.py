@@ -11,26 +11,28 @@ Google's error envelope.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from rooms_kit.contract.bounded import BodyReader, TransportFailure
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import (
+    COMPLETE_RESPONSE,
     NO_ANSWER,
     RESPONDS_IN_TIME,
     RESPONSE_SIZE,
     Limits,
-    TooLarge,
-    decode,
+    as_failure,
+    body_reader,
+    headers_problem,
 )
 from rooms_kit.traffic.seen import Seen
+from rooms_kit.traffic.upstream import Response, Upstream, UpstreamError
 
 HOP_BY_HOP = {
     "connection",
@@ -44,11 +46,6 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
 }
-
-# httpcore tries ``import sniffio`` for every lock it takes; when sniffio is not installed each try
-# searches sys.path again (profiled: about half of the proxy's time). A None entry fails it at once.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 Inspector = Callable[[Seen], list[ContractFailure]]
 Scope = dict[str, Any]
@@ -79,7 +76,6 @@ class Proxy:
         *,
         strict: bool = False,
         limits: Limits | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.upstream = httpx.URL(upstream.rstrip("/"))
         self.inspect = inspect
@@ -88,24 +84,19 @@ class Proxy:
         self.limits = limits or Limits()
         self.count = 0
         self._prefix = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
-        self._client: httpx.AsyncClient | None = None
-        self._transport = transport
+        self._upstream: Upstream | None = None
 
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.limits.seconds),
-                trust_env=False,
-                follow_redirects=False,
-                transport=self._transport,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            )
-        return self._client
+    def upstream_client(self) -> Upstream:
+        if self._upstream is None:
+            url = self.upstream
+            port = url.port or (443 if url.scheme == "https" else 80)
+            self._upstream = Upstream(url.scheme, url.host, port, url.netloc)
+        return self._upstream
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._upstream is not None:
+            await self._upstream.aclose()
+            self._upstream = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -172,22 +163,18 @@ class Proxy:
     async def _forward(self, scope: Scope, seen: Seen, send: Any) -> None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string", b"")
-        url = self.upstream.copy_with(
-            raw_path=self._prefix + raw_path + (b"?" + query if query else b"")
-        )
+        target = self._prefix + raw_path + (b"?" + query if query else b"")
         headers = [
             (k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        client = self.client()
-        request = client.build_request(
-            scope["method"], url, headers=headers, content=seen.request_body
-        )
-        begun = time.perf_counter()
+        begun = time.monotonic()
         deadline = asyncio.get_running_loop().time() + self.limits.seconds
         try:
             async with asyncio.timeout_at(deadline):
-                response = await client.send(request, stream=True)
-        except (TimeoutError, httpx.TimeoutException):
+                response = await self.upstream_client().send(
+                    scope["method"].encode(), target, headers, seen.request_body
+                )
+        except TimeoutError:
             await self._fail(
                 seen,
                 send,
@@ -198,7 +185,7 @@ class Proxy:
                 f"the upstream did not answer within {self.limits.seconds:g} s",
             )
             return
-        except httpx.HTTPError as exc:
+        except (OSError, UpstreamError) as exc:
             await self._fail(
                 seen,
                 send,
@@ -212,63 +199,66 @@ class Proxy:
         try:
             await self._relay(response, seen, send, begun, deadline)
         finally:
-            await response.aclose()
+            await response.close()
 
     async def _fail(
         self, seen: Seen, send: Any, begun: float, status: int, check: str, title: str, text: str
     ) -> None:
-        seen.latency_ms = (time.perf_counter() - begun) * 1000
+        seen.latency_ms = (time.monotonic() - begun) * 1000
         seen.problem = ContractFailure(check, title, text)
         self.inspect(seen)
         await _answer(send, status, envelope(status, "upstreamFailed", f"rooms-kit proxy: {text}"))
 
     async def _relay(
-        self, response: httpx.Response, seen: Seen, send: Any, begun: float, deadline: float
+        self, response: Response, seen: Seen, send: Any, begun: float, deadline: float
     ) -> None:
-        limit = self.limits.max_response_bytes
         raw_headers = [
-            (k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP
+            (k, v) for k, v in response.headers if k.decode("latin-1").lower() not in HOP_BY_HOP
         ]
-        seen.status = response.status_code
+        seen.status = response.status
         seen.response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+        seen.problem = headers_problem(seen.response_headers, self.limits)
         stream_now = not self.strict
         if stream_now:
             await send(
                 {"type": "http.response.start", "status": seen.status, "headers": raw_headers}
             )
-        kept: list[bytes] = []
-        size = 0
+        kept: list[bytes] = []  # the raw bytes, for strict mode only
+        coding = response.header(b"content-encoding")
+        cut = True  # until the last byte has been passed on
+        try:
+            reader: BodyReader | None = body_reader(
+                self.limits,
+                coding.decode("latin-1") if coding else None,
+                started=begun,
+                status=seen.status,
+            )
+        except TransportFailure as failure:  # an encoding the checks cannot read: forward only
+            seen.problem, reader = as_failure(failure), None
         try:
             async with asyncio.timeout_at(deadline):
-                async for chunk in response.aiter_raw():
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"the answer is larger than {limit} bytes")
-                    kept.append(chunk)
-                    if stream_now:
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            raw = b"".join(kept)
-            seen.response_body = decode(raw, response.headers.get("content-encoding"), limit)
-        except TooLarge as exc:
-            seen.problem = ContractFailure(RESPONSE_SIZE, "answer too large", str(exc))
-        except (TimeoutError, httpx.TimeoutException):
+                reader = await self._pump(
+                    response, seen, send if stream_now else None, reader, kept
+                )
+            cut = False
+            if reader is not None:
+                seen.response_body = reader.finish()
+        except TransportFailure as failure:
+            seen.problem = as_failure(failure)
+        except TimeoutError:
             seen.problem = ContractFailure(
                 RESPONDS_IN_TIME,
                 "answer not complete in time",
                 f"the body did not arrive within {self.limits.seconds:g} s",
             )
-        except httpx.HTTPError as exc:
+        except (OSError, UpstreamError) as exc:
             seen.problem = ContractFailure(
-                NO_ANSWER, "answer cut short", f"{type(exc).__name__}: {exc}"
+                COMPLETE_RESPONSE, "answer cut short", f"{type(exc).__name__}: {exc}"
             )
-        except ValueError as exc:
-            seen.problem = ContractFailure("json_content_type", "undecodable body", str(exc))
-        seen.latency_ms = (time.perf_counter() - begun) * 1000
+        seen.latency_ms = (time.monotonic() - begun) * 1000
         if stream_now:
-            try:
+            if not cut:  # a cut answer is left unfinished: the server closes the connection
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except Exception:  # an answer cut short cannot end: the connection just closes
-                pass
             self.inspect(seen)
             return
         failures = self.inspect(seen)
@@ -277,6 +267,35 @@ class Proxy:
             return
         await send({"type": "http.response.start", "status": seen.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": b"".join(kept)})
+
+    async def _pump(
+        self,
+        response: Response,
+        seen: Seen,
+        send: Any,
+        reader: BodyReader | None,
+        kept: list[bytes],
+    ) -> BodyReader | None:
+        """Pass the body on (to ``send``, or into ``kept``) while ``reader`` judges a copy; the
+        reader is dropped (the rest forwarded unjudged) when the body cannot be judged."""
+        limit = self.limits.max_response_bytes
+        wire = 0
+        async for chunk in response.chunks():
+            wire += len(chunk)
+            if wire > limit:
+                raise TransportFailure(RESPONSE_SIZE, f"body larger than {limit} bytes on the wire")
+            if reader is not None:
+                try:
+                    reader.feed(chunk)  # bounded: decompressed size and time
+                except TransportFailure as failure:
+                    if failure.check == RESPONDS_IN_TIME:
+                        raise
+                    seen.problem, reader = as_failure(failure), None
+            if send is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            else:
+                kept.append(chunk)
+        return reader
 
     async def _refuse(self, send: Any, failures: list[ContractFailure]) -> None:
         details = [

@@ -25,8 +25,9 @@ from urllib.parse import parse_qsl, quote, urlencode
 import httpx
 import orjson
 
+from rooms_kit.contract.bounded import TransportFailure
 from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN
-from rooms_kit.traffic.checking import Limits, TooLarge, decode
+from rooms_kit.traffic.checking import Limits, body_reader
 from rooms_kit.traffic.operations import Router
 from rooms_kit.traffic.reading import read_lines
 
@@ -252,26 +253,20 @@ class Replayer:
     ) -> tuple[int, str | None, Any, str | None]:
         """(status, media type, JSON body or None, text of a body that is not JSON); status 0:
         no answer."""
-        limit = self.limits.max_response_bytes
-        deadline = time.monotonic() + self.limits.seconds
+        started = time.monotonic()
         try:
             with self.client.stream(method, url, headers=headers, content=content) as response:
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_raw():
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"the answer is larger than {limit} bytes")
-                    if time.monotonic() > deadline:
-                        return 0, None, None, f"no complete answer in {self.limits.seconds:g} s"
-                    chunks.append(chunk)
-                raw = decode(b"".join(chunks), response.headers.get("content-encoding"), limit)
                 status = response.status_code
+                coding = response.headers.get("content-encoding")
+                reader = body_reader(self.limits, coding, started=started, status=status)
+                for chunk in response.iter_raw():
+                    reader.feed(chunk)
+                raw = reader.finish()
                 media = response.headers.get("content-type")
         except httpx.HTTPError as exc:
             return 0, None, None, f"no answer: {type(exc).__name__}: {exc}"
-        except (TooLarge, ValueError) as exc:
-            return 0, None, None, str(exc)
+        except TransportFailure as failure:
+            return 0, None, None, f"[{failure.check}] {failure.title}"
         media = media.split(";")[0].strip().lower() if media else None
         if not raw:
             return status, media, None, None

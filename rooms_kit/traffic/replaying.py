@@ -25,10 +25,10 @@ COLUMN = 60
 
 def parse_tokens(pairs: list[str]) -> dict[str, str]:
     tokens: dict[str, str] = {}
-    for pair in pairs:
+    for number, pair in enumerate(pairs, 1):
         alias, sep, token = pair.partition("=")
-        if not sep or not alias or not token:
-            raise KitError(f"--token wants ALIAS=TOKEN, got {pair.split('=')[0]!r}=...")
+        if not sep or not alias or not token:  # never echo it: it may be a bare token
+            raise KitError(f"--token number {number} is not of the form ALIAS=TOKEN")
         tokens[alias] = token
     return tokens
 

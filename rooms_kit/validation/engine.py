@@ -32,7 +32,6 @@ class RustEngine:
     """One compiled ``jsonschema-rs`` validator per kind, sharing one registry of the schemas."""
 
     def __init__(self, schemas: SchemaSet, *, strict: bool) -> None:
-        self._strict = strict
         self._lookup: Registry[Any] = schemas.registry(strict=strict)
         self._registry = jsonschema_rs.Registry(
             [

@@ -81,6 +81,7 @@ def _opening(value: Any) -> str:
     if len(opening) >= VALUE_WIDTH:
         return opening
     try:
-        return opening + orjson.dumps(value).decode()
+        inner = orjson.dumps(value).decode()
     except TypeError:
-        return opening + repr(value)  # a scalar here, so repr cannot recurse
+        inner = repr(value)  # a scalar here, so repr cannot recurse
+    return opening + inner + ("…" if opening else "")  # the closing brackets are left out

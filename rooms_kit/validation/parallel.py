@@ -10,14 +10,15 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
-from rooms_kit.validation.reading import LineCount, Notices, ndjson_records
+from rooms_kit.validation.reading import READ_BUFFER, LineCount, Notices, ndjson_records
 from rooms_kit.validation.run import Checker, Result
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
     results: list[Result] = []
     count = LineCount()
     notices = Notices() if chunk.start == 0 else None  # only the first piece can start with a BOM
-    with open(path, "rb") as stream:
+    with open(path, "rb", buffering=READ_BUFFER) as stream:
         stream.seek(chunk.start)
         size = chunk.end - chunk.start
         for record in ndjson_records(
@@ -84,8 +85,18 @@ def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> Ite
     parts = chunks(path, jobs)
     context = multiprocessing.get_context("fork")
     line_offset = document_offset = 0
+    remaining = iter(parts)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for outcome in pool.map(_check_chunk, [path] * len(parts), parts):
+        # At most two pieces per worker are in flight, so finished pieces waiting for an earlier
+        # one cannot pile up in the parent.
+        pending: deque[Future[ChunkOutcome]] = deque(
+            pool.submit(_check_chunk, path, part) for part in itertools.islice(remaining, 2 * jobs)
+        )
+        while pending:
+            outcome = pending.popleft().result()
+            following = next(remaining, None)
+            if following is not None:
+                pending.append(pool.submit(_check_chunk, path, following))
             results = tuple(
                 replace(
                     r,

@@ -86,8 +86,10 @@ def issues_from(violations: Iterable[Violation], limit: int | None) -> list[Issu
 # The wording of an issue depends only on the schema node, the keyword and the offending value,
 # and the same mistake tends to repeat across a file (a client sending every timestamp as a
 # number). Words for scalar values are therefore kept, keyed by the identity of the schema node
-# and rule (both live as long as the validators) and the value; the table is emptied when full.
-_WORDING: dict[tuple[Any, ...], tuple[str, str | None, str | None]] = {}
+# and rule and by the value. Each entry also holds the node and the rule themselves, so neither can
+# be freed (and its identity reused by another object) while the entry exists; the table is
+# emptied when full.
+_WORDING: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, str | None, str | None]]] = {}
 _WORDING_LIMIT = 4096
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -97,14 +99,14 @@ def to_issue(error: Violation) -> Issue:
     key = None
     if type(value) in _SCALARS and not (type(value) is str and len(value) > 256):
         key = (id(error.schema), id(error.rule), error.keyword, type(value), value)
-        words = _WORDING.get(key)
-        if words is not None:
-            return Issue(pointer_of(error.path), error.keyword, *words)
+        found = _WORDING.get(key)
+        if found is not None and found[0] is error.schema and found[1] is error.rule:
+            return Issue(pointer_of(error.path), error.keyword, *found[2])
     issue = _word(error)
     if key is not None and issue.locate_at is None:
         if len(_WORDING) >= _WORDING_LIMIT:
             _WORDING.clear()
-        _WORDING[key] = (issue.message, issue.value, issue.expected)
+        _WORDING[key] = (error.schema, error.rule, (issue.message, issue.value, issue.expected))
     return issue
 
 

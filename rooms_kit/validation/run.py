@@ -54,9 +54,11 @@ class Checker:
     def quick(self, raw: bytes) -> bool:
         """True if the fast path accepts these bytes (the document is valid). False: the reader
         marks the record ``declined`` and ``check`` goes straight to the precise engine."""
-        if self._invalid_share >= SKIP_FAST_ABOVE or not self._fast(raw, self.kind):
+        share = self._invalid_share
+        if share >= SKIP_FAST_ABOVE or not self._fast(raw, self.kind):
             return False
-        self._invalid_share -= self._invalid_share * SHARE_WEIGHT
+        if share:
+            self._invalid_share = share - share * SHARE_WEIGHT
         self.accepted += 1
         return True
 

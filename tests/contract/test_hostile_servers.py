@@ -7,8 +7,7 @@ its report, and leave the process as it found it (no thread left behind).
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -16,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from rooms_kit.cli.main import main
-from rooms_kit.contract import Target, run_suite
+from rooms_kit.contract import Results, Target, run_suite
 from rooms_kit.contract.bounded import Limits
 from rooms_kit.contract.report import render_junit, render_text
+from tests.contract.broken_variants.rewriting import Answer, Call, Rewriter
 from tests.contract.hostile.behaviours import (
     CATALOGUE,
     Hostile,
@@ -27,7 +27,7 @@ from tests.contract.hostile.behaviours import (
     slow_but_valid,
 )
 from tests.contract.hostile.server import HostileServer
-from tests.contract.peak_memory import peak_rss_kb, read_peak_kb
+from tests.contract.peak import run_python
 
 TOKENS = ["dev-alice", "dev-bob"]
 MAX_TIME = 30.0  # the run's deadline in these tests
@@ -38,6 +38,18 @@ def _ours() -> list[str]:
     """Live threads, but for the worker threads the reference app's framework keeps idle for a
     while (anyio's pool: they end on their own)."""
     return sorted(t.name for t in threading.enumerate() if not t.name.startswith("AnyIO worker"))
+
+
+def _deterministic_phases(url: str) -> Results:
+    """The negative requests and the scenarios (between them they call every operation) over real
+    HTTP, with a 1 s request timeout and the tests' deadline."""
+    return run_suite(
+        Target.url(url),
+        TOKENS,
+        phases=("negative", "scenarios"),
+        limits=Limits(request_timeout=1.0),
+        max_time=MAX_TIME,
+    )
 
 
 def _contract(url: str, *options: str) -> list[str]:
@@ -62,17 +74,11 @@ def test_catalogue_names_distinct_behaviours() -> None:
 
 @pytest.mark.parametrize("hostile", CATALOGUE, ids=lambda hostile: hostile.name)
 def test_hostile_server_is_named_in_bounded_time(hostile: Hostile) -> None:
-    """Over real HTTP, the deterministic phases (they call every operation the catalogue breaks)."""
+    """Each hostile server is named by its check, in bounded time, with evidence."""
     threads = _ours()
     started = time.monotonic()
     with HostileServer(hostile.misbehave, hostile.on, hostile.upstream()) as url:
-        results = run_suite(
-            Target.url(url),
-            TOKENS,
-            phases=("negative", "scenarios"),
-            limits=Limits(request_timeout=1.0),
-            max_time=MAX_TIME,
-        )
+        results = _deterministic_phases(url)
     elapsed = time.monotonic() - started
     text = render_text(results)
     assert results.exit_status == 1, text
@@ -109,38 +115,22 @@ def test_hanging_operation_through_the_command(
     assert "responds_in_time" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
-def test_compression_bomb_stays_in_bounded_memory(tmp_path: Path) -> None:
-    """A separate ``rooms-kit contract`` process meets a gzip bomb: exit 1, peak RSS < 300 MB.
-
-    The peak is read by /usr/bin/time: a child started straight from pytest inherits pytest's
-    own high-water RSS across fork and exec, so its ``ru_maxrss`` would measure pytest."""
-    peak = tmp_path / "peak-kb"
+def test_compression_bomb_stays_in_bounded_memory() -> None:
+    """A separate ``rooms-kit contract`` process meets a gzip bomb: exit 1, peak RSS < 300 MB."""
     with HostileServer(compression_bomb("gzip"), "get") as url:
         command = _contract(url, "--request-timeout", "2", "--max-time", f"{MAX_TIME:g}")
-        process = subprocess.Popen(
-            [*peak_rss_kb(peak), sys.executable, "-m", "rooms_kit.cli.main", *command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+        status, out, err, peak = run_python(
+            f"import sys\nfrom rooms_kit.cli.main import main\nsys.exit(main({command!r}))"
         )
-        assert process.stdout is not None
-        with process.stdout:
-            out = process.stdout.read()  # the child's own --max-time bounds this
-        process.wait()
-    assert process.returncode == 1
-    assert b"[response_size]" in out
-    assert read_peak_kb(peak) < 300 * 1024, f"peak {read_peak_kb(peak)} KB"
+    assert status == 1, err[-2000:]
+    assert "[response_size]" in out
+    assert peak < 300 * 1024, f"peak {peak} KB"
 
 
 def test_slow_but_valid_server_is_conformant() -> None:
     """Answers that take most of the request timeout are not a failure; the report shows them."""
     with HostileServer(slow_but_valid(0.6), "dismiss") as url:
-        results = run_suite(
-            Target.url(url),
-            TOKENS,
-            phases=("negative", "scenarios"),
-            limits=Limits(request_timeout=1.0),
-            max_time=MAX_TIME,
-        )
+        results = _deterministic_phases(url)
     text = render_text(results)
     assert results.exit_status == 0, text
     assert "CONFORMANT: " in text
@@ -164,3 +154,31 @@ def test_a_slow_server_stops_at_the_deadline_with_what_was_checked(
     assert "not run: " in out
     assert "responds_in_time" not in out.split("FAILURE", 1)[1].split("[run_deadline]")[0]
     assert elapsed < GENEROUS
+
+
+class _HangingApp(Rewriter):
+    """An in-process app whose get never answers."""
+
+    async def rewritten(self, call: Call) -> Answer:
+        if call.operation == "get":
+            await asyncio.sleep(3600)
+        return await self.ask(call)
+
+
+def test_an_in_process_app_that_hangs_is_bounded_too() -> None:
+    app = _HangingApp()
+    started = time.monotonic()
+    try:
+        results = run_suite(
+            Target.asgi(app),
+            TOKENS,
+            phases=("scenarios",),
+            limits=Limits(request_timeout=0.5),
+            max_time=MAX_TIME,
+        )
+    finally:
+        app.close()
+    assert time.monotonic() - started < GENEROUS
+    assert results.exit_status == 1
+    assert "responds_in_time" in results.failed_checks
+    assert "unexpected_answer" not in results.failed_checks

@@ -58,6 +58,26 @@ def test_handler_protocol_is_the_agreed_one() -> None:
     }  # fmt: skip
 
 
+def test_wire_handler_protocol_has_the_same_methods_on_dicts() -> None:
+    methods = {
+        name: unannotated(member)
+        for name, member in vars(server.WireRoomsHandler).items()
+        if inspect.iscoroutinefunction(member)
+    }
+    assert methods == HANDLER
+    hints = {
+        name: inspect.get_annotations(getattr(server.WireRoomsHandler, name)) for name in HANDLER
+    }
+    assert {name: hint["return"] for name, hint in hints.items()} == {
+        name: "None" if name == "dismiss" else "dict[str, Any]" for name in HANDLER
+    }
+    assert {name: hint["body"] for name, hint in hints.items() if "body" in hint} == {
+        "create": "dict[str, Any]", "join": "dict[str, Any]", "leave": "dict[str, Any]",
+        "report_status": "dict[str, Any]",
+    }  # fmt: skip
+    assert inspect.get_annotations(server.WireRoomsHandler)["wire_dicts"] == "bool"
+
+
 def test_server_building_blocks() -> None:
     assert [f.name for f in dataclasses.fields(server.Principal)] == ["player_id"]
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -66,7 +66,7 @@ def test_metadata_has_ranges_extras_and_a_pip_install_summary(wheel: Path) -> No
     requirements = meta.get_all("Requires-Dist") or []
     base = [r for r in requirements if "extra ==" not in r]
     assert {re.split(r"[<>=\[ ]", r, maxsplit=1)[0] for r in base} == {
-        "jsonschema", "jsonschema-rs", "msgspec", "orjson", "pydantic", "httpx",
+        "jsonschema", "jsonschema-rs", "msgspec", "orjson", "pydantic", "httpx", "h11",
     }  # fmt: skip
     for requirement in requirements:
         if requirement.startswith("games-rooms-kit["):

@@ -86,7 +86,9 @@ CATALOGUE = [
     Case("body: JSON nested 1,024 levels", create(nested(1023)),
          400, "invalid", DEEP_POINTER, "nested deeper than 32 levels"),
     Case("body: JSON nested 1,025 levels", create(nested(1024)),
-         400, "parseError", None, "the body is not JSON"),
+         400, "parseError", None, "the body nests deeper than 32 levels"),
+    Case("body: JSON nested 100,000 levels", create(nested(100_000)),
+         400, "parseError", None, "the body nests deeper than 32 levels"),
     Case("body: Content-Length of 1 GB, nothing sent",
          create(b"").replace(b"Content-Length: 0", b"Content-Length: 1073741824"),
          413, "requestTooLarge", None, "declares 1073741824 bytes, more than the limit of 1048576"),
@@ -104,6 +106,9 @@ CATALOGUE = [
          400, "invalidParameter", "maxResults", "' 5' is not an integer"),
     Case("query: maxResults=Arabic-Indic five", request("GET", "/games/v1/rooms?maxResults=%D9%A5"),
          400, "invalidParameter", "maxResults", "is not an integer"),
+    Case("query: maxResults of 26 digits",
+         request("GET", "/games/v1/rooms?maxResults=" + "9" * 26),
+         400, "invalidParameter", "maxResults", "is out of range"),
     Case("http: malformed Content-Length",
          create(b"{}").replace(b"Content-Length: 2", b"Content-Length: +2"),
          400, "badRequest", None, "Invalid HTTP request received."),
@@ -124,6 +129,28 @@ def test_catalogue(server: ServerProcess, case: Case) -> None:
     assert item["reason"] == case.reason
     assert item.get("location") == case.location
     assert case.message in item["message"]
+    assert_healthy(server)
+
+
+ECHOES = [
+    ("an unknown property with a 500 kB name",
+     create(b'{"' + b"x" * 500_000 + b'": 1}'), 400),
+    ("a 100 kB path", request("GET", "/games/v1/rooms/" + "r" * 100_000 + "/nowhere"), 404),
+    ("a 100 kB room id", request("GET", "/games/v1/rooms/" + "r" * 100_000), 404),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "sent", "status"), ECHOES, ids=[e[0] for e in ECHOES])
+def test_an_error_answer_never_grows_with_the_request(
+    server: ServerProcess, what: str, sent: bytes, status: int
+) -> None:
+    """R-limits-2: messages and locations quote the client's input clipped, so a large input
+    gets a small answer (and a short access-log line)."""
+    answer = exchange(server.port, sent)
+    assert answer.status == status, answer.body[:500]
+    assert len(answer.body) < 4096, what
+    assert "more characters)" in answer.error()["message"]
+    assert max(len(line) for line in server.lines) < 4096
     assert_healthy(server)
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 from typing import Any
 
@@ -21,6 +22,11 @@ async def _body(send: Any, body: bytes, more: bool = False) -> None:
 
 
 JSON = (b"content-type", b"application/json")
+
+
+@functools.cache
+def _bomb() -> bytes:
+    return gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)
 
 
 async def hostile(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -48,7 +54,7 @@ async def hostile(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await asyncio.sleep(0)
         await _body(send, b"")
     elif name == "bomb":  # 64 MiB of spaces in a small gzip member
-        packed = gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)
+        packed = _bomb()
         headers = [
             JSON,
             (b"content-encoding", b"gzip"),

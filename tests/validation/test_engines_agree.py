@@ -200,3 +200,16 @@ def test_patterns_keep_ecma_dollar_inside_referenced_files() -> None:
         assert [(i.pointer, i.keyword) for i in checker.errors(nested)] == [
             ("/bytesSent/count", "pattern")
         ]
+
+
+def test_cached_wording_never_serves_another_schema_nodes_words() -> None:
+    # Each schema node is made and dropped in turn, so Python's free lists hand the next node the
+    # same memory (and identity); every issue must still be worded from its own node.
+    from rooms_kit.validation.precise import Violation, to_issue  # noqa: PLC0415
+
+    def expected_for(options: list[str]) -> str | None:
+        schema = {"type": "string", "enum": list(options)}
+        return to_issue(Violation(("status",), "enum", schema["enum"], schema, "x", "")).expected
+
+    for options in (["A", "B"], ["C"], ["D", "E", "F"]) * 50:
+        assert expected_for(options) == "one of " + ", ".join(options)

@@ -73,6 +73,8 @@ class OperationView:
     body_argument: str
     # Lines prepared here so that templates only loop and print:
     parameter_lines: tuple[str, ...]  # the method's parameters after ``self`` (and principal)
+    wire_parameter_lines: tuple[str, ...]  # the same, with the body as a wire dict
+    wire_return_annotation: str  # what a wire-dict handler method returns
     query_lines: tuple[str, ...]  # entries of the query dictionary a client sends
     reply_lines: tuple[str, ...]  # how a client method ends: parse the reply or drop it
     prepare_lines: tuple[str, ...]  # what a client method does to its arguments before sending
@@ -116,12 +118,20 @@ def _kind_of(api: Api, class_name: str | None) -> str | None:
     return api.model(class_name).kind if class_name else None
 
 
+WIRE_DICT = "dict[str, Any]"
+"""How a wire-dict handler (``WireRoomsHandler``) receives a body and returns a reply."""
+
+
 def _parameter_lines(
-    op: Operation, positional: tuple[ParamView, ...], keyword: tuple[ParamView, ...]
+    op: Operation,
+    positional: tuple[ParamView, ...],
+    keyword: tuple[ParamView, ...],
+    *,
+    wire: bool = False,
 ) -> tuple[str, ...]:
     lines = [f"{p.py_name}: {p.annotation}," for p in positional]
     if op.request_model:
-        lines.append(f"body: {op.request_model},")
+        lines.append(f"body: {WIRE_DICT if wire else op.request_model},")
     if keyword:
         lines.append("*,")
     lines += [f"{p.py_name}: {p.annotation} = None," for p in keyword]
@@ -242,6 +252,8 @@ def operation_view(api: Api, op: Operation) -> OperationView:
         path_expression=_path_expression(op),
         body_argument="body" if op.request_model else "None",
         parameter_lines=_parameter_lines(op, positional, query),
+        wire_parameter_lines=_parameter_lines(op, positional, query, wire=True),
+        wire_return_annotation=WIRE_DICT if op.response_model else "None",
         query_lines=_query_lines(op, query),
         reply_lines=_reply_lines(op),
         prepare_lines=prepare_lines,

@@ -75,7 +75,8 @@ def verdict(results: Results) -> str:
 
 def cause_details(cause: RootCause) -> list[str]:
     """What a root cause report says under its title: who saw it, where, and one repro."""
-    lines = [
+    lines = [cause.detail] if cause.detail else []
+    lines += [
         f"seen by: {', '.join(cause.checks)} ({cause.occurrences} time(s))",
         f"operations: {', '.join(short(op) for op in cause.operations)}",
     ]

@@ -1,0 +1,84 @@
+"""Replay against servers that misbehave, and from recordings that are broken: bounded, named."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from rooms_kit.cli.main import main
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.checking import Limits
+from rooms_kit.traffic.recording import Recorder
+from rooms_kit.traffic.replaying import run_replay
+from rooms_kit.traffic.seen import Seen
+from tests.traffic.hostile import ROOM, _bomb, hostile
+from tests.traffic.support import LoopbackServer
+
+
+def _recording(tmp_path: Path, names: list[str]) -> Path:
+    path = tmp_path / "recorded.ndjson"
+    recorder = Recorder(path, Aliases())
+    for number, name in enumerate(names, 1):
+        recorder.write(
+            Seen(
+                number=number,
+                started=1_700_000_000.0,
+                method="GET",
+                path=f"/games/v1/rooms/{name}",
+                query="",
+                player="player-1",
+                request_headers=[],
+                request_body=b"",
+                status=200,
+                response_headers=[("content-type", "application/json")],
+                response_body=ROOM % name.encode(),
+            ),
+            None,
+        )
+    recorder.close()
+    return path
+
+
+def test_hostile_answers_are_differences_within_the_bounds(tmp_path: Path) -> None:
+    _bomb()
+    path = _recording(tmp_path, ["fine", "hang", "drip", "huge", "bomb", "html", "short", "fine"])
+    out = io.StringIO()
+    limits = Limits(seconds=1.0, max_response_bytes=256 * 1024)
+    with LoopbackServer(hostile) as server:
+        status = run_replay([str(path)], server.url, {"player-1": "t-1"}, limits=limits, out=out)
+    lines = out.getvalue().splitlines()
+    assert status == 1
+    assert lines[-1] == "DIFFERENT: 6 of 8 exchange(s) answered differently"
+    by_line = {int(line.split(":")[1]): line for line in lines[:-1]}
+    assert sorted(by_line) == [2, 3, 4, 5, 6, 7]
+    assert "status 200 recorded, 0 now" in by_line[2]  # no answer within the time bound
+    assert "status 200 recorded, 0 now" in by_line[4]  # stopped at the size cap
+    assert "content type application/json recorded, text/html now" in by_line[6]
+
+
+def test_a_broken_recording_is_refused_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _recording(tmp_path, ["fine"])
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write('{"recording": 1, "method": "GET"\n')
+    assert main(["replay", str(path), "--url", "http://127.0.0.1:9", "--token", "player-1=x"]) == 2
+    assert f"{path}:2: not JSON" in capsys.readouterr().err
+
+
+def test_a_token_without_alias_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "x.ndjson", "--url", "http://127.0.0.1:9", "--token", "secret"]) == 2
+    err = capsys.readouterr().err
+    assert "--token number 1 is not of the form ALIAS=TOKEN" in err
+    assert "secret" not in err
+
+
+def test_recorded_lines_are_json_with_every_field(tmp_path: Path) -> None:
+    line = json.loads(_recording(tmp_path, ["fine"]).read_text(encoding="utf-8"))
+    assert set(line) == {
+        "recording", "n", "time", "player", "method", "path", "query", "operation",
+        "status", "latencyMs", "contentType", "request", "response",
+    }  # fmt: skip
