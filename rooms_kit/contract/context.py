@@ -67,9 +67,15 @@ class SuiteContext:
                 self.results.record_failure(failure, exchange.operation, self.unit, exchange)
 
     def fail(
-        self, check: str, title: str, message: str = "", exchange: Exchange | None = None
+        self,
+        check: str,
+        title: str,
+        message: str = "",
+        exchange: Exchange | None = None,
+        *,
+        code: str = "",
     ) -> None:
-        raise ContractFailure(check, title, message, exchange=exchange or self.last)
+        raise ContractFailure(check, title, message, exchange=exchange or self.last, code=code)
 
     def call(
         self,

@@ -51,6 +51,7 @@ class ContractFailure(AssertionError):
         *,
         exchange: Exchange | None = None,
         findings: tuple[Finding, ...] = (),
+        code: str = "",
     ) -> None:
         super().__init__(f"[{check}] {title}" + (f": {message}" if message else ""))
         self.check = check
@@ -58,6 +59,10 @@ class ContractFailure(AssertionError):
         self.message = message
         self.exchange = exchange
         self.findings = findings  # when given, each is recorded as a failure of its own
+        # What makes two failures of one check the same problem; the title when empty. A title
+        # that carries counts ("page 3 serves 9 rooms again") needs one, or each count would
+        # read as a problem of its own.
+        self.code = code
 
 
 class CannotRun(Exception):

@@ -156,7 +156,16 @@ class Results:
         self.failed[(operation, failure.check)] += 1
         evidence = failure.exchange or exchange
         if not failure.findings:
-            self._keep(failure.check, operation, failure.title, failure.message, "", unit, evidence)
+            self._keep(
+                failure.check,
+                operation,
+                failure.title,
+                failure.message,
+                "",
+                unit,
+                evidence,
+                failure.code,
+            )
             return
         for finding in failure.findings:
             title = f"{finding.pointer}: {finding.text}"

@@ -98,7 +98,11 @@ def _invitation_ids(
         page = ctx.ok(check, ctx.call(who, "list", query=query), "list")
         items = page.get("items") or []
         if max_results is not None and len(items) > max_results:
-            ctx.fail(check, f"a page holds {len(items)} items with maxResults={max_results}")
+            ctx.fail(
+                check,
+                f"a page holds {len(items)} items with maxResults={max_results}",
+                code="page longer than maxResults",
+            )
         page_ids = [str(item.get("roomId")) for item in items if isinstance(item, dict)]
         again = [room_id for room_id in page_ids if room_id in served]
         if again:
@@ -106,6 +110,7 @@ def _invitation_ids(
                 "paging_complete",
                 f"page {len(sent)} serves {len(again)} room(s) already served",
                 f"{', '.join(again[:3])}; pageToken chain: {_chain(sent)}",
+                code="repeated items",
             )
         ids += page_ids
         served.update(page_ids)
@@ -117,6 +122,7 @@ def _invitation_ids(
                 "paging_complete",
                 f"page {len(sent)} gives a nextPageToken already used",
                 f"pageToken chain: {_chain([*sent, str(token)])}",
+                code="repeated token",
             )
         if len(sent) >= limit:
             ctx.fail(
@@ -124,6 +130,7 @@ def _invitation_ids(
                 f"the list did not end after {len(sent)} pages",
                 f"this run created {ctx.rooms_created} room(s), so {limit} pages are more than "
                 f"the data can need; pageToken chain: {_chain([*sent, str(token)])}",
+                code="endless list",
             )
         sent.append(str(token))
 

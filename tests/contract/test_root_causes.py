@@ -11,7 +11,7 @@ from rooms_kit.contract import Target, run_suite
 from rooms_kit.contract.failures import ContractFailure, Finding
 from rooms_kit.contract.report import render_html, render_junit, render_text
 from rooms_kit.contract.results import Results, UnitResult
-from tests.contract.broken_variants.rewriting import Rewriter
+from tests.contract.broken_variants.rewriting import Answer, Call, Rewriter
 from tests.contract.broken_variants.variants import Int64AsNumber, ServerErrorOnClientMistake
 
 TOKENS = ["dev-alice", "dev-bob"]
@@ -90,3 +90,34 @@ def test_the_code_not_the_message_tells_failures_apart() -> None:
     )
     assert [(f.code, f.occurrences) for f in results.failures] == [("/x type", 2), ("/y type", 1)]
     assert [cause.title.split(":")[0] for cause in results.root_causes()] == ["Room.x", "Room.y"]
+
+
+class SameTokenForever(Rewriter):
+    """``list`` ignores ``pageToken`` (so it serves the first page again) and every page says
+    there is another one, with the same token each time."""
+
+    def request(self, call: Call) -> Call:
+        call.query.pop("pageToken", None)
+        return call
+
+    def response(self, call: Call, answer: Answer) -> Answer:
+        data = answer.json() if call.operation == "list" and answer.status == 200 else None
+        if isinstance(data, dict):
+            data["nextPageToken"] = "SAME-TOKEN-FOREVER"
+            answer.set_json(data)
+        return answer
+
+
+def test_a_paging_loop_is_one_problem_whatever_the_counts() -> None:
+    """Pages repeat different numbers of rooms from scenario to scenario; the failure is kept
+    by its code, so the counts in its title do not make several problems of one."""
+    results = _run(SameTokenForever)
+    paging = [f for f in results.failures if f.check == "paging_complete"]
+    codes = [(f.operation, f.code) for f in paging]
+    assert ("games.rooms.list", "repeated items") in codes
+    assert len(codes) == len(set(codes)) and {code for _, code in codes} <= {
+        "repeated items",
+        "repeated token",
+    }
+    assert sum(f.occurrences for f in paging) > len(paging)  # several loops, counted, not repeated
+    assert all("pageToken chain: (first page) → 'SAME-TOKEN-FOREVER'" in f.message for f in paging)
