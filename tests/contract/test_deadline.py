@@ -22,7 +22,7 @@ TOKENS = ["dev-alice", "dev-bob"]
 def test_the_deadline_cuts_a_generated_phase_short(phase: str) -> None:
     """The full profile's generated phases take seconds; a deadline of 0.3 s, set once setup is
     done, must stop the phase's first unit between two examples or steps."""
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     started = time.monotonic()
     try:
         with open_run(Target.asgi(app), TOKENS, profile="full") as ctx:
@@ -54,7 +54,7 @@ def test_the_deadline_cuts_a_generated_phase_short(phase: str) -> None:
 
 
 def test_a_deadline_before_anything_was_checked_is_exit_2() -> None:
-    app = create_reference_app(":memory:")
+    app = create_reference_app(":memory:", dev_tokens=True)
     try:
         results = run_suite(Target.asgi(app), TOKENS, phases=("scenarios",), max_time=1e-9)
     finally:
