@@ -7,7 +7,7 @@ verbatim. The derived facts — who is ``connected`` and the room status — are
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 ROOM_INVITING = "ROOM_INVITING"
@@ -154,7 +154,15 @@ class RoomState:
     # -- JSON form --------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The room as plain data, like ``dataclasses.asdict`` (same keys, same order, nothing
+        shared with the room) but written out: ``asdict`` copies every value generically and
+        cost more than any statement of a write."""
+        data = dict(vars(self))
+        if self.criteria is not None:
+            data["criteria"] = dict(vars(self.criteria))
+        data["participants"] = [_participant_json(p) for p in self.participants]
+        data["links"] = dict(self.links)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RoomState:
@@ -166,3 +174,10 @@ class RoomState:
             criteria=Criteria(**criteria) if criteria is not None else None,
             participants=[Participant(**p) for p in participants],
         )
+
+
+def _participant_json(participant: Participant) -> dict[str, Any]:
+    data = dict(vars(participant))
+    if participant.capabilities is not None:
+        data["capabilities"] = list(participant.capabilities)
+    return data
