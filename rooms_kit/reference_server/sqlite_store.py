@@ -277,7 +277,8 @@ class SqliteStore:
             try:
                 yield SqliteTransaction(connection)
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:  # SQLite may have rolled back already
+                    connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
 
@@ -307,13 +308,15 @@ class SqliteStore:
     def run_batch(self, calls: Sequence[Callable[[], object]]) -> list[tuple[bool, object]]:
         """Run ``calls`` one after another in one write transaction with a single commit.
 
-        Each call runs in a savepoint of that transaction (and its ``write()`` in one more), so a
-        call that raises leaves nothing behind while the others keep their changes. The answer holds, per call,
-        ``(True, result)`` or ``(False, exception)``, and is only given once the commit (with
-        its fsync) is done; when the commit itself fails, that error is raised for all of them.
+        Each call runs in a savepoint of that transaction (and its ``write()`` in one more), so
+        a call that raises leaves nothing behind while the others keep their changes. The answer
+        holds, per call, ``(True, result)`` or ``(False, exception)``, and is only given once the
+        commit (with its fsync) is done. When the commit fails, or an error made SQLite drop the
+        whole transaction (a full disk, say), that error is raised for the whole batch.
         """
         outcomes: list[tuple[bool, object]] = []
         with self._transaction("BEGIN IMMEDIATE"):
+            connection = self._connection()
             self._local.in_batch = True
             try:
                 for call in calls:
@@ -321,6 +324,8 @@ class SqliteStore:
                         with self._savepoint():  # all of the call, undone if it raises
                             outcomes.append((True, call()))
                     except Exception as exc:  # handed to the caller that made this call
+                        if not connection.in_transaction:
+                            raise  # the earlier calls' changes are gone as well
                         outcomes.append((False, exc))
             finally:
                 self._local.in_batch = False

@@ -64,6 +64,28 @@ def test_a_failing_call_is_undone_alone_and_the_others_are_committed(
     assert service.create("frank", {"invitedPlayerIds": ["bob"]})["kind"] == "games#room"
 
 
+def test_a_call_that_loses_the_whole_transaction_fails_the_whole_batch(
+    store: SqliteStore, database: Path
+) -> None:
+    service = RoomService(store)
+
+    def lose_everything() -> object:  # what SQLite does itself on some errors (disk full)
+        store._connection().execute("ROLLBACK")
+        return None
+
+    with pytest.raises(Exception, match="savepoint"):
+        store.run_batch(
+            [
+                lambda: service.create("alice", {"invitedPlayerIds": ["bob"]}),
+                lose_everything,
+                lambda: service.create("carol", {"invitedPlayerIds": ["bob"]}),
+            ]
+        )
+    assert rooms_on_disk(database, "bob") == []  # nothing acknowledged, nothing kept
+    made = service.create("erin", {"invitedPlayerIds": ["bob"]})["roomId"]
+    assert rooms_on_disk(database, "bob") == [made]
+
+
 def test_the_same_request_id_inside_one_batch_makes_one_room(store: SqliteStore) -> None:
     service = RoomService(store)
     body = {"invitedPlayerIds": ["bob"], "requestId": "77"}
