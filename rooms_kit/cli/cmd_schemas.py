@@ -6,8 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from rooms_kit.schemas import load_schemas
-
 
 def register(subparsers: Any) -> None:
     schemas = subparsers.add_parser(
@@ -27,6 +25,8 @@ def register(subparsers: Any) -> None:
 
 
 def _run_schemas(args: argparse.Namespace) -> int:
+    from rooms_kit.schemas import load_schemas  # noqa: PLC0415 - needs the [validate] extra
+
     schema_set = load_schemas()
     if args.schemas_command == "show":
         entry = schema_set.kind(args.kind)
@@ -41,6 +41,8 @@ def _run_schemas(args: argparse.Namespace) -> int:
 
 
 def _run_example(args: argparse.Namespace) -> int:
+    from rooms_kit.schemas import load_schemas  # noqa: PLC0415 - needs the [validate] extra
+
     schema_set = load_schemas()
     entry = schema_set.kind(args.kind)
     path = schema_set.directory / "examples" / "valid" / entry.file.name.replace(".schema", "")

@@ -28,12 +28,22 @@ EXIT_INTERRUPTED = 130
 
 DISTRIBUTION = "games-rooms-kit"
 
-# sub-command -> (extra, modules it imports from that extra)
+# What the [validate] extra brings; every other extra includes it.
+VALIDATE_MODULES = ("jsonschema", "jsonschema_rs", "msgspec", "orjson", "referencing")
+SERVER_MODULES = (*VALIDATE_MODULES, "starlette", "uvicorn")
+
+# sub-command -> (extra, modules it imports from that extra); ``--version`` needs none
 NEEDS_EXTRA: dict[str, tuple[str, tuple[str, ...]]] = {
-    "generate": ("generate", ("jinja2", "datamodel_code_generator", "ruff")),
-    "serve": ("server", ("starlette", "uvicorn")),
-    "proxy": ("server", ("starlette", "uvicorn")),
-    "contract": ("contract", ("schemathesis", "starlette", "uvicorn")),
+    "schemas": ("validate", VALIDATE_MODULES),
+    "example": ("validate", VALIDATE_MODULES),
+    "validate": ("validate", VALIDATE_MODULES),
+    "replay": ("validate", VALIDATE_MODULES),
+    "generate": ("generate", (*VALIDATE_MODULES, "jinja2", "datamodel_code_generator", "ruff")),
+    "serve": ("server", SERVER_MODULES),
+    "tokens": ("server", SERVER_MODULES),
+    "db": ("server", SERVER_MODULES),
+    "proxy": ("server", SERVER_MODULES),
+    "contract": ("contract", (*SERVER_MODULES, "schemathesis")),
 }
 
 
