@@ -16,6 +16,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from rooms_kit.schemas import SchemaSet
 from rooms_kit.validation import Issue, Validators
+from rooms_kit.validation.depth import deeper_than
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -214,28 +215,6 @@ def _pointer(parts: Sequence[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _too_deep(data: Any, limit: int) -> list[Any] | None:
-    """The path to the first array or object nested deeper than ``limit``, or ``None``.
-
-    Walks with its own stack, so the depth of ``data`` never meets Python's recursion limit.
-    """
-    stack: list[tuple[Any, list[Any]]] = [(data, [])]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.items()
-        elif isinstance(value, list):
-            children = enumerate(value)
-        else:
-            continue
-        if len(path) >= limit:
-            return path
-        for key, child in children:
-            if isinstance(child, dict | list):
-                stack.append((child, [*path, key]))
-    return None
-
-
 def _declared_length(request: Request) -> int | None:
     """The Content-Length header as a number, ``None`` without one; 400 when it is malformed."""
     header = request.headers.get("content-length")
@@ -417,7 +396,7 @@ class Stub:
                     f"Parse Error: the body nests deeper than {MAX_JSON_DEPTH} levels",
                 ) from None
             raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
-        deep = _too_deep(data, MAX_JSON_DEPTH)
+        deep = deeper_than(data, MAX_JSON_DEPTH)
         if deep is not None:
             pointer = _pointer(deep)
             raise ApiError(
