@@ -37,6 +37,10 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_run)
 
 
+# What writing did to each file that differed (``--check`` words the same differences as problems).
+WRITTEN = {"missing": "created", "stale": "updated", "extra": "removed"}
+
+
 def _run(args: argparse.Namespace) -> int:
     from rooms_kit.codegen import generate  # noqa: PLC0415 - keeps other commands light
     from rooms_kit.codegen.emit import compare, write  # noqa: PLC0415
@@ -72,6 +76,6 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise OutputError(f"cannot write into {out_dir}: {exc.strerror} ({exc.filename})") from None
     for change in changes:
-        print(f"  {change.change:<7} {change.path}")
+        print(f"  {WRITTEN[change.change]:<7} {change.path}")
     print(f"{out_dir}: {len(changes)} files changed, {len(files)} generated")
     return 0

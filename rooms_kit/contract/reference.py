@@ -2,8 +2,8 @@
 
 The server runs as a child process, ``rooms-kit serve``, on 127.0.0.1 with port 0 (the kernel
 picks a free one; the server logs the port it got), a fresh SQLite file in a temporary folder,
-and no token store, so it is in development mode (``dev-<playerId>`` tokens). It is stopped by
-its own pid (SIGTERM, then SIGKILL if it does not stop).
+and ``--dev-tokens``, so it accepts development tokens (``dev-<playerId>``) and no others. It is
+stopped by its own pid (SIGTERM, then SIGKILL if it does not stop).
 """
 
 from __future__ import annotations

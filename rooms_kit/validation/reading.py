@@ -88,6 +88,18 @@ def can_split(path: str) -> bool:
     return path != STDIN and not path.endswith(".gz") and os.path.isfile(path)
 
 
+class _OwningGzipFile(gzip.GzipFile):
+    """Closes the file it decompresses as well (a plain GzipFile leaves a given ``fileobj`` open)."""
+
+    def close(self) -> None:
+        inner = self.fileobj
+        try:
+            super().close()
+        finally:
+            if inner is not None:
+                inner.close()
+
+
 def _open(path: str) -> tuple[IO[bytes], int | None]:
     """Open a path (or stdin) as bytes, decompressing gzip by name or by magic number."""
     if path == STDIN:
@@ -101,7 +113,9 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     head = stream.peek(2)[:2] if isinstance(stream, io.BufferedReader) else b""
     if path.endswith(".gz") or head == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
+        if path == STDIN:
+            return gzip.GzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
+        return _OwningGzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
     return stream, size
 
 

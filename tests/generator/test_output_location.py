@@ -82,3 +82,21 @@ def test_hostile_outputs_are_refused_cleanly(case: str, tmp_path: Path) -> None:
     healthy = tmp_path / "healthy"
     assert run_cli("generate", "--output", str(healthy))[0] == 0
     assert (healthy / "rooms_api" / "client.py").is_file()
+
+
+def test_writing_says_what_it_did_to_each_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    status, first, _ = run_cli("generate", "--output", str(out))
+    assert status == 0
+    listed = [line.split() for line in first.splitlines() if line.startswith("  ")]
+    assert listed and {verb for verb, _ in listed} == {"created"}
+    assert ["created", "rooms_api/client.py"] in listed
+    (out / "rooms_api" / "client.py").write_text("# edited by hand\n")
+    (out / "rooms_api" / "leftover.py").write_text("")
+    status, second, _ = run_cli("generate", "--output", str(out))
+    assert status == 0
+    assert second.splitlines()[:2] == [
+        "  updated rooms_api/client.py",
+        "  removed rooms_api/leftover.py",
+    ]
+    assert f"{out.resolve()}: 2 files changed" in second
