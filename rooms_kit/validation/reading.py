@@ -91,13 +91,15 @@ def can_split(path: str) -> bool:
 class _OwningGzipFile(gzip.GzipFile):
     """Closes the file it decompresses as well (a plain GzipFile leaves a given ``fileobj`` open)."""
 
+    def __init__(self, inner: IO[bytes]) -> None:
+        super().__init__(fileobj=inner, mode="rb")
+        self._inner = inner
+
     def close(self) -> None:
-        inner = self.fileobj
         try:
             super().close()
         finally:
-            if inner is not None:
-                inner.close()
+            self._inner.close()
 
 
 def _open(path: str) -> tuple[IO[bytes], int | None]:
@@ -115,7 +117,7 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
     if path.endswith(".gz") or head == GZIP_MAGIC:
         if path == STDIN:
             return gzip.GzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
-        return _OwningGzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
+        return _OwningGzipFile(stream), None  # type: ignore[return-value]
     return stream, size
 
 

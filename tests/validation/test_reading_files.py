@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import gzip
+import types
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,7 +22,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[IO[Any]]:
     real_open = builtins.open
 
     def tracking_open(*args: Any, **kwargs: Any) -> IO[Any]:
-        handle = real_open(*args, **kwargs)
+        handle: IO[Any] = real_open(*args, **kwargs)
         files.append(handle)
         return handle
 
@@ -40,6 +41,7 @@ def test_every_opened_file_is_closed(
     if whole:
         assert len(list(records)) == 2
     else:
+        assert isinstance(records, types.GeneratorType)
         next(records)
         records.close()  # the caller stops early, as --max-files or an interrupt would
     assert len(opened) == 1
