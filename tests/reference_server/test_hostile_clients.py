@@ -38,7 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("hostile")
     with ServerProcess(
         "--dev-tokens", "--database", str(folder / "rooms.db"),
-        "--header-timeout", "1", "--body-timeout", "1", cwd=folder,
+        "--header-timeout", "1", "--body-timeout", "1", "--write-timeout", "1", cwd=folder,
     ) as running:  # fmt: skip
         yield running
         assert running.terminate() == 0
@@ -229,6 +229,27 @@ def test_an_idle_connection_is_closed(server: ServerProcess) -> None:
         assert first.status == 200
         sock.settimeout(30)
         assert sock.recv(100) == b""  # closed by the server, with no answer to nothing
+    assert_healthy(server)
+
+
+def test_a_client_that_never_reads_its_answers_is_dropped(server: ServerProcess) -> None:
+    """R-limits-3: pipelined requests whose answers are never read fill the socket; once writing
+    has been stalled for the write timeout, the connection goes (before: held for good)."""
+    keep_alive = request("GET", "/healthz", token=None).replace(b"close", b"keep-alive")
+    before = len(server.lines)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with sock:
+        sock.settimeout(30)  # a server that keeps the connection makes sendall time out
+        sock.connect(("127.0.0.1", server.port))
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            for _ in range(2000):  # at most 140 MB of requests, far more than the buffers hold
+                sock.sendall(keep_alive * 1000)
+    dropped = "dropped a connection that left its answers unread for 1 seconds"
+    deadline = time.monotonic() + 10
+    while not any(dropped in line for line in server.lines[before:]):
+        assert time.monotonic() < deadline, "no log line about the dropped connection"
+        time.sleep(0.05)
     assert_healthy(server)
 
 
