@@ -17,6 +17,10 @@ create. Results go to standard output and to this script's section of docs/perfo
 that section is rewritten).
 
 Run: ``make bench`` or ``.venv/bin/python bench/server.py [--requests N] [--connections C]``.
+A part of the run, for A/B comparisons while working: ``--setups sqlite:1,postgresql:2`` (store
+and worker count of each setup), ``--operations mixed`` and ``--quick`` (2 rounds of 1,000
+requests, no service-alone or pgbench figures); a partial run does not touch
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -425,6 +429,38 @@ SETUPS = (
     Setup("sqlite", 2, ("mixed",)),
 )
 WIDE_CONNECTIONS = 64
+OPERATIONS = ("get", "create", "mixed")
+
+
+def parse_setups(text: str) -> tuple[Setup, ...]:
+    """``sqlite:1,postgresql:2`` as setups: the default plan's entry when it has that store and
+    worker count (its operations and wide ``create``), otherwise every operation."""
+    chosen: list[Setup] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        store, _, workers = item.partition(":")
+        if store not in ("sqlite", "postgresql") or not workers.isdigit():
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected STORE:WORKERS with STORE sqlite or postgresql, e.g. sqlite:1"
+            )
+        count = int(workers)
+        if not 1 <= count <= 8:
+            raise argparse.ArgumentTypeError(f"{item!r}: between 1 and 8 workers")
+        known = [s for s in SETUPS if (s.store, s.workers) == (store, count)]
+        chosen.append(known[0] if known else Setup(store, count, OPERATIONS))
+    if not chosen:
+        raise argparse.ArgumentTypeError("no setup given")
+    return tuple(chosen)
+
+
+def parse_operations(text: str) -> tuple[str, ...]:
+    chosen = tuple(filter(None, (part.strip() for part in text.split(","))))
+    unknown = [name for name in chosen if name not in (*OPERATIONS, "wide")]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"operations are among {', '.join(OPERATIONS)} and wide (create at "
+            f"{WIDE_CONNECTIONS} connections); got {text!r}"
+        )
+    return chosen
 
 
 def _record(rows: list[dict[str, Any]], **row: Any) -> None:
@@ -439,41 +475,63 @@ def _record(rows: list[dict[str, Any]], **row: Any) -> None:
     )
 
 
-def run(total: int, connections: int, rounds: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def run(
+    total: int,
+    connections: int,
+    rounds: int,
+    *,
+    setups: tuple[Setup, ...] = SETUPS,
+    operations: tuple[str, ...] | None = None,
+    alone_too: bool = True,
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Measure ``setups`` (only ``operations`` of each when given; ``wide`` stands for the wide
+    ``create``), with the service-alone and pgbench figures when ``alone_too``."""
     sys.path.insert(0, str(ROOT))
+    from rooms_kit.reference_server.stores import upgrade  # noqa: PLC0415
     from tests.reference_server.postgres_cluster import Cluster  # noqa: PLC0415
 
     python = sys.executable
     rows: list[dict[str, Any]] = []
-    cluster = Cluster(durable=True)  # fsync on, like a real primary
-    cluster.start()
+    alone: dict[str, float] = {}
+    cluster = None
+    if alone_too or any(setup.store == "postgresql" for setup in setups):
+        cluster = Cluster(durable=True)  # fsync on, like a real primary
+        cluster.start()
     try:
         with tempfile.TemporaryDirectory(prefix="rooms-bench-") as folder:
             work = Path(folder)
-            from rooms_kit.reference_server.stores import upgrade  # noqa: PLC0415
-
-            alone_pg = cluster.create_database("alone")
-            upgrade(alone_pg)
-            alone = service_alone(
-                {"file": str(work / "alone.db"), "memory": ":memory:", "postgresql": alone_pg},
-                min(total, 1000),
-            )
-            print(
-                "service alone: "
-                + ", ".join(f"{key} {value:.3f} ms" for key, value in alone.items()),
-                flush=True,
-            )
-            alone["pgbench"] = pgbench_creates(cluster, 10, 8)
-            print(f"pgbench create transactions: {alone['pgbench']:,.0f}/s", flush=True)
-            for number, setup in enumerate(SETUPS):
+            if alone_too and cluster is not None:
+                alone_pg = cluster.create_database("alone")
+                upgrade(alone_pg)
+                alone = service_alone(
+                    {"file": str(work / "alone.db"), "memory": ":memory:", "postgresql": alone_pg},
+                    min(total, 1000),
+                )
+                print(
+                    "service alone: "
+                    + ", ".join(f"{key} {value:.3f} ms" for key, value in alone.items()),
+                    flush=True,
+                )
+                alone["pgbench"] = pgbench_creates(cluster, 10, 8)
+                print(f"pgbench create transactions: {alone['pgbench']:,.0f}/s", flush=True)
+            for number, planned in enumerate(setups):
+                setup = planned
+                if operations is not None:
+                    setup = replace(
+                        planned,
+                        operations=tuple(name for name in operations if name != "wide"),
+                        wide_create="wide" in operations,
+                    )
                 if setup.store == "sqlite":
                     database = f"bench{number}.db"
                 else:
+                    assert cluster is not None
                     database = cluster.create_database(f"bench{number}")
                     upgrade(database)
                 _measure_setup(rows, setup, database, work, python, total, connections, rounds)
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
     return rows, alone
 
 
@@ -720,11 +778,29 @@ def write_section(section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    parser.add_argument("--requests", type=int, help="requests per measurement (default 2000)")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds per measurement (best counts)"
+        "--rounds", type=int, help="rounds per measurement, best counts (default 3)"
     )
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    parser.add_argument(
+        "--setups",
+        type=parse_setups,
+        help="only these setups, STORE:WORKERS separated by commas (e.g. sqlite:1,postgresql:2); "
+        "a partial run leaves docs/performance.md alone",
+    )
+    parser.add_argument(
+        "--operations",
+        type=parse_operations,
+        help="only these operations of each setup: get, create, mixed, wide (create at "
+        f"{WIDE_CONNECTIONS} connections); a partial run leaves docs/performance.md alone",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 rounds of 1,000 requests and no service-alone or pgbench figures (for A/B runs; "
+        "leaves docs/performance.md alone)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
     parser.add_argument("--serve-ceiling", metavar="ROOM_JSON", help=argparse.SUPPRESS)
     parser.add_argument("--ceiling-workers", type=int, default=1, help=argparse.SUPPRESS)
@@ -732,9 +808,25 @@ def main() -> None:
     if args.serve_ceiling:
         serve_ceiling(args.serve_ceiling, args.ceiling_workers)
         return
-    rows, alone = run(args.requests, args.connections, args.rounds)
-    if not args.no_write:
-        write_section(render(rows, alone, args.requests, args.connections, args.rounds))
+    requests = args.requests or (1000 if args.quick else 2000)
+    rounds = args.rounds or (2 if args.quick else 3)
+    if requests < 1 or rounds < 1 or args.connections < 1:
+        parser.error("--requests, --rounds and --connections must be at least 1")
+    partial = args.setups is not None or args.operations is not None or args.quick
+    started = time.monotonic()
+    rows, alone = run(
+        requests,
+        args.connections,
+        rounds,
+        setups=args.setups or SETUPS,
+        operations=args.operations,
+        alone_too=not args.quick,
+    )
+    print(f"measured in {time.monotonic() - started:.0f} s, load average {os.getloadavg()[0]:.1f}")
+    if partial:
+        print("a partial run: docs/performance.md left as it is")
+    elif not args.no_write:
+        write_section(render(rows, alone, requests, args.connections, rounds))
         print(f"written to {PERFORMANCE.relative_to(ROOT)}")
 
 
