@@ -142,11 +142,6 @@ def _limit_arguments(serve: argparse.ArgumentParser) -> None:
         help="seconds a request's body may take once its headers are in (default 30)",
     )  # fmt: skip
     limits.add_argument(
-        "--write-timeout", type=_positive(float), default=30.0,
-        help="seconds writing an answer may stay stalled by a client that does not read "
-        "(default 30)",
-    )  # fmt: skip
-    limits.add_argument(
         "--keep-alive-timeout", type=_positive(int), default=5,
         help="seconds an idle connection is kept open between requests (default 5)",
     )  # fmt: skip
@@ -172,7 +167,6 @@ def _run_serve(args: argparse.Namespace) -> int:
             max_connections=args.max_connections,
             header_timeout=args.header_timeout,
             body_timeout=args.body_timeout,
-            write_timeout=args.write_timeout,
             keep_alive_timeout=args.keep_alive_timeout,
         ),
     )

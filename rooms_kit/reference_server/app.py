@@ -23,6 +23,7 @@ from rooms_api.server import DEFAULT_MAX_BODY_BYTES, WireRoomsHandler, create_ap
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rooms_kit.reference_server.access_log import line_sink
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.group_commit import GroupCommitter
@@ -83,7 +84,10 @@ class ReferenceApp:
             else:
                 await self.inner(scope, receive, recording_send)
         finally:
-            if self.access_log.isEnabledFor(logging.INFO):
+            sink = line_sink(self.access_log)
+            if sink is not None:
+                sink(_access_line(scope, outcome, started))
+            elif self.access_log.isEnabledFor(logging.INFO):
                 self.access_log.info(_access_line(scope, outcome, started))
 
     async def _health(self, scope: Scope, send: Send) -> None:

@@ -15,9 +15,7 @@ protocol class that ``serving`` hands to uvicorn. Each connection gets:
   ``Retry-After``. The cap is kept below the process's descriptor limit, so accepting never runs
   out of descriptors;
 - a **slow reader** (one that leaves its answers unread) loses its connection, and the unread
-  answers with it, once the next header deadline passes; and when unread answers fill the
-  socket and the transport's buffer, so that writing stops (a pipelining client that never
-  reads), writing must resume within ``write_timeout`` seconds or the connection is dropped;
+  answers with it, once the next header deadline passes;
 - a **lingering close**: when the server ends a connection while the client may still be sending
   (an answer given before the body was read, a refusal, a timeout), it sends its answer, stops
   writing, and discards whatever still arrives for up to ``LINGER_SECONDS`` before closing, so the
@@ -64,7 +62,6 @@ class ConnectionLimits:
     max_connections: int = 1000
     header_timeout: float = 10.0
     body_timeout: float = 30.0
-    write_timeout: float = 30.0
     keep_alive_timeout: int = 5
     max_header_bytes: int = 16 * 1024
     retry_after_seconds: int = 1
@@ -178,7 +175,6 @@ class GuardedH11Protocol(H11Protocol):
         self.lingering = shared.lingering
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_for = ""
-        self._stalled: asyncio.TimerHandle | None = None
         self._served = False
         self._in_request = False
         self._lost = False
@@ -198,7 +194,6 @@ class GuardedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
         self._disarm()
-        self._writing_resumed()
         self.waiting.pop(self, None)
         super().connection_lost(exc)
 
@@ -231,32 +226,7 @@ class GuardedH11Protocol(H11Protocol):
         )
         self._close_with(raw_response(400, "Bad Request", "badRequest", message))
 
-    def pause_writing(self) -> None:
-        """The transport's buffer is full: the client has stopped reading our answers."""
-        super().pause_writing()
-        if self._stalled is None and not self._lost:
-            self._stalled = self.loop.call_later(self.limits.write_timeout, self._reader_too_slow)
-
-    def resume_writing(self) -> None:
-        self._writing_resumed()
-        super().resume_writing()
-
     # -- deadlines ---------------------------------------------------------------------------
-
-    def _writing_resumed(self) -> None:
-        if self._stalled is not None:
-            self._stalled.cancel()
-            self._stalled = None
-
-    def _reader_too_slow(self) -> None:
-        self._stalled = None
-        if self._lost or self._guard is None:
-            return
-        logging.getLogger(__name__).warning(
-            "dropped a connection that left its answers unread for %g seconds",
-            self.limits.write_timeout,
-        )
-        self._guard.drop()  # the stalled handler sees a client that went away
 
     def client_may_be_sending(self) -> bool:
         """Whether closing now could reset a client in the middle of sending: it is sending a

@@ -21,7 +21,6 @@ A room is kept as one JSON document; two narrow tables index what queries need: 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -128,7 +127,7 @@ class SqliteTransaction:
                 room.variant,
                 room.created_ms,
                 room.free_slots,
-                json.dumps(room.to_json(), separators=(",", ":")),
+                room.to_document(),
             ),
         )
         deleted = room.status == ROOM_DELETED
@@ -190,7 +189,7 @@ class SqliteTransaction:
 
 
 def _room(document: str) -> RoomState:
-    return RoomState.from_json(json.loads(document))
+    return RoomState.from_document(document)
 
 
 def _use_write_ahead_log(connection: sqlite3.Connection) -> None:
