@@ -206,10 +206,11 @@ class PostgresStore:
 
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self._where = redact(url)
+        self.pool_size = max(pool_size, 1)
         self._pool = ConnectionPool(
             url,
             min_size=1,
-            max_size=max(pool_size, 1),
+            max_size=self.pool_size,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "rooms-kit"},
             timeout=POOL_WAIT_SECONDS,
             open=False,
