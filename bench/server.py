@@ -632,32 +632,44 @@ def _measure_setup(
 PROFILE_NOTES = (
     "### Where the time goes (profiled with py-spy, 2026-11-30)",
     "",
-    "`rooms-kit serve` on a SQLite file sampled at 200 Hz under 8 connections of `get` and of "
-    "`create`, then the same on PostgreSQL. In order of cost, for the hot path:",
+    "`rooms-kit serve` sampled at 200 Hz (`py-spy record --gil`, so only the thread running "
+    "Python counts) under 8 connections of `get`, `create` and the mixed flow, on a SQLite file "
+    "and on PostgreSQL. In order of cost, for the hot path:",
     "",
-    "1. **uvicorn's HTTP/1.1 parser (h11, pure Python)**: about a quarter of the samples of a "
-    "`get`. The ceiling pays exactly the same, so it is not part of the gap; a C parser "
+    "1. **uvicorn's HTTP/1.1 parser (h11, pure Python)** and its protocol: about a quarter of "
+    "the samples. The ceiling pays the same, so it is not part of the gap; a C parser "
     "(`httptools`) would raise both rates and lower every ratio.",
-    "2. **The access log**: 12% of a `get` before this round, two thirds of it the `write` "
-    "system call made for each line. Lines now go out in batches from a background thread "
-    "(`rooms_kit/reference_server/access_log.py`: at least every 0.2 s, at once after 256 "
-    "lines, and on stop), and each line is built with orjson and a cached second (2.5 µs "
-    "instead of 12.6 µs). An A/B run measured the log at about 0.05 ms of the 0.45-0.5 ms of "
-    "CPU a `get` cost.",
-    "3. **pydantic both ways, in the generated stub**: the stub validated a body, built a "
-    "model, the adapter dumped it back to a dict for `RoomService`, then built a `Room` model "
-    "from the service's answer (`model_validate`, 4% of a `get`) which the stub dumped again "
-    "(`model_dump`, 4%). The stub's `WireRoomsHandler` (merged from the parallel hot-path work, "
-    "with group commit for SQLite writes) now passes the checked dicts straight through; the "
-    "figures above include it.",
-    "4. **The service**: about 8% of a `get` (decoding the room's JSON document and rendering "
-    "it for the caller); `create` adds the fsync of its commit, which dominates on SQLite.",
-    "5. **Thread hops**: writes run in anyio's worker threads (a hop costs a few tens of µs of "
-    "wake-ups); reads of a SQLite file run on the event loop. On PostgreSQL every call takes "
-    "a hop, and a `get` waits for three round trips (BEGIN, SELECT, COMMIT) of roughly equal "
-    "share. psycopg's pipeline mode (BEGIN sent with the first query, the last inserts with "
-    "COMMIT) was tried and measured no faster on this machine, so it was left out.",
-    "6. Pretty-printing the reply (`prettyPrint` defaults to true) costs under 1%.",
+    "2. **The access log**: lines go out in batches from a background thread "
+    "(`rooms_kit/reference_server/access_log.py`), each built with orjson and a cached second. "
+    "What was left was `logging` itself: a `LogRecord` per request (`os.path.basename` of the "
+    "caller's file included), 5-6% of the mixed flow's samples. When the access logger is set "
+    "up as `serve` sets it up (one batched handler that writes messages as they are, no "
+    "filters), the finished line now goes straight to the handler; any other set-up (pytest's "
+    "`caplog`, extra handlers) still goes through `logging`.",
+    "3. **pydantic both ways, in the generated stub**: gone since the stub's `WireRoomsHandler` "
+    "passes the checked dicts straight through.",
+    "4. **The service and the room document**: the stored JSON was decoded and encoded with "
+    "`json` (7.4 and 10.6 µs for a room of two) and every write took two `repr`s of the room "
+    "to see whether anything changed. orjson now writes and reads the document (1.7 and 2.2 "
+    "µs; `json` stays the fallback for what orjson refuses, such as a lone surrogate), and the "
+    "change check compares two snapshots with `==`.",
+    "5. **Thread hops**: reads of a SQLite file run on the event loop, its writes go to the "
+    "group-commit thread. PostgreSQL (and `:memory:`) calls ran in anyio's thread pool, which "
+    "cost the event loop about 45 µs of CPU per call at 8 connections; they now go to a fixed "
+    "set of threads (as many as the store's connections) through one `SimpleQueue`, about 8 "
+    "µs (`rooms_kit/reference_server/hand_over.py`).",
+    "6. **PostgreSQL round trips**: a `get` waited for three (BEGIN, SELECT, COMMIT). Every read "
+    "of the service is one statement, and one statement in autocommit is a transaction of its "
+    "own with one snapshot, so reads are now that single round trip (a read transaction "
+    "refuses a second statement). Writes keep BEGIN ... COMMIT plus the clock's own round trip; "
+    "psycopg's pipeline mode was tried in the previous round and measured no faster. In a "
+    "`create` the rest is psycopg itself: adapting parameters (the arrays of the memberships "
+    "insert) and waiting for the server.",
+    "7. **Two workers on one SQLite file**: they met at SQLite's write lock, whose busy handler "
+    "sleeps (1, 2, 5 ... 100 ms) between attempts. The writers of every process now queue on an "
+    "`flock` of `<database>-writer`, which wakes the next one as soon as the lock is free, and "
+    "group commit still batches what waited meanwhile.",
+    "8. Pretty-printing the reply (`prettyPrint` defaults to true) costs under 1%.",
 )
 
 
@@ -747,9 +759,22 @@ def render(
         for store in ("sqlite", "postgresql")
         if (store, 1) in mixed and (store, 2) in mixed
     ]
+    bare = {
+        (r["setup"].store, r["setup"].workers): r["result"].per_second
+        for r in rows
+        if r["operation"] == "mixed" and r["server"].startswith("ceiling")
+    }
+    bare_scaling = [
+        f"{store} run {bare[(store, 2)] / bare[(store, 1)]:.2f} times"
+        for store in ("sqlite", "postgresql")
+        if (store, 1) in bare and (store, 2) in bare
+    ]
     lines += [
         "",
-        "Two workers against one on the mixed flow: " + ", ".join(scaling) + ".",
+        "Two workers against one on the mixed flow: " + ", ".join(scaling) + ". The ceiling "
+        "itself, two processes against one in the same run: " + ", ".join(bare_scaling) + " (on "
+        "two cores shared with the load generator a second process has no idle core, so this "
+        "goal cannot show here).",
         "",
         *_against_targets(rows, ceilings),
         "",
