@@ -833,8 +833,8 @@ def main() -> None:
     if args.serve_ceiling:
         serve_ceiling(args.serve_ceiling, args.ceiling_workers)
         return
-    requests = args.requests or (1000 if args.quick else 2000)
-    rounds = args.rounds or (2 if args.quick else 3)
+    requests = args.requests if args.requests is not None else (1000 if args.quick else 2000)
+    rounds = args.rounds if args.rounds is not None else (2 if args.quick else 3)
     if requests < 1 or rounds < 1 or args.connections < 1:
         parser.error("--requests, --rounds and --connections must be at least 1")
     partial = args.setups is not None or args.operations is not None or args.quick
