@@ -17,6 +17,10 @@ create. Results go to standard output and to this script's section of docs/perfo
 that section is rewritten).
 
 Run: ``make bench`` or ``.venv/bin/python bench/server.py [--requests N] [--connections C]``.
+A part of the run, for A/B comparisons while working: ``--setups sqlite:1,postgresql:2`` (store
+and worker count of each setup), ``--operations mixed`` and ``--quick`` (2 rounds of 1,000
+requests, no service-alone or pgbench figures); a partial run does not touch
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -425,6 +429,38 @@ SETUPS = (
     Setup("sqlite", 2, ("mixed",)),
 )
 WIDE_CONNECTIONS = 64
+OPERATIONS = ("get", "create", "mixed")
+
+
+def parse_setups(text: str) -> tuple[Setup, ...]:
+    """``sqlite:1,postgresql:2`` as setups: the default plan's entry when it has that store and
+    worker count (its operations and wide ``create``), otherwise every operation."""
+    chosen: list[Setup] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        store, _, workers = item.partition(":")
+        if store not in ("sqlite", "postgresql") or not workers.isdigit():
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected STORE:WORKERS with STORE sqlite or postgresql, e.g. sqlite:1"
+            )
+        count = int(workers)
+        if not 1 <= count <= 8:
+            raise argparse.ArgumentTypeError(f"{item!r}: between 1 and 8 workers")
+        known = [s for s in SETUPS if (s.store, s.workers) == (store, count)]
+        chosen.append(known[0] if known else Setup(store, count, OPERATIONS))
+    if not chosen:
+        raise argparse.ArgumentTypeError("no setup given")
+    return tuple(chosen)
+
+
+def parse_operations(text: str) -> tuple[str, ...]:
+    chosen = tuple(filter(None, (part.strip() for part in text.split(","))))
+    unknown = [name for name in chosen if name not in (*OPERATIONS, "wide")]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"operations are among {', '.join(OPERATIONS)} and wide (create at "
+            f"{WIDE_CONNECTIONS} connections); got {text!r}"
+        )
+    return chosen
 
 
 def _record(rows: list[dict[str, Any]], **row: Any) -> None:
@@ -439,41 +475,63 @@ def _record(rows: list[dict[str, Any]], **row: Any) -> None:
     )
 
 
-def run(total: int, connections: int, rounds: int) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def run(
+    total: int,
+    connections: int,
+    rounds: int,
+    *,
+    setups: tuple[Setup, ...] = SETUPS,
+    operations: tuple[str, ...] | None = None,
+    alone_too: bool = True,
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Measure ``setups`` (only ``operations`` of each when given; ``wide`` stands for the wide
+    ``create``), with the service-alone and pgbench figures when ``alone_too``."""
     sys.path.insert(0, str(ROOT))
+    from rooms_kit.reference_server.stores import upgrade  # noqa: PLC0415
     from tests.reference_server.postgres_cluster import Cluster  # noqa: PLC0415
 
     python = sys.executable
     rows: list[dict[str, Any]] = []
-    cluster = Cluster(durable=True)  # fsync on, like a real primary
-    cluster.start()
+    alone: dict[str, float] = {}
+    cluster = None
+    if alone_too or any(setup.store == "postgresql" for setup in setups):
+        cluster = Cluster(durable=True)  # fsync on, like a real primary
+        cluster.start()
     try:
         with tempfile.TemporaryDirectory(prefix="rooms-bench-") as folder:
             work = Path(folder)
-            from rooms_kit.reference_server.stores import upgrade  # noqa: PLC0415
-
-            alone_pg = cluster.create_database("alone")
-            upgrade(alone_pg)
-            alone = service_alone(
-                {"file": str(work / "alone.db"), "memory": ":memory:", "postgresql": alone_pg},
-                min(total, 1000),
-            )
-            print(
-                "service alone: "
-                + ", ".join(f"{key} {value:.3f} ms" for key, value in alone.items()),
-                flush=True,
-            )
-            alone["pgbench"] = pgbench_creates(cluster, 10, 8)
-            print(f"pgbench create transactions: {alone['pgbench']:,.0f}/s", flush=True)
-            for number, setup in enumerate(SETUPS):
+            if alone_too and cluster is not None:
+                alone_pg = cluster.create_database("alone")
+                upgrade(alone_pg)
+                alone = service_alone(
+                    {"file": str(work / "alone.db"), "memory": ":memory:", "postgresql": alone_pg},
+                    min(total, 1000),
+                )
+                print(
+                    "service alone: "
+                    + ", ".join(f"{key} {value:.3f} ms" for key, value in alone.items()),
+                    flush=True,
+                )
+                alone["pgbench"] = pgbench_creates(cluster, 10, 8)
+                print(f"pgbench create transactions: {alone['pgbench']:,.0f}/s", flush=True)
+            for number, planned in enumerate(setups):
+                setup = planned
+                if operations is not None:
+                    setup = replace(
+                        planned,
+                        operations=tuple(name for name in operations if name != "wide"),
+                        wide_create="wide" in operations,
+                    )
                 if setup.store == "sqlite":
                     database = f"bench{number}.db"
                 else:
+                    assert cluster is not None
                     database = cluster.create_database(f"bench{number}")
                     upgrade(database)
                 _measure_setup(rows, setup, database, work, python, total, connections, rounds)
     finally:
-        cluster.stop()
+        if cluster is not None:
+            cluster.stop()
     return rows, alone
 
 
@@ -574,32 +632,44 @@ def _measure_setup(
 PROFILE_NOTES = (
     "### Where the time goes (profiled with py-spy, 2026-11-30)",
     "",
-    "`rooms-kit serve` on a SQLite file sampled at 200 Hz under 8 connections of `get` and of "
-    "`create`, then the same on PostgreSQL. In order of cost, for the hot path:",
+    "`rooms-kit serve` sampled at 200 Hz (`py-spy record --gil`, so only the thread running "
+    "Python counts) under 8 connections of `get`, `create` and the mixed flow, on a SQLite file "
+    "and on PostgreSQL. In order of cost, for the hot path:",
     "",
-    "1. **uvicorn's HTTP/1.1 parser (h11, pure Python)**: about a quarter of the samples of a "
-    "`get`. The ceiling pays exactly the same, so it is not part of the gap; a C parser "
+    "1. **uvicorn's HTTP/1.1 parser (h11, pure Python)** and its protocol: about a quarter of "
+    "the samples. The ceiling pays the same, so it is not part of the gap; a C parser "
     "(`httptools`) would raise both rates and lower every ratio.",
-    "2. **The access log**: 12% of a `get` before this round, two thirds of it the `write` "
-    "system call made for each line. Lines now go out in batches from a background thread "
-    "(`rooms_kit/reference_server/access_log.py`: at least every 0.2 s, at once after 256 "
-    "lines, and on stop), and each line is built with orjson and a cached second (2.5 µs "
-    "instead of 12.6 µs). An A/B run measured the log at about 0.05 ms of the 0.45-0.5 ms of "
-    "CPU a `get` cost.",
-    "3. **pydantic both ways, in the generated stub**: the stub validated a body, built a "
-    "model, the adapter dumped it back to a dict for `RoomService`, then built a `Room` model "
-    "from the service's answer (`model_validate`, 4% of a `get`) which the stub dumped again "
-    "(`model_dump`, 4%). The stub's `WireRoomsHandler` (merged from the parallel hot-path work, "
-    "with group commit for SQLite writes) now passes the checked dicts straight through; the "
-    "figures above include it.",
-    "4. **The service**: about 8% of a `get` (decoding the room's JSON document and rendering "
-    "it for the caller); `create` adds the fsync of its commit, which dominates on SQLite.",
-    "5. **Thread hops**: writes run in anyio's worker threads (a hop costs a few tens of µs of "
-    "wake-ups); reads of a SQLite file run on the event loop. On PostgreSQL every call takes "
-    "a hop, and a `get` waits for three round trips (BEGIN, SELECT, COMMIT) of roughly equal "
-    "share. psycopg's pipeline mode (BEGIN sent with the first query, the last inserts with "
-    "COMMIT) was tried and measured no faster on this machine, so it was left out.",
-    "6. Pretty-printing the reply (`prettyPrint` defaults to true) costs under 1%.",
+    "2. **The access log**: lines go out in batches from a background thread "
+    "(`rooms_kit/reference_server/access_log.py`), each built with orjson and a cached second. "
+    "What was left was `logging` itself: a `LogRecord` per request (`os.path.basename` of the "
+    "caller's file included), 5-6% of the mixed flow's samples. When the access logger is set "
+    "up as `serve` sets it up (one batched handler that writes messages as they are, no "
+    "filters), the finished line now goes straight to the handler; any other set-up (pytest's "
+    "`caplog`, extra handlers) still goes through `logging`.",
+    "3. **pydantic both ways, in the generated stub**: gone since the stub's `WireRoomsHandler` "
+    "passes the checked dicts straight through.",
+    "4. **The service and the room document**: the stored JSON was decoded and encoded with "
+    "`json` (7.4 and 10.6 µs for a room of two) and every write took two `repr`s of the room "
+    "to see whether anything changed. orjson now writes and reads the document (1.7 and 2.2 "
+    "µs; `json` stays the fallback for what orjson refuses, such as a lone surrogate), and the "
+    "change check compares two snapshots with `==`.",
+    "5. **Thread hops**: reads of a SQLite file run on the event loop, its writes go to the "
+    "group-commit thread. PostgreSQL (and `:memory:`) calls ran in anyio's thread pool, which "
+    "cost the event loop about 45 µs of CPU per call at 8 connections; they now go to a fixed "
+    "set of threads (as many as the store's connections) through one `SimpleQueue`, about 8 "
+    "µs (`rooms_kit/reference_server/hand_over.py`).",
+    "6. **PostgreSQL round trips**: a `get` waited for three (BEGIN, SELECT, COMMIT). Every read "
+    "of the service is one statement, and one statement in autocommit is a transaction of its "
+    "own with one snapshot, so reads are now that single round trip (a read transaction "
+    "refuses a second statement). Writes keep BEGIN ... COMMIT plus the clock's own round trip; "
+    "psycopg's pipeline mode was tried in the previous round and measured no faster. In a "
+    "`create` the rest is psycopg itself: adapting parameters (the arrays of the memberships "
+    "insert) and waiting for the server.",
+    "7. **Two workers on one SQLite file**: they met at SQLite's write lock, whose busy handler "
+    "sleeps (1, 2, 5 ... 100 ms) between attempts. The writers of every process now queue on an "
+    "`flock` of `<database>-writer`, which wakes the next one as soon as the lock is free, and "
+    "group commit still batches what waited meanwhile.",
+    "8. Pretty-printing the reply (`prettyPrint` defaults to true) costs under 1%.",
 )
 
 
@@ -689,9 +759,22 @@ def render(
         for store in ("sqlite", "postgresql")
         if (store, 1) in mixed and (store, 2) in mixed
     ]
+    bare = {
+        (r["setup"].store, r["setup"].workers): r["result"].per_second
+        for r in rows
+        if r["operation"] == "mixed" and r["server"].startswith("ceiling")
+    }
+    bare_scaling = [
+        f"{store} run {bare[(store, 2)] / bare[(store, 1)]:.2f} times"
+        for store in ("sqlite", "postgresql")
+        if (store, 1) in bare and (store, 2) in bare
+    ]
     lines += [
         "",
-        "Two workers against one on the mixed flow: " + ", ".join(scaling) + ".",
+        "Two workers against one on the mixed flow: " + ", ".join(scaling) + ". The ceiling "
+        "itself, two processes against one in the same run: " + ", ".join(bare_scaling) + " (on "
+        "two cores shared with the load generator a second process has no idle core, so this "
+        "goal cannot show here).",
         "",
         *_against_targets(rows, ceilings),
         "",
@@ -720,11 +803,29 @@ def write_section(section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement")
+    parser.add_argument("--requests", type=int, help="requests per measurement (default 2000)")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds per measurement (best counts)"
+        "--rounds", type=int, help="rounds per measurement, best counts (default 3)"
     )
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    parser.add_argument(
+        "--setups",
+        type=parse_setups,
+        help="only these setups, STORE:WORKERS separated by commas (e.g. sqlite:1,postgresql:2); "
+        "a partial run leaves docs/performance.md alone",
+    )
+    parser.add_argument(
+        "--operations",
+        type=parse_operations,
+        help="only these operations of each setup: get, create, mixed, wide (create at "
+        f"{WIDE_CONNECTIONS} connections); a partial run leaves docs/performance.md alone",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 rounds of 1,000 requests and no service-alone or pgbench figures (for A/B runs; "
+        "leaves docs/performance.md alone)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
     parser.add_argument("--serve-ceiling", metavar="ROOM_JSON", help=argparse.SUPPRESS)
     parser.add_argument("--ceiling-workers", type=int, default=1, help=argparse.SUPPRESS)
@@ -732,9 +833,25 @@ def main() -> None:
     if args.serve_ceiling:
         serve_ceiling(args.serve_ceiling, args.ceiling_workers)
         return
-    rows, alone = run(args.requests, args.connections, args.rounds)
-    if not args.no_write:
-        write_section(render(rows, alone, args.requests, args.connections, args.rounds))
+    requests = args.requests if args.requests is not None else (1000 if args.quick else 2000)
+    rounds = args.rounds if args.rounds is not None else (2 if args.quick else 3)
+    if requests < 1 or rounds < 1 or args.connections < 1:
+        parser.error("--requests, --rounds and --connections must be at least 1")
+    partial = args.setups is not None or args.operations is not None or args.quick
+    started = time.monotonic()
+    rows, alone = run(
+        requests,
+        args.connections,
+        rounds,
+        setups=args.setups or SETUPS,
+        operations=args.operations,
+        alone_too=not args.quick,
+    )
+    print(f"measured in {time.monotonic() - started:.0f} s, load average {os.getloadavg()[0]:.1f}")
+    if partial:
+        print("a partial run: docs/performance.md left as it is")
+    elif not args.no_write:
+        write_section(render(rows, alone, requests, args.connections, rounds))
         print(f"written to {PERFORMANCE.relative_to(ROOT)}")
 
 

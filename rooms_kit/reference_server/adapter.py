@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from rooms_kit.reference_server.auth import TokenResolver
 from rooms_kit.reference_server.errors import ServiceError
 from rooms_kit.reference_server.group_commit import GroupCommitter
+from rooms_kit.reference_server.hand_over import ThreadHandOver
 from rooms_kit.reference_server.service import RoomService
 
 T = TypeVar("T")
@@ -31,9 +32,14 @@ def _api_error(exc: ServiceError) -> ApiError:
     return ApiError(exc.status, exc.reason, exc.message, location=exc.pointer, location_type="body")
 
 
-async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a (blocking) service call in a worker thread; refusals become ``ApiError``."""
+async def _call(
+    hand_over: ThreadHandOver | None, function: Callable[..., T], *args: Any, **kwargs: Any
+) -> T:
+    """Run a (blocking) service call in a thread (of ``hand_over`` when given, else anyio's
+    pool); refusals become ``ApiError``."""
     try:
+        if hand_over is not None:
+            return await hand_over.call(function, *args, **kwargs)
         return await run_in_threadpool(functools.partial(function, *args, **kwargs))
     except ServiceError as exc:
         raise _api_error(exc) from None
@@ -51,12 +57,15 @@ def _call_inline(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 class ReferenceAuthenticator:
     """The stub's ``Authenticator`` on top of a ``TokenResolver``."""
 
-    def __init__(self, resolver: TokenResolver) -> None:
+    def __init__(self, resolver: TokenResolver, *, hand_over: ThreadHandOver | None = None) -> None:
         self.resolver = resolver
+        self.hand_over = hand_over
 
     async def __call__(self, token: str) -> Principal | None:
         if self.resolver.development_mode:
             player_id = self.resolver.resolve(token)  # no database involved
+        elif self.hand_over is not None:
+            player_id = await self.hand_over.call(self.resolver.resolve, token)
         else:
             player_id = await run_in_threadpool(self.resolver.resolve, token)
         return Principal(player_id) if player_id is not None else None
@@ -66,7 +75,7 @@ class ReferenceRoomsHandler:
     """``rooms_api.server.WireRoomsHandler`` implemented by ``RoomService``.
 
     With ``writer`` (a SQLite file) writes go to its thread and share commits; otherwise each
-    takes a worker thread of its own.
+    call takes a thread of ``hand_over`` (or of anyio's pool without one).
     """
 
     wire_dicts = True
@@ -77,14 +86,16 @@ class ReferenceRoomsHandler:
         *,
         inline_reads: bool = False,
         writer: GroupCommitter | None = None,
+        hand_over: ThreadHandOver | None = None,
     ) -> None:
         self.service = service
         self.inline_reads = inline_reads
         self.writer = writer
+        self.hand_over = hand_over
 
     async def _write(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.writer is None:
-            return await _call(function, *args, **kwargs)
+            return await _call(self.hand_over, function, *args, **kwargs)
         try:
             return await self.writer.call(function, *args, **kwargs)
         except ServiceError as exc:
@@ -93,7 +104,7 @@ class ReferenceRoomsHandler:
     async def _read(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self.inline_reads:
             return _call_inline(function, *args, **kwargs)
-        return await _call(function, *args, **kwargs)
+        return await _call(self.hand_over, function, *args, **kwargs)
 
     async def create(
         self,

@@ -23,9 +23,11 @@ from rooms_api.server import DEFAULT_MAX_BODY_BYTES, WireRoomsHandler, create_ap
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rooms_kit.reference_server.access_log import line_sink
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.group_commit import GroupCommitter
+from rooms_kit.reference_server.hand_over import ThreadHandOver
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
 from rooms_kit.reference_server.sqlite_store import SqliteStore
 from rooms_kit.reference_server.storage import Store
@@ -46,9 +48,11 @@ class ReferenceApp:
         resolver: TokenResolver,
         store: Store,
         writer: GroupCommitter | None = None,
+        hand_over: ThreadHandOver | None = None,
     ) -> None:
         self.inner = inner
         self.writer = writer
+        self.hand_over = hand_over
         self.service = service
         self.resolver = resolver
         self.store = store
@@ -61,6 +65,8 @@ class ReferenceApp:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()  # the writes already queued are committed first
+        if self.hand_over is not None:
+            self.hand_over.close()  # so are the calls already handed to its threads
         self.store.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,7 +89,10 @@ class ReferenceApp:
             else:
                 await self.inner(scope, receive, recording_send)
         finally:
-            if self.access_log.isEnabledFor(logging.INFO):
+            sink = line_sink(self.access_log)
+            if sink is not None:
+                sink(_access_line(scope, outcome, started))
+            elif self.access_log.isEnabledFor(logging.INFO):
                 self.access_log.info(_access_line(scope, outcome, started))
 
     async def _health(self, scope: Scope, send: Send) -> None:
@@ -108,6 +117,9 @@ class ReferenceApp:
         )
         await send({"type": "http.response.body", "body": payload})
 
+
+MEMORY_THREADS = 4
+"""Threads for a ``:memory:`` database, whose one connection serves a call at a time anyway."""
 
 MAX_LOGGED_PATH = 256
 """Longest path an access-log line carries; a client's 100 kB path is cut, not copied."""
@@ -185,13 +197,21 @@ def create_reference_app(
     # On a SQLite file every write waits for an fsync: one writer thread lets the writes that
     # arrive meanwhile share the next commit (each still acknowledged only once on disk).
     writer = GroupCommitter(store) if inline_reads and isinstance(store, SqliteStore) else None
+    # Every other call takes a thread: as many threads as the store has connections.
+    hand_over = None
+    if writer is None:
+        hand_over = ThreadHandOver(
+            getattr(store, "pool_size", None) or MEMORY_THREADS, name="rooms-kit-store"
+        )
     handler: WireRoomsHandler = ReferenceRoomsHandler(
-        service, inline_reads=inline_reads, writer=writer
+        service, inline_reads=inline_reads, writer=writer, hand_over=hand_over
     )  # typed so that mypy holds the adapter to the stub's protocol
     inner = create_app(
         handler,
-        ReferenceAuthenticator(resolver),
+        ReferenceAuthenticator(resolver, hand_over=hand_over),
         validate_responses=validate_responses,
         max_body_bytes=max_body_bytes,
     )
-    return ReferenceApp(inner, service=service, resolver=resolver, store=store, writer=writer)
+    return ReferenceApp(
+        inner, service=service, resolver=resolver, store=store, writer=writer, hand_over=hand_over
+    )

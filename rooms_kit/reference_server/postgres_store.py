@@ -18,13 +18,16 @@ at READ COMMITTED and take exactly the locks their read-modify-write needs (ARCH
   statement, not for a whole request. A clock value becomes durable no later than the first
   (synchronously committed) write that uses it, because the log is flushed in order.
 
-Reads run as REPEATABLE READ, READ ONLY transactions: one snapshot, never waiting for writers.
+Reads never wait for writers. Every read the service makes is a single statement, and a single
+statement in autocommit mode is a transaction of its own that sees one snapshot, so a read runs
+as exactly that: one round trip instead of three (BEGIN, the SELECT, COMMIT), with the same
+isolation a REPEATABLE READ transaction gave it. A read transaction refuses a second statement
+(``StoreError``) rather than silently giving it a later snapshot.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -76,14 +79,23 @@ def redact(url: str) -> str:
 
 
 class PostgresTransaction:
-    """``Transaction`` on one pooled connection inside an open transaction."""
+    """``Transaction`` on one pooled connection: inside an open transaction when writing; a
+    single autocommit statement when reading."""
 
     def __init__(self, connection: psycopg.Connection[Any], store: PostgresStore, write: bool):
         self._db = connection
         self._store = store
         self._write = write
+        self._statements = 0
 
     def execute(self, sql: str, parameters: Sequence[object] = ()) -> psycopg.Cursor[Any]:
+        if not self._write:
+            self._statements += 1
+            if self._statements > 1:
+                raise StoreError(
+                    "a PostgreSQL read is one statement (its own snapshot); a second one would "
+                    "see a later snapshot: use a write transaction or a single statement"
+                )
         return self._db.execute(sql, parameters)
 
     def tick(self, wall_ms: int) -> int:
@@ -91,13 +103,13 @@ class PostgresTransaction:
 
     def load_room(self, room_id: str) -> RoomState | None:
         lock = " FOR UPDATE" if self._write else ""
-        row = self._db.execute(
+        row = self.execute(
             "SELECT document FROM rooms WHERE room_id = %s" + lock, (_text(room_id),)
         ).fetchone()
         return _room(row[0]) if row else None
 
     def save_room(self, room: RoomState) -> None:
-        self._db.execute(
+        self.execute(
             "INSERT INTO rooms (room_id, application_id, variant, created_ms, free_slots, document)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (room_id) DO UPDATE SET"
             " free_slots = excluded.free_slots, document = excluded.document",
@@ -107,14 +119,14 @@ class PostgresTransaction:
                 room.variant,
                 room.created_ms,
                 room.free_slots,
-                json.dumps(room.to_json(), separators=(",", ":")),
+                room.to_document(),
             ),
         )
         deleted = room.status == ROOM_DELETED
         invited = [p for p in room.participants if p.invited]
         if not invited:
             return
-        self._db.execute(
+        self.execute(
             "INSERT INTO memberships (player_id, room_id, application_id, created_ms, listed)"
             " SELECT player_id, %s, %s, %s, listed"
             " FROM unnest(%s::text[], %s::boolean[]) AS m (player_id, listed)"
@@ -131,11 +143,11 @@ class PostgresTransaction:
     def find_request(self, application_id: str, player_id: str, request_id: int) -> str | None:
         if self._write:
             # Parallel retries of one create queue here until the first one commits.
-            self._db.execute(
+            self.execute(
                 "SELECT pg_advisory_xact_lock(%s)",
                 (_lock_key("request", application_id, player_id, request_id),),
             )
-        row = self._db.execute(
+        row = self.execute(
             "SELECT room_id FROM create_requests"
             " WHERE application_id = %s AND player_id = %s AND request_id = %s",
             (application_id, _text(player_id), request_id),
@@ -145,21 +157,21 @@ class PostgresTransaction:
     def remember_request(
         self, application_id: str, player_id: str, request_id: int, room_id: str
     ) -> None:
-        self._db.execute(
+        self.execute(
             "INSERT INTO create_requests (application_id, player_id, request_id, room_id)"
             " VALUES (%s, %s, %s, %s)",
             (application_id, _text(player_id), request_id, room_id),
         )
 
     def match_candidates(self, application_id: str, variant: int | None) -> Iterator[RoomState]:
-        self._db.execute(
+        self.execute(
             "SELECT pg_advisory_xact_lock(%s)", (_lock_key("match", application_id, variant),)
         )
         after: tuple[int, str] = (-1, "")
         while True:
             # One room at a time, locked: only the rooms actually looked at are held, and a
             # room whose last slot went meanwhile drops out when its lock is granted.
-            row = self._db.execute(
+            row = self.execute(
                 "SELECT created_ms, room_id, document FROM rooms"
                 " WHERE application_id = %s AND free_slots > 0"
                 " AND variant IS NOT DISTINCT FROM %s AND (created_ms, room_id) > (%s, %s)"
@@ -175,7 +187,7 @@ class PostgresTransaction:
         self, application_id: str, player_id: str, after: ListPosition | None, limit: int
     ) -> Sequence[RoomState]:
         start = after if after is not None else (-1, "")
-        rows = self._db.execute(
+        rows = self.execute(
             "SELECT r.document FROM memberships AS m JOIN rooms AS r ON r.room_id = m.room_id"
             " WHERE m.application_id = %s AND m.player_id = %s AND m.listed"
             " AND (m.created_ms, m.room_id) > (%s, %s)"
@@ -186,7 +198,7 @@ class PostgresTransaction:
 
 
 def _room(document: str) -> RoomState:
-    return RoomState.from_json(json.loads(document))
+    return RoomState.from_document(document)
 
 
 class PostgresStore:
@@ -194,10 +206,11 @@ class PostgresStore:
 
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self._where = redact(url)
+        self.pool_size = max(pool_size, 1)
         self._pool = ConnectionPool(
             url,
             min_size=1,
-            max_size=max(pool_size, 1),
+            max_size=self.pool_size,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "rooms-kit"},
             timeout=POOL_WAIT_SECONDS,
             open=False,
@@ -253,12 +266,14 @@ class PostgresStore:
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[PostgresTransaction]:
         with self._pool.connection() as connection:
-            connection.read_only = not write
-            connection.isolation_level = (
-                psycopg.IsolationLevel.READ_COMMITTED
-                if write
-                else psycopg.IsolationLevel.REPEATABLE_READ
-            )
+            # Set on every checkout (no round trip): the pool's connections serve both kinds.
+            if not write:
+                connection.autocommit = True
+                yield PostgresTransaction(connection, self, write)
+                return
+            connection.autocommit = False
+            connection.read_only = False
+            connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
             with connection.transaction():
                 yield PostgresTransaction(connection, self, write)
 

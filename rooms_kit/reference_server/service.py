@@ -276,7 +276,9 @@ class RoomService:
         if room.status == ROOM_DELETED:
             raise Conflict(f"Cannot {action} room {room.room_id}: it has been deleted")
 
-    def _commit(self, tx: Transaction, room: RoomState, actor: Participant, before: str) -> None:
+    def _commit(
+        self, tx: Transaction, room: RoomState, actor: Participant, before: dict[str, Any]
+    ) -> None:
         """Settle the room; when anything changed, version it, stamp it and save it."""
         room.settle()
         if room.fingerprint() == before:

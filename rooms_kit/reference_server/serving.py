@@ -73,7 +73,8 @@ def configure_logging() -> None:
     access = logging.getLogger(ACCESS_LOGGER)
     for old in access.handlers:
         old.close()
-    batched = BatchedLineHandler(sys.stderr)
+    # JsonLinesFormatter writes access messages as they are, so finished lines may skip it.
+    batched = BatchedLineHandler(sys.stderr, verbatim=True)
     batched.setFormatter(JsonLinesFormatter())
     access.handlers[:] = [batched]
     access.propagate = False

@@ -7,8 +7,11 @@ verbatim. The derived facts — who is ``connected`` and the room status — are
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 ROOM_INVITING = "ROOM_INVITING"
 ROOM_AUTO_MATCHING = "ROOM_AUTO_MATCHING"
@@ -142,14 +145,15 @@ class RoomState:
             return ROOM_ACTIVE
         return ROOM_CONNECTING
 
-    def fingerprint(self) -> str:
-        """What counts as a change of the room (version, update details and dismissals aside)."""
+    def fingerprint(self) -> dict[str, Any]:
+        """What counts as a change of the room (version, update details and dismissals aside):
+        a snapshot that shares nothing with the room, to compare with ``==`` after a change."""
         data = self.to_json()
         for key in ("version", "updated_ms", "updater_id"):
             data.pop(key)
         for participant in data["participants"]:
             participant.pop("dismissed")
-        return repr(data)
+        return data
 
     # -- JSON form --------------------------------------------------------------------------
 
@@ -163,6 +167,25 @@ class RoomState:
         data["participants"] = [_participant_json(p) for p in self.participants]
         data["links"] = dict(self.links)
         return data
+
+    def to_document(self) -> str:
+        """The room as the compact JSON text a store keeps. orjson writes it (a fifth of the
+        time of ``json.dumps``); what orjson refuses (an integer beyond 64 bits, a lone
+        surrogate) is written by ``json`` instead, which any JSON reader reads back the same."""
+        data = self.to_json()
+        try:
+            return orjson.dumps(data).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_document(cls, document: str) -> RoomState:
+        """A room from the text ``to_document`` wrote (or ``json.dumps`` did, before)."""
+        try:
+            data = orjson.loads(document)
+        except orjson.JSONDecodeError:  # what only ``json`` wrote and reads (a lone surrogate)
+            data = json.loads(document)
+        return cls.from_json(data)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RoomState:

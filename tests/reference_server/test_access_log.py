@@ -91,3 +91,38 @@ def test_timestamps_match_isoformat_to_the_millisecond() -> None:
     for now in (0.0, 1_700_000_000.0009, 1_700_000_000.9999, time.time()):
         expected = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
         assert _timestamp(now) == expected
+
+
+def test_a_verbatim_handler_takes_finished_lines_unless_logging_would_do_more() -> None:
+    from rooms_kit.reference_server.access_log import line_sink  # noqa: PLC0415
+
+    logger = logging.getLogger("rooms_kit.access.test_sink")
+    stream = io.StringIO()
+    handler = BatchedLineHandler(stream, flush_seconds=60, verbatim=True)
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        sink = line_sink(logger)
+        assert sink is not None
+        sink('{"path": "/a"}')
+        handler.flush()
+        assert stream.getvalue() == '{"path": "/a"}\n'
+        # each of these makes logging do something add_line would skip
+        handler.addFilter(lambda r: False)
+        assert line_sink(logger) is None
+        handler.filters.clear()
+        logger.propagate = True
+        assert line_sink(logger) is None
+        logger.propagate = False
+        logger.setLevel(logging.WARNING)
+        assert line_sink(logger) is None
+        logger.setLevel(logging.INFO)
+        handler.verbatim = False  # its formatter may change the line
+        assert line_sink(logger) is None
+        handler.verbatim = True
+        logger.handlers.append(logging.NullHandler())
+        assert line_sink(logger) is None
+    finally:
+        logger.handlers.clear()
+        handler.close()

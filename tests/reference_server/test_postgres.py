@@ -16,6 +16,7 @@ import pytest
 from rooms_kit.reference_server import RoomService
 from rooms_kit.reference_server.postgres_schema import LATEST_VERSION, SchemaVersionError
 from rooms_kit.reference_server.postgres_store import PostgresStore, redact
+from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.stores import describe, open_store, upgrade
 from tests.reference_server.postgres_cluster import Cluster
 from tests.reference_server.support import empty_postgres_database
@@ -272,3 +273,38 @@ def test_a_database_outage_is_503_and_500_then_service_resumes(tmp_path: Path) -
         assert not any("Traceback" in line for line in server.lines if '"level"' not in line)
     finally:
         cluster.stop()
+
+
+def test_a_read_is_one_autocommit_statement_and_refuses_a_second(postgres: Cluster) -> None:
+    """A read costs one round trip (no BEGIN and COMMIT around it), so it may hold only one
+    statement: a second would see a later snapshot, and is refused instead."""
+    url = empty_postgres_database(postgres, "one_statement_reads")
+    store = PostgresStore(url, pool_size=1)
+    try:
+        with store.read() as tx:
+            cursor = tx.execute("SELECT 1")
+            assert cursor.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            with pytest.raises(StoreError, match="one statement"):
+                tx.execute("SELECT 2")
+        assert store.auth_mode() is None  # the connection went back to the pool in order
+    finally:
+        store.close()
+
+
+def test_a_write_after_reads_on_the_same_connection_is_still_one_transaction(
+    postgres: Cluster,
+) -> None:
+    """With one pooled connection, a read's autocommit must not leak into the next write: a
+    write that fails half-way leaves nothing behind."""
+    url = empty_postgres_database(postgres, "write_after_read")
+    store = PostgresStore(url, pool_size=1)
+    try:
+        assert not store.has_tokens()
+        with pytest.raises(RuntimeError), store.write() as tx:
+            cursor = tx.execute("INSERT INTO tokens (digest, player_id) VALUES ('d1', 'alice')")
+            assert cursor.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+            raise RuntimeError("fails after its first statement")
+        assert not store.has_tokens()
+        assert store.player_for_token_digest("d1") is None
+    finally:
+        store.close()

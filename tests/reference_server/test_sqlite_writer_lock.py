@@ -1,0 +1,120 @@
+"""The cross-process writer lock of a SQLite file: writers of every process queue on an ``flock``
+of ``<database>-writer`` (woken at once, unlike SQLite's sleeping busy handler), readers do not,
+and a killed holder never wedges the database."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rooms_kit.reference_server import RoomService
+from rooms_kit.reference_server.sqlite_store import WRITER_LOCK_SUFFIX, SqliteStore
+
+HANG_SECONDS = 60
+"""Only a guard against a hang, never a measurement."""
+STILL_WAITING_SECONDS = 0.5
+"""How long a writer is given to (wrongly) get past a held side lock."""
+
+HOLDER = """
+import sys, time
+from rooms_kit.reference_server.sqlite_store import SqliteStore
+store = SqliteStore(sys.argv[1])
+with store.write() as tx:
+    tx.execute("INSERT INTO settings (key, value) VALUES ('holder', 'in')")
+    print("holding", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "rooms.db"
+
+
+@pytest.fixture
+def store(database: Path) -> Iterator[SqliteStore]:
+    opened = SqliteStore(database)
+    yield opened
+    opened.close()
+
+
+def test_a_writer_waits_for_the_side_lock_and_goes_on_once_it_is_free(
+    database: Path, store: SqliteStore
+) -> None:
+    service = RoomService(store)
+    room = service.create("alice", {"invitedPlayerIds": ["bob"]})
+    side = os.open(str(database) + WRITER_LOCK_SUFFIX, os.O_RDWR)
+    done = threading.Event()
+    answers: list[str] = []
+
+    def write() -> None:
+        answers.append(service.create("carol", {"invitedPlayerIds": ["bob"]})["roomId"])
+        done.set()
+
+    try:
+        fcntl.flock(side, fcntl.LOCK_EX)  # as another process's writer would hold it
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        # SQLite itself is not locked, so only the side lock can hold the writer back.
+        assert not done.wait(STILL_WAITING_SECONDS)
+        # readers never take it
+        assert service.get("alice", room["roomId"])["roomId"] == room["roomId"]
+        fcntl.flock(side, fcntl.LOCK_UN)
+        assert done.wait(HANG_SECONDS)
+        writer.join(HANG_SECONDS)
+    finally:
+        os.close(side)
+    assert len(answers) == 1
+    assert [r["roomId"] for r in service.list("bob")["items"]] == [room["roomId"], answers[0]]
+
+
+def test_a_killed_holder_does_not_wedge_the_database(database: Path, store: SqliteStore) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(database)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        side = os.open(str(database) + WRITER_LOCK_SUFFIX, os.O_RDWR)
+        try:  # the other process holds the side lock now
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(side)
+    finally:
+        holder.send_signal(signal.SIGKILL)  # our own child, by its pid
+        holder.wait(HANG_SECONDS)
+        if holder.stdout is not None:
+            holder.stdout.close()
+    done = threading.Event()
+
+    def write() -> None:
+        RoomService(store).create("alice", {"invitedPlayerIds": ["bob"]})
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    assert done.wait(HANG_SECONDS)
+    with store.read() as tx:  # the killed holder's transaction was never committed
+        rows = tx.execute("SELECT key FROM settings WHERE key = 'holder'").fetchall()
+    assert rows == []
+
+
+def test_a_store_gives_its_side_lock_back_when_closed(database: Path) -> None:
+    first = SqliteStore(database)
+    RoomService(first).create("alice", {"invitedPlayerIds": ["bob"]})
+    first.close()
+    side = os.open(str(database) + WRITER_LOCK_SUFFIX, os.O_RDWR)
+    try:  # nobody holds it after a write and a close
+        fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(side)
