@@ -16,7 +16,9 @@ and error sets.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any
 from urllib.parse import unquote
 
@@ -33,6 +35,7 @@ from rooms_kit.validation.precise import Violation, to_issue
 # differently. Longer strings are not kept either.
 _PLAIN = frozenset({str, int, bool, type(None)})
 _PLAIN_STRING_LIMIT = 256
+_FIRST = itemgetter(0)
 # Issues kept before the table is emptied and starts over.
 TABLE_LIMIT = 4096
 
@@ -90,11 +93,14 @@ class RustEngine:
         found: list[tuple[tuple[str, ...], Issue]] = []
         known = self._issues
         deep: Issue | None = None
+        bound = sys.maxsize if limit is None else 4 * limit + 64  # keep memory bounded
         for error in validator.iter_errors(document):
             if deep is not None:
                 continue  # the answer is decided; let the engine finish
             path = tuple(error.instance_path)
-            value = _at(document, path)
+            value = document
+            for step in path:
+                value = value[step]
             kind = type(value)
             location = error.absolute_keyword_location
             if (
@@ -117,13 +123,13 @@ class RustEngine:
                         continue
                 entry = (_order(path), self._issue(error, path, value))
             found.append(entry)
-            if limit is not None and len(found) > 4 * limit + 64:  # keep memory bounded
-                found.sort(key=_first)
+            if len(found) > bound:
+                found.sort(key=_FIRST)
                 del found[limit:]
         if deep is not None:
             return [deep]
         if len(found) > 1:
-            found.sort(key=_first)
+            found.sort(key=_FIRST)
         return [issue for _, issue in found[:limit]]
 
     def _issue(self, error: Any, path: tuple[str | int, ...], value: Any) -> Issue:
@@ -145,10 +151,6 @@ class RustEngine:
             cached = (keyword, schema.get(keyword), schema)
             self._nodes[location] = cached
         return cached
-
-
-def _first(item: tuple[tuple[str, ...], Issue]) -> tuple[str, ...]:
-    return item[0]
 
 
 def _order(path: tuple[str | int, ...]) -> tuple[str, ...]:

@@ -72,7 +72,7 @@ class TextReport(_Buffered):
         for issue in result.issues:
             expected = f"; expected {issue.expected}" if issue.expected else ""
             add(
-                f"{source}:{issue.line}: {kind}{issue.pointer or '(root)'}: "
+                f"{source}:{result.line_of(issue)}: {kind}{issue.pointer or '(root)'}: "
                 f"[{issue.keyword}] {issue.message}{expected}\n"
             )
         self._done()
@@ -90,7 +90,7 @@ class JsonReport(_Buffered):
             record = {
                 "type": "error",
                 "file": result.source,
-                "line": issue.line,
+                "line": result.line if issue.line is None else issue.line,
                 "document": result.index,
                 "kind": result.kind,
                 "pointer": issue.pointer,
@@ -128,7 +128,8 @@ class GithubReport(_Buffered):
             title = f"{result.kind or 'document'} {issue.pointer or '(root)'} [{issue.keyword}]"
             expected = f"; expected {issue.expected}" if issue.expected else ""
             self._add(
-                f"::error file={_escape(result.source, property_value=True)},line={issue.line},"
+                f"::error file={_escape(result.source, property_value=True)},"
+                f"line={result.line_of(issue)},"
                 f"title={_escape(title, property_value=True)}::{_escape(issue.message + expected)}\n"
             )
         self._done()

@@ -13,15 +13,23 @@ from rooms_kit.validation.reading import Record
 from rooms_kit.validation.validators import Validators, not_json_issue
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Result:
-    """The outcome for one invalid document (valid documents produce no Result)."""
+    """The outcome for one invalid document (valid documents produce no Result).
+
+    An issue whose ``line`` is None sits on the document's own ``line``: so are all the issues of
+    a document on one NDJSON line, which therefore need no copy each (``line_of`` gives the line
+    of any issue). Not frozen, since one is built for every invalid document; never changed after.
+    """
 
     source: str
     index: int
     line: int
     kind: str | None
     issues: tuple[Issue, ...]
+
+    def line_of(self, issue: Issue) -> int:
+        return self.line if issue.line is None else issue.line
 
 
 @dataclass
@@ -112,7 +120,7 @@ class Checker:
         if record.text is None and not multiline:  # one NDJSON line: every issue is on it
             return tuple(
                 [
-                    issue.at_line(doc_line if issue.line is None else record.line + issue.line - 1)
+                    issue if issue.line is None else issue.at_line(record.line + issue.line - 1)
                     for issue in issues
                 ]
             )

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rooms_kit.validation import run
+from rooms_kit.validation import Validators, run
 from rooms_kit.validation.issues import Issue
 from rooms_kit.validation.reading import Record
 from rooms_kit.validation.report import CHUNK_CHARS, REPORTS
@@ -130,3 +130,32 @@ def test_an_interrupted_run_still_writes_what_it_found(
     lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["document"] for line in lines] == list(range(1, 41))
     assert {line["pointer"] for line in lines} == {"/timeMillis"}
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_an_issue_without_a_line_is_shown_on_its_documents_line(name: str) -> None:
+    # The checker leaves ``line`` unset on the issues of a one-line NDJSON document.
+    on_line_7 = Issue("/status", "enum", "bad", '"x"', "one of A")
+    own_line = Issue("", "json", "not JSON", line=9)
+    out = Recorder()
+    report = REPORTS[name](out)
+    report.result(Result("rooms.ndjson", 3, 7, "games#room", (on_line_7, own_line)))
+    report.flush()
+    first, second = out.getvalue().splitlines()
+    assert "rooms.ndjson:7:" in first or '"line":7,' in first or ",line=7," in first
+    assert "rooms.ndjson:9:" in second or '"line":9,' in second or ",line=9," in second
+
+
+def test_a_checked_ndjson_line_puts_every_issue_on_that_line() -> None:
+    validators = Validators.load()
+    checker = run.Checker(validators, kind=None, max_errors=10)
+    raw = orjson.dumps({"kind": "games#played", "timeMillis": 12, "autoMatched": "no"})
+    found = checker.check(Record("played.ndjson", 4, 11, raw=raw + b"\n"))
+    assert found is not None
+    assert [(i.pointer, found.line_of(i)) for i in found.issues] == [
+        ("/autoMatched", 11),
+        ("/timeMillis", 11),
+    ]
+    broken = checker.check(Record("played.ndjson", 5, 12, raw=b'{"kind": ]\n'))
+    assert broken is not None
+    assert [(i.keyword, broken.line_of(i)) for i in broken.issues] == [("json", 12)]
