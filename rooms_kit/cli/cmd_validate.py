@@ -127,12 +127,20 @@ def run(args: argparse.Namespace) -> int:
     totals = Totals()
     notices = Notices()
     try:
-        failed_to_read = _check_paths(args, paths, validators, checker, report, totals, notices)
-    finally:
-        report.flush()  # whatever stopped the run, the lines found so far are written
-    for message in notices.messages:
-        print(f"rooms-kit: notice: {message}", file=sys.stderr)
-    report.summary(totals, time.perf_counter() - started)
+        try:
+            failed_to_read = _check_paths(args, paths, validators, checker, report, totals, notices)
+        finally:
+            report.flush()  # whatever stopped the run, the lines found so far are written
+        for message in notices.messages:
+            print(f"rooms-kit: notice: {message}", file=sys.stderr)
+        report.summary(totals, time.perf_counter() - started)
+    except BrokenPipeError:
+        # The reader has gone (``| head``): what is still buffered can never be written, so
+        # standard output now leads nowhere, and Python's own flush at exit stays quiet.
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, sys.stdout.fileno())
+        os.close(nowhere)
+        raise
     if failed_to_read:
         return EXIT_CANNOT_RUN
     return EXIT_FAILED if totals.invalid else EXIT_OK
