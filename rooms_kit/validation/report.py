@@ -93,11 +93,7 @@ class JsonReport(_Buffered):
                 "line": result.line if issue.line is None else issue.line,
                 "document": result.index,
                 "kind": result.kind,
-                "pointer": issue.pointer,
-                "keyword": issue.keyword,
-                "message": issue.message,
-                "value": issue.value,
-                "expected": issue.expected,
+                **issue.to_json(),
             }
             add(dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
         self._done()
