@@ -162,6 +162,7 @@ def _check_paths(
 
     failed_to_read = False
     for path in paths:
+        report.follow(path == "-")  # standard input may be a live stream: no waiting lines
         size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
         show = args.progress if args.progress is not None else sys.stderr.isatty()
         progress = Progress(

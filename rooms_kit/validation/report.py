@@ -3,9 +3,11 @@ workflow annotations. Each ends with a one-line summary.
 
 Lines are gathered and written in pieces of about ``CHUNK_CHARS`` characters, one ``write`` (and
 one system call) per piece, whatever Python's buffering settings (``PYTHONUNBUFFERED`` makes every
-``write`` on standard output a system call). On a terminal each document's lines are written as
-soon as it is checked. ``flush`` writes what is pending; the command calls it before anything goes
-to standard error and when it stops for any reason, so nothing is lost and the order holds.
+``write`` on standard output a system call). On a terminal, and while reading standard input
+(``follow``), which may be a live stream such as ``tail -f capture.ndjson``, each document's lines
+are written as soon as it is checked. ``flush`` writes what is pending; the command calls it
+before anything goes to standard error and when it stops for any reason, so nothing is lost and
+the order holds.
 """
 
 from __future__ import annotations
@@ -41,10 +43,16 @@ class _Buffered:
         self._pending: list[str] = []
         self._size = 0
         try:
-            interactive = out.isatty()
+            self._interactive = out.isatty()
         except (AttributeError, ValueError):
-            interactive = False
-        self._limit = 1 if interactive else CHUNK_CHARS
+            self._interactive = False
+        self._limit = 1 if self._interactive else CHUNK_CHARS
+
+    def follow(self, live: bool) -> None:
+        """``live``: the input may be a stream that trickles in (standard input), so each
+        document's lines go out as soon as it is checked; otherwise in large pieces."""
+        self.flush()
+        self._limit = 1 if live or self._interactive else CHUNK_CHARS
 
     def _add(self, line: str) -> None:
         self._pending.append(line)
@@ -143,6 +151,8 @@ class Report(Protocol):
     def summary(self, totals: Totals, seconds: float) -> None: ...
 
     def flush(self) -> None: ...
+
+    def follow(self, live: bool) -> None: ...
 
 
 REPORTS: dict[str, type[Report]] = {"text": TextReport, "json": JsonReport, "github": GithubReport}

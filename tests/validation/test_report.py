@@ -159,3 +159,35 @@ def test_a_checked_ndjson_line_puts_every_issue_on_that_line() -> None:
     broken = checker.check(Record("played.ndjson", 5, 12, raw=b'{"kind": ]\n'))
     assert broken is not None
     assert [(i.keyword, broken.line_of(i)) for i in broken.issues] == [("json", 12)]
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_a_live_input_gets_each_documents_lines_at_once(name: str) -> None:
+    out = Recorder()
+    report = REPORTS[name](out)
+    report.follow(True)  # standard input: perhaps ``tail -f``
+    report.result(RESULTS[0])
+    assert len(out.getvalue().splitlines()) == 3  # not held back for a later piece
+    report.result(RESULTS[1])
+    assert len(out.writes) == 2
+    report.follow(False)  # a file: large pieces again
+    for result in RESULTS[2:50]:
+        report.result(result)
+    assert len(out.writes) == 2
+
+
+def test_standard_input_is_followed_document_by_document(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from rooms_kit.cli.main import EXIT_FAILED, main  # noqa: PLC0415
+
+    bad = orjson.dumps({"kind": "games#played", "timeMillis": 12})
+    path = tmp_path / "played.ndjson"
+    path.write_bytes(b"\n".join([bad] * 30) + b"\n")
+    out = Recorder()
+    with path.open("rb") as source:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(source))
+        monkeypatch.setattr("sys.stdout", out)
+        assert main(["validate", "--no-progress", "-"]) == EXIT_FAILED
+    assert len(out.writes) == 30 + 1  # one per invalid document, then the summary
+    assert out.writes[0].startswith("<stdin>:1: games#played /timeMillis: [type]")
