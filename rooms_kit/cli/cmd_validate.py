@@ -6,9 +6,15 @@ import argparse
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rooms_kit.cli.main import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK
+
+if TYPE_CHECKING:
+    from rooms_kit.validation import Validators
+    from rooms_kit.validation.reading import Notices
+    from rooms_kit.validation.report import Report
+    from rooms_kit.validation.run import Checker, Totals
 
 DESCRIPTION = """\
 Validate games# documents: JSON files, JSON arrays of documents, NDJSON / JSON Lines (.ndjson,
@@ -108,16 +114,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
     from rooms_kit.validation import Validators  # noqa: PLC0415 - keep --help fast
-    from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
-    from rooms_kit.validation.reading import (  # noqa: PLC0415
-        InputError,
-        Notices,
-        can_split,
-        expand,
-        read,
-    )
+    from rooms_kit.validation.reading import Notices, expand  # noqa: PLC0415
     from rooms_kit.validation.report import REPORTS  # noqa: PLC0415
     from rooms_kit.validation.run import Checker, Totals  # noqa: PLC0415
 
@@ -128,8 +126,43 @@ def run(args: argparse.Namespace) -> int:
     report = REPORTS[args.format](sys.stdout)
     totals = Totals()
     notices = Notices()
+    try:
+        try:
+            failed_to_read = _check_paths(args, paths, validators, checker, report, totals, notices)
+        finally:
+            report.flush()  # whatever stopped the run, the lines found so far are written
+        for message in notices.messages:
+            print(f"rooms-kit: notice: {message}", file=sys.stderr)
+        report.summary(totals, time.perf_counter() - started)
+    except BrokenPipeError:
+        # The reader has gone (``| head``): what is still buffered can never be written, so
+        # standard output now leads nowhere, and Python's own flush at exit stays quiet.
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, sys.stdout.fileno())
+        os.close(nowhere)
+        raise
+    if failed_to_read:
+        return EXIT_CANNOT_RUN
+    return EXIT_FAILED if totals.invalid else EXIT_OK
+
+
+def _check_paths(
+    args: argparse.Namespace,
+    paths: list[str],
+    validators: Validators,
+    checker: Checker,
+    report: Report,
+    totals: Totals,
+    notices: Notices,
+) -> bool:
+    """Check every path, reporting as it goes; True if one of them could not be read."""
+    from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
+    from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
+    from rooms_kit.validation.reading import InputError, can_split, read  # noqa: PLC0415
+
     failed_to_read = False
     for path in paths:
+        report.follow(path == "-")  # standard input may be a live stream: no waiting lines
         size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
         show = args.progress if args.progress is not None else sys.stderr.isatty()
         progress = Progress(
@@ -167,15 +200,11 @@ def run(args: argparse.Namespace) -> int:
         except InputError as exc:
             failed_to_read = True
             totals.unreadable += 1
+            report.flush()  # the lines before the problem come before its message
             print(f"rooms-kit: error: {exc}", file=sys.stderr)
         finally:
             progress.close()
-    for message in notices.messages:
-        print(f"rooms-kit: notice: {message}", file=sys.stderr)
-    report.summary(totals, time.perf_counter() - started)
-    if failed_to_read:
-        return EXIT_CANNOT_RUN
-    return EXIT_FAILED if totals.invalid else EXIT_OK
+    return failed_to_read
 
 
 def _looks_like_ndjson(path: str) -> bool:

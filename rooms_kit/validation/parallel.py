@@ -102,7 +102,9 @@ def check_file(path: str, checker: Checker, *, jobs: int, max_bytes: int) -> Ite
                     r,
                     index=r.index + document_offset,
                     line=r.line + line_offset,
-                    issues=tuple(i.at_line((i.line or 0) + line_offset) for i in r.issues),
+                    issues=tuple(
+                        i if i.line is None else i.at_line(i.line + line_offset) for i in r.issues
+                    ),
                 )
                 for r in outcome.results
             )

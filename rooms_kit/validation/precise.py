@@ -85,13 +85,13 @@ def issues_from(violations: Iterable[Violation], limit: int | None) -> list[Issu
 
 # The wording of an issue depends only on the schema node, the keyword and the offending value,
 # and the same mistake tends to repeat across a file (a client sending every timestamp as a
-# number). Words for scalar values are therefore kept, keyed by the identity of the schema node
+# number). Words for plain values are therefore kept, keyed by the identity of the schema node
 # and rule and by the value. Each entry also holds the node and the rule themselves, so neither can
 # be freed (and its identity reused by another object) while the entry exists; the table is
-# emptied when full.
+# emptied when full. Floats are left out: -0.0 equals 0.0 but is written differently.
 _WORDING: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, str | None, str | None]]] = {}
 _WORDING_LIMIT = 4096
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = (str, int, bool, type(None))
 
 
 def to_issue(error: Violation) -> Issue:

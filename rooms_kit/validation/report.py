@@ -1,5 +1,14 @@
 """Output formats: ``text`` for people, ``json`` (one record per line) for machines, ``github``
-workflow annotations. Each ends with a one-line summary."""
+workflow annotations. Each ends with a one-line summary.
+
+Lines are gathered and written in pieces of about ``CHUNK_CHARS`` characters, one ``write`` (and
+one system call) per piece, whatever Python's buffering settings (``PYTHONUNBUFFERED`` makes every
+``write`` on standard output a system call). On a terminal, and while reading standard input
+(``follow``), which may be a live stream such as ``tail -f capture.ndjson``, each document's lines
+are written as soon as it is checked. ``flush`` writes what is pending; the command calls it
+before anything goes to standard error and when it stops for any reason, so nothing is lost and
+the order holds.
+"""
 
 from __future__ import annotations
 
@@ -23,39 +32,79 @@ def summary_text(totals: Totals, seconds: float) -> str:
     )
 
 
-class TextReport:
+CHUNK_CHARS = 64 * 1024
+
+
+class _Buffered:
+    """Pending output lines for ``out``, written in large pieces (see the module's docstring)."""
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
+        self._pending: list[str] = []
+        self._size = 0
+        try:
+            self._interactive = out.isatty()
+        except (AttributeError, ValueError):
+            self._interactive = False
+        self._limit = 1 if self._interactive else CHUNK_CHARS
 
+    def follow(self, live: bool) -> None:
+        """``live``: the input may be a stream that trickles in (standard input), so each
+        document's lines go out as soon as it is checked; otherwise in large pieces."""
+        self.flush()
+        self._limit = 1 if live or self._interactive else CHUNK_CHARS
+
+    def _add(self, line: str) -> None:
+        self._pending.append(line)
+        self._size += len(line)
+
+    def _done(self) -> None:
+        """One document's lines are in: write them out if enough is pending."""
+        if self._size >= self._limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._size = 0
+            self.out.write(text)
+        self.out.flush()
+
+
+class TextReport(_Buffered):
     def result(self, result: Result) -> None:
+        source = result.source
+        kind = f"{result.kind} " if result.kind else ""
+        add = self._add
         for issue in result.issues:
-            where = f"{result.source}:{issue.line}"
-            kind = f"{result.kind} " if result.kind else ""
             expected = f"; expected {issue.expected}" if issue.expected else ""
-            pointer = issue.pointer or "(root)"
-            self.out.write(
-                f"{where}: {kind}{pointer}: [{issue.keyword}] {issue.message}{expected}\n"
+            add(
+                f"{source}:{result.line_of(issue)}: {kind}{issue.pointer or '(root)'}: "
+                f"[{issue.keyword}] {issue.message}{expected}\n"
             )
+        self._done()
 
     def summary(self, totals: Totals, seconds: float) -> None:
-        self.out.write(summary_text(totals, seconds) + "\n")
+        self._add(summary_text(totals, seconds) + "\n")
+        self.flush()
 
 
-class JsonReport:
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-
+class JsonReport(_Buffered):
     def result(self, result: Result) -> None:
+        add = self._add
+        dumps = orjson.dumps
         for issue in result.issues:
             record = {
                 "type": "error",
                 "file": result.source,
-                "line": issue.line,
+                "line": result.line if issue.line is None else issue.line,
                 "document": result.index,
                 "kind": result.kind,
                 **issue.to_json(),
             }
-            self.out.write(orjson.dumps(record).decode() + "\n")
+            add(dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
+        self._done()
 
     def summary(self, totals: Totals, seconds: float) -> None:
         record = {
@@ -66,7 +115,8 @@ class JsonReport:
             "seconds": round(seconds, 3),
             "rate": round(_rate(totals, seconds), 1),
         }
-        self.out.write(orjson.dumps(record).decode() + "\n")
+        self._add(orjson.dumps(record).decode() + "\n")
+        self.flush()
 
 
 def _escape(text: str, *, property_value: bool = False) -> str:
@@ -76,21 +126,21 @@ def _escape(text: str, *, property_value: bool = False) -> str:
     return text
 
 
-class GithubReport:
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-
+class GithubReport(_Buffered):
     def result(self, result: Result) -> None:
         for issue in result.issues:
             title = f"{result.kind or 'document'} {issue.pointer or '(root)'} [{issue.keyword}]"
             expected = f"; expected {issue.expected}" if issue.expected else ""
-            self.out.write(
-                f"::error file={_escape(result.source, property_value=True)},line={issue.line},"
+            self._add(
+                f"::error file={_escape(result.source, property_value=True)},"
+                f"line={result.line_of(issue)},"
                 f"title={_escape(title, property_value=True)}::{_escape(issue.message + expected)}\n"
             )
+        self._done()
 
     def summary(self, totals: Totals, seconds: float) -> None:
-        self.out.write(f"::notice title=rooms-kit validate::{summary_text(totals, seconds)}\n")
+        self._add(f"::notice title=rooms-kit validate::{summary_text(totals, seconds)}\n")
+        self.flush()
 
 
 class Report(Protocol):
@@ -99,6 +149,10 @@ class Report(Protocol):
     def result(self, result: Result) -> None: ...
 
     def summary(self, totals: Totals, seconds: float) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def follow(self, live: bool) -> None: ...
 
 
 REPORTS: dict[str, type[Report]] = {"text": TextReport, "json": JsonReport, "github": GithubReport}

@@ -13,15 +13,23 @@ from rooms_kit.validation.reading import Record
 from rooms_kit.validation.validators import Validators, not_json_issue
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Result:
-    """The outcome for one invalid document (valid documents produce no Result)."""
+    """The outcome for one invalid document (valid documents produce no Result).
+
+    An issue whose ``line`` is None sits on the document's own ``line``: so are all the issues of
+    a document on one NDJSON line, which therefore need no copy each (``line_of`` gives the line
+    of any issue). Not frozen, since one is built for every invalid document; never changed after.
+    """
 
     source: str
     index: int
     line: int
     kind: str | None
     issues: tuple[Issue, ...]
+
+    def line_of(self, issue: Issue) -> int:
+        return self.line if issue.line is None else issue.line
 
 
 @dataclass
@@ -80,8 +88,9 @@ class Checker:
             return None
         self._invalid_share += (1.0 - self._invalid_share) * SHARE_WEIGHT
         kind = self.kind or _kind_of(document)
+        doc_line = self._doc_line(record)
         return Result(
-            record.source, record.index, self._doc_line(record), kind, self._locate(record, issues)
+            record.source, record.index, doc_line, kind, self._locate(record, issues, doc_line)
         )
 
     def _issues(self, record: Record) -> tuple[list[Issue], Any]:
@@ -105,17 +114,21 @@ class Checker:
             return line_of(record.text, [record.index - 1]) or 1
         return record.line
 
-    def _locate(self, record: Record, issues: list[Issue]) -> tuple[Issue, ...]:
+    def _locate(self, record: Record, issues: list[Issue], doc_line: int) -> tuple[Issue, ...]:
+        raw = record.raw
+        multiline = raw is not None and _spans_lines(raw)
+        if record.text is None and not multiline:  # one NDJSON line: every issue is on it
+            return tuple(
+                [
+                    issue if issue.line is None else issue.at_line(record.line + issue.line - 1)
+                    for issue in issues
+                ]
+            )
         located: list[Issue] = []
         text: str | None = None
-        doc_line = self._doc_line(record)
-        multiline = record.raw is not None and _spans_lines(record.raw)
         for issue in issues:
             if issue.line is not None:  # a syntax error: line within the document
                 located.append(issue.at_line(record.line + issue.line - 1))
-                continue
-            if record.text is None and not multiline:  # one NDJSON line: the document's line
-                located.append(issue.at_line(doc_line))
                 continue
             target = issue.locate_at if issue.locate_at is not None else issue.pointer
             if record.text is not None:

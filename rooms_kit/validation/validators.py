@@ -24,15 +24,16 @@ from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
 from rooms_kit.validation.engine import RustEngine
 from rooms_kit.validation.fast import FastPath
 from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, shorten
-from rooms_kit.validation.precise import Violation, from_reference, issues_from, json_type
+from rooms_kit.validation.precise import from_reference, issues_from, json_type
 
 
 class KindValidator:
     """Validation against one kind's schema.
 
     Three steps, each only when the one before cannot decide: the msgspec fast path (accepts
-    only), jsonschema-rs (verdict and errors), and the reference validator for a document the Rust
-    engine cannot take (a Python object that is not JSON, or a kind it could not compile).
+    only), jsonschema-rs (verdict and errors, worded by ``RustEngine.issues``), and the reference
+    validator for a document the Rust engine cannot take (a Python object that is not JSON, or a
+    kind it could not compile).
     """
 
     def __init__(self, owner: Validators, kind: str) -> None:
@@ -75,8 +76,18 @@ class KindValidator:
         """
         if fast and self._owner.fast.accepts_object(document, self.kind):
             return []
+        compiled = self._compiled
+        if compiled is not None:
+            try:
+                return self._owner.engine.issues(compiled, document, max_errors)
+            except ValueError:
+                path = deeper_than(document, MAX_DEPTH)
+                if path is not None:
+                    return [depth_issue(path)]
+                # Not JSON the engine can read (a Python object from an API caller): below, the
+                # reference validator decides.
         try:
-            violations = self._violations(document)
+            violations = [from_reference(error) for error in self._reference.iter_errors(document)]
         except (ValueError, RecursionError):
             path = deeper_than(document, MAX_DEPTH)
             if path is None:
@@ -88,19 +99,6 @@ class KindValidator:
                 if below is not None:
                     return [depth_issue((*violation.path, *below))]
         return issues_from(violations, max_errors)
-
-    def _violations(self, document: Any) -> list[Violation]:
-        """Every violation, from the Rust engine or, when it cannot read the document, the
-        reference validator; raises ``ValueError`` or ``RecursionError`` on a too deep value."""
-        compiled = self._compiled
-        if compiled is not None:
-            try:
-                return self._owner.engine.violations(compiled, document)
-            except ValueError:
-                if deeper_than(document, MAX_DEPTH) is not None:
-                    raise
-                # Not JSON the engine can read (a Python object from an API caller).
-        return [from_reference(error) for error in self._reference.iter_errors(document)]
 
 
 class Validators:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ROOTDIR, Run
+from tests.cli.conftest import ROOMS_KIT, ROOTDIR, Run
 
 VALID = ROOTDIR / "schemas" / "examples" / "valid"
 INVALID = ROOTDIR / "schemas" / "examples" / "invalid"
@@ -292,3 +294,29 @@ def test_help_documents_exit_statuses(rooms_kit: Run) -> None:
         "2  the tool could not",
     ):
         assert text in done.stdout
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_reader_that_stops_early_ends_the_run_quietly(tmp_path: Path, unbuffered: str) -> None:
+    # ``rooms-kit validate big.ndjson | head -1``: the output is written in large pieces, so the
+    # reader may leave with much of it unwritten; no traceback or complaint may follow.
+    bad = json.dumps({"kind": "games#played", "timeMillis": 12, "autoMatched": "no"})
+    path = tmp_path / "played.ndjson"
+    path.write_text((bad + "\n") * 20_000)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    with subprocess.Popen(
+        [str(ROOMS_KIT), "validate", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        errors = process.stderr.read()
+        status = process.wait(timeout=120)
+    assert first.startswith(f"{path}:1: games#played /autoMatched: [type]".encode())
+    assert errors == b""
+    assert status == 0
