@@ -110,7 +110,6 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
     from rooms_kit.validation import Validators  # noqa: PLC0415 - keep --help fast
-    from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
     from rooms_kit.validation.reading import (  # noqa: PLC0415
         InputError,
         Notices,
@@ -130,12 +129,10 @@ def run(args: argparse.Namespace) -> int:
     notices = Notices()
     failed_to_read = False
     for path in paths:
-        size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
-        show = args.progress if args.progress is not None else sys.stderr.isatty()
-        progress = Progress(
-            sys.stderr, enabled=bool(show) and (size or MIN_BYTES) >= MIN_BYTES, total_bytes=size
-        )
+        progress = _progress(args, path)
         try:
+            if path == "-" and sys.stdin is None:  # started with standard input closed (<&-)
+                raise InputError("<stdin>: cannot read: standard input is closed")
             if looks_like_recording(path):  # a rooms-kit proxy recording: check its bodies
                 for found in check_recording(path, validators, max_errors=args.max_errors):
                     totals.documents += 1
@@ -176,6 +173,17 @@ def run(args: argparse.Namespace) -> int:
     if failed_to_read:
         return EXIT_CANNOT_RUN
     return EXIT_FAILED if totals.invalid else EXIT_OK
+
+
+def _progress(args: argparse.Namespace, path: str) -> Any:
+    """The progress line for one path: on a terminal (or --progress) for inputs of 8 MiB or more."""
+    from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
+
+    size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    return Progress(
+        sys.stderr, enabled=bool(show) and (size or MIN_BYTES) >= MIN_BYTES, total_bytes=size
+    )
 
 
 def _looks_like_ndjson(path: str) -> bool:
