@@ -17,17 +17,33 @@ DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
-def _positive(kind: type[float] | type[int]) -> Any:
+# Upper bounds of the numeric options: a typo such as 1e9 must not switch a bound off.
+MAX_SECONDS = 24 * 3600.0
+MAX_RESPONSE_BYTES_LIMIT = 1024**3
+
+
+def _positive(kind: type[float] | type[int], most: float) -> Any:
+    """A parser for a number above 0 and at most ``most``; NaN and infinities are refused."""
+
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        if not 0 < value <= most:  # False for NaN as well
+            raise argparse.ArgumentTypeError(f"must be above 0 and at most {most:.0f}, got {text}")
         return value
 
     return parse
+
+
+def _report_dir(text: str) -> Path:
+    """``--report-dir``: refused at once when it cannot become a folder (not after the run)."""
+    path = Path(text)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
+    return path
 
 
 DESCRIPTION = """\
@@ -93,7 +109,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--request-timeout",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         default=DEFAULT_REQUEST_TIMEOUT,
         metavar="SECONDS",
         help="time each request has to connect and deliver its whole answer "
@@ -101,14 +117,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-time",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         metavar="SECONDS",
         help="deadline of the whole run (default: 80 for smoke, 900 for full); the run then "
         "stops, reports what it saw and fails run_deadline",
     )
     parser.add_argument(
         "--max-response-bytes",
-        type=_positive(int),
+        type=_positive(int, MAX_RESPONSE_BYTES_LIMIT),
         default=DEFAULT_MAX_RESPONSE_BYTES,
         metavar="BYTES",
         help=f"largest body read, after decompression (default {DEFAULT_MAX_RESPONSE_BYTES}); "
@@ -116,7 +132,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--report-dir",
-        type=Path,
+        type=_report_dir,
         help="also write report.txt, junit.xml and report.html into this folder",
     )
     parser.set_defaults(handler=_run)
