@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.arguments import folder_to_write
 from rooms_kit.errors import KitError
 
 # The suite's fixed default seed (rooms_kit.contract.runner.DEFAULT_SEED; a test keeps them equal),
@@ -35,15 +35,6 @@ def _positive(kind: type[float] | type[int], most: float) -> Any:
         return value
 
     return parse
-
-
-def _report_dir(text: str) -> Path:
-    """``--report-dir``: refused at once when it cannot become a folder (not after the run)."""
-    path = Path(text)
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
-    return path
 
 
 DESCRIPTION = """\
@@ -132,7 +123,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--report-dir",
-        type=_report_dir,
+        type=folder_to_write,
         help="also write report.txt, junit.xml and report.html into this folder",
     )
     parser.set_defaults(handler=_run)

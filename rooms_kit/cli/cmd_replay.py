@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
+
+from rooms_kit.cli.arguments import folder_to_write
 
 DESCRIPTION = """\
 Re-send the exchanges of a rooms-kit proxy recording, in their order, to another implementation
@@ -45,7 +46,9 @@ def register(subparsers: Any) -> None:
         help="the real token for a player alias of the recording; repeat for each player",
     )
     parser.add_argument(
-        "--report-dir", type=Path, help="write report.txt and junit.xml into this folder"
+        "--report-dir",
+        type=folder_to_write,
+        help="write report.txt and junit.xml into this folder",
     )
     parser.add_argument(
         "--timeout",
