@@ -29,6 +29,9 @@ a UTF-8 byte-order mark at the start of a file is ignored with a notice on stand
 """
 
 
+MAX_JOBS = 64
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -47,6 +50,8 @@ def _jobs(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value}")
+    if value > MAX_JOBS:  # each process holds the schemas (about 30 MB): 1,000 would exhaust memory
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_JOBS}, got {value}")
     return value or usable_cores()
 
 

@@ -292,3 +292,10 @@ def test_help_documents_exit_statuses(rooms_kit: Run) -> None:
         "2  the tool could not",
     ):
         assert text in done.stdout
+
+
+def test_jobs_are_bounded(rooms_kit: Run) -> None:
+    done = rooms_kit("validate", "--jobs", "1000", "schemas/examples/valid/room.json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "argument --jobs: must be at most 64, got 1000" in done.stderr
+    assert rooms_kit("validate", "--jobs", "64", "schemas/examples/valid/room.json").returncode == 0
