@@ -30,6 +30,8 @@ a UTF-8 byte-order mark at the start of a file is ignored with a notice on stand
 
 
 MAX_JOBS = 64
+# A document up to --max-bytes is read whole into memory: the bound itself is bounded.
+MAX_DOCUMENT_BYTES = 1024**3
 
 
 def _positive(text: str) -> int:
@@ -39,6 +41,15 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _max_bytes(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_DOCUMENT_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_DOCUMENT_BYTES} (1 GiB), got {value}"
+        )
     return value
 
 
@@ -93,10 +104,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-bytes",
-        type=_positive,
+        type=_max_bytes,
         default=64 * 1024 * 1024,
         metavar="N",
-        help="skip and report documents (or NDJSON lines) larger than this (64 MiB)",
+        help="skip and report documents (or NDJSON lines) larger than this (64 MiB; at most 1 GiB)",
     )
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(
