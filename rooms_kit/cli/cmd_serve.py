@@ -14,6 +14,9 @@ from rooms_kit.errors import KitError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DATABASE = "rooms.db"
+# A stored token must be one a client can send: the server reads request heads up to 16 KiB.
+MAX_TOKEN_CHARS = 1024
+USABLE_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_CHARS}}}")
 
 
 def _port(text: str) -> int:
@@ -181,8 +184,16 @@ def _run_tokens(args: argparse.Namespace) -> int:
     from rooms_kit.reference_server.stores import describe, open_store  # noqa: PLC0415
 
     if not PLAYER_ID.fullmatch(args.player_id):
-        raise KitError("a player id is 1 to 64 letters, digits, '.', '_' or '-'")
-    token = args.token or secrets.token_urlsafe(32)
+        shown = args.player_id if len(args.player_id) <= 80 else args.player_id[:77] + "..."
+        raise KitError(f"a player id is 1 to 64 letters, digits, '.', '_' or '-', got {shown!r}")
+    if args.token is not None and not USABLE_TOKEN.fullmatch(args.token):
+        # Never echo the token: it is a secret.
+        raise KitError(
+            f"--token must be 1 to {MAX_TOKEN_CHARS} visible ASCII characters without spaces "
+            "(it travels in an 'Authorization: Bearer' header, which drops surrounding spaces); "
+            "leave --token out for a random one"
+        )
+    token = args.token if args.token is not None else secrets.token_urlsafe(32)
     store = open_store(args.database)
     try:
         if store.auth_mode() == DEVELOPMENT_MODE:
