@@ -15,7 +15,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DATABASE = "rooms.db"
 # A stored token must be one a client can send: the server reads request heads up to 16 KiB.
-MAX_TOKEN_CHARS = 1024
+MAX_TOKEN_CHARS = 4096
 USABLE_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_CHARS}}}")
 
 

@@ -16,19 +16,22 @@ REFUSED_TOKENS = {
     "inner space": "sec ret",
     "newline": "secret\nX-Injected: 1",
     "non-ASCII": "s\u00e9cret",
-    "too long": "x" * 1025,
+    "too long": "x" * 4097,
 }
 
 
 def _stored(database: Path) -> int:
+    """Rows of the reference server's token table (0 when there is no database yet)."""
     if not database.exists():
         return 0
     with sqlite3.connect(database) as connection:
-        tables = {row[0] for row in connection.execute("select name from sqlite_master")}
-        return next(
-            (connection.execute(f"select count(*) from {t}").fetchone()[0] for t in tables if "token" in t),
-            0,
-        )  # fmt: skip
+        tables = connection.execute(
+            "select name from sqlite_master where type = 'table' and name = 'tokens'"
+        ).fetchall()
+        if not tables:
+            return 0
+        count: int = connection.execute("select count(*) from tokens").fetchone()[0]
+        return count
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED_TOKENS))
@@ -40,7 +43,7 @@ def test_unusable_tokens_are_refused(
     status = main(["tokens", "add", "alice", "--database", str(database), "--token", token])
     out, err = capsys.readouterr()
     assert (status, out) == (2, "")
-    assert err.startswith("rooms-kit: error: --token must be 1 to 1024 visible ASCII characters")
+    assert err.startswith("rooms-kit: error: --token must be 1 to 4096 visible ASCII characters")
     if token.strip():
         assert token.strip() not in err  # a secret is never echoed
     assert _stored(database) == 0
@@ -50,7 +53,7 @@ def test_a_usable_token_is_stored_and_printed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     database = tmp_path / "rooms.db"
-    token = "ok-token_1.~+/=" + "x" * 1000
+    token = "ok-token_1.~+/=" + "x" * 4000
     assert main(["tokens", "add", "alice", "--database", str(database), "--token", token]) == 0
     assert capsys.readouterr().out == token + "\n"
     assert _stored(database) == 1
