@@ -58,3 +58,44 @@ def test_a_report_dir_that_cannot_be_a_folder_is_refused_before_the_run(
     assert f"argument --report-dir: {taken} is a file, not a folder\n" in err
     assert "rooms-kit contract: profile" not in err  # refused before the suite announced itself
     assert taken.read_text() == "mine\n"
+
+
+# --url values and tokens that cannot make a request: exit 2 with one line, nothing sent.
+UNUSABLE_TARGETS = {
+    "IPv6 bracket open": (
+        ["--url", "http://[::1", "--token", "a", "--token", "b"],
+        "'http://[::1' is not a usable URL: Invalid IPv6 URL",
+    ),
+    "port out of range": (
+        ["--url", "http://127.0.0.1:99999", "--token", "a", "--token", "b"],
+        "'http://127.0.0.1:99999' is not a usable URL: Port out of range 0-65535",
+    ),
+    "no host": (
+        ["--url", "http://", "--token", "a", "--token", "b"],
+        "'http:' is not an http:// or https:// URL with a host",
+    ),
+    "token with CR LF": (
+        ["--url", URL, "--token", "dev-a\r\nX-Evil: 1", "--token", "b"],
+        "token number 1 cannot be sent in an 'Authorization: Bearer' header",
+    ),
+    "empty token": (
+        ["--url", URL, "--token", "a", "--token", ""],
+        "token number 2 cannot be sent in an 'Authorization: Bearer' header",
+    ),
+    "token with a space": (
+        ["--url", URL, "--token", "a b", "--token", "c"],
+        "token number 1 cannot be sent in an 'Authorization: Bearer' header",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSABLE_TARGETS))
+def test_unusable_urls_and_tokens_are_one_line_and_exit_2(
+    case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments, message = UNUSABLE_TARGETS[case]
+    assert main(["contract", *arguments, "--profile", "smoke", "--max-time", "5"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"rooms-kit: error: {message}" in err
+    assert "Traceback" not in err and "X-Evil" not in err
