@@ -4,6 +4,7 @@ runs for minutes (a contract run, a proxy session, a replay) only to fail when i
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 
@@ -29,3 +30,36 @@ def file_to_write(text: str) -> Path:
     if existing is not None and not existing.is_dir():
         raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
     return path
+
+
+def listen_host(text: str) -> str:
+    """``--host``: an address to bind. An empty one would make the server listen on every
+    interface (``--host "$UNSET_VARIABLE"``), so it must be said out loud: ``0.0.0.0``."""
+    if not text or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an address; an empty --host would listen on every interface "
+            "(give 0.0.0.0 or :: if that is what you want)"
+        )
+    return text
+
+
+def http_url(text: str) -> str:
+    """A URL Python can take apart, with a port (when given) in 0..65535; before, a port such as
+    99999 was only found out by every request failing."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port outside 0..65535
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a usable URL: {exc}") from None
+    del parts  # the scheme and host are checked by the command (check_base_url)
+    return text
+
+
+# A bearer token a request can carry: visible ASCII, no spaces, long enough for JWTs.
+SENDABLE_TOKEN = re.compile(r"[\x21-\x7e]{1,8192}")
+
+
+def sendable_token(token: str) -> bool:
+    return SENDABLE_TOKEN.fullmatch(token) is not None

@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import Any
 
-from rooms_kit.cli.arguments import file_to_write, folder_to_write
+from rooms_kit.cli.arguments import file_to_write, folder_to_write, http_url, listen_host
 
 DESCRIPTION = """\
 Forward every request unchanged to an implementation of the rooms API and check every answer
@@ -74,8 +74,12 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--upstream", required=True, help="base URL of the server to check")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    parser.add_argument(
+        "--upstream", type=http_url, required=True, help="base URL of the server to check"
+    )
+    parser.add_argument(
+        "--host", type=listen_host, default="127.0.0.1", help="address to bind (default: loopback)"
+    )
     parser.add_argument(
         "--port", type=_port, default=8081, help="port (default 8081; 0 picks a free one)"
     )

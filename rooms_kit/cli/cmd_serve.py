@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.arguments import listen_host
 from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
@@ -67,7 +68,9 @@ def register(subparsers: Any) -> None:
         "server on a database records which of the two it uses, and later servers must agree. "
         "Logs are JSON lines on stderr.",
     )
-    serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
+    serve.add_argument(
+        "--host", type=listen_host, default=DEFAULT_HOST, help="address to bind (default: loopback)"
+    )
     serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help="port (default 8080; 0 picks a free one)"
     )

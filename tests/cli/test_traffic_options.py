@@ -87,3 +87,61 @@ def test_replay_report_dir_that_is_a_file(
         f"argument --report-dir: {taken} is a file, not a folder",
         capsys,
     )
+
+
+EMPTY_HOST = (
+    "argument --host: '' is not an address; an empty --host would listen on every interface "
+    "(give 0.0.0.0 or :: if that is what you want)"
+)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        _proxy("--host", ""),
+        _proxy("--host", " 127.0.0.1"),
+        ["serve", "--host", "", "--port", "0", "--dev-tokens", "--database", ":memory:"],
+    ],
+)
+def test_an_empty_host_never_means_every_interface(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = argv[argv.index("--host") + 1]
+    _refused(argv, EMPTY_HOST.replace("''", repr(host)), capsys)
+
+
+def test_an_upstream_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["proxy", "--upstream", "http://127.0.0.1:99999", "--port", "0"]
+    _refused(
+        argv,
+        "argument --upstream: 'http://127.0.0.1:99999' is not a usable URL: "
+        "Port out of range 0-65535",
+        capsys,
+    )
+
+
+def test_a_replay_url_port_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = ["replay", str(recording), "--url", "http://127.0.0.1:70000", "--token", "player-1=t"]
+    _refused(
+        argv,
+        "argument --url: 'http://127.0.0.1:70000' is not a usable URL: Port out of range 0-65535",
+        capsys,
+    )
+
+
+@pytest.mark.parametrize("token", ["dev-alice\r\nX-Evil: 1", "two words", "x" * 8193])
+def test_a_replay_token_that_cannot_be_sent(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = ["replay", str(recording), "--url", UPSTREAM, "--token", f"player-1={token}"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "rooms-kit: error: --token player-1=…: the token cannot be sent in an 'Authorization: "
+        "Bearer' header (1 to 8192 visible ASCII characters, without spaces)\n"
+    )
