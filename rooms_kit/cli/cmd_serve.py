@@ -17,6 +17,10 @@ DEFAULT_PORT = 8080
 DEFAULT_DATABASE = "rooms.db"
 # A stored token must be one a client can send: the server reads request heads up to 16 KiB.
 MAX_TOKEN_CHARS = 4096
+MAX_APPLICATION_ID = 256
+MAX_BODY_BYTES = 64 * 1024 * 1024  # with the default 1 MiB, memory stays under 300 MB
+MAX_CONNECTIONS = 100_000
+MAX_SECONDS = 3600
 USABLE_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_CHARS}}}")
 
 
@@ -48,14 +52,28 @@ def _pool_size(text: str) -> int:
     return _bounded(text, 1, 1000)
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
+def _positive(kind: type[int] | type[float], most: float) -> Any:
+    """A number above 0 and at most ``most`` (the limits must stay limits)."""
+
     def parse(text: str) -> int | float:
         pattern = r"[0-9]{1,12}" if kind is int else r"[0-9]{1,6}(\.[0-9]{1,3})?"
         if not re.fullmatch(pattern, text) or kind(text) <= 0:
             raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+        if kind(text) > most:
+            raise argparse.ArgumentTypeError(f"{text} is more than the largest allowed, {most:.0f}")
         return kind(text)
 
     return parse
+
+
+def _application_id(text: str) -> str:
+    """Copied into every room: 1 to 256 printable characters, no control characters."""
+    if not 1 <= len(text) <= MAX_APPLICATION_ID or not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"must be 1 to {MAX_APPLICATION_ID} printable characters (no line breaks or other "
+            "control characters)"
+        )
+    return text
 
 
 def register(subparsers: Any) -> None:
@@ -106,7 +124,9 @@ def register(subparsers: Any) -> None:
         help="development mode: dev-<playerId> signs in as that player (never expose this)",
     )
     serve.add_argument(
-        "--application-id", help="applicationId of every room (default rooms-kit-reference)"
+        "--application-id",
+        type=_application_id,
+        help="applicationId of every room (default rooms-kit-reference)",
     )
     serve.add_argument(
         "--validate-responses",
@@ -132,23 +152,23 @@ def register(subparsers: Any) -> None:
 def _limit_arguments(serve: argparse.ArgumentParser) -> None:
     limits = serve.add_argument_group('limits (README, "Security")')
     limits.add_argument(
-        "--max-body-bytes", type=_positive(int), default=1024 * 1024,
+        "--max-body-bytes", type=_positive(int, MAX_BODY_BYTES), default=1024 * 1024,
         help="largest request body; longer ones get 413 (default 1048576)",
     )  # fmt: skip
     limits.add_argument(
-        "--max-connections", type=_positive(int), default=1000,
+        "--max-connections", type=_positive(int, MAX_CONNECTIONS), default=1000,
         help="open connections at most (default 1000, lowered to fit the descriptor limit)",
     )  # fmt: skip
     limits.add_argument(
-        "--header-timeout", type=_positive(float), default=10.0,
+        "--header-timeout", type=_positive(float, MAX_SECONDS), default=10.0,
         help="seconds a request's headers may take to arrive (default 10)",
     )  # fmt: skip
     limits.add_argument(
-        "--body-timeout", type=_positive(float), default=30.0,
+        "--body-timeout", type=_positive(float, MAX_SECONDS), default=30.0,
         help="seconds a request's body may take once its headers are in (default 30)",
     )  # fmt: skip
     limits.add_argument(
-        "--keep-alive-timeout", type=_positive(int), default=5,
+        "--keep-alive-timeout", type=_positive(int, MAX_SECONDS), default=5,
         help="seconds an idle connection is kept open between requests (default 5)",
     )  # fmt: skip
 
