@@ -5,7 +5,8 @@ which means "the checked thing is wrong"). While a command runs, ``guarded_stdou
 wrapper on the process's own standard output: a write or flush that fails becomes
 ``OutputFailed`` (a ``KitError``: one line on standard error, exit 2), and the descriptor is then
 pointed at the null device so that the interpreter's last flush at exit cannot fail again. A
-broken pipe stays a ``BrokenPipeError`` (``rooms-kit … | head`` is not an error). A closed
+failure that some code caught and went on (the proxy's request handler) is raised again when the
+command ends, so the exit status still says 2. A broken pipe stays a ``BrokenPipeError`` (``rooms-kit … | head`` is not an error). A closed
 standard error is replaced by the null device: there is nowhere left to complain.
 """
 
@@ -43,13 +44,17 @@ class _Guarded:
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        self.failed: OutputFailed | None = None  # the first failure, even if someone caught it
 
     def _fail(self, exc: OSError) -> OutputFailed:
         with contextlib.suppress(OSError):
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)
             os.close(null)
-        return OutputFailed(f"cannot write to standard output: {exc.strerror or exc}")
+        failure = OutputFailed(f"cannot write to standard output: {exc.strerror or exc}")
+        if self.failed is None:
+            self.failed = failure
+        return failure
 
     def write(self, text: str) -> int:
         try:
@@ -85,17 +90,17 @@ def guarded_stdout() -> Iterator[None]:
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # kept until exit
     original: TextIO | None = sys.stdout
-    if original is None:
-        sys.stdout = _Guarded(_Closed())
-    elif original is sys.__stdout__:
-        sys.stdout = _Guarded(original)
-    else:
+    if original is not None and original is not sys.__stdout__:
         yield
         return
+    guard = _Guarded(_Closed() if original is None else original)
+    sys.stdout = guard
     try:
         yield
     finally:
         try:
-            sys.stdout.flush()  # on SystemExit (--help) too: a failure here becomes OutputFailed
+            guard.flush()  # on SystemExit (--help) too: a failure here becomes OutputFailed
         finally:
             sys.stdout = original
+    if guard.failed is not None:  # a failure some code caught (a server's request handler)
+        raise guard.failed

@@ -7,6 +7,7 @@ Each case runs the installed console script with the descriptor closed or on /de
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,34 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     )
     assert done.stdout.count("\n") == 1
     assert "Traceback" not in done.stderr and "error" not in done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_failure_someone_caught_still_ends_the_command_with_it() -> None:
+    # The proxy's request handler catches what its printing raises and goes on serving; the
+    # command must still end with the output failure (exit 2), not with its own verdict.
+    script = (
+        "import sys\n"
+        "from rooms_kit.cli.streams import OutputFailed, guarded_stdout\n"
+        "try:\n"
+        "    with guarded_stdout():\n"
+        "        try:\n"
+        "            print('violation', flush=True)\n"
+        "        except OutputFailed:\n"
+        "            pass\n"
+        "        print('verdict')\n"
+        "except OutputFailed as exc:\n"
+        "    sys.stderr.write(f'raised at the end: {exc}')\n"
+        "    sys.exit(2)\n"
+    )
+    done = subprocess.run(
+        ["sh", "-c", f"exec '{sys.executable}' -c \"$0\" >/dev/full", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr) == (
+        2,
+        "raised at the end: cannot write to standard output: No space left on device",
+    )
