@@ -1,7 +1,11 @@
-"""``rooms-kit serve`` limits stay limits, and the application id stays a short printable string:
-out-of-range values are refused while parsing (exit 2), before any port or database is opened."""
+"""``rooms-kit serve`` limits stay limits, the application id stays a short printable string, and
+the token file is a regular file of at most 16 MiB: anything else is refused while parsing (exit
+2), before any port or database is opened."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +39,31 @@ def test_out_of_range_serve_options_are_refused(
     err = capsys.readouterr().err
     assert f"rooms-kit serve: error: argument {option}: {REFUSED[option, value]}\n" in err
     assert "listening" not in err
+
+
+def test_a_token_file_that_is_not_a_regular_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "tokens.fifo"
+    os.mkfifo(fifo)  # reading it would block the start for ever
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", "--port", "0", "--database", ":memory:", "--tokens", str(path)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert f"rooms-kit serve: error: argument --tokens: {path}: not a regular file\n" in err
+
+
+def test_a_token_file_larger_than_16_mib(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = tmp_path / "tokens.json"
+    with big.open("wb") as stream:
+        stream.truncate(1024**3)  # sparse: no room on disk, 1 GiB if read
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--port", "0", "--database", ":memory:", "--tokens", str(big)])
+    assert exit_info.value.code == 2
+    assert (
+        f"argument --tokens: {big}: 1073741824 bytes, more than the 16777216 a token file may hold\n"
+        in capsys.readouterr().err
+    )
