@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.arguments import folder_to_write
 from rooms_kit.errors import KitError
 
 # The suite's fixed default seed (rooms_kit.contract.runner.DEFAULT_SEED; a test keeps them equal),
@@ -17,14 +17,21 @@ DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
-def _positive(kind: type[float] | type[int]) -> Any:
+# Upper bounds of the numeric options: a typo such as 1e9 must not switch a bound off.
+MAX_SECONDS = 24 * 3600.0
+MAX_RESPONSE_BYTES_LIMIT = 1024**3
+
+
+def _positive(kind: type[float] | type[int], most: float) -> Any:
+    """A parser for a number above 0 and at most ``most``; NaN and infinities are refused."""
+
     def parse(text: str) -> float | int:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        if not 0 < value <= most:  # False for NaN as well
+            raise argparse.ArgumentTypeError(f"must be above 0 and at most {most:.0f}, got {text}")
         return value
 
     return parse
@@ -93,7 +100,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--request-timeout",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         default=DEFAULT_REQUEST_TIMEOUT,
         metavar="SECONDS",
         help="time each request has to connect and deliver its whole answer "
@@ -101,14 +108,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-time",
-        type=_positive(float),
+        type=_positive(float, MAX_SECONDS),
         metavar="SECONDS",
         help="deadline of the whole run (default: 80 for smoke, 900 for full); the run then "
         "stops, reports what it saw and fails run_deadline",
     )
     parser.add_argument(
         "--max-response-bytes",
-        type=_positive(int),
+        type=_positive(int, MAX_RESPONSE_BYTES_LIMIT),
         default=DEFAULT_MAX_RESPONSE_BYTES,
         metavar="BYTES",
         help=f"largest body read, after decompression (default {DEFAULT_MAX_RESPONSE_BYTES}); "
@@ -116,7 +123,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--report-dir",
-        type=Path,
+        type=folder_to_write,
         help="also write report.txt, junit.xml and report.html into this folder",
     )
     parser.set_defaults(handler=_run)

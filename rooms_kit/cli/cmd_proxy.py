@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 from typing import Any
+
+from rooms_kit.cli.arguments import file_to_write, folder_to_write, http_url, listen_host
 
 DESCRIPTION = """\
 Forward every request unchanged to an implementation of the rooms API and check every answer
@@ -30,15 +31,23 @@ examples:
   rooms-kit proxy --upstream http://127.0.0.1:8080 --record traffic.ndjson.gz --rotate-bytes 100M
 """
 
-SIZE = re.compile(r"(\d+)([KMG]?)", re.IGNORECASE)
+SIZE = re.compile(r"([0-9]+)([KMG]?)", re.IGNORECASE)
 UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+MAX_BODY_LIMIT = 1024**3  # --max-request-bytes and --max-response-bytes stay bounds
 
 
-def _size(text: str) -> int:
+def _size(text: str, most: int | None = None) -> int:
     found = SIZE.fullmatch(text.strip())
     if found is None or int(found.group(1)) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 65536, 512K, 100M or 1G")
-    return int(found.group(1)) * UNITS[found.group(2).upper()]
+    value = int(found.group(1)) * UNITS[found.group(2).upper()]
+    if most is not None and value > most:
+        raise argparse.ArgumentTypeError(f"{text} is more than the largest allowed, 1G")
+    return value
+
+
+def _body_size(text: str) -> int:
+    return _size(text, MAX_BODY_LIMIT)
 
 
 def _seconds(text: str) -> float:
@@ -65,14 +74,18 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--upstream", required=True, help="base URL of the server to check")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    parser.add_argument(
+        "--upstream", type=http_url, required=True, help="base URL of the server to check"
+    )
+    parser.add_argument(
+        "--host", type=listen_host, default="127.0.0.1", help="address to bind (default: loopback)"
+    )
     parser.add_argument(
         "--port", type=_port, default=8081, help="port (default 8081; 0 picks a free one)"
     )
     parser.add_argument(
         "--record",
-        type=Path,
+        type=file_to_write,
         metavar="FILE",
         help="write every exchange to this NDJSON file (gzip-compressed when it ends in .gz)",
     )
@@ -89,7 +102,9 @@ def register(subparsers: Any) -> None:
         "answer, so a client's own tests fail on it",
     )
     parser.add_argument(
-        "--report-dir", type=Path, help="write report.txt, junit.xml and report.html here at stop"
+        "--report-dir",
+        type=folder_to_write,
+        help="write report.txt, junit.xml and report.html here at stop",
     )
     parser.add_argument(
         "--timeout",
@@ -100,14 +115,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-response-bytes",
-        type=_size,
+        type=_body_size,
         default=8 * 1024 * 1024,
         metavar="SIZE",
         help="largest answer checked, raw or decompressed (8M); larger: cut off and a violation",
     )
     parser.add_argument(
         "--max-request-bytes",
-        type=_size,
+        type=_body_size,
         default=1024 * 1024,
         metavar="SIZE",
         help="largest request body forwarded (1M); larger: 413 from the proxy",

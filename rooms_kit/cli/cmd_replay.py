@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
+
+from rooms_kit.cli.arguments import folder_to_write, http_url, sendable_token
 
 DESCRIPTION = """\
 Re-send the exchanges of a rooms-kit proxy recording, in their order, to another implementation
@@ -36,7 +37,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="recording files, in order")
-    parser.add_argument("--url", required=True, help="base URL of the server to replay against")
+    parser.add_argument(
+        "--url", type=http_url, required=True, help="base URL of the server to replay against"
+    )
     parser.add_argument(
         "--token",
         action="append",
@@ -45,7 +48,9 @@ def register(subparsers: Any) -> None:
         help="the real token for a player alias of the recording; repeat for each player",
     )
     parser.add_argument(
-        "--report-dir", type=Path, help="write report.txt and junit.xml into this folder"
+        "--report-dir",
+        type=folder_to_write,
+        help="write report.txt and junit.xml into this folder",
     )
     parser.add_argument(
         "--timeout",
@@ -65,10 +70,17 @@ def _run(args: argparse.Namespace) -> int:
     if not 0 < args.timeout <= 3600:
         raise KitError("--timeout must be above 0 and at most 3600 seconds")
     url = check_base_url(args.url, "--url")
+    tokens = parse_tokens(args.token)
+    for alias, token in tokens.items():
+        if not sendable_token(token):  # never echo the token: it is a secret
+            raise KitError(
+                f"--token {alias}=…: the token cannot be sent in an 'Authorization: Bearer' "
+                "header (1 to 8192 visible ASCII characters, without spaces)"
+            )
     return run_replay(
         list(args.files),
         url,
-        parse_tokens(args.token),
+        tokens,
         report_dir=args.report_dir,
         limits=Limits(seconds=args.timeout),
     )

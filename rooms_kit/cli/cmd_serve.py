@@ -5,15 +5,25 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
+from rooms_kit.cli.arguments import listen_host
 from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DATABASE = "rooms.db"
+# A stored token must be one a client can send: the server reads request heads up to 16 KiB.
+MAX_TOKEN_CHARS = 4096
+MAX_APPLICATION_ID = 256
+MAX_TOKEN_FILE_BYTES = 16 * 1024 * 1024
+MAX_BODY_BYTES = 64 * 1024 * 1024  # with the default 1 MiB, memory stays under 300 MB
+MAX_CONNECTIONS = 100_000
+MAX_SECONDS = 3600
+USABLE_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_CHARS}}}")
 
 
 def _port(text: str) -> int:
@@ -44,14 +54,45 @@ def _pool_size(text: str) -> int:
     return _bounded(text, 1, 1000)
 
 
-def _positive(kind: type[int] | type[float]) -> Any:
+def _positive(kind: type[int] | type[float], most: float) -> Any:
+    """A number above 0 and at most ``most`` (the limits must stay limits)."""
+
     def parse(text: str) -> int | float:
         pattern = r"[0-9]{1,12}" if kind is int else r"[0-9]{1,6}(\.[0-9]{1,3})?"
         if not re.fullmatch(pattern, text) or kind(text) <= 0:
             raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+        if kind(text) > most:
+            raise argparse.ArgumentTypeError(f"{text} is more than the largest allowed, {most:.0f}")
         return kind(text)
 
     return parse
+
+
+def _token_file(text: str) -> Path:
+    """``--tokens``: a regular file of bounded size. A FIFO would block the start for ever and
+    /dev/zero would be read until memory runs out; a missing file is reported by the loader."""
+    path = Path(text)
+    try:
+        info = path.stat()
+    except OSError:
+        return path
+    if not stat.S_ISREG(info.st_mode):
+        raise argparse.ArgumentTypeError(f"{text}: not a regular file")
+    if info.st_size > MAX_TOKEN_FILE_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"{text}: {info.st_size} bytes, more than the {MAX_TOKEN_FILE_BYTES} a token file may hold"
+        )
+    return path
+
+
+def _application_id(text: str) -> str:
+    """Copied into every room: 1 to 256 printable characters, no control characters."""
+    if not 1 <= len(text) <= MAX_APPLICATION_ID or not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"must be 1 to {MAX_APPLICATION_ID} printable characters (no line breaks or other "
+            "control characters)"
+        )
+    return text
 
 
 def register(subparsers: Any) -> None:
@@ -64,7 +105,9 @@ def register(subparsers: Any) -> None:
         "server on a database records which of the two it uses, and later servers must agree. "
         "Logs are JSON lines on stderr.",
     )
-    serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: loopback)")
+    serve.add_argument(
+        "--host", type=listen_host, default=DEFAULT_HOST, help="address to bind (default: loopback)"
+    )
     serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help="port (default 8080; 0 picks a free one)"
     )
@@ -92,7 +135,7 @@ def register(subparsers: Any) -> None:
     )
     auth = serve.add_mutually_exclusive_group()
     auth.add_argument(
-        "--tokens", type=Path, help="JSON file mapping each bearer token to a player id"
+        "--tokens", type=_token_file, help="JSON file mapping each bearer token to a player id"
     )
     auth.add_argument(
         "--dev-tokens",
@@ -100,7 +143,9 @@ def register(subparsers: Any) -> None:
         help="development mode: dev-<playerId> signs in as that player (never expose this)",
     )
     serve.add_argument(
-        "--application-id", help="applicationId of every room (default rooms-kit-reference)"
+        "--application-id",
+        type=_application_id,
+        help="applicationId of every room (default rooms-kit-reference)",
     )
     serve.add_argument(
         "--validate-responses",
@@ -126,28 +171,28 @@ def register(subparsers: Any) -> None:
 def _limit_arguments(serve: argparse.ArgumentParser) -> None:
     limits = serve.add_argument_group('limits (README, "Security")')
     limits.add_argument(
-        "--max-body-bytes", type=_positive(int), default=1024 * 1024,
+        "--max-body-bytes", type=_positive(int, MAX_BODY_BYTES), default=1024 * 1024,
         help="largest request body; longer ones get 413 (default 1048576)",
     )  # fmt: skip
     limits.add_argument(
-        "--max-connections", type=_positive(int), default=1000,
+        "--max-connections", type=_positive(int, MAX_CONNECTIONS), default=1000,
         help="open connections at most (default 1000, lowered to fit the descriptor limit)",
     )  # fmt: skip
     limits.add_argument(
-        "--header-timeout", type=_positive(float), default=10.0,
+        "--header-timeout", type=_positive(float, MAX_SECONDS), default=10.0,
         help="seconds a request's headers may take to arrive (default 10)",
     )  # fmt: skip
     limits.add_argument(
-        "--body-timeout", type=_positive(float), default=30.0,
+        "--body-timeout", type=_positive(float, MAX_SECONDS), default=30.0,
         help="seconds a request's body may take once its headers are in (default 30)",
     )  # fmt: skip
     limits.add_argument(
-        "--write-timeout", type=_positive(float), default=30.0,
+        "--write-timeout", type=_positive(float, MAX_SECONDS), default=30.0,
         help="seconds writing an answer may stay stalled by a client that does not read "
         "(default 30)",
     )  # fmt: skip
     limits.add_argument(
-        "--keep-alive-timeout", type=_positive(int), default=5,
+        "--keep-alive-timeout", type=_positive(int, MAX_SECONDS), default=5,
         help="seconds an idle connection is kept open between requests (default 5)",
     )  # fmt: skip
 
@@ -187,8 +232,16 @@ def _run_tokens(args: argparse.Namespace) -> int:
     from rooms_kit.reference_server.stores import describe, open_store  # noqa: PLC0415
 
     if not PLAYER_ID.fullmatch(args.player_id):
-        raise KitError("a player id is 1 to 64 letters, digits, '.', '_' or '-'")
-    token = args.token or secrets.token_urlsafe(32)
+        shown = args.player_id if len(args.player_id) <= 80 else args.player_id[:77] + "..."
+        raise KitError(f"a player id is 1 to 64 letters, digits, '.', '_' or '-', got {shown!r}")
+    if args.token is not None and not USABLE_TOKEN.fullmatch(args.token):
+        # Never echo the token: it is a secret.
+        raise KitError(
+            f"--token must be 1 to {MAX_TOKEN_CHARS} visible ASCII characters without spaces "
+            "(it travels in an 'Authorization: Bearer' header, which drops surrounding spaces); "
+            "leave --token out for a random one"
+        )
+    token = args.token if args.token is not None else secrets.token_urlsafe(32)
     store = open_store(args.database)
     try:
         if store.auth_mode() == DEVELOPMENT_MODE:

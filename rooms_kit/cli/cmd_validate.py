@@ -35,6 +35,11 @@ a UTF-8 byte-order mark at the start of a file is ignored with a notice on stand
 """
 
 
+MAX_JOBS = 64
+# A document up to --max-bytes is read whole into memory: the bound itself is bounded.
+MAX_DOCUMENT_BYTES = 1024**3
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -42,6 +47,15 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _max_bytes(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_DOCUMENT_BYTES:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_DOCUMENT_BYTES} (1 GiB), got {value}"
+        )
     return value
 
 
@@ -53,6 +67,8 @@ def _jobs(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value}")
+    if value > MAX_JOBS:  # each process holds the schemas (about 30 MB): 1,000 would exhaust memory
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_JOBS}, got {value}")
     return value or usable_cores()
 
 
@@ -94,10 +110,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-bytes",
-        type=_positive,
+        type=_max_bytes,
         default=64 * 1024 * 1024,
         metavar="N",
-        help="skip and report documents (or NDJSON lines) larger than this (64 MiB)",
+        help="skip and report documents (or NDJSON lines) larger than this (64 MiB; at most 1 GiB)",
     )
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(
@@ -157,18 +173,15 @@ def _check_paths(
 ) -> bool:
     """Check every path, reporting as it goes; True if one of them could not be read."""
     from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
-    from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
     from rooms_kit.validation.reading import InputError, can_split, read  # noqa: PLC0415
 
     failed_to_read = False
     for path in paths:
         report.follow(path == "-")  # standard input may be a live stream: no waiting lines
-        size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
-        show = args.progress if args.progress is not None else sys.stderr.isatty()
-        progress = Progress(
-            sys.stderr, enabled=bool(show) and (size or MIN_BYTES) >= MIN_BYTES, total_bytes=size
-        )
+        progress = _progress(args, path)
         try:
+            if path == "-" and sys.stdin is None:  # started with standard input closed (<&-)
+                raise InputError("<stdin>: cannot read: standard input is closed")
             if looks_like_recording(path):  # a rooms-kit proxy recording: check its bodies
                 for found in check_recording(path, validators, max_errors=args.max_errors):
                     totals.documents += 1
@@ -205,6 +218,17 @@ def _check_paths(
         finally:
             progress.close()
     return failed_to_read
+
+
+def _progress(args: argparse.Namespace, path: str) -> Any:
+    """The progress line for one path: on a terminal (or --progress) for inputs of 8 MiB or more."""
+    from rooms_kit.validation.progress import MIN_BYTES, Progress  # noqa: PLC0415
+
+    size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    return Progress(
+        sys.stderr, enabled=bool(show) and (size or MIN_BYTES) >= MIN_BYTES, total_bytes=size
+    )
 
 
 def _looks_like_ndjson(path: str) -> bool:

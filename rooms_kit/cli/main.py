@@ -90,14 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    problem = missing_extra(args.command)
-    if problem is not None:
-        print(f"rooms-kit: error: {problem}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
+    from rooms_kit.cli.streams import guarded_stdout  # noqa: PLC0415
+
     try:
-        status: int = args.handler(args)
+        with guarded_stdout():  # --help and --version print too
+            return _run(argv)
     except KitError as exc:
         print(f"rooms-kit: error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -106,6 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = missing_extra(args.command)
+    if problem is not None:
+        print(f"rooms-kit: error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    status: int = args.handler(args)
     return status
 
 

@@ -10,6 +10,7 @@ carry a ``run_deadline`` failure that says what was and was not checked.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,10 @@ from rooms_kit.contract.units import Unit
 
 DEFAULT_SEED = 20_200_331  # fixed so that runs repeat; any integer works with --seed
 PHASES = ("negative", "scenarios", "fuzz", "stateful")
+# A token the suite can put in a header (CR, LF, spaces or an empty token would break the request
+# itself, not test the server); long enough for JWTs.
+MAX_TOKEN_CHARS = 8192
+SENDABLE_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_CHARS}}}")
 
 
 def plan(profile: Profile, openapi: OpenApi | None = None) -> list[Unit]:
@@ -69,6 +74,12 @@ def open_run(
     """
     if len(tokens) < 2:
         raise CannotRun("the suite needs at least two tokens (two different players)")
+    for number, token in enumerate(tokens, 1):
+        if not SENDABLE_TOKEN.fullmatch(token):  # never echo a token: it is a secret
+            raise CannotRun(
+                f"token number {number} cannot be sent in an 'Authorization: Bearer' header: a "
+                f"token is 1 to {MAX_TOKEN_CHARS} visible ASCII characters, without spaces"
+            )
     if profile not in PROFILES:
         raise CannotRun(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     use_private_home()  # before Hypothesis touches the disk: nothing lands in the working directory

@@ -44,12 +44,16 @@ def _text(value: bytes) -> str:
 
 class WireClient:
     def __init__(self, base_url: str, limits: Limits) -> None:
-        parts = urlsplit(base_url)
+        try:
+            parts = urlsplit(base_url)
+            port = parts.port  # raises ValueError for a port that is not 0..65535
+        except ValueError as exc:
+            raise Unreachable(f"{base_url!r} is not a usable URL: {exc}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise Unreachable(f"{base_url} is not an http:// or https:// URL")
+            raise Unreachable(f"{base_url!r} is not an http:// or https:// URL with a host")
         self.host = parts.hostname
         self.tls = parts.scheme == "https"
-        self.port = parts.port or (443 if self.tls else 80)
+        self.port = port or (443 if self.tls else 80)
         self.authority = parts.netloc.rsplit("@", 1)[-1]
         self.limits = limits
         self._sock: socket.socket | None = None

@@ -320,3 +320,22 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(tmp_path: Path, unbuffer
     assert first.startswith(f"{path}:1: games#played /autoMatched: [type]".encode())
     assert errors == b""
     assert status == 0
+
+
+def test_jobs_are_bounded(rooms_kit: Run) -> None:
+    done = rooms_kit("validate", "--jobs", "1000", "schemas/examples/valid/room.json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "argument --jobs: must be at most 64, got 1000" in done.stderr
+    assert rooms_kit("validate", "--jobs", "64", "schemas/examples/valid/room.json").returncode == 0
+
+
+def test_max_bytes_is_bounded(rooms_kit: Run, tmp_path: Path) -> None:
+    sparse = tmp_path / "sparse.json"
+    with sparse.open("wb") as stream:
+        stream.truncate(2 * 1024**3)  # takes no room on disk
+    done = rooms_kit("validate", "--max-bytes", "99999999999999", str(sparse))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "argument --max-bytes: must be at most 1073741824 (1 GiB), got 99999999999999" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr and "MemoryError" not in done.stderr

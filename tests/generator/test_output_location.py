@@ -63,7 +63,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 HOSTILE_OUTPUTS = {
     "a-file": ("notes.txt", "is a file, not a folder"),
     "below-a-file": ("notes.txt/deeper/out", "notes.txt is a file, not a folder"),
-    "package-name-taken-by-a-file": ("taken", "cannot write into"),
+    "package-name-taken-by-a-file": ("taken", "rooms_api: should be a folder but is not"),
 }
 
 

@@ -1,0 +1,63 @@
+"""Argument types shared by sub-commands: paths checked while parsing, so that a command never
+runs for minutes (a contract run, a proxy session, a replay) only to fail when it writes."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+
+def _first_existing(path: Path) -> Path | None:
+    return next((p for p in (path, *path.parents) if p.exists()), None)
+
+
+def folder_to_write(text: str) -> Path:
+    """A folder that exists or can be created: neither it nor a parent is a file."""
+    path = Path(text)
+    existing = _first_existing(path)
+    if existing is not None and not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
+    return path
+
+
+def file_to_write(text: str) -> Path:
+    """A file that may be created or replaced: not a folder, and no parent is a file."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder, not a file")
+    existing = _first_existing(path.parent)
+    if existing is not None and not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{existing} is a file, not a folder")
+    return path
+
+
+def listen_host(text: str) -> str:
+    """``--host``: an address to bind. An empty one would make the server listen on every
+    interface (``--host "$UNSET_VARIABLE"``), so it must be said out loud: ``0.0.0.0``."""
+    if not text or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an address; an empty --host would listen on every interface "
+            "(give 0.0.0.0 or :: if that is what you want)"
+        )
+    return text
+
+
+def http_url(text: str) -> str:
+    """A URL Python can take apart, with a port (when given) in 0..65535; before, a port such as
+    99999 was only found out by every request failing."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        urlsplit(text).port  # noqa: B018 - raises ValueError for a port outside 0..65535
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a usable URL: {exc}") from None
+    return text  # the scheme and host are checked by the command itself (check_base_url)
+
+
+# A bearer token a request can carry: visible ASCII, no spaces, long enough for JWTs.
+SENDABLE_TOKEN = re.compile(r"[\x21-\x7e]{1,8192}")
+
+
+def sendable_token(token: str) -> bool:
+    return SENDABLE_TOKEN.fullmatch(token) is not None

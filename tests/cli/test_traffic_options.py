@@ -1,0 +1,147 @@
+"""``rooms-kit proxy`` and ``replay``: output paths and sizes that cannot work are refused while
+parsing (exit 2, one line), not after a whole session, when the reports or the recording are
+written. Catalogue: arguments -> the exact complaint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rooms_kit.cli.main import main
+
+UPSTREAM = "http://127.0.0.1:9"  # never contacted: every case is refused while parsing
+
+
+def _proxy(*extra: str) -> list[str]:
+    return ["proxy", "--upstream", UPSTREAM, "--port", "0", *extra]
+
+
+def _replay(recording: Path, *extra: str) -> list[str]:
+    return ["replay", str(recording), "--url", UPSTREAM, "--token", "player-1=t", *extra]
+
+
+@pytest.fixture
+def taken(tmp_path: Path) -> Path:
+    path = tmp_path / "taken"
+    path.write_text("mine\n")
+    return path
+
+
+def _refused(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: {message}\n" in err, err
+    assert "Traceback" not in err and "listening" not in err
+
+
+def test_proxy_report_dir_that_is_a_file(taken: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _refused(
+        _proxy("--report-dir", str(taken)),
+        f"argument --report-dir: {taken} is a file, not a folder",
+        capsys,
+    )
+    assert taken.read_text() == "mine\n"
+
+
+def test_proxy_record_below_a_file(taken: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _refused(
+        _proxy("--record", str(taken / "traffic.ndjson")),
+        f"argument --record: {taken} is a file, not a folder",
+        capsys,
+    )
+
+
+def test_proxy_record_into_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _refused(
+        _proxy("--record", str(tmp_path)),
+        f"argument --record: {tmp_path} is a folder, not a file",
+        capsys,
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-response-bytes", "99999999G", "99999999G is more than the largest allowed, 1G"),
+        ("--max-request-bytes", "2G", "2G is more than the largest allowed, 1G"),
+        ("--max-request-bytes", "\u0661\u0660K", "'\u0661\u0660K' is not a size such as 65536, "
+         "512K, 100M or 1G"),  # Arabic-Indic digits are not ASCII digits
+    ],
+)  # fmt: skip
+def test_proxy_sizes_stay_bounds(
+    option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _refused(_proxy(option, value), f"argument {option}: {message}", capsys)
+
+
+def test_replay_report_dir_that_is_a_file(
+    taken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    _refused(
+        _replay(recording, "--report-dir", str(taken / "reports")),
+        f"argument --report-dir: {taken} is a file, not a folder",
+        capsys,
+    )
+
+
+EMPTY_HOST = (
+    "argument --host: '' is not an address; an empty --host would listen on every interface "
+    "(give 0.0.0.0 or :: if that is what you want)"
+)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        _proxy("--host", ""),
+        _proxy("--host", " 127.0.0.1"),
+        ["serve", "--host", "", "--port", "0", "--dev-tokens", "--database", ":memory:"],
+    ],
+)
+def test_an_empty_host_never_means_every_interface(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = argv[argv.index("--host") + 1]
+    _refused(argv, EMPTY_HOST.replace("''", repr(host)), capsys)
+
+
+def test_an_upstream_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["proxy", "--upstream", "http://127.0.0.1:99999", "--port", "0"]
+    _refused(
+        argv,
+        "argument --upstream: 'http://127.0.0.1:99999' is not a usable URL: "
+        "Port out of range 0-65535",
+        capsys,
+    )
+
+
+def test_a_replay_url_port_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = ["replay", str(recording), "--url", "http://127.0.0.1:70000", "--token", "player-1=t"]
+    _refused(
+        argv,
+        "argument --url: 'http://127.0.0.1:70000' is not a usable URL: Port out of range 0-65535",
+        capsys,
+    )
+
+
+@pytest.mark.parametrize("token", ["dev-alice\r\nX-Evil: 1", "two words", "x" * 8193])
+def test_a_replay_token_that_cannot_be_sent(
+    token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = ["replay", str(recording), "--url", UPSTREAM, "--token", f"player-1={token}"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "rooms-kit: error: --token player-1=…: the token cannot be sent in an 'Authorization: "
+        "Bearer' header (1 to 8192 visible ASCII characters, without spaces)\n"
+    )
