@@ -14,7 +14,9 @@ error envelope and closes the connection.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httptools
@@ -62,7 +64,8 @@ class ClientConnection(asyncio.Protocol):
         self.gone = False
         self.busy = False
         self.waiting: deque[Request] = deque()
-        self._timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0  # time.monotonic() when ``expire`` is due; 0: none
+        self.expire: Callable[[], None] = self._idle_too_long
         self._reset()
 
     def _reset(self) -> None:
@@ -235,18 +238,14 @@ class ClientConnection(asyncio.Protocol):
         self.transport.write(raw_response(status, phrase, reason, message, extra))
         self.transport.close()
 
-    # -- deadlines -----------------------------------------------------------------------------
+    # -- deadlines (checked by the proxy's ticker, not one timer per request) ----------------
 
-    def _arm(self, seconds: float, then: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        assert callable(then)
-        self._timer = asyncio.get_running_loop().call_later(seconds, then)
+    def _arm(self, seconds: float, then: Callable[[], None]) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.expire = then
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.deadline = 0.0
 
     def _head_too_slow(self) -> None:
         seconds = self.limits.header_timeout

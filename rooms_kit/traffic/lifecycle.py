@@ -128,7 +128,7 @@ class Lifecycle:
         if not ok:
             return found
         try:
-            body = data.response.json() if seen.response_body else None
+            body = seen.response_json() if seen.response_body else None
         except ValueError:
             return found
         sent = seen.started

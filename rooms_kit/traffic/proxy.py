@@ -56,6 +56,7 @@ HOP_BY_HOP = frozenset(
 )
 NOT_FORWARDED = HOP_BY_HOP | {b"content-length", b"expect"}
 NO_BODY_METHODS = frozenset({b"GET", b"HEAD", b"DELETE", b"OPTIONS"})
+TICK_SECONDS = 0.1  # how often deadlines are checked: every bound holds to within this
 PHRASES = {status.value: status.phrase.encode() for status in HTTPStatus}
 
 Inspector = Callable[[Seen], list[ContractFailure]]
@@ -115,6 +116,17 @@ class Proxy:
     def connection(self) -> ClientConnection:
         return ClientConnection(self)
 
+    async def tick(self) -> None:
+        """Enforce every deadline, clients' and exchanges', until cancelled."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            now = time.monotonic()
+            for client in [c for c in self.connections if 0 < c.deadline <= now]:
+                client.deadline = 0.0
+                client.expire()
+            for forwarding in [f for f in self.in_flight.values() if f.deadline <= now]:
+                forwarding.too_slow()
+
     def forward(self, client: ClientConnection, request: Request) -> None:
         self.count += 1
         forwarding = Forwarding(self, client, request)
@@ -171,7 +183,8 @@ class Forwarding:
         self._chunked = False
         self._wire = 0
         self._reader: BodyReader | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self.begun = time.monotonic()
+        self.deadline = self.begun + proxy.limits.seconds
         target = request.target
         if not target.startswith(b"/"):  # absolute form: keep the path and query only
             parts = urlsplit(target.decode("latin-1"))
@@ -198,13 +211,10 @@ class Forwarding:
     # -- sending -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.begun = time.monotonic()
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(self.proxy.limits.seconds, self._too_slow)
         self._data = self.proxy.request_bytes(self.request, self.target)
         connection = self.proxy.pool.take()
         if connection is None:
-            self._connecting = loop.create_task(self._connect())
+            self._connecting = asyncio.get_running_loop().create_task(self._connect())
         else:
             self._send(connection)
 
@@ -264,8 +274,8 @@ class Forwarding:
             try:
                 self._reader.feed(data)  # bounded: decompressed size and time
             except TransportFailure as failure:
-                if failure.check == RESPONDS_IN_TIME:
-                    self._cut(as_failure(failure))
+                if failure.check == RESPONDS_IN_TIME:  # the reader noticed before the ticker
+                    self.too_slow()
                     return
                 self.seen.problem, self._reader = as_failure(failure), None
         if self.proxy.strict:
@@ -310,7 +320,7 @@ class Forwarding:
 
     # -- endings -------------------------------------------------------------------------------
 
-    def _too_slow(self) -> None:
+    def too_slow(self) -> None:
         seconds = self.proxy.limits.seconds
         if not self.seen.status:
             text = f"the upstream did not answer within {seconds:g} s"
@@ -343,8 +353,6 @@ class Forwarding:
 
     def _finish(self, *, cut: bool, answered: bool = False) -> None:
         self.done = True
-        if self._timer is not None:
-            self._timer.cancel()
         connection, self.connection = self.connection, None
         if connection is not None and (cut or answered) and connection.listener is self:
             connection.abort()

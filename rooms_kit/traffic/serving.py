@@ -86,12 +86,14 @@ async def serve(
     loop = asyncio.get_running_loop()
     server = await loop.create_server(proxy.connection, sock=sock, backlog=ACCEPT_BATCH)
     sock.listen(LISTEN_BACKLOG)  # asyncio's backlog is its accept batch; the kernel's stays long
+    ticker = loop.create_task(proxy.tick())
     on_started()
     try:
         await stop.wait()
     finally:
         server.close()
         await proxy.stop(grace)
+        ticker.cancel()
 
 
 async def _serve_until_signal(proxy: Proxy, sock: socket.socket) -> None:
