@@ -38,6 +38,8 @@ from rooms_kit.traffic.seen import Seen, body_value
 
 MAX_ROOMS = 100_000
 MAX_REQUEST_IDS = 100_000
+MAX_FACTS = 1024  # distinct answers whose facts are remembered, keyed by the body itself
+MAX_FACT_BODY_BYTES = 16 * 1024  # larger answers are not remembered (at most 16 MiB of keys)
 CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
 HIDES = {
     "games.rooms.dismiss": "dismiss_hides_invitation",
@@ -55,6 +57,18 @@ class Room:
     )  # player id -> when the invite was known
     hidden: dict[str, tuple[str, float]] = field(default_factory=dict)  # player id -> (rule, when)
     deleted_at: float = 0.0  # when an answer first showed the room deleted (0: never)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules read from one room in an answer."""
+
+    room_id: str
+    members: set[str] | None  # player ids of the participants (None: some id is hidden)
+    invited: set[str] | None  # ... of those still invited
+    deleted: bool
+    not_active: tuple[ContractFailure, ...]  # room_lifecycle's verdict on the room alone
+    version: int | None
 
 
 def _rooms(body: Any) -> list[dict[str, Any]]:
@@ -113,6 +127,7 @@ class Lifecycle:
     players: dict[str, str] = field(default_factory=dict)  # alias -> player id
     creates: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
     invitations: dict[str, set[str]] = field(default_factory=dict)  # player id -> room ids
+    facts: OrderedDict[bytes, list[_Facts]] = field(default_factory=OrderedDict)
 
     def room(self, room_id: str) -> Room:
         room = self.rooms.get(room_id)
@@ -151,8 +166,8 @@ class Lifecycle:
             me = self.players.get(seen.player)
             if me is not None:
                 self.room(route.room_id).hidden[me] = (HIDES[operation], done)
-        for room_body in _rooms(body) if operation != "games.rooms.list" else []:
-            found += self._room(seen, operation, room_body, sent, done)
+        for facts in self._facts(seen, body) if operation != "games.rooms.list" else []:
+            found += self._room(seen, operation, facts, sent, done)
         if operation == "games.rooms.reportStatus" and route.room_id:
             found += self._version(route.room_id, operation, _version(body), sent, done)
         return found
@@ -186,14 +201,12 @@ class Lifecycle:
         return []
 
     def _room(
-        self, seen: Seen, operation: str, body: dict[str, Any], sent: float, done: float
+        self, seen: Seen, operation: str, facts: _Facts, sent: float, done: float
     ) -> list[ContractFailure]:
-        room_id = body.get("roomId")
-        if not isinstance(room_id, str):
-            return []
+        room_id = facts.room_id
         found: list[ContractFailure] = []
         room = self.room(room_id)
-        members = _player_ids(body)
+        members = facts.members
         me = self.players.get(seen.player)
         if members is not None and me is not None and me not in members:
             found.append(
@@ -204,7 +217,7 @@ class Lifecycle:
                     f"its participants: {', '.join(sorted(members))}",
                 )
             )
-        invited = _player_ids(body, "PARTICIPANT_INVITED")
+        invited = facts.invited
         if invited is not None:
             for invitee in invited:
                 room.invited.setdefault(invitee, done)
@@ -212,11 +225,35 @@ class Lifecycle:
             for moved in set(room.invited) - invited:
                 del room.invited[moved]
                 self.invitations.get(moved, set()).discard(room_id)
-        if body.get("status") == "ROOM_DELETED" and not room.deleted_at:
+        if facts.deleted and not room.deleted_at:
             room.deleted_at = done
-        found += _not_active(room_id, body)
+        found += facts.not_active
         strict = operation in CHANGES
-        found += self._version(room_id, operation, _version(body), sent, done, grows=strict)
+        found += self._version(room_id, operation, facts.version, sent, done, grows=strict)
+        return found
+
+    def _facts(self, seen: Seen, body: Any) -> list[_Facts]:
+        """What the rules need of each room in an answer; remembered per body, since clients
+        poll rooms and get the same bytes again and again."""
+        found = self.facts.get(seen.response_body)
+        if found is not None:
+            return found
+        found = [
+            _Facts(
+                room_id,
+                _player_ids(room),
+                _player_ids(room, "PARTICIPANT_INVITED"),
+                room.get("status") == "ROOM_DELETED",
+                tuple(_not_active(room_id, room)),
+                _version(room),
+            )
+            for room in _rooms(body)
+            if isinstance(room_id := room.get("roomId"), str)
+        ]
+        if len(seen.response_body) <= MAX_FACT_BODY_BYTES:
+            self.facts[seen.response_body] = found
+        if len(self.facts) > MAX_FACTS:
+            self.facts.popitem(last=False)
         return found
 
     def _version(

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from rooms_kit.contract.bounded import BodyReader, TransportFailure
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.reference_server.limits import ConnectionLimits, connection_cap
-from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.aliases import AUTHORIZATION, Aliases
 from rooms_kit.traffic.checking import (
     COMPLETE_RESPONSE,
     NO_ANSWER,
@@ -194,8 +194,17 @@ class Forwarding:
         self.seen = self._seen(target)
 
     def _seen(self, target: bytes) -> Seen:
+        """The exchange as it may be shown: each credential replaced by its alias (one pass)."""
         aliases = self.proxy.aliases
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.request.headers]
+        headers: list[tuple[str, str]] = []
+        player = ""
+        for raw_name, raw_value in self.request.headers:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            if name.lower() == AUTHORIZATION:
+                alias = aliases.of_authorization(value)
+                player = player or alias
+                value = f"Bearer {alias}"
+            headers.append((name, value))
         path, _, query = target.decode("latin-1").partition("?")
         return Seen(
             number=self.proxy.count,
@@ -203,8 +212,8 @@ class Forwarding:
             method=self.request.method.decode("latin-1"),
             path=path,
             query=aliases.query(query),
-            player=aliases.caller(headers, query),
-            request_headers=aliases.headers(headers),
+            player=player or aliases.caller([], query),
+            request_headers=headers,
             request_body=self.request.body,
         )
 
