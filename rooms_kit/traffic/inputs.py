@@ -22,6 +22,8 @@ from rooms_kit.traffic.operations import Route
 from rooms_kit.traffic.seen import Seen
 
 MAX_PROBLEMS = 3
+RULES = ("requires_credentials", "rejects_invalid_input")
+ROOM_RULES = (*RULES, "room_id_matches")
 
 
 class InputRules:
@@ -82,6 +84,13 @@ class InputRules:
                 pointer = "".join(f"/{part}" for part in error.absolute_path) or "/"
                 found.append(f"body {pointer}: {error.message}")
         return found[:MAX_PROBLEMS]
+
+    def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
+        if not 200 <= seen.status < 300:
+            return ()
+        if route.room_id is not None and seen.response_body:
+            return ROOM_RULES
+        return RULES
 
     def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]:
         if not 200 <= seen.status < 300:

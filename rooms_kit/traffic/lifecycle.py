@@ -41,6 +41,18 @@ MAX_REQUEST_IDS = 100_000
 MAX_FACTS = 1024  # distinct answers whose facts are remembered, keyed by the body itself
 MAX_FACT_BODY_BYTES = 16 * 1024  # larger answers are not remembered (at most 16 MiB of keys)
 CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
+ROOM_RULES = ("status_version_monotonic", "participants_only", "room_lifecycle")
+APPLIED = {  # operation -> the rules its successful answers are judged by
+    "games.rooms.create": ("create_idempotent", *ROOM_RULES),
+    "games.rooms.join": ("deleted_room_final", *ROOM_RULES),
+    "games.rooms.list": (
+        "invitation_listed",
+        "dismiss_hides_invitation",
+        "decline_hides_invitation",
+    ),
+    "games.rooms.reportStatus": ("status_version_monotonic",),
+    "games.rooms.dismiss": (),  # answers without a room; its effect is judged on later lists
+}
 HIDES = {
     "games.rooms.dismiss": "dismiss_hides_invitation",
     "games.rooms.decline": "decline_hides_invitation",
@@ -136,6 +148,11 @@ class Lifecycle:
             if len(self.rooms) > MAX_ROOMS:
                 self.rooms.popitem(last=False)
         return room
+
+    def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
+        if not 200 <= seen.status < 300:
+            return ()
+        return APPLIED.get(route.operation, ROOM_RULES)
 
     def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]:
         found: list[ContractFailure] = []
