@@ -11,6 +11,8 @@ Rules (named like the contract suite's behaviour checks):
   is still invited and has neither dismissed nor declined it.
 - ``dismiss_hides_invitation`` / ``decline_hides_invitation``: ... and never holds it once the
   player dismissed or declined it.
+- ``paging_complete``: a walk through the pages of ``list`` serves every room once and ends
+  (``rooms_kit.traffic.paging``).
 - ``create_idempotent``: the same player repeating a create with the same ``requestId`` gets the
   same room.
 - ``deleted_room_final``: once a room was seen deleted, no join of it succeeds.
@@ -34,12 +36,14 @@ from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.contract.http import Exchange
 from rooms_kit.traffic.aliases import ANONYMOUS, Aliases
 from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.paging import Page, Walks
 from rooms_kit.traffic.seen import Seen, body_value
 
 MAX_ROOMS = 100_000
 MAX_REQUEST_IDS = 100_000
 MAX_FACTS = 1024  # distinct answers whose facts are remembered, keyed by the body itself
 MAX_FACT_BODY_BYTES = 16 * 1024  # larger answers are not remembered (at most 16 MiB of keys)
+READS = {"games.rooms.get", "games.rooms.list"}
 CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
 ROOM_RULES = ("status_version_monotonic", "participants_only", "room_lifecycle")
 APPLIED = {  # operation -> the rules its successful answers are judged by
@@ -49,6 +53,7 @@ APPLIED = {  # operation -> the rules its successful answers are judged by
         "invitation_listed",
         "dismiss_hides_invitation",
         "decline_hides_invitation",
+        "paging_complete",
     ),
     "games.rooms.reportStatus": ("status_version_monotonic",),
     "games.rooms.dismiss": (),  # answers without a room; its effect is judged on later lists
@@ -140,6 +145,7 @@ class Lifecycle:
     creates: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
     invitations: dict[str, set[str]] = field(default_factory=dict)  # player id -> room ids
     facts: OrderedDict[bytes, list[_Facts]] = field(default_factory=OrderedDict)
+    walks: Walks = field(default_factory=Walks)
 
     def room(self, room_id: str) -> Room:
         room = self.rooms.get(room_id)
@@ -166,6 +172,8 @@ class Lifecycle:
         sent = seen.started
         done = seen.started + seen.latency_ms / 1000
         operation = route.operation
+        if operation not in READS:
+            self.walks.changed(done)  # pages walked across this change may shift
         state = self.rooms.get(route.room_id or "")
         if operation == "games.rooms.join" and state is not None and 0 < state.deleted_at < sent:
             found.append(
@@ -313,11 +321,25 @@ class Lifecycle:
         if len(common) == 1 and seen.player != ANONYMOUS:
             self.players.setdefault(seen.player, next(iter(common)))
         me = self.players.get(seen.player)
-        query = parse_qs(seen.query)
-        if me is None or not isinstance(body, dict):
+        if not isinstance(body, dict):
             return []
-        listed = {str(room.get("roomId")) for room in rooms}
-        found: list[ContractFailure] = []
+        query = parse_qs(seen.query)
+        tokens = query.get("pageToken")
+        token = tokens[0] if tokens else None
+        asked = (query.get("maxResults") or [""])[0]
+        next_token = body.get("nextPageToken")
+        page = Page(
+            seen.player,
+            token,
+            int(asked) if asked.isdigit() else None,
+            [str(room.get("roomId")) for room in rooms],
+            next_token if isinstance(next_token, str) and next_token else None,
+            sent,
+        )
+        walk, found = self.walks.follow(page)
+        if me is None:
+            return found
+        listed = set(page.rooms)
         for room_id in listed:
             hidden = self.rooms[room_id].hidden.get(me) if room_id in self.rooms else None
             if hidden is not None and hidden[1] < sent:
@@ -328,19 +350,13 @@ class Lifecycle:
                         f"room {room_id} is in {seen.player}'s list",
                     )
                 )
-        if "pageToken" in query or body.get("nextPageToken"):
-            return found  # a part of the list: absence proves nothing
-        for room_id in sorted(self.invitations.get(me, set())):
-            state = self.rooms.get(room_id)
-            since = state.invited.get(me) if state is not None else None
-            if (
-                state is None
-                or since is None
-                or since >= sent
-                or state.deleted_at
-                or me in state.hidden
-            ):
-                continue
+        if page.next_token is not None or walk is None:
+            return (
+                found  # a part of the list (or of a walk begun elsewhere): absence proves nothing
+            )
+        if walk.pages > 1 or walk.full:  # paged: what is missing, the pages lost
+            return found + self.walks.lost(walk, seen.player, self._invited(me, walk.began))
+        for room_id in self._invited(me, sent):
             if room_id not in listed:
                 found.append(
                     ContractFailure(
@@ -350,6 +366,18 @@ class Lifecycle:
                         "invited and has neither declined nor dismissed it",
                     )
                 )
+        return found
+
+    def _invited(self, me: str, before: float) -> list[str]:
+        """Rooms ``me`` was known to be invited to before ``before``, still open to them."""
+        found: list[str] = []
+        for room_id in sorted(self.invitations.get(me, set())):
+            state = self.rooms.get(room_id)
+            since = state.invited.get(me) if state is not None else None
+            if state is None or since is None or since >= before:
+                continue
+            if not state.deleted_at and me not in state.hidden:
+                found.append(room_id)
         return found
 
 
