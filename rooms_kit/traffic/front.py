@@ -7,7 +7,8 @@ and ``header_timeout`` seconds (else 408), the body within ``Limits.max_request_
 after it has been read so the client sees the answer) and ``Limits.seconds`` (else 408), an idle
 keep-alive connection closed after ``keep_alive_timeout``, at most ``max_connections`` open
 connections (beyond: 503 with ``Retry-After``), and at most ``MAX_PIPELINED`` requests waiting
-behind the one being answered. Malformed HTTP gets 400. Every answer made here carries Google's
+behind the one being answered (beyond: 429 once those are answered). Malformed HTTP gets 400.
+A refusal made while an answer is on its way waits for the answers before it. Every answer made here carries Google's
 error envelope and closes the connection.
 """
 
@@ -64,6 +65,7 @@ class ClientConnection(asyncio.Protocol):
         self.gone = False
         self.busy = False
         self.waiting: deque[Request] = deque()
+        self._deferred: tuple[int, str, str, str, tuple[str, ...]] | None = None
         self.deadline = 0.0  # time.monotonic() when ``expire`` is due; 0: none
         self.expire: Callable[[], None] = self._idle_too_long
         self._reset()
@@ -100,7 +102,7 @@ class ClientConnection(asyncio.Protocol):
         self.proxy.connections.discard(self)
 
     def data_received(self, data: bytes) -> None:
-        if self.gone:
+        if self.gone or self._deferred is not None:
             return
         try:
             self.parser.feed_data(data)
@@ -143,6 +145,8 @@ class ClientConnection(asyncio.Protocol):
             )
 
     def on_headers_complete(self) -> None:
+        if self.parser.should_upgrade():  # websockets, CONNECT: not part of the API
+            raise _Refusal(400, "Bad Request", "badRequest", "protocol upgrades are not supported")
         if not self.busy:
             self._arm(self.proxy.limits.seconds, self._body_too_slow)
         for name, value in self._headers:
@@ -159,6 +163,8 @@ class ClientConnection(asyncio.Protocol):
             self._body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._deferred is not None:
+            return  # a refusal waits for the answers before it; nothing after it is served
         if self._too_large:
             limit = self.proxy.limits.max_request_bytes
             raise _Refusal(
@@ -211,8 +217,11 @@ class ClientConnection(asyncio.Protocol):
             return
         if self.waiting:
             self._start(self.waiting.popleft())
-            if not self.waiting:
+            if not self.waiting and self._deferred is None:
                 self.transport.resume_reading()
+            return
+        if self._deferred is not None:
+            self.refuse(*self._deferred)
             return
         if self._head_bytes or self._url:  # the next request has begun arriving
             self._arm(self.limits.header_timeout, self._head_too_slow)
@@ -230,8 +239,13 @@ class ClientConnection(asyncio.Protocol):
     def refuse(
         self, status: int, phrase: str, reason: str, message: str, extra: tuple[str, ...] = ()
     ) -> None:
-        """Answer with an error of the proxy's own and close once it is out."""
+        """Answer with an error of the proxy's own and close once it is out (after the answers
+        to the requests before it, when one is being answered)."""
         if self.gone or self.transport is None:
+            return
+        if self.busy:
+            self._deferred = (status, phrase, reason, message, extra)
+            self.transport.pause_reading()
             return
         self.gone = True
         self._disarm()

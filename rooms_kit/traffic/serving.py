@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from rooms_kit.reference_server.limits import ACCEPT_BATCH, LISTEN_BACKLOG
+from rooms_kit.reference_server.limits import ACCEPT_BATCH, LISTEN_BACKLOG, ConnectionLimits
 from rooms_kit.reference_server.serving import bind
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import Judge, Limits, check_base_url
@@ -42,6 +42,7 @@ class ProxySettings:
     rotate_bytes: int | None = None
     report_dir: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 @dataclass
@@ -69,7 +70,12 @@ def assemble(settings: ProxySettings, out: TextIO, judge: Judge | None = None) -
     rules: list[Rules] = [InputRules(judge.openapi), Lifecycle(aliases)]
     monitor = Monitor(judge, aliases, upstream, out=out, sink=recorder, rules=rules)
     proxy = Proxy(
-        upstream, monitor.inspect, aliases, strict=settings.strict, limits=settings.limits
+        upstream,
+        monitor.inspect,
+        aliases,
+        strict=settings.strict,
+        limits=settings.limits,
+        connection_limits=settings.connection_limits,
     )
     return Assembled(proxy, monitor, recorder, aliases)
 

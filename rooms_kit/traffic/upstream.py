@@ -119,6 +119,10 @@ class Connection(asyncio.Protocol):
 
     # -- httptools callbacks -------------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        if self.listener is None:  # an answer after the answer: the connection cannot be trusted
+            raise UpstreamError("the upstream sent an answer nobody asked for")
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_bytes += len(name) + len(value) + 4
         if self._head_bytes > MAX_HEAD_BYTES:

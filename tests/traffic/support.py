@@ -25,6 +25,7 @@ import uvicorn
 from googleapiclient.discovery import build_from_document
 from rooms_api.documents import discovery_document
 
+from rooms_kit.reference_server.limits import ConnectionLimits
 from rooms_kit.reference_server.serving import bind
 from rooms_kit.traffic.checking import Judge, Limits
 from rooms_kit.traffic.monitor import Monitor
@@ -154,6 +155,7 @@ def proxy_in_front_of(
     record: Path | None = None,
     rotate_bytes: int | None = None,
     limits: Limits | None = None,
+    connection_limits: ConnectionLimits | None = None,
 ) -> Iterator[ProxyRun]:
     settings = ProxySettings(
         upstream=upstream,
@@ -161,6 +163,7 @@ def proxy_in_front_of(
         record=record,
         rotate_bytes=rotate_bytes,
         limits=limits or Limits(),
+        connection_limits=connection_limits or ConnectionLimits(),
     )
     out = io.StringIO()
     parts = assemble(settings, out, judge())
