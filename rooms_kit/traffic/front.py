@@ -77,6 +77,7 @@ class ClientConnection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_bytes = 0
         self._too_large = False
+        self._continue = False  # the client waits for 100 Continue before its body
 
     # -- the connection ------------------------------------------------------------------------
 
@@ -133,6 +134,8 @@ class ClientConnection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
         self._count_head(len(name) + len(value) + 4)
+        if len(name) == 6 and name.lower() == b"expect" and value.lower() == b"100-continue":
+            self._continue = True
 
     def _count_head(self, size: int) -> None:
         self._head_bytes += size
@@ -149,10 +152,8 @@ class ClientConnection(asyncio.Protocol):
             raise _Refusal(400, "Bad Request", "badRequest", "protocol upgrades are not supported")
         if not self.busy:
             self._arm(self.proxy.limits.seconds, self._body_too_slow)
-        for name, value in self._headers:
-            if name.lower() == b"expect" and value.lower() == b"100-continue":
-                if self.transport is not None:
-                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if self._continue and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)

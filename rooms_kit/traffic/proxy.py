@@ -248,13 +248,19 @@ class Forwarding:
     def head(self, status: int, headers: list[tuple[bytes, bytes]], sized: bool) -> None:
         seen = self.seen
         seen.status = status
-        kept = [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
-        seen.response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in kept]
-        seen.problem = headers_problem(seen.response_headers, self.proxy.limits)
+        kept: list[tuple[bytes, bytes]] = []
+        shown: list[tuple[str, str]] = []
         coding = None
-        for name, value in kept:
-            if name.lower() == b"content-encoding":
-                coding = value.decode("latin-1")
+        for name, value in headers:
+            lower = name.lower()
+            if lower in HOP_BY_HOP:
+                continue
+            kept.append((name, value))
+            shown.append((name.decode("latin-1"), value.decode("latin-1")))
+            if lower == b"content-encoding":
+                coding = shown[-1][1]
+        seen.response_headers = shown
+        seen.problem = headers_problem(shown, self.proxy.limits)
         try:
             self._reader = body_reader(self.proxy.limits, coding, started=self.begun, status=status)
         except TransportFailure as failure:  # an encoding the checks cannot read: forward only

@@ -23,6 +23,8 @@ import httptools
 
 MAX_IDLE = 64
 MAX_HEAD_BYTES = 64 * 1024
+FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+FRAMING_LENGTHS = frozenset(len(name) for name in FRAMING)
 
 
 class UpstreamError(Exception):
@@ -56,6 +58,7 @@ class Connection(asyncio.Protocol):
         self.reused = False
         self.closed = False
         self._headers: list[tuple[bytes, bytes]] = []
+        self._framing: set[bytes] = set()  # content-length, transfer-encoding: which came
         self._head_bytes = 0
         self._received = False
         self._head_only = False
@@ -69,6 +72,7 @@ class Connection(asyncio.Protocol):
         assert self.transport is not None
         self.listener = listener
         self._headers = []
+        self._framing = set()
         self._head_bytes = 0
         self._received = False
         self._head_only = head_only
@@ -128,20 +132,23 @@ class Connection(asyncio.Protocol):
         if self._head_bytes > MAX_HEAD_BYTES:
             raise UpstreamError(f"the answer's head is larger than {MAX_HEAD_BYTES} bytes")
         self._headers.append((name, value))
+        if len(name) in FRAMING_LENGTHS and name.lower() in FRAMING:
+            self._framing.add(name.lower())
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200:
             self._informational = True  # 100 Continue and the like: not the answer
             self._headers = []
+            self._framing = set()
             return
         listener = self.listener
         if listener is None:
             return
         self._head_seen = True
-        names = {name.lower() for name, _ in self._headers}
-        sized = status in {204, 304} or self._head_only or b"content-length" in names
-        self._framed = sized or b"transfer-encoding" in names
+        framing, self._framing = self._framing, set()
+        sized = status in {204, 304} or self._head_only or b"content-length" in framing
+        self._framed = sized or b"transfer-encoding" in framing
         listener.head(status, self._headers, sized)
         if self._head_only and self.listener is listener:  # the answer to a HEAD has no body
             self.listener = None
