@@ -83,7 +83,8 @@ def serve_ceiling(payload_file: str, workers: int) -> None:
             break
     else:
         print(json.dumps({"event": "listening", "port": sock.getsockname()[1]}), flush=True)
-    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
+    # h11 like the reference server's own protocol (uvicorn would pick httptools when installed)
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off", http="h11")
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -42,7 +42,7 @@ NEEDS_EXTRA: dict[str, tuple[str, tuple[str, ...]]] = {
     "serve": ("server", SERVER_MODULES),
     "tokens": ("server", SERVER_MODULES),
     "db": ("server", SERVER_MODULES),
-    "proxy": ("server", SERVER_MODULES),
+    "proxy": ("server", (*SERVER_MODULES, "httptools")),
     "contract": ("contract", (*SERVER_MODULES, "schemathesis")),
 }
 

@@ -1,12 +1,14 @@
 """Every check of the suite, by name, with the promise it holds a server to.
 
-Four kinds:
+Five kinds:
 
 - ``transport``: bounds and HTTP itself, raised while an answer is read (``bounded``, ``wire``);
 - ``response``: run on every answer (``checks.py`` registers them with ``@response_check``, the
   function's name being the check's name);
 - ``behaviour``: raised by the scenarios, the negative requests and the stateful walks;
-- ``run``: about the run as a whole (its deadline, a unit stopped by an answer it cannot use).
+- ``run``: about the run as a whole (its deadline, a unit stopped by an answer it cannot use);
+- ``traffic``: raised only by ``rooms-kit proxy`` on real traffic, where a client chose the
+  request (the suite's own requests never make these checks apply).
 
 Reports, the pytest entry and the docs all take the names from here.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("transport", "response", "behaviour", "run")
+KINDS = ("transport", "response", "behaviour", "run", "traffic")
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,8 @@ for _name, _promise in (
 
 declare("run_deadline", "run", "the run finishes within --max-time")
 declare("unexpected_answer", "run", "every answer is one the step that asked for it can use")
+declare(
+    "room_id_matches",
+    "traffic",
+    "an answer about a room is about the room the request's path names",
+)

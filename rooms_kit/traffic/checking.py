@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import httpx
 
@@ -37,7 +38,8 @@ class Limits:
     max_request_bytes: int = 1024 * 1024
     max_response_bytes: int = 8 * 1024 * 1024  # raw and after decompression alike
 
-    def bounded(self) -> bounded.Limits:
+    @cached_property
+    def suite(self) -> bounded.Limits:
         """The same bounds in the suite's terms (header caps and JSON depth: the suite's)."""
         return bounded.Limits(
             request_timeout=self.seconds, max_response_bytes=self.max_response_bytes
@@ -65,12 +67,12 @@ def body_reader(
     It raises ``TransportFailure`` (``response_size``, ``responds_in_time``, ``http_protocol``,
     ``complete_response``) as the suite does; ``as_failure`` turns that into a violation.
     """
-    return BodyReader(limits.bounded(), content_encoding, started=started, status=status)
+    return BodyReader(limits.suite, content_encoding, started=started, status=status)
 
 
 def headers_problem(headers: list[tuple[str, str]], limits: Limits) -> ContractFailure | None:
     try:
-        check_headers(tuple(headers), limits.bounded())
+        check_headers(tuple(headers), limits.suite)
     except TransportFailure as failure:
         return as_failure(failure)
     return None

@@ -22,12 +22,32 @@ from rooms_kit.traffic.operations import Route
 from rooms_kit.traffic.seen import Seen
 
 MAX_PROBLEMS = 3
+RULES = ("requires_credentials", "rejects_invalid_input")
+ROOM_RULES = (*RULES, "room_id_matches")
 
 
 class InputRules:
     def __init__(self, openapi: OpenApi) -> None:
         self.openapi = openapi
         self._validators: dict[str, Any] = {}
+        self._declared: dict[str, dict[str, dict[str, Any]]] = {}
+        self._bodies: dict[str, dict[str, Any] | None] = {}
+
+    def _parameters(self, operation: str) -> dict[str, dict[str, Any]]:
+        """The operation's query parameters by name (resolved once per operation)."""
+        found = self._declared.get(operation)
+        if found is None:
+            found = self._declared[operation] = {
+                name: parameter
+                for name, parameter in self.openapi.parameters(operation).items()
+                if parameter.get("in") == "query"
+            }
+        return found
+
+    def _body_schema(self, operation: str) -> dict[str, Any] | None:
+        if operation not in self._bodies:
+            self._bodies[operation] = self.openapi.request_schema(operation)
+        return self._bodies[operation]
 
     def _validator(self, key: str, schema: dict[str, Any]) -> Any:
         if key not in self._validators:
@@ -37,10 +57,11 @@ class InputRules:
     def problems(self, operation: str, query: str, body: bytes) -> list[str]:
         """What is wrong with a request's declared parameters and body, per the document."""
         found: list[str] = []
-        declared = self.openapi.parameters(operation)
-        for name, text in parse_qsl(query, keep_blank_values=True):
+        declared = self._parameters(operation)
+        pairs = parse_qsl(query, keep_blank_values=True) if query and declared else []
+        for name, text in pairs:
             parameter = declared.get(name)
-            if parameter is None or parameter.get("in") != "query":
+            if parameter is None:
                 continue
             schema = self.openapi.resolve(parameter.get("schema", {}))
             value: Any = text
@@ -52,7 +73,7 @@ class InputRules:
                     continue
             validator = self._validator(f"{operation}?{name}", parameter.get("schema", {}))
             found += [f"query {name}: {e.message}" for e in validator.iter_errors(value)]
-        body_schema = self.openapi.request_schema(operation)
+        body_schema = self._body_schema(operation)
         if body_schema is not None and body:
             try:
                 document = orjson.loads(body)
@@ -63,6 +84,13 @@ class InputRules:
                 pointer = "".join(f"/{part}" for part in error.absolute_path) or "/"
                 found.append(f"body {pointer}: {error.message}")
         return found[:MAX_PROBLEMS]
+
+    def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
+        if not 200 <= seen.status < 300:
+            return ()
+        if route.room_id is not None and seen.response_body:
+            return ROOM_RULES
+        return RULES
 
     def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]:
         if not 200 <= seen.status < 300:
@@ -87,7 +115,7 @@ class InputRules:
             )
         if route.room_id is not None and seen.response_body:
             try:
-                body = data.response.json()
+                body = seen.response_json()
             except ValueError:
                 body = None
             answered = body.get("roomId") if isinstance(body, dict) else None

@@ -11,6 +11,8 @@ Rules (named like the contract suite's behaviour checks):
   is still invited and has neither dismissed nor declined it.
 - ``dismiss_hides_invitation`` / ``decline_hides_invitation``: ... and never holds it once the
   player dismissed or declined it.
+- ``paging_complete``: a walk through the pages of ``list`` serves every room once and ends
+  (``rooms_kit.traffic.paging``).
 - ``create_idempotent``: the same player repeating a create with the same ``requestId`` gets the
   same room.
 - ``deleted_room_final``: once a room was seen deleted, no join of it succeeds.
@@ -34,11 +36,28 @@ from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.contract.http import Exchange
 from rooms_kit.traffic.aliases import ANONYMOUS, Aliases
 from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.paging import Page, Walks
 from rooms_kit.traffic.seen import Seen, body_value
 
 MAX_ROOMS = 100_000
 MAX_REQUEST_IDS = 100_000
+MAX_FACTS = 1024  # distinct answers whose facts are remembered, keyed by the body itself
+MAX_FACT_BODY_BYTES = 16 * 1024  # larger answers are not remembered (at most 16 MiB of keys)
+READS = {"games.rooms.get", "games.rooms.list"}
 CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
+ROOM_RULES = ("status_version_monotonic", "participants_only", "room_lifecycle")
+APPLIED = {  # operation -> the rules its successful answers are judged by
+    "games.rooms.create": ("create_idempotent", *ROOM_RULES),
+    "games.rooms.join": ("deleted_room_final", *ROOM_RULES),
+    "games.rooms.list": (
+        "invitation_listed",
+        "dismiss_hides_invitation",
+        "decline_hides_invitation",
+        "paging_complete",
+    ),
+    "games.rooms.reportStatus": ("status_version_monotonic",),
+    "games.rooms.dismiss": (),  # answers without a room; its effect is judged on later lists
+}
 HIDES = {
     "games.rooms.dismiss": "dismiss_hides_invitation",
     "games.rooms.decline": "decline_hides_invitation",
@@ -55,6 +74,18 @@ class Room:
     )  # player id -> when the invite was known
     hidden: dict[str, tuple[str, float]] = field(default_factory=dict)  # player id -> (rule, when)
     deleted_at: float = 0.0  # when an answer first showed the room deleted (0: never)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules read from one room in an answer."""
+
+    room_id: str
+    members: set[str] | None  # player ids of the participants (None: some id is hidden)
+    invited: set[str] | None  # ... of those still invited
+    deleted: bool
+    not_active: tuple[ContractFailure, ...]  # room_lifecycle's verdict on the room alone
+    version: int | None
 
 
 def _rooms(body: Any) -> list[dict[str, Any]]:
@@ -113,6 +144,8 @@ class Lifecycle:
     players: dict[str, str] = field(default_factory=dict)  # alias -> player id
     creates: OrderedDict[tuple[str, str], str] = field(default_factory=OrderedDict)
     invitations: dict[str, set[str]] = field(default_factory=dict)  # player id -> room ids
+    facts: OrderedDict[bytes, list[_Facts]] = field(default_factory=OrderedDict)
+    walks: Walks = field(default_factory=Walks)
 
     def room(self, room_id: str) -> Room:
         room = self.rooms.get(room_id)
@@ -122,18 +155,25 @@ class Lifecycle:
                 self.rooms.popitem(last=False)
         return room
 
+    def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
+        if not 200 <= seen.status < 300:
+            return ()
+        return APPLIED.get(route.operation, ROOM_RULES)
+
     def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]:
         found: list[ContractFailure] = []
         ok = 200 <= seen.status < 300
         if not ok:
             return found
         try:
-            body = data.response.json() if seen.response_body else None
+            body = seen.response_json() if seen.response_body else None
         except ValueError:
             return found
         sent = seen.started
         done = seen.started + seen.latency_ms / 1000
         operation = route.operation
+        if operation not in READS:
+            self.walks.changed(done)  # pages walked across this change may shift
         state = self.rooms.get(route.room_id or "")
         if operation == "games.rooms.join" and state is not None and 0 < state.deleted_at < sent:
             found.append(
@@ -151,8 +191,8 @@ class Lifecycle:
             me = self.players.get(seen.player)
             if me is not None:
                 self.room(route.room_id).hidden[me] = (HIDES[operation], done)
-        for room_body in _rooms(body) if operation != "games.rooms.list" else []:
-            found += self._room(seen, operation, room_body, sent, done)
+        for facts in self._facts(seen, body) if operation != "games.rooms.list" else []:
+            found += self._room(seen, operation, facts, sent, done)
         if operation == "games.rooms.reportStatus" and route.room_id:
             found += self._version(route.room_id, operation, _version(body), sent, done)
         return found
@@ -186,14 +226,12 @@ class Lifecycle:
         return []
 
     def _room(
-        self, seen: Seen, operation: str, body: dict[str, Any], sent: float, done: float
+        self, seen: Seen, operation: str, facts: _Facts, sent: float, done: float
     ) -> list[ContractFailure]:
-        room_id = body.get("roomId")
-        if not isinstance(room_id, str):
-            return []
+        room_id = facts.room_id
         found: list[ContractFailure] = []
         room = self.room(room_id)
-        members = _player_ids(body)
+        members = facts.members
         me = self.players.get(seen.player)
         if members is not None and me is not None and me not in members:
             found.append(
@@ -204,7 +242,7 @@ class Lifecycle:
                     f"its participants: {', '.join(sorted(members))}",
                 )
             )
-        invited = _player_ids(body, "PARTICIPANT_INVITED")
+        invited = facts.invited
         if invited is not None:
             for invitee in invited:
                 room.invited.setdefault(invitee, done)
@@ -212,11 +250,35 @@ class Lifecycle:
             for moved in set(room.invited) - invited:
                 del room.invited[moved]
                 self.invitations.get(moved, set()).discard(room_id)
-        if body.get("status") == "ROOM_DELETED" and not room.deleted_at:
+        if facts.deleted and not room.deleted_at:
             room.deleted_at = done
-        found += _not_active(room_id, body)
+        found += facts.not_active
         strict = operation in CHANGES
-        found += self._version(room_id, operation, _version(body), sent, done, grows=strict)
+        found += self._version(room_id, operation, facts.version, sent, done, grows=strict)
+        return found
+
+    def _facts(self, seen: Seen, body: Any) -> list[_Facts]:
+        """What the rules need of each room in an answer; remembered per body, since clients
+        poll rooms and get the same bytes again and again."""
+        found = self.facts.get(seen.response_body)
+        if found is not None:
+            return found
+        found = [
+            _Facts(
+                room_id,
+                _player_ids(room),
+                _player_ids(room, "PARTICIPANT_INVITED"),
+                room.get("status") == "ROOM_DELETED",
+                tuple(_not_active(room_id, room)),
+                _version(room),
+            )
+            for room in _rooms(body)
+            if isinstance(room_id := room.get("roomId"), str)
+        ]
+        if len(seen.response_body) <= MAX_FACT_BODY_BYTES:
+            self.facts[seen.response_body] = found
+        if len(self.facts) > MAX_FACTS:
+            self.facts.popitem(last=False)
         return found
 
     def _version(
@@ -259,11 +321,25 @@ class Lifecycle:
         if len(common) == 1 and seen.player != ANONYMOUS:
             self.players.setdefault(seen.player, next(iter(common)))
         me = self.players.get(seen.player)
-        query = parse_qs(seen.query)
-        if me is None or not isinstance(body, dict):
+        if not isinstance(body, dict):
             return []
-        listed = {str(room.get("roomId")) for room in rooms}
-        found: list[ContractFailure] = []
+        query = parse_qs(seen.query)
+        tokens = query.get("pageToken")
+        token = tokens[0] if tokens else None
+        asked = (query.get("maxResults") or [""])[0]
+        next_token = body.get("nextPageToken")
+        page = Page(
+            seen.player,
+            token,
+            int(asked) if asked.isdigit() else None,
+            [str(room.get("roomId")) for room in rooms],
+            next_token if isinstance(next_token, str) and next_token else None,
+            sent,
+        )
+        walk, found = self.walks.follow(page)
+        if me is None:
+            return found
+        listed = set(page.rooms)
         for room_id in listed:
             hidden = self.rooms[room_id].hidden.get(me) if room_id in self.rooms else None
             if hidden is not None and hidden[1] < sent:
@@ -274,19 +350,13 @@ class Lifecycle:
                         f"room {room_id} is in {seen.player}'s list",
                     )
                 )
-        if "pageToken" in query or body.get("nextPageToken"):
-            return found  # a part of the list: absence proves nothing
-        for room_id in sorted(self.invitations.get(me, set())):
-            state = self.rooms.get(room_id)
-            since = state.invited.get(me) if state is not None else None
-            if (
-                state is None
-                or since is None
-                or since >= sent
-                or state.deleted_at
-                or me in state.hidden
-            ):
-                continue
+        if page.next_token is not None or walk is None:
+            return (
+                found  # a part of the list (or of a walk begun elsewhere): absence proves nothing
+            )
+        if walk.pages > 1 or walk.full:  # paged: what is missing, the pages lost
+            return found + self.walks.lost(walk, seen.player, self._invited(me, walk.began))
+        for room_id in self._invited(me, sent):
             if room_id not in listed:
                 found.append(
                     ContractFailure(
@@ -296,6 +366,18 @@ class Lifecycle:
                         "invited and has neither declined nor dismissed it",
                     )
                 )
+        return found
+
+    def _invited(self, me: str, before: float) -> list[str]:
+        """Rooms ``me`` was known to be invited to before ``before``, still open to them."""
+        found: list[str] = []
+        for room_id in sorted(self.invitations.get(me, set())):
+            state = self.rooms.get(room_id)
+            since = state.invited.get(me) if state is not None else None
+            if state is None or since is None or since >= before:
+                continue
+            if not state.deleted_at and me not in state.hidden:
+                found.append(room_id)
         return found
 
 

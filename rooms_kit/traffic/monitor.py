@@ -36,6 +36,10 @@ class Rules(Protocol):
 
     def observe(self, seen: Seen, route: Route, data: Exchange) -> list[ContractFailure]: ...
 
+    def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
+        """The rules ``observe`` judged this exchange by (each passed unless it failed)."""
+        ...
+
 
 @dataclass
 class Monitor:
@@ -71,7 +75,7 @@ class Monitor:
         data = exchange(
             operation,
             seen.method,
-            seen.target,
+            self.upstream + seen.target,  # so that the report's curl line runs as it is
             seen.request_headers,
             seen.request_body,
             seen.status,
@@ -88,7 +92,12 @@ class Monitor:
                 else:
                     found.append((EXCHANGES, failure))
             for rules in self.rules:
-                found += [(LIFECYCLE, failure) for failure in rules.observe(seen, route, data)]
+                failures = rules.observe(seen, route, data)
+                found += [(LIFECYCLE, failure) for failure in failures]
+                failed = {failure.check for failure in failures}
+                for name in rules.applied(seen, route):
+                    if name not in failed:
+                        self.results.record_pass(name, operation)
         for phase, failure in found:
             unit = self.unit(phase, operation if phase == EXCHANGES else failure.check)
             self.results.record_failure(failure, operation, unit, failure.exchange or data)

@@ -8,6 +8,8 @@ from urllib.parse import unquote
 
 from rooms_kit.contract.openapi import OpenApi
 
+MAX_REMEMBERED = 4096  # distinct (method, path) pairs whose route is remembered
+
 
 @dataclass(frozen=True)
 class Route:
@@ -23,9 +25,21 @@ class Router:
         for op in openapi.operations.values():
             pattern = re.escape(op.path).replace(re.escape("{roomId}"), "(?P<room>[^/]+)")
             self._routes.append((op.method, re.compile(pattern + "/?"), op.operation_id))
+        self._known: dict[tuple[str, str], Route | None] = {}
 
     def match(self, method: str, path: str) -> Route | None:
-        """The operation for a raw (still percent-encoded) path, or None outside the API."""
+        """The operation for a raw (still percent-encoded) path, or None outside the API
+        (remembered for the paths seen most recently: clients poll the same rooms)."""
+        key = (method, path)
+        if key in self._known:
+            return self._known[key]
+        route = self._match(method, path)
+        if len(self._known) >= MAX_REMEMBERED:
+            self._known.pop(next(iter(self._known)))
+        self._known[key] = route
+        return route
+
+    def _match(self, method: str, path: str) -> Route | None:
         for wanted, pattern, operation in self._routes:
             if wanted != method.upper():
                 continue

@@ -1,11 +1,16 @@
-"""The forwarding ASGI application: every request goes upstream unchanged, every answer comes back
-unchanged (or, in strict mode, as a 502 when it breaks the contract), within the limits.
+"""Forwarding: every request goes upstream unchanged, every answer comes back unchanged (or, in
+strict mode, as a 502 when it breaks the contract), within the limits.
 
-The request body is read whole (it is small and bounded); the answer is streamed back to the client
-as it arrives while a copy, capped at the limit, is kept for the checks. In strict mode the answer
-is held until it has been judged. Hop-by-hop headers are dropped in both directions, nothing is
-added. What the proxy itself answers (body too large, upstream unreachable or too slow) carries
-Google's error envelope.
+``Proxy`` holds what every exchange shares (the upstream, the judge behind ``inspect``, the
+limits); ``Forwarding`` is one exchange on its way, fed by the upstream connection (it is that
+connection's ``Listener``) and writing to the client's connection (``rooms_kit.traffic.front``).
+The request body is read whole (it is small and bounded); the answer is passed on to the client
+as it arrives while a copy, decoded and capped, is kept for the checks. In strict mode the answer
+is held until it has been judged. Hop-by-hop headers are dropped in both directions; the only
+header ever added is the framing the client needs (``transfer-encoding: chunked`` when the
+upstream's body was not sized, ``connection: close`` when the connection ends). What the proxy
+itself answers (upstream unreachable or too slow, a refusal in strict mode) carries Google's
+error envelope.
 """
 
 from __future__ import annotations
@@ -14,13 +19,13 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from typing import Any
-
-import httpx
+from http import HTTPStatus
+from urllib.parse import urlsplit
 
 from rooms_kit.contract.bounded import BodyReader, TransportFailure
 from rooms_kit.contract.failures import ContractFailure
-from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.reference_server.limits import ConnectionLimits, connection_cap
+from rooms_kit.traffic.aliases import AUTHORIZATION, Aliases
 from rooms_kit.traffic.checking import (
     COMPLETE_RESPONSE,
     NO_ANSWER,
@@ -31,25 +36,30 @@ from rooms_kit.traffic.checking import (
     body_reader,
     headers_problem,
 )
+from rooms_kit.traffic.front import ClientConnection, Request
 from rooms_kit.traffic.seen import Seen
-from rooms_kit.traffic.upstream import Response, Upstream, UpstreamError
+from rooms_kit.traffic.upstream import Connection, Upstream, UpstreamError
 
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-}
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+    }
+)
+NOT_FORWARDED = HOP_BY_HOP | {b"content-length", b"expect"}
+NO_BODY_METHODS = frozenset({b"GET", b"HEAD", b"DELETE", b"OPTIONS"})
+TICK_SECONDS = 0.1  # how often deadlines are checked: every bound holds to within this
+PHRASES = {status.value: status.phrase.encode() for status in HTTPStatus}
 
 Inspector = Callable[[Seen], list[ContractFailure]]
-Scope = dict[str, Any]
-Message = dict[str, Any]
 
 
 def envelope(status: int, reason: str, message: str, details: list[str] | None = None) -> bytes:
@@ -61,12 +71,20 @@ def envelope(status: int, reason: str, message: str, details: list[str] | None =
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-class ClientGone(Exception):
-    """The client disconnected before its request was complete."""
+def _answer(status: int, body: bytes, *, close: bool) -> bytes:
+    head = [
+        b"HTTP/1.1 %d %s" % (status, PHRASES.get(status, b"")),
+        b"content-type: application/json; charset=utf-8",
+        b"content-length: %d" % len(body),
+    ]
+    if close:
+        head.append(b"connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
 class Proxy:
-    """ASGI app forwarding to ``upstream``; ``inspect`` judges each exchange (and prints, records)."""
+    """What every exchange shares; ``connection`` is the protocol factory for the listening
+    socket."""
 
     def __init__(
         self,
@@ -76,240 +94,323 @@ class Proxy:
         *,
         strict: bool = False,
         limits: Limits | None = None,
+        connection_limits: ConnectionLimits | None = None,
     ) -> None:
-        self.upstream = httpx.URL(upstream.rstrip("/"))
+        parts = urlsplit(upstream.rstrip("/"))
+        self.upstream = upstream.rstrip("/")
         self.inspect = inspect
         self.aliases = aliases
         self.strict = strict
         self.limits = limits or Limits()
+        self.connection_limits = connection_limits or ConnectionLimits()
+        self.cap = connection_cap(self.connection_limits.max_connections)
         self.count = 0
-        self._prefix = self.upstream.raw_path.split(b"?")[0].rstrip(b"/")
-        self._upstream: Upstream | None = None
+        self.connections: set[ClientConnection] = set()
+        self.in_flight: dict[ClientConnection, Forwarding] = {}
+        self.stopping = False
+        self._prefix = parts.path.rstrip("/").encode("latin-1")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.pool = Upstream(parts.scheme, parts.hostname or "", port, parts.netloc.encode())
+        self._host = b"host: " + parts.netloc.encode() + b"\r\n"
 
-    def upstream_client(self) -> Upstream:
-        if self._upstream is None:
-            url = self.upstream
-            port = url.port or (443 if url.scheme == "https" else 80)
-            self._upstream = Upstream(url.scheme, url.host, port, url.netloc)
-        return self._upstream
+    def connection(self) -> ClientConnection:
+        return ClientConnection(self)
 
-    async def aclose(self) -> None:
-        if self._upstream is not None:
-            await self._upstream.aclose()
-            self._upstream = None
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return  # websockets are not part of the API; the server closes them
-        self.count += 1
-        seen = self._seen(scope)
-        try:
-            async with asyncio.timeout(self.limits.seconds):
-                body = await self._read_body(receive)
-        except (ClientGone, TimeoutError):
-            return  # nothing reached the upstream; nothing to judge
-        if body is None:
-            text = f"the request body is larger than {self.limits.max_request_bytes} bytes"
-            await _answer(send, 413, envelope(413, "requestTooLarge", text))
-            return
-        seen.request_body = body
-        await self._forward(scope, seen, send)
-
-    async def _lifespan(self, receive: Any, send: Any) -> None:
+    async def tick(self) -> None:
+        """Enforce every deadline, clients' and exchanges', until cancelled."""
         while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.aclose()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+            await asyncio.sleep(TICK_SECONDS)
+            now = time.monotonic()
+            for client in [c for c in self.connections if 0 < c.deadline <= now]:
+                client.deadline = 0.0
+                client.expire()
+            for forwarding in [f for f in self.in_flight.values() if f.deadline <= now]:
+                forwarding.too_slow()
 
-    def _seen(self, scope: Scope) -> Seen:
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        query = scope.get("query_string", b"").decode("latin-1")
-        raw_path = scope.get("raw_path") or scope["path"].encode()
+    def forward(self, client: ClientConnection, request: Request) -> None:
+        self.count += 1
+        forwarding = Forwarding(self, client, request)
+        self.in_flight[client] = forwarding
+        forwarding.start()
+
+    def client_is_slow(self, client: ClientConnection, slow: bool) -> None:
+        """Stop reading the upstream's answer while the client does not read it."""
+        forwarding = self.in_flight.get(client)
+        upstream = forwarding.connection if forwarding is not None else None
+        if upstream is not None and upstream.transport is not None and not upstream.closed:
+            if slow:
+                upstream.transport.pause_reading()
+            else:
+                upstream.transport.resume_reading()
+
+    def request_bytes(self, request: Request, target: bytes) -> bytes:
+        lines = [request.method, b" ", self._prefix, target, b" HTTP/1.1\r\n", self._host]
+        for name, value in request.headers:
+            if name.lower() not in NOT_FORWARDED:
+                lines += [name, b": ", value, b"\r\n"]
+        if request.body or request.method not in NO_BODY_METHODS:
+            lines.append(b"content-length: %d\r\n" % len(request.body))
+        lines += [b"\r\n", request.body]
+        return b"".join(lines)
+
+    async def stop(self, grace: float) -> None:
+        """Close idle client connections and wait (at most ``grace`` s) for exchanges in flight."""
+        self.stopping = True
+        for client in list(self.connections):
+            client.close_idle()
+        deadline = time.monotonic() + grace
+        while self.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for client in list(self.connections):
+            if client.transport is not None:
+                client.transport.abort()
+        self.pool.close()
+
+
+class Forwarding:
+    """One exchange: the request sent upstream, the answer relayed and judged."""
+
+    def __init__(self, proxy: Proxy, client: ClientConnection, request: Request) -> None:
+        self.proxy = proxy
+        self.client = client
+        self.request = request
+        self.connection: Connection | None = None
+        self.done = False
+        self.retried = False
+        self._pending: list[bytes] = []
+        self._kept: list[bytes] = []
+        self._head: bytes = b""
+        self._chunked = False
+        self._wire = 0
+        self._reader: BodyReader | None = None
+        self.begun = time.monotonic()
+        self.deadline = self.begun + proxy.limits.seconds
+        target = request.target
+        if not target.startswith(b"/"):  # absolute form: keep the path and query only
+            parts = urlsplit(target.decode("latin-1"))
+            target = (parts.path or "/").encode("latin-1")
+            target += b"?" + parts.query.encode("latin-1") if parts.query else b""
+        self.target = target
+        self.seen = self._seen(target)
+
+    def _seen(self, target: bytes) -> Seen:
+        """The exchange as it may be shown: each credential replaced by its alias (one pass)."""
+        aliases = self.proxy.aliases
+        headers: list[tuple[str, str]] = []
+        player = ""
+        for raw_name, raw_value in self.request.headers:
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+            if name.lower() == AUTHORIZATION:
+                alias = aliases.of_authorization(value)
+                player = player or alias
+                value = f"Bearer {alias}"
+            headers.append((name, value))
+        path, _, query = target.decode("latin-1").partition("?")
         return Seen(
-            number=self.count,
+            number=self.proxy.count,
             started=time.time(),
-            method=scope["method"],
-            path=raw_path.decode("latin-1"),
-            query=self.aliases.query(query),
-            player=self.aliases.caller(headers, query),
-            request_headers=self.aliases.headers(headers),
-            request_body=b"",
+            method=self.request.method.decode("latin-1"),
+            path=path,
+            query=aliases.query(query),
+            player=player or aliases.caller([], query),
+            request_headers=headers,
+            request_body=self.request.body,
         )
 
-    async def _read_body(self, receive: Any) -> bytes | None:
-        chunks: list[bytes] = []
-        size = 0
-        too_large = False
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limits.max_request_bytes:
-                too_large = True  # keep draining so the client can read the 413
-            else:
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                return None if too_large else b"".join(chunks)
+    # -- sending -------------------------------------------------------------------------------
 
-    async def _forward(self, scope: Scope, seen: Seen, send: Any) -> None:
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        query: bytes = scope.get("query_string", b"")
-        target = self._prefix + raw_path + (b"?" + query if query else b"")
-        headers = [
-            (k, v) for k, v in scope["headers"] if k.decode("latin-1").lower() not in HOP_BY_HOP
-        ]
-        begun = time.monotonic()
-        deadline = asyncio.get_running_loop().time() + self.limits.seconds
+    def start(self) -> None:
+        self._data = self.proxy.request_bytes(self.request, self.target)
+        connection = self.proxy.pool.take()
+        if connection is None:
+            self._connecting = asyncio.get_running_loop().create_task(self._connect())
+        else:
+            self._send(connection)
+
+    def _send(self, connection: Connection) -> None:
+        self.connection = connection
+        connection.send(self, self._data, head_only=self.request.method == b"HEAD")
+
+    async def _connect(self) -> None:
         try:
-            async with asyncio.timeout_at(deadline):
-                response = await self.upstream_client().send(
-                    scope["method"].encode(), target, headers, seen.request_body
-                )
-        except TimeoutError:
-            await self._fail(
-                seen,
-                send,
-                begun,
-                504,
-                RESPONDS_IN_TIME,
-                "no answer in time",
-                f"the upstream did not answer within {self.limits.seconds:g} s",
-            )
+            connection = await self.proxy.pool.connect()
+        except OSError as exc:
+            text = f"the upstream cannot be reached: {type(exc).__name__}: {exc}"
+            self._fail_early(502, NO_ANSWER, "no answer", text)
             return
-        except (OSError, UpstreamError) as exc:
-            await self._fail(
-                seen,
-                send,
-                begun,
-                502,
-                NO_ANSWER,
-                "no answer",
-                f"the upstream dropped the request: {type(exc).__name__}: {exc}",
-            )
+        if self.done:
+            connection.abort()
             return
-        try:
-            await self._relay(response, seen, send, begun, deadline)
-        finally:
-            await response.close()
+        self._send(connection)
 
-    async def _fail(
-        self, seen: Seen, send: Any, begun: float, status: int, check: str, title: str, text: str
-    ) -> None:
-        seen.latency_ms = (time.monotonic() - begun) * 1000
-        seen.problem = ContractFailure(check, title, text)
-        self.inspect(seen)
-        await _answer(send, status, envelope(status, "upstreamFailed", f"rooms-kit proxy: {text}"))
+    # -- the answer (Listener) -----------------------------------------------------------------
 
-    async def _relay(
-        self, response: Response, seen: Seen, send: Any, begun: float, deadline: float
-    ) -> None:
-        raw_headers = [
-            (k, v) for k, v in response.headers if k.decode("latin-1").lower() not in HOP_BY_HOP
-        ]
-        seen.status = response.status
-        seen.response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
-        seen.problem = headers_problem(seen.response_headers, self.limits)
-        stream_now = not self.strict
-        if stream_now:
-            await send(
-                {"type": "http.response.start", "status": seen.status, "headers": raw_headers}
-            )
-        kept: list[bytes] = []  # the raw bytes, for strict mode only
-        coding = response.header(b"content-encoding")
-        cut = True  # until the last byte has been passed on
+    def head(self, status: int, headers: list[tuple[bytes, bytes]], sized: bool) -> None:
+        seen = self.seen
+        seen.status = status
+        kept: list[tuple[bytes, bytes]] = []
+        shown: list[tuple[str, str]] = []
+        coding = None
+        for name, value in headers:
+            lower = name.lower()
+            if lower in HOP_BY_HOP:
+                continue
+            kept.append((name, value))
+            shown.append((name.decode("latin-1"), value.decode("latin-1")))
+            if lower == b"content-encoding":
+                coding = shown[-1][1]
+        seen.response_headers = shown
+        seen.problem = headers_problem(shown, self.proxy.limits)
         try:
-            reader: BodyReader | None = body_reader(
-                self.limits,
-                coding.decode("latin-1") if coding else None,
-                started=begun,
-                status=seen.status,
-            )
+            self._reader = body_reader(self.proxy.limits, coding, started=self.begun, status=status)
         except TransportFailure as failure:  # an encoding the checks cannot read: forward only
-            seen.problem, reader = as_failure(failure), None
-        try:
-            async with asyncio.timeout_at(deadline):
-                reader = await self._pump(
-                    response, seen, send if stream_now else None, reader, kept
+            seen.problem, self._reader = as_failure(failure), None
+        bodiless = self.request.method == b"HEAD" or status in {204, 304}
+        self._chunked = not sized and not bodiless
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, PHRASES.get(status, b""))]
+        for name, value in kept:
+            lines += [name, b": ", value, b"\r\n"]
+        if self._chunked:
+            lines.append(b"transfer-encoding: chunked\r\n")
+        if not self.request.keep_alive or self.proxy.stopping:
+            lines.append(b"connection: close\r\n")
+        lines.append(b"\r\n")
+        self._head = b"".join(lines)
+        if not self.proxy.strict:
+            self._pending.append(self._head)
+
+    def chunk(self, data: bytes) -> None:
+        self._wire += len(data)
+        limit = self.proxy.limits.max_response_bytes
+        if self._wire > limit:
+            self._cut(ContractFailure(RESPONSE_SIZE, f"body larger than {limit} bytes on the wire"))
+            return
+        if self._reader is not None:
+            try:
+                self._reader.feed(data)  # bounded: decompressed size and time
+            except TransportFailure as failure:
+                if failure.check == RESPONDS_IN_TIME:  # the reader noticed before the ticker
+                    self.too_slow()
+                    return
+                self.seen.problem, self._reader = as_failure(failure), None
+        if self.proxy.strict:
+            self._kept.append(data)
+        elif self._chunked:
+            self._pending += [b"%x\r\n" % len(data), data, b"\r\n"]
+        else:
+            self._pending.append(data)
+
+    def flush(self) -> None:
+        if self._pending and not self.done:
+            self.client.write(b"".join(self._pending))
+            self._pending.clear()
+
+    def end(self) -> None:
+        if self.done:
+            return
+        if self._reader is not None:
+            try:
+                self.seen.response_body = self._reader.finish()
+            except TransportFailure as failure:
+                self.seen.problem = as_failure(failure)
+        if self._chunked and not self.proxy.strict:
+            self._pending.append(b"0\r\n\r\n")
+        self._finish(cut=False)
+
+    def error(self, problem: UpstreamError, stale: bool) -> None:
+        if self.done:
+            return
+        if stale and not self.retried:  # closed by the server while idle: once more, anew
+            self.retried = True
+            self.connection = None
+            self._connecting = asyncio.get_running_loop().create_task(self._connect())
+            return
+        text = f"{type(problem).__name__}: {problem}"
+        if not self.seen.status:
+            self._fail_early(
+                502, NO_ANSWER, "no answer", f"the upstream dropped the request: {text}"
+            )
+        else:
+            self._cut(ContractFailure(COMPLETE_RESPONSE, "answer cut short", text))
+
+    # -- endings -------------------------------------------------------------------------------
+
+    def too_slow(self) -> None:
+        seconds = self.proxy.limits.seconds
+        if not self.seen.status:
+            text = f"the upstream did not answer within {seconds:g} s"
+            self._fail_early(504, RESPONDS_IN_TIME, "no answer in time", text)
+        else:
+            self._cut(
+                ContractFailure(
+                    RESPONDS_IN_TIME,
+                    "answer not complete in time",
+                    f"the body did not arrive within {seconds:g} s",
                 )
-            cut = False
-            if reader is not None:
-                seen.response_body = reader.finish()
-        except TransportFailure as failure:
-            seen.problem = as_failure(failure)
-        except TimeoutError:
-            seen.problem = ContractFailure(
-                RESPONDS_IN_TIME,
-                "answer not complete in time",
-                f"the body did not arrive within {self.limits.seconds:g} s",
             )
-        except (OSError, UpstreamError) as exc:
-            seen.problem = ContractFailure(
-                COMPLETE_RESPONSE, "answer cut short", f"{type(exc).__name__}: {exc}"
-            )
-        seen.latency_ms = (time.monotonic() - begun) * 1000
-        if stream_now:
-            if not cut:  # a cut answer is left unfinished: the server closes the connection
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            self.inspect(seen)
-            return
-        failures = self.inspect(seen)
-        if failures:
-            await self._refuse(send, failures)
-            return
-        await send({"type": "http.response.start", "status": seen.status, "headers": raw_headers})
-        await send({"type": "http.response.body", "body": b"".join(kept)})
 
-    async def _pump(
-        self,
-        response: Response,
-        seen: Seen,
-        send: Any,
-        reader: BodyReader | None,
-        kept: list[bytes],
-    ) -> BodyReader | None:
-        """Pass the body on (to ``send``, or into ``kept``) while ``reader`` judges a copy; the
-        reader is dropped (the rest forwarded unjudged) when the body cannot be judged."""
-        limit = self.limits.max_response_bytes
-        wire = 0
-        async for chunk in response.chunks():
-            wire += len(chunk)
-            if wire > limit:
-                raise TransportFailure(RESPONSE_SIZE, f"body larger than {limit} bytes on the wire")
-            if reader is not None:
-                try:
-                    reader.feed(chunk)  # bounded: decompressed size and time
-                except TransportFailure as failure:
-                    if failure.check == RESPONDS_IN_TIME:
-                        raise
-                    seen.problem, reader = as_failure(failure), None
-            if send is not None:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    def _fail_early(self, status: int, check: str, title: str, text: str) -> None:
+        """No answer came: the proxy answers in the envelope."""
+        if self.done:
+            return
+        self.seen.problem = ContractFailure(check, title, text)
+        body = envelope(status, "upstreamFailed", f"rooms-kit proxy: {text}")
+        close = not self.request.keep_alive or self.proxy.stopping
+        self._pending = [_answer(status, body, close=close)]
+        self._kept = []
+        self._head = b""
+        self._finish(cut=False, answered=True)
+
+    def _cut(self, problem: ContractFailure) -> None:
+        """The answer broke a bound midway: whatever went out stays, the connection ends."""
+        self.seen.problem = problem
+        self._finish(cut=True)
+
+    def _finish(self, *, cut: bool, answered: bool = False) -> None:
+        self.done = True
+        connection, self.connection = self.connection, None
+        if connection is not None and (cut or answered) and connection.listener is self:
+            connection.abort()
+        seen = self.seen
+        seen.latency_ms = (time.monotonic() - self.begun) * 1000
+        close = cut or not self.request.keep_alive or self.proxy.stopping
+        client = self.client
+        if self.proxy.strict and not answered:
+            failures = self.proxy.inspect(seen)
+            body = b"".join(self._kept)
+            if failures:
+                out = self._refusal(failures, close)
+                cut = False
+            elif cut:
+                out = b""
             else:
-                kept.append(chunk)
-        return reader
+                out = self._sized_head(len(body)) + body
+            client.write(out)
+        else:
+            if self._pending:
+                client.write(b"".join(self._pending))
+                self._pending.clear()
+            self.proxy.inspect(seen)
+        self.proxy.in_flight.pop(client, None)
+        client.finished(close=close)
 
-    async def _refuse(self, send: Any, failures: list[ContractFailure]) -> None:
+    def _sized_head(self, size: int) -> bytes:
+        """The held answer's head, framed by its length (strict mode sends it whole)."""
+        head = self._head
+        if self._chunked:
+            head = head.replace(b"transfer-encoding: chunked\r\n", b"")
+        lines = [
+            line for line in head.split(b"\r\n") if not line.lower().startswith(b"content-length:")
+        ]
+        bodiless = self.request.method == b"HEAD" or self.seen.status in {204, 304}
+        if not bodiless:
+            lines.insert(1, b"content-length: %d" % size)
+        return b"\r\n".join(lines)
+
+    def _refusal(self, failures: list[ContractFailure], close: bool) -> bytes:
         details = [
             f"[{f.check}] {f.title}" + (f": {f.message}" if f.message else "") for f in failures
         ]
         summary = "; ".join(f"[{f.check}] {f.title}" for f in failures)
         text = f"rooms-kit proxy (strict): the upstream answer breaks the contract: {summary}"
-        await _answer(send, 502, envelope(502, "contractViolation", text, details))
-
-
-async def _answer(send: Any, status: int, body: bytes) -> None:
-    headers = [
-        (b"content-type", b"application/json; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        return _answer(502, envelope(502, "contractViolation", text, details), close=close)

@@ -11,10 +11,12 @@ import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path
 
+from rooms_kit.contract.registry import CHECKS
 from rooms_kit.contract.report.table import rows, short
 from rooms_kit.contract.results import Results
 from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.monitor import EXCHANGES, LIFECYCLE
 
 
 def _table(header: list[str], body: list[list[str]]) -> list[str]:
@@ -57,20 +59,34 @@ def render_text(results: Results, exchanges: int) -> str:
 
 
 def render_junit(results: Results) -> str:
+    """One testcase per check or rule and operation that traffic exercised: passed, or failed
+    with each distinct failure (so a CI tool shows what was checked, not only what broke)."""
     root = ET.Element("testsuites", name="rooms-kit proxy")
-    for phase in sorted({unit.phase for unit in results.units}):
-        members = [unit for unit in results.units if unit.phase == phase]
+    cases: dict[str, list[tuple[str, str]]] = {EXCHANGES: [], LIFECYCLE: []}
+    for operation, check in sorted({*results.passed, *results.failed}):
+        cases[_phase(check)].append((operation, check))
+    for phase, members in cases.items():
+        if not members:
+            continue
+        failing = sum(1 for key in members if results.failed[key])
         suite = ET.SubElement(
             root,
             "testsuite",
             name=phase,
             tests=str(len(members)),
-            failures=str(sum(1 for unit in members if unit.failures)),
+            failures=str(failing),
             errors="0",
         )
-        for unit in members:
-            case = ET.SubElement(suite, "testcase", classname=f"proxy.{phase}", name=unit.name)
-            for record in unit.failures:
+        for operation, check in members:
+            case = ET.SubElement(
+                suite, "testcase", classname=f"proxy.{phase}.{short(operation)}", name=check
+            )
+            passed, failed = results.passed[(operation, check)], results.failed[(operation, check)]
+            out = ET.SubElement(case, "system-out")
+            out.text = f"{passed + failed} exchange(s) judged, {failed} violation(s)"
+            for record in results.failures:
+                if (record.operation, record.check) != (operation, check):
+                    continue
                 failure = ET.SubElement(
                     case, "failure", message=f"[{record.check}] {record.title}", type=record.check
                 )
@@ -80,6 +96,12 @@ def render_junit(results: Results) -> str:
                 failure.text = "\n".join(details)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _phase(check: str) -> str:
+    """Per-exchange checks (on one answer) apart from the rules over the traffic."""
+    info = CHECKS.get(check)
+    return EXCHANGES if info is None or info.kind in {"response", "transport"} else LIFECYCLE
 
 
 STYLE = """

@@ -25,6 +25,19 @@ class Seen:
     response_body: bytes = b""  # without its content coding
     latency_ms: float = 0.0
     problem: ContractFailure | None = None  # a bound broken or no answer, found by the proxy itself
+    _parsed: tuple[Any, bool] | None = field(default=None, repr=False, compare=False)
+
+    def response_json(self) -> Any:
+        """The answer's body parsed once (orjson) for every rule; raises ``ValueError`` when it
+        is not JSON."""
+        if self._parsed is None:
+            try:
+                self._parsed = (orjson.loads(self.response_body), True)
+            except orjson.JSONDecodeError:
+                self._parsed = (None, False)
+        if not self._parsed[1]:
+            raise ValueError("the answer is not JSON")
+        return self._parsed[0]
 
     @property
     def target(self) -> str:

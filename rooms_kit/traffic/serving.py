@@ -1,21 +1,25 @@
-"""Runs the proxy on uvicorn until SIGINT or SIGTERM, then writes what it saw.
+"""Runs the proxy until SIGINT or SIGTERM, then writes what it saw.
 
 Announces itself on standard error (``listening on URL, forwarding to URL``); violation lines go to
 standard output as they happen; at the stop the verdict goes to standard output and the reports to
-the report folder. Binding and the graceful signal handling are the reference server's.
+the report folder. Binding is the reference server's. At a signal the proxy stops accepting,
+closes idle connections, lets exchanges in flight finish (at most ``GRACEFUL_SHUTDOWN_SECONDS``)
+and closes the rest.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import signal
+import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-import uvicorn
-
-from rooms_kit.reference_server.serving import GracefulServer, bind
+from rooms_kit.reference_server.limits import ACCEPT_BATCH, LISTEN_BACKLOG, ConnectionLimits
+from rooms_kit.reference_server.serving import bind
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import Judge, Limits, check_base_url
 from rooms_kit.traffic.inputs import InputRules
@@ -26,14 +30,6 @@ from rooms_kit.traffic.recording import Recorder
 from rooms_kit.traffic.reports import verdict, write_reports
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
-UNFINISHED = "ASGI callable returned without completing response."
-
-
-class _CutAnswers(logging.Filter):
-    """uvicorn's complaint about an answer the proxy cut short: the violation line says it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != UNFINISHED
 
 
 @dataclass(frozen=True)
@@ -46,6 +42,7 @@ class ProxySettings:
     rotate_bytes: int | None = None
     report_dir: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    connection_limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
 
 @dataclass
@@ -73,9 +70,48 @@ def assemble(settings: ProxySettings, out: TextIO, judge: Judge | None = None) -
     rules: list[Rules] = [InputRules(judge.openapi), Lifecycle(aliases)]
     monitor = Monitor(judge, aliases, upstream, out=out, sink=recorder, rules=rules)
     proxy = Proxy(
-        upstream, monitor.inspect, aliases, strict=settings.strict, limits=settings.limits
+        upstream,
+        monitor.inspect,
+        aliases,
+        strict=settings.strict,
+        limits=settings.limits,
+        connection_limits=settings.connection_limits,
     )
     return Assembled(proxy, monitor, recorder, aliases)
+
+
+async def serve(
+    proxy: Proxy,
+    sock: socket.socket,
+    stop: asyncio.Event,
+    *,
+    on_started: Callable[[], None] = lambda: None,
+    grace: float = GRACEFUL_SHUTDOWN_SECONDS,
+) -> None:
+    """Accept on ``sock`` until ``stop`` is set, then stop gracefully."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(proxy.connection, sock=sock, backlog=ACCEPT_BATCH)
+    sock.listen(LISTEN_BACKLOG)  # asyncio's backlog is its accept batch; the kernel's stays long
+    ticker = loop.create_task(proxy.tick())
+    on_started()
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await proxy.stop(grace)
+        ticker.cancel()
+
+
+async def _serve_until_signal(proxy: Proxy, sock: socket.socket) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve(proxy, sock, stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -93,15 +129,7 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
             file=err,
             flush=True,
         )
-        config = uvicorn.Config(
-            app,
-            access_log=False,
-            log_config=None,
-            lifespan="on",
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        )
-        logging.getLogger("uvicorn.error").addFilter(_CutAnswers())
-        GracefulServer(config).run(sockets=[sock])
+        asyncio.run(_serve_until_signal(app, sock))
     finally:
         parts.close()
     out.write(verdict(monitor.results, monitor.exchanges) + "\n")

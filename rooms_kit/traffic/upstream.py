@@ -1,190 +1,222 @@
-"""A lean HTTP/1.1 client for the proxy's upstream side: h11 over asyncio streams, keep-alive.
+"""The proxy's upstream side: keep-alive HTTP/1.1 connections whose answers httptools parses.
 
-Profiling the proxy showed httpx's async stack (connection pool bookkeeping, URL objects, cookie
-extraction, anyio wrappers) costing more CPU per exchange than everything else together; a proxy
-needs none of it. This client sends one request per connection at a time, keeps idle connections
-for reuse (at most ``MAX_IDLE``), bounds the response head (``MAX_HEAD_BYTES``) and leaves time and
-body-size bounds to the caller. Any failure is an ``UpstreamError`` (or ``OSError``); a connection
-that failed or was not read to its end is closed, never reused. A pooled connection that the
-server closed while idle is noticed before anything was received, and the request is sent once
-more on a new connection.
+Profiling showed HTTP/1.1 parsing and writing in pure Python (h11, then uvicorn's h11 protocol)
+costing more CPU per exchange than the upstream server itself. Here each connection is an
+``asyncio.Protocol`` fed straight by the event loop and parsed by httptools (llhttp, in C); the
+answer is handed, as it arrives, to a ``Listener`` (the exchange in ``rooms_kit.traffic.proxy``),
+with no task, stream or coroutine per exchange.
+
+One request per connection at a time; idle connections are kept for reuse (at most ``MAX_IDLE``).
+The answer's head is bounded here (``MAX_HEAD_BYTES``); time and body size are the listener's to
+bound, which it does by calling ``abort``. A connection that failed, was aborted or answered a
+``HEAD`` is closed, never reused. When a reused connection turns out closed by the server before
+any byte of the answer, the listener hears ``stale=True`` and may send once more on a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from typing import Protocol
 
-import h11
+import httptools
 
 MAX_IDLE = 64
 MAX_HEAD_BYTES = 64 * 1024
-READ_BYTES = 65536
+FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+FRAMING_LENGTHS = frozenset(len(name) for name in FRAMING)
 
 
 class UpstreamError(Exception):
     """The upstream broke HTTP/1.1 or closed the connection too early."""
 
 
-@dataclass
-class _Connection:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    h11: h11.Connection
+class Listener(Protocol):
+    """What an answer is handed to, in this order: ``head``, ``chunk``s, then ``end`` or
+    ``error``; ``flush`` after each batch of bytes the upstream sent."""
 
-    def close(self) -> None:
-        self.writer.close()
+    def head(self, status: int, headers: list[tuple[bytes, bytes]], sized: bool) -> None:
+        """``sized``: the body's length is known from the head (content-length, or none)."""
+
+    def chunk(self, data: bytes) -> None: ...
+
+    def end(self) -> None: ...
+
+    def error(self, problem: UpstreamError, stale: bool) -> None: ...
+
+    def flush(self) -> None: ...
 
 
-class Response:
-    """Status and raw headers at once; the body through ``chunks``; ``close`` in every case."""
+class Connection(asyncio.Protocol):
+    """One connection to the upstream; ``send`` one request, the answer goes to the listener."""
 
-    def __init__(self, upstream: Upstream, connection: _Connection, event: h11.Response) -> None:
-        self._upstream = upstream
-        self._connection: _Connection | None = connection
-        self.status = event.status_code
-        self.headers: list[tuple[bytes, bytes]] = list(event.headers.raw_items())
-        self._done = False
+    def __init__(self, pool: Upstream) -> None:
+        self.pool = pool
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.listener: Listener | None = None
+        self.reused = False
+        self.closed = False
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._framing: set[bytes] = set()  # content-length, transfer-encoding: which came
+        self._head_bytes = 0
+        self._received = False
+        self._head_only = False
+        self._head_seen = False
+        self._framed = False
+        self._informational = False
 
-    def header(self, name: bytes) -> bytes | None:
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
+    # -- driven by the exchange ----------------------------------------------------------------
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        connection = self._connection
-        assert connection is not None
-        while True:
-            event = await _next_event(connection)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage):
-                self._done = True
-                return
-            else:
-                raise UpstreamError(f"unexpected {type(event).__name__} in the body")
+    def send(self, listener: Listener, data: bytes, *, head_only: bool = False) -> None:
+        assert self.transport is not None
+        self.listener = listener
+        self._headers = []
+        self._framing = set()
+        self._head_bytes = 0
+        self._received = False
+        self._head_only = head_only
+        self._head_seen = False
+        self.transport.write(data)
 
-    async def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
+    def abort(self) -> None:
+        """Drop the connection now (the answer broke a bound, or nobody wants it any more)."""
+        self.listener = None
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        listener = self.listener
+        if listener is None:
+            self.abort()  # bytes nobody asked for: the connection cannot be trusted
             return
-        if self._done and connection.h11.our_state is h11.DONE:
-            try:
-                connection.h11.start_next_cycle()
-            except h11.LocalProtocolError:
-                connection.close()
-                return
-            self._upstream.release(connection)
-        else:
-            connection.close()
-
-
-async def _next_event(connection: _Connection) -> object:
-    while True:
+        self._received = True
         try:
-            event = connection.h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise UpstreamError(f"the answer breaks HTTP/1.1: {exc}") from None
-        if event is not h11.NEED_DATA:
-            if isinstance(event, h11.ConnectionClosed):
-                raise UpstreamError("the upstream closed the connection mid-answer")
-            return event
-        data = await connection.reader.read(READ_BYTES)
-        connection.h11.receive_data(data)
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(UpstreamError("the upstream switched protocols"))
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__ if isinstance(exc.__context__, UpstreamError) else None
+            self._fail(cause or UpstreamError(f"the answer breaks HTTP/1.1: {exc}"))
+        if self.listener is listener or self.listener is None:
+            listener.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.pool.forget(self)
+        listener, self.listener = self.listener, None
+        if listener is None:
+            return
+        if self._head_seen and not self._framed:  # the body ran until the close: complete
+            listener.end()
+            return
+        stale = self.reused and not self._received
+        where = "mid-answer" if self._received else "before answering"
+        listener.error(UpstreamError(f"the upstream closed the connection {where}"), stale)
+
+    # -- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self.listener is None:  # an answer after the answer: the connection cannot be trusted
+            raise UpstreamError("the upstream sent an answer nobody asked for")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_bytes += len(name) + len(value) + 4
+        if self._head_bytes > MAX_HEAD_BYTES:
+            raise UpstreamError(f"the answer's head is larger than {MAX_HEAD_BYTES} bytes")
+        self._headers.append((name, value))
+        if len(name) in FRAMING_LENGTHS and name.lower() in FRAMING:
+            self._framing.add(name.lower())
+
+    def on_headers_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:
+            self._informational = True  # 100 Continue and the like: not the answer
+            self._headers = []
+            self._framing = set()
+            return
+        listener = self.listener
+        if listener is None:
+            return
+        self._head_seen = True
+        framing, self._framing = self._framing, set()
+        sized = status in {204, 304} or self._head_only or b"content-length" in framing
+        self._framed = sized or b"transfer-encoding" in framing
+        listener.head(status, self._headers, sized)
+        if self._head_only and self.listener is listener:  # the answer to a HEAD has no body
+            self.listener = None
+            listener.end()
+            self.abort()
+
+    def on_body(self, body: bytes) -> None:
+        if self.listener is not None and not self._informational:
+            self.listener.chunk(body)
+
+    def on_message_complete(self) -> None:
+        if self._informational:
+            self._informational = False
+            return
+        listener, self.listener = self.listener, None
+        if listener is None:
+            return
+        if self.parser.should_keep_alive() and not self.closed:
+            self.pool.release(self)
+        else:
+            self.abort()
+        listener.end()
+
+    def _fail(self, problem: UpstreamError) -> None:
+        listener = self.listener
+        self.abort()
+        if listener is not None:
+            listener.error(problem, False)
 
 
 class Upstream:
-    """Connections to one ``scheme://host:port``; ``send`` returns once the head has arrived."""
+    """Connections to one ``scheme://host:port``: ``take`` an idle one or ``connect`` anew."""
 
     def __init__(self, scheme: str, host: str, port: int, host_header: bytes) -> None:
         self.host = host
         self.port = port
         self.host_header = host_header
         self.ssl = ssl.create_default_context() if scheme == "https" else None
-        self._idle: list[_Connection] = []
+        self._idle: list[Connection] = []
 
-    def release(self, connection: _Connection) -> None:
+    def take(self) -> Connection | None:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.closed and connection.transport is not None:
+                if not connection.transport.is_closing():
+                    connection.reused = True
+                    return connection
+            connection.abort()
+        return None
+
+    async def connect(self) -> Connection:
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_connection(
+            lambda: Connection(self), self.host, self.port, ssl=self.ssl
+        )
+        return protocol
+
+    def release(self, connection: Connection) -> None:
         if len(self._idle) < MAX_IDLE:
             self._idle.append(connection)
         else:
-            connection.close()
+            connection.abort()
 
-    async def aclose(self) -> None:
+    def forget(self, connection: Connection) -> None:
+        if connection in self._idle:
+            self._idle.remove(connection)
+
+    def close(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
-            connection.close()
-
-    async def _connect(self) -> _Connection:
-        reader, writer = await asyncio.open_connection(
-            self.host, self.port, ssl=self.ssl, limit=READ_BYTES
-        )
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return _Connection(
-            reader, writer, h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
-        )
-
-    async def send(
-        self, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> Response:
-        fields = [(b"host", self.host_header)]
-        fields += [(k, v) for k, v in headers if k.lower() not in {b"host", b"content-length"}]
-        if body or method not in {b"GET", b"HEAD", b"DELETE", b"OPTIONS"}:
-            fields.append((b"content-length", str(len(body)).encode()))
-        while self._idle:
-            connection = self._idle.pop()
-            if connection.reader.at_eof() or connection.writer.is_closing():
-                connection.close()
-                continue
-            try:
-                return await self._exchange(connection, method, target, fields, body)
-            except _Stale:
-                continue  # closed by the server while idle: try another connection
-        return await self._exchange(await self._connect(), method, target, fields, body, fresh=True)
-
-    async def _exchange(
-        self,
-        connection: _Connection,
-        method: bytes,
-        target: bytes,
-        fields: list[tuple[bytes, bytes]],
-        body: bytes,
-        *,
-        fresh: bool = False,
-    ) -> Response:
-        try:
-            data = connection.h11.send(h11.Request(method=method, target=target, headers=fields))
-            if body:
-                data = (data or b"") + (connection.h11.send(h11.Data(data=body)) or b"")
-            data = (data or b"") + (connection.h11.send(h11.EndOfMessage()) or b"")
-            connection.writer.write(data)
-            await connection.writer.drain()
-            while True:
-                try:
-                    event = await _next_event(connection)
-                except (UpstreamError, OSError):
-                    if not fresh and connection.h11.their_state is h11.IDLE:
-                        raise _Stale from None
-                    raise
-                if isinstance(event, h11.Response):
-                    return Response(self, connection, event)
-                if not isinstance(event, h11.InformationalResponse):
-                    raise UpstreamError(f"unexpected {type(event).__name__} before the answer")
-        except h11.LocalProtocolError as exc:
-            connection.close()
-            raise UpstreamError(f"cannot send the request: {exc}") from None
-        except (OSError, UpstreamError, asyncio.CancelledError):
-            connection.close()
-            raise
-        except _Stale:
-            connection.close()
-            raise
-
-
-class _Stale(Exception):
-    """A reused connection turned out closed before any byte of the answer."""
+            connection.abort()

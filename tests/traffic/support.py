@@ -1,13 +1,15 @@
 """Servers on loopback for the traffic tests, and Google's client driving a scenario.
 
-``LoopbackServer`` runs any ASGI app (the reference app, a broken variant, a hostile upstream, the
-proxy itself) on uvicorn in a thread, on 127.0.0.1 with a port the kernel picks. The scenario
+``LoopbackServer`` runs any ASGI app (the reference app, a broken variant, a hostile upstream) on
+uvicorn in a thread, on 127.0.0.1 with a port the kernel picks; ``ProxyThread`` does the same for
+the proxy, which serves by itself (``rooms_kit.traffic.serving.serve``). The scenario
 drives real traffic with Google's own client built from the generated discovery document; each
 step keeps its result or the exception it raised, so a broken upstream never stops the traffic.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import time
@@ -23,10 +25,12 @@ import uvicorn
 from googleapiclient.discovery import build_from_document
 from rooms_api.documents import discovery_document
 
+from rooms_kit.reference_server.limits import ConnectionLimits
 from rooms_kit.reference_server.serving import bind
 from rooms_kit.traffic.checking import Judge, Limits
 from rooms_kit.traffic.monitor import Monitor
-from rooms_kit.traffic.serving import Assembled, ProxySettings, assemble
+from rooms_kit.traffic.proxy import Proxy
+from rooms_kit.traffic.serving import Assembled, ProxySettings, assemble, serve
 
 START_LIMIT = 20.0
 MAX_PAGES = 4
@@ -49,6 +53,7 @@ class LoopbackServer:
             access_log=False,
             log_config=None,
             lifespan=lifespan,
+            http="h11",  # as before httptools came in with the proxy: the same upstream behaviour
             timeout_graceful_shutdown=1,  # a hostile upstream's hanging answers are cut at stop
         )
         self.server = uvicorn.Server(config)
@@ -76,6 +81,46 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ProxyThread:
+    """The proxy serving on 127.0.0.1 (a free port) in a thread with its own event loop."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        sock = bind("127.0.0.1", 0)
+        self.port = sock.getsockname()[1]
+        self.proxy = proxy
+        self._started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(sock,), daemon=True)
+        self.thread.start()
+        if not self._started.wait(START_LIMIT):
+            raise AssertionError(f"the proxy did not start: {self.failure!r}")
+
+    def _run(self, sock: Any) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await serve(self.proxy, sock, self._stop, on_started=self._started.set, grace=1)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # shown by the test that waits for the start or the stop
+            self.failure = exc
+            raise
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(START_LIMIT)
+        assert not self.thread.is_alive(), "the proxy did not stop"
+        assert self.failure is None, self.failure
 
 
 @dataclass
@@ -110,6 +155,7 @@ def proxy_in_front_of(
     record: Path | None = None,
     rotate_bytes: int | None = None,
     limits: Limits | None = None,
+    connection_limits: ConnectionLimits | None = None,
 ) -> Iterator[ProxyRun]:
     settings = ProxySettings(
         upstream=upstream,
@@ -117,12 +163,16 @@ def proxy_in_front_of(
         record=record,
         rotate_bytes=rotate_bytes,
         limits=limits or Limits(),
+        connection_limits=connection_limits or ConnectionLimits(),
     )
     out = io.StringIO()
     parts = assemble(settings, out, judge())
     try:
-        with LoopbackServer(parts.proxy, lifespan="on") as server:
+        server = ProxyThread(parts.proxy)
+        try:
             yield ProxyRun(server.url, parts, out)
+        finally:
+            server.stop()
     finally:
         parts.close()
 

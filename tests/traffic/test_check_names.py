@@ -1,16 +1,14 @@
-"""Every check name the traffic tools raise is one the suite's registry declares (one exception)."""
+"""Every check name the traffic tools raise is one the suite's registry declares."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from rooms_kit.contract.registry import CHECKS
+from rooms_kit.contract.registry import CHECKS, names
 from rooms_kit.traffic import checking, lifecycle
 
 TRAFFIC = Path(checking.__file__).parent
-# Only traffic can see this one: an answer about another room than the path names.
-PROXY_ONLY = {"room_id_matches"}
 
 
 def _raised_names() -> set[str]:
@@ -25,7 +23,12 @@ def _raised_names() -> set[str]:
 
 
 def test_names_come_from_the_registry() -> None:
-    names = _raised_names()
-    assert {"status_version_monotonic", "responds_in_time", "room_id_matches"} <= names
-    assert names - PROXY_ONLY <= set(CHECKS), names - PROXY_ONLY - set(CHECKS)
-    assert not PROXY_ONLY & set(CHECKS)
+    raised = _raised_names()
+    assert {"status_version_monotonic", "responds_in_time", "room_id_matches"} <= raised
+    assert raised <= set(CHECKS), raised - set(CHECKS)
+
+
+def test_checks_only_traffic_can_show_are_declared_as_traffic() -> None:
+    """The suite never raises a ``traffic`` check, so the proxy is the only place it comes from."""
+    assert names("traffic") == ["room_id_matches"]
+    assert CHECKS["room_id_matches"].promise

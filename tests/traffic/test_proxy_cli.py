@@ -6,12 +6,15 @@ import gzip
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rooms_kit.reference_server.app import create_reference_app
@@ -20,6 +23,14 @@ from tests.traffic.support import LoopbackServer, scenario
 
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 TOKENS = ("dev-alice", "dev-bob", "dev-carol", "dev-eve")
+# the scenario's players in order of their first request, as the proxy names them
+ALIASES = {
+    "player-1": "dev-alice",
+    "player-2": "dev-bob",
+    "player-3": "dev-eve",
+    "player-4": "dev-carol",
+    "player-5": "dev-dave",
+}
 
 
 class ProxyProcess:
@@ -112,10 +123,34 @@ def test_sigterm_writes_reports_and_exits_1_on_a_violation(wrong_kind: str, tmp_
     players = {f"player-{number}" for number in range(1, 6)}  # alice, bob, eve, carol, dave
     assert {line["player"] for line in lines} == {*players, "anonymous"}
     _no_token_in(out, err, recorded, junit, text, html)
+    _reproduce_runs(text, wrong_kind)
+
+
+def _reproduce_runs(report: str, upstream: str) -> None:
+    """The first ``reproduce: curl …`` line of a report names the upstream and, once the alias is
+    replaced by the player's token, sends the same request again (read here as curl would)."""
+    line = next(line for line in report.splitlines() if line.strip().startswith("reproduce: "))
+    words = shlex.split(line.strip().removeprefix("reproduce: "))
+    assert words[:2] == ["curl", "-sS"] and words[-1].startswith(upstream + "/games/v1/rooms")
+    method, headers, data = "GET", {}, None
+    pairs = iter(words[2:-1])
+    for word in pairs:
+        if word == "-X":
+            method = next(pairs)
+        elif word == "-H":
+            name, _, value = next(pairs).partition(": ")
+            headers[name] = " ".join(ALIASES.get(part, part) for part in value.split(" "))
+        elif word == "--data-binary":
+            data = next(pairs).encode()
+    with httpx.Client(trust_env=False, timeout=20) as client:
+        again = client.request(method, words[-1], headers=headers, content=data)
+    assert again.status_code == 200, again.text  # the token worked
+    assert again.json()["kind"] == "games#rooms"  # and the defect shows again
 
 
 def test_sigint_on_clean_traffic_exits_0(reference: str, tmp_path: Path) -> None:
-    proxy = ProxyProcess("--upstream", reference, cwd=tmp_path)
+    reports = tmp_path / "reports"
+    proxy = ProxyProcess("--upstream", reference, "--report-dir", str(reports), cwd=tmp_path)
     try:
         scenario(proxy.url)
         status, out, err = proxy.stop(signal.SIGINT)
@@ -124,6 +159,19 @@ def test_sigint_on_clean_traffic_exits_0(reference: str, tmp_path: Path) -> None
     assert status == 0, err
     assert out.splitlines() == ["NO VIOLATION: 25 exchange(s) seen"]
     _no_token_in(out, err)
+    suites = ET.parse(reports / "junit.xml").getroot()
+    cases = {(case.get("classname"), case.get("name")): case for case in suites.iter("testcase")}
+    for wanted in [
+        ("proxy.exchanges.get", "strict_schema"),
+        ("proxy.exchanges.list", "openapi_response_schema"),
+        ("proxy.lifecycle.list", "invitation_listed"),
+        ("proxy.lifecycle.join", "status_version_monotonic"),
+        ("proxy.lifecycle.get", "room_id_matches"),
+    ]:
+        assert wanted in cases, sorted(cases)
+    assert all(case.find("failure") is None for case in cases.values())
+    assert {suite.get("name") for suite in suites} == {"exchanges", "lifecycle"}
+    assert sum(int(suite.get("tests", "0")) for suite in suites) == len(cases)
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,9 @@ SHOWS: dict[str, str] = {
     "error_without_envelope": "/code: missing",
     "mismatched_error_code": "/code: 404 recorded, 400 now",
     "plain_text_content_type": "content type application/json recorded, text/plain now",
-    # the variant's private query parameter is now refused by the hardened reference server
-    "paging_loses_items": "list GET /games/v1/rooms?maxResults=2&alt=json: [difference] status 200",
+    # the first page holds all it should, but the walk ends there: the third room is lost
+    "paging_loses_items": "list GET /games/v1/rooms?maxResults=2&alt=json: "
+    "[difference] /nextPageToken: missing",
     "paging_starts_over": "[difference] /nextPageToken: unexpected",
     "create_ignores_request_id": "create POST /games/v1/rooms/create?language=en&alt=json: "
     "[difference] /roomId:",

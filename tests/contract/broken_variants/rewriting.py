@@ -24,6 +24,7 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    notes: dict[str, str] = field(default_factory=dict)  # kept from request to response, never sent
 
     @property
     def operation(self) -> str:

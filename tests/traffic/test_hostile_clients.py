@@ -1,0 +1,205 @@
+"""Clients that misbehave towards the proxy: each case gets the exact answer, within the bounds of
+``ConnectionLimits`` and ``Limits``, and the proxy keeps serving afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from rooms_kit.reference_server.limits import ConnectionLimits
+from rooms_kit.traffic.checking import Limits
+from tests.traffic.hostile import hostile
+from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
+
+LIMITS = Limits(seconds=1.0, max_request_bytes=4096, max_response_bytes=256 * 1024)
+CONNECTIONS = ConnectionLimits(
+    max_connections=4, header_timeout=0.5, keep_alive_timeout=1, max_header_bytes=1024
+)
+GET = b"GET /games/v1/rooms/%s HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t-1234\r\n\r\n"
+OK_CHUNKED = b"\r\n\r\n2\r\nok\r\n0\r\n\r\n"  # /healthz, re-framed: the upstream sent no length
+ROOM_END = b"}\r\n0\r\n\r\n"  # the last bytes of a room from the hostile upstream, re-framed
+WAIT = 10.0  # far above every bound here: only a hang would reach it
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    with LoopbackServer(hostile) as server:
+        yield server.url
+
+
+@pytest.fixture
+def proxy(upstream: str) -> Iterator[ProxyRun]:
+    with proxy_in_front_of(upstream, limits=LIMITS, connection_limits=CONNECTIONS) as running:
+        yield running
+
+
+def _connect(proxy: ProxyRun) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", int(proxy.url.rsplit(":", 1)[1])), timeout=WAIT)
+    return sock
+
+
+def _until_closed(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def _send(proxy: ProxyRun, *parts: bytes, pause: float = 0.0) -> bytes:
+    """Send ``parts`` (``pause`` s apart), then read until the proxy closes the connection."""
+    with _connect(proxy) as sock:
+        for part in parts:
+            sock.sendall(part)
+            time.sleep(pause)
+        return _until_closed(sock)
+
+
+def _error(answer: bytes) -> tuple[int, dict[str, object]]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)["error"]
+
+
+def _still_healthy(proxy: ProxyRun) -> None:
+    with _connect(proxy) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(OK_CHUNKED)
+
+
+# name, what the client sends (and the pause between parts), status, reason, words of the message
+CATALOGUE = [
+    (
+        "head_too_large",
+        [b"GET /games/v1/rooms/x HTTP/1.1\r\nx-pad: " + b"p" * 2000 + b"\r\n\r\n"],
+        431,
+        "requestHeadersTooLarge",
+        "larger than 1024 bytes",
+    ),
+    ("slow_head", [b"GET /games/v1/rooms/x HTTP/1.1\r\n"], 408, "requestTimeout", "head"),
+    (
+        "slow_body",
+        [b"POST /games/v1/rooms/create HTTP/1.1\r\ncontent-length: 100\r\n\r\n{}"],
+        408,
+        "requestTimeout",
+        "body did not arrive within 1 s",
+    ),
+    ("not_http", [b"\x16\x03\x01 hello\r\n\r\n"], 400, "badRequest", "malformed"),
+    (
+        "upgrade",
+        [b"GET /games/v1/rooms/x HTTP/1.1\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n"],
+        400,
+        "badRequest",
+        "upgrades are not supported",
+    ),
+    (
+        "chunked_body_too_large",
+        [b"POST /games/v1/rooms/create HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"]
+        + [b"400\r\n" + b"x" * 1024 + b"\r\n"] * 5
+        + [b"0\r\n\r\n"],
+        413,
+        "requestTooLarge",
+        "larger than 4096 bytes",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "parts", "status", "reason", "words"), CATALOGUE, ids=[c[0] for c in CATALOGUE]
+)
+def test_hostile_client(
+    proxy: ProxyRun, name: str, parts: list[bytes], status: int, reason: str, words: str
+) -> None:
+    begun = time.monotonic()
+    answer = _send(proxy, *parts)
+    assert time.monotonic() - begun < WAIT
+    got, error = _error(answer)
+    assert (got, error["code"]) == (status, status)
+    assert error["errors"][0]["reason"] == reason  # type: ignore[index]
+    assert words in str(error["message"])
+    assert proxy.monitor.exchanges == 0  # nothing went upstream
+    _still_healthy(proxy)
+
+
+def test_pipelined_requests_are_answered_in_order(proxy: ProxyRun) -> None:
+    with _connect(proxy) as sock:
+        sock.sendall(GET % b"one" + GET % b"two" + GET % b"three")
+        data = b""
+        while data.count(ROOM_END) < 3:
+            data += sock.recv(65536)
+    assert [data.index(b'"%s"' % name) for name in (b"one", b"two", b"three")] == sorted(
+        data.index(b'"%s"' % name) for name in (b"one", b"two", b"three")
+    )
+    proxy.wait(3)
+    _still_healthy(proxy)
+
+
+def test_too_many_pipelined_requests_get_429_after_the_answers_before_them(
+    proxy: ProxyRun,
+) -> None:
+    answer = _send(proxy, b"".join(GET % b"r%d" % number for number in range(20)))
+    statuses = [int(part[:3]) for part in answer.split(b"HTTP/1.1 ")[1:]]
+    assert statuses == [200] * 17 + [429]  # one answered at once, 16 waiting, then the refusal
+    assert b"more than 16 requests" in answer
+    _still_healthy(proxy)
+
+
+def test_connections_beyond_the_cap_get_503_with_retry_after(proxy: ProxyRun) -> None:
+    held = [_connect(proxy) for _ in range(4)]
+    try:
+        time.sleep(0.2)  # the proxy has counted them
+        with _connect(proxy) as extra:
+            answer = _until_closed(extra)
+    finally:
+        for sock in held:
+            sock.close()
+    assert answer.startswith(b"HTTP/1.1 503")
+    assert b"retry-after: 1" in answer.lower()
+    time.sleep(0.2)
+    _still_healthy(proxy)
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(proxy: ProxyRun) -> None:
+    with _connect(proxy) as sock:
+        sock.sendall(GET % b"fine")
+        data = b""
+        while not data.endswith(ROOM_END):
+            data += sock.recv(65536)
+        begun = time.monotonic()
+        assert sock.recv(65536) == b""  # closed by the proxy, not by this test's timeout
+        assert 0.5 < time.monotonic() - begun < WAIT
+
+
+def test_a_client_gone_before_the_answer_leaves_the_proxy_healthy(proxy: ProxyRun) -> None:
+    with _connect(proxy) as sock:
+        sock.sendall(GET % b"hang")
+    proxy.wait(1)  # judged when the upstream's time is up
+    assert proxy.checks() == {"responds_in_time"}
+    _still_healthy(proxy)
+
+
+def test_expect_100_continue_gets_the_go_ahead_then_the_answer(proxy: ProxyRun) -> None:
+    with _connect(proxy) as sock:
+        sock.sendall(
+            b"POST /games/v1/rooms/fine HTTP/1.1\r\ncontent-length: 2\r\n"
+            b"expect: 100-continue\r\nconnection: close\r\n\r\n"
+        )
+        assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"{}")
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 OK") and b'"roomId": "fine"' in answer
+
+
+def test_head_gets_the_head_alone_and_the_connection_goes_on(proxy: ProxyRun) -> None:
+    with _connect(proxy) as sock:
+        sock.sendall(b"HEAD /games/v1/rooms/fine HTTP/1.1\r\nhost: x\r\n\r\n")
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        rest = _until_closed(sock)
+    assert rest.startswith(b"HTTP/1.1 200 OK") and rest.endswith(OK_CHUNKED)

@@ -1,0 +1,80 @@
+"""The proxy's upstream side against answers only a raw socket sends: broken HTTP, an oversized
+head, a body that runs until the close, an interim 100, a kept-alive connection that the server
+drops or writes on unasked. Each case gets its exact answer, and the proxy keeps serving."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from rooms_kit.traffic.checking import Limits
+from tests.traffic.raw_upstream import ROOM, RawUpstream
+from tests.traffic.support import ProxyRun, proxy_in_front_of
+
+LIMITS = Limits(seconds=2.0, max_request_bytes=4096, max_response_bytes=256 * 1024)
+TOKEN = {"Authorization": "Bearer t-1234"}
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    with RawUpstream() as server:
+        yield server.url
+
+
+@pytest.fixture
+def proxy(upstream: str) -> Iterator[ProxyRun]:
+    with proxy_in_front_of(upstream, limits=LIMITS) as running:
+        yield running
+
+
+def _get(proxy: ProxyRun, name: str) -> httpx.Response:
+    with httpx.Client(base_url=proxy.url, trust_env=False, timeout=20) as client:
+        return client.get(f"/games/v1/rooms/{name}", headers=TOKEN)
+
+
+def _still_serving(proxy: ProxyRun) -> None:
+    answer = _get(proxy, "fine")
+    assert (answer.status_code, answer.content) == (200, ROOM % b"fine")
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("garbage", "the answer breaks HTTP/1.1"),
+        ("bighead", "head is larger than 65536 bytes"),
+    ],
+)
+def test_a_broken_answer_is_502_and_a_violation(proxy: ProxyRun, name: str, words: str) -> None:
+    answer = _get(proxy, name)
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["errors"][0]["reason"] == "upstreamFailed"
+    assert words in error["message"]
+    proxy.wait(1)
+    assert proxy.checks() == {"not_a_server_error"}
+    _still_serving(proxy)
+
+
+@pytest.mark.parametrize("name", ["unsized", "interim"])
+def test_an_unusual_but_valid_answer_passes_whole(proxy: ProxyRun, name: str) -> None:
+    answer = _get(proxy, name)
+    assert (answer.status_code, answer.content) == (200, ROOM % name.encode())
+    proxy.wait(1)
+    assert proxy.monitor.violations == 0, proxy.lines()
+    _still_serving(proxy)
+
+
+@pytest.mark.parametrize("name", ["oneshot", "unasked"])
+def test_a_kept_alive_connection_that_goes_bad_is_not_used_again(
+    proxy: ProxyRun, name: str
+) -> None:
+    """The second request would meet a dropped connection or stray bytes: it goes on a new one
+    (sent again when the server closed before answering)."""
+    first, second = _get(proxy, name), _get(proxy, name)
+    assert [first.status_code, second.status_code] == [200, 200]
+    assert json.loads(second.content)["roomId"] == name
+    proxy.wait(2)
+    assert proxy.monitor.violations == 0, proxy.lines()
