@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from rooms_kit.validation.issues import Issue
-from rooms_kit.validation.locate import line_of, pointer_parts
+from rooms_kit.validation.locate import ArrayCursor, line_of, pointer_parts
 from rooms_kit.validation.reading import Record
 from rooms_kit.validation.validators import Validators, not_json_issue
 
@@ -58,6 +58,7 @@ class Checker:
         self._fast = validators.fast.accepts
         self._invalid_share = 0.0
         self.accepted = 0  # documents taken by ``quick``, which the caller never sees as records
+        self._cursor: ArrayCursor | None = None
 
     def quick(self, raw: bytes) -> bool:
         """True if the fast path accepts these bytes (the document is valid). False: the reader
@@ -109,9 +110,15 @@ class Checker:
         )
         return issues, document
 
+    def _array(self, text: str) -> ArrayCursor:
+        """The cursor over the array file ``text`` (one at a time: files are read one by one)."""
+        if self._cursor is None or self._cursor.text is not text:
+            self._cursor = ArrayCursor(text)
+        return self._cursor
+
     def _doc_line(self, record: Record) -> int:
         if record.text is not None and record.line == 0:
-            return line_of(record.text, [record.index - 1]) or 1
+            return self._array(record.text).line_of(record.index - 1, []) or 1
         return record.line
 
     def _locate(self, record: Record, issues: list[Issue], doc_line: int) -> tuple[Issue, ...]:
@@ -132,8 +139,7 @@ class Checker:
                 continue
             target = issue.locate_at if issue.locate_at is not None else issue.pointer
             if record.text is not None:
-                parts: list[str | int] = [record.index - 1, *pointer_parts(target)]
-                line = line_of(record.text, parts)
+                line = self._array(record.text).line_of(record.index - 1, pointer_parts(target))
             else:
                 assert record.raw is not None
                 text = text or record.raw.decode("utf-8", "replace")
