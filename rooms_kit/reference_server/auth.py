@@ -45,6 +45,15 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def _shown(value: object) -> str:
+    """A value from the token file, quoted in a message no longer than a line."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
+
+
+SHOWN_CHARS = 80
+
+
 def load_token_file(path: Path) -> dict[str, str]:
     """Read a ``{"token": "playerId", ...}`` file; a ``TokenFileError`` says what is wrong."""
     try:
@@ -53,14 +62,21 @@ def load_token_file(path: Path) -> dict[str, str]:
         raise TokenFileError(f"{path}: cannot read the token file: {exc.strerror}") from None
     except (UnicodeError, json.JSONDecodeError) as exc:
         raise TokenFileError(f"{path}: the token file is not JSON: {exc}") from None
+    except RecursionError:
+        raise TokenFileError(
+            f"{path}: expected a JSON object mapping token to player id; this file nests "
+            "deeper than the JSON reader goes"
+        ) from None
     if not isinstance(data, dict):
         raise TokenFileError(f"{path}: expected a JSON object mapping token to player id")
     for token, player_id in data.items():
-        if not token or not isinstance(player_id, str) or not PLAYER_ID.fullmatch(player_id):
+        if not token:
+            raise TokenFileError(f"{path}: a token is empty (the one for {_shown(player_id)})")
+        if not isinstance(player_id, str) or not PLAYER_ID.fullmatch(player_id):
             # Name the player, never the token.
             raise TokenFileError(
                 f"{path}: every token needs a player id of 1-64 letters, digits, '.', '_' or "
-                f"'-' (offending player id: {player_id!r})"
+                f"'-' (offending player id: {_shown(player_id)})"
             )
     if not data:
         raise TokenFileError(

@@ -52,6 +52,11 @@ def pointer_of(parts: Iterator[Any] | list[Any] | Any) -> str:
     return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in texts)
 
 
+MAX_SCHEMA_DEPTH = 64
+"""Levels of nesting a schema file may have (the rooms schemas use fewer than ten); deeper files
+are refused before anything walks them recursively."""
+
+
 def read_json(path: Path) -> Any:
     """Parse one JSON file, turning every failure into a located ``SchemaError``."""
     try:
@@ -59,9 +64,22 @@ def read_json(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaError(Location(path), f"cannot read: {exc}") from None
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SchemaError(Location(path, line=exc.lineno), f"not JSON: {exc.msg}") from None
+    except RecursionError:
+        value = None
+        too_deep: tuple[Any, ...] | None = ()
+    else:
+        from rooms_kit.validation.depth import deeper_than  # noqa: PLC0415 - imports this module
+
+        too_deep = deeper_than(value, MAX_SCHEMA_DEPTH)
+    if too_deep is not None:
+        raise SchemaError(
+            Location(path, pointer_of(list(too_deep))),
+            f"nested deeper than {MAX_SCHEMA_DEPTH} levels; no schema needs that many",
+        )
+    return value
 
 
 class SchemaSet:

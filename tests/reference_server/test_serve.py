@@ -194,6 +194,9 @@ def test_token_file_and_database_tokens(tmp_path: Path) -> None:
         ("[1, 2]", "expected a JSON object"),
         ('{"t": "bad id!"}', "offending player id"),
         ("{not json", "not JSON"),
+        ("[" * 100_000, "nests deeper than the JSON reader goes"),
+        ('{"": "bob"}', "a token is empty (the one for 'bob')"),
+        ('{"t": "' + "x" * 100_000 + '"}', "offending player id: 'xxxxx"),
     ],
 )
 def test_bad_token_files_stop_the_start_without_naming_tokens(
@@ -223,6 +226,7 @@ def test_bad_token_files_stop_the_start_without_naming_tokens(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr) < 2000  # what the file holds is quoted in part only
     if content.startswith('{"t"'):
         assert '"t"' not in result.stderr.replace(str(tokens), "")
 
