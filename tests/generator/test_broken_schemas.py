@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,20 @@ def test_broken_schema_is_reported_with_its_location(case: Path, tmp_path: Path)
         pinned.write_text(message, encoding="utf-8")
     assert message == pinned.read_text(encoding="utf-8")
     assert not out_dir.exists()  # nothing is written when the schemas are broken
+
+
+def test_a_schema_nested_beyond_the_json_reader_is_refused(tmp_path: Path) -> None:
+    """In a process of its own, so the JSON reader has its usual recursion limit (the test run's
+    own may have been raised)."""
+    folder = copy_schemas(tmp_path)
+    (folder / "room-list.schema.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "rooms_kit", "generate", "--schemas", str(folder),
+         "--output", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"rooms-kit: error: {folder}/room-list.schema.json: nested deeper than 64 levels; "
+        "no schema needs that many\n"
+    )
