@@ -70,6 +70,13 @@ def lines_of(path: str) -> Iterator[tuple[int, dict[str, Any] | Issue]]:
     """(line number, exchange) for every line of one recording file (gzip or plain), or (line
     number, issue) for a line that is not one: too long, not JSON, not a recording line. Only a
     file that cannot be read at all raises ``RecordingError``."""
+    if path == STDIN:
+        raise RecordingError(
+            "-: a recording is read from files (replay sends each exchange in file order); "
+            "standard input is not read, give the recording's path"
+        )
+    if os.path.isdir(path):
+        raise RecordingError(f"{path}: a folder, not a recording file; give the files it holds")
     try:
         with _opened(path) as stream:
             for record in ndjson_records(path, stream, MAX_LINE_BYTES, Notices()):

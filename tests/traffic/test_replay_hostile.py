@@ -107,3 +107,25 @@ def test_recorded_lines_are_json_with_every_field(tmp_path: Path) -> None:
         "recording", "n", "time", "player", "method", "path", "query", "operation",
         "status", "latencyMs", "contentType", "request", "response",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("-", "-: a recording is read from files"),
+        (".", ".: a folder, not a recording file; give the files it holds"),
+        ("missing.ndjson", "missing.ndjson: cannot read: No such file or directory"),
+    ],
+)
+def test_a_path_that_is_not_a_recording_file_is_named_in_plain_words(
+    path: str,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["replay", path, "--url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"rooms-kit: error: {message}" + err.split(message, 1)[1]
+    assert "Errno" not in err and len(err.splitlines()) == 1
