@@ -20,7 +20,8 @@ EPILOG = """\
 exit status:
   0  every answer matches the recording
   1  at least one answer differs
-  2  the replay could not run (bad usage, unreadable recording, a player alias without a token)
+  2  the replay could not run (bad usage, unreadable recording, a player alias without a token,
+     a server that refused the connection before anything answered)
 
 example:
   rooms-kit replay traffic.ndjson.gz --url http://127.0.0.1:9090 \\

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -80,6 +81,13 @@ def _answer(status: int, body: bytes, *, close: bool) -> bytes:
     if close:
         head.append(b"connection: close")
     return b"\r\n".join(head) + b"\r\n\r\n" + body
+
+
+def system_reason(exc: OSError) -> str:
+    """The system's reason in words, without Python's ``[Errno N]`` or the call that failed."""
+    if exc.errno:
+        return os.strerror(exc.errno).lower()
+    return str(exc) or type(exc).__name__
 
 
 class Proxy:
@@ -235,7 +243,7 @@ class Forwarding:
         try:
             connection = await self.proxy.pool.connect()
         except OSError as exc:
-            text = f"the upstream cannot be reached: {type(exc).__name__}: {exc}"
+            text = f"the upstream cannot be reached: {system_reason(exc)}"
             self._fail_early(502, NO_ANSWER, "no answer", text)
             return
         if self.done:
@@ -325,7 +333,7 @@ class Forwarding:
             self.connection = None
             self._connecting = asyncio.get_running_loop().create_task(self._connect())
             return
-        text = f"{type(problem).__name__}: {problem}"
+        text = str(problem)
         if not self.seen.status:
             self._fail_early(
                 502, NO_ANSWER, "no answer", f"the upstream dropped the request: {text}"

@@ -1,6 +1,7 @@
 """Reading recordings back (kept light: ``rooms-kit validate`` imports it for every path).
 
-``read_lines`` yields the exchanges of a file (plain or gzip; each line bounded in size),
+``lines_of`` yields the exchanges of a file (plain or gzip; each line bounded in size) or the
+issue of a line that is not one, ``read_lines`` only the exchanges (stopping at such a line),
 ``bodies`` the (kind, body) pairs of an exchange that have a schema, and ``check_recording`` the
 ``rooms-kit validate`` results for every such body, its JSON pointer starting at ``/request`` or
 ``/response`` of the line.
@@ -19,6 +20,7 @@ from typing import IO, Any
 
 import orjson
 
+from rooms_kit.validation.issues import KIND, TOO_LARGE, Issue
 from rooms_kit.validation.reading import (
     BOM,
     GZIP_MAGIC,
@@ -29,10 +31,21 @@ from rooms_kit.validation.reading import (
     ndjson_records,
 )
 from rooms_kit.validation.run import Checker, Result
-from rooms_kit.validation.validators import Validators
+from rooms_kit.validation.validators import Validators, not_json_issue
 
 FORMAT = 1
 MAX_LINE_BYTES = 64 * 1024 * 1024
+TOO_LONG = Issue(
+    "",
+    TOO_LARGE,
+    f"the line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB, the most a recording line "
+    "may hold; skipped",
+)
+NOT_AN_EXCHANGE = Issue(
+    "",
+    KIND,
+    "not a line of a rooms-kit recording (it needs recording: 1, method, path and status)",
+)
 SNIFF_BYTES = 1024 * 1024
 
 
@@ -53,23 +66,41 @@ def _opened(path: str) -> Iterator[IO[bytes]]:
             yield io.BufferedReader(unpacked)
 
 
-def read_lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, exchange) for every line of one recording file (gzip or plain)."""
+def lines_of(path: str) -> Iterator[tuple[int, dict[str, Any] | Issue]]:
+    """(line number, exchange) for every line of one recording file (gzip or plain), or (line
+    number, issue) for a line that is not one: too long, not JSON, not a recording line. Only a
+    file that cannot be read at all raises ``RecordingError``."""
+    if path == STDIN:
+        raise RecordingError(
+            "-: a recording is read from files (replay sends each exchange in file order); "
+            "standard input is not read, give the recording's path"
+        )
+    if os.path.isdir(path):
+        raise RecordingError(f"{path}: a folder, not a recording file; give the files it holds")
     try:
         with _opened(path) as stream:
             for record in ndjson_records(path, stream, MAX_LINE_BYTES, Notices()):
-                where = f"{path}:{record.line}"
-                if record.problem is not None:
-                    raise RecordingError(f"{where}: {record.problem.message}")
+                if record.problem is not None:  # the only one read from a line: its size
+                    yield record.line, TOO_LONG
+                    continue
                 try:
                     value = orjson.loads(record.raw or b"")
                 except orjson.JSONDecodeError as exc:
-                    raise RecordingError(f"{where}: not JSON: {exc}") from None
-                if not is_exchange(value):
-                    raise RecordingError(f"{where}: not a line of a rooms-kit recording")
-                yield record.line, value
+                    yield record.line, replace(not_json_issue(exc), line=None)
+                    continue
+                yield record.line, value if is_exchange(value) else NOT_AN_EXCHANGE
     except (OSError, EOFError, zlib.error) as exc:
-        raise RecordingError(f"{path}: cannot read: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise RecordingError(f"{path}: cannot read: {reason}") from None
+
+
+def read_lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, exchange) for every line of one recording file; the first line that is not
+    an exchange stops the reading with ``RecordingError`` naming it (replay needs every line)."""
+    for number, value in lines_of(path):
+        if isinstance(value, Issue):
+            raise RecordingError(f"{path}:{number}: {value.message}")
+        yield number, value
 
 
 def is_exchange(value: Any) -> bool:
@@ -127,11 +158,16 @@ def operation_kinds(validators: Validators) -> dict[str, tuple[str | None, str |
 def check_recording(
     path: str, validators: Validators, *, max_errors: int
 ) -> Iterator[Result | None]:
-    """One item per body checked: None when valid, the located result when not."""
+    """One item per body checked: None when valid, the located result when not; a line that is
+    not an exchange is one result too (its issue: too long, not JSON, not a recording line)."""
     kinds = operation_kinds(validators)
     checkers: dict[str, Checker] = {}
     index = 0
-    for line, exchange in read_lines(path):
+    for line, exchange in lines_of(path):
+        if isinstance(exchange, Issue):  # reported at its line; the other lines still checked
+            index += 1
+            yield Result(path, index, line, None, (exchange,))
+            continue
         for where, kind, body in bodies(exchange, kinds):
             index += 1
             checker = checkers.get(kind)

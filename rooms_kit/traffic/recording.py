@@ -11,6 +11,10 @@ exchange completes, so they follow the order of the answers.
 A name ending in ``.gz`` is written gzip-compressed. With a rotation size the lines go on in
 ``NAME-2.ndjson``, ``NAME-3.ndjson`` … once a file holds that many (uncompressed) bytes; every
 file is complete on its own and the aliases stay the same across them.
+
+When a write fails (a full disk, a lost device), the recorder reports it once on standard error,
+naming the file and the system's reason, and records nothing more: the proxy goes on forwarding
+and checking, and ``failure`` keeps the message so that the proxy exits 2 at its stop.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 import orjson
 
@@ -79,8 +83,17 @@ def rotated_name(first: Path, index: int) -> Path:
 class Recorder:
     """Writes lines; never a token (aliases are applied before, ``scrub`` once more at writing)."""
 
-    def __init__(self, path: Path, aliases: Aliases, *, rotate_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        aliases: Aliases,
+        *,
+        rotate_bytes: int | None = None,
+        err: TextIO | None = None,
+    ) -> None:
         self.first = path
+        self.err = err
+        self.failure: str | None = None
         self.aliases = aliases
         self.rotate_bytes = rotate_bytes
         self.files: list[Path] = []
@@ -102,18 +115,49 @@ class Recorder:
         self._size = 0
 
     def write(self, seen: Seen, route: Route | None) -> None:
+        if self.failure is not None:
+            return
         text = orjson.dumps(line_of(seen, route)).decode()
         data = (self.aliases.scrub(text) + "\n").encode()
-        if self.rotate_bytes and self._size and self._size + len(data) > self.rotate_bytes:
-            self.close()
-            self._open(rotated_name(self.first, len(self.files) + 1))
-        assert self._stream is not None
-        self._stream.write(data)
-        self._stream.flush()
+        try:
+            if self.rotate_bytes and self._size and self._size + len(data) > self.rotate_bytes:
+                self.close()
+                if self.failure is not None:
+                    return
+                self._open(rotated_name(self.first, len(self.files) + 1))
+            assert self._stream is not None
+            self._stream.write(data)
+            self._stream.flush()
+        except RecordingError as exc:
+            self._fail(str(exc))
+            return
+        except OSError as exc:
+            self._fail(f"{self.files[-1]}: cannot write: {exc.strerror or exc}")
+            return
         self._size += len(data)
         self.lines += 1
 
+    def _fail(self, message: str) -> None:
+        """Stop recording for good, saying so once."""
+        self.failure = message
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass  # the first reason is the one reported
+        if self.err is not None:
+            print(
+                f"rooms-kit proxy: {message}; recording stopped after {self.lines} line(s), "
+                "forwarding and checking go on (exit status 2 at the stop)",
+                file=self.err,
+                flush=True,
+            )
+
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        stream, self._stream = self._stream, None
+        if stream is not None and self.failure is None:
+            try:
+                stream.close()
+            except OSError as exc:
+                self._fail(f"{self.files[-1]}: cannot write: {exc.strerror or exc}")

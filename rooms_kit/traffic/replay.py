@@ -16,6 +16,7 @@ the same ``code`` and the same list of ``reason``s (messages are prose and may d
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -177,6 +178,7 @@ class Replayer:
             transport=transport,
         )
         self.sent = 0
+        self.answered = 0  # exchanges the server answered (even wrongly)
 
     def close(self) -> None:
         self.client.close()
@@ -227,7 +229,9 @@ class Replayer:
         replayed = body if body is not None else text
         what: str | None
         recorded_type = line.get("contentType")
-        if status != recorded_status:
+        if status == 0 and recorded_status != 0:
+            what = f"status {recorded_status} recorded, {text}"
+        elif status != recorded_status:
             what = f"status {recorded_status} recorded, {status} now"
         elif recorded_type and status and content_type != recorded_type:
             what = f"content type {recorded_type} recorded, {content_type or '(none)'} now"
@@ -263,10 +267,18 @@ class Replayer:
                     reader.feed(chunk)
                 raw = reader.finish()
                 media = response.headers.get("content-type")
+        except httpx.ConnectError as exc:
+            if not self.answered:
+                raise Unreachable(f"{self.base}: {_reason(exc)}") from None
+            return 0, None, None, f"no answer: {_reason(exc)}"
+        except httpx.TimeoutException as exc:
+            return 0, None, None, f"no answer: {_timeout(exc, self.limits.seconds)}"
         except httpx.HTTPError as exc:
-            return 0, None, None, f"no answer: {type(exc).__name__}: {exc}"
+            return 0, None, None, f"no answer: {_reason(exc)}"
         except TransportFailure as failure:
-            return 0, None, None, f"[{failure.check}] {failure.title}"
+            self.answered += 1
+            return 0, None, None, f"answer refused: {failure}"
+        self.answered += 1
         media = media.split(";")[0].strip().lower() if media else None
         if not raw:
             return status, media, None, None
@@ -274,6 +286,47 @@ class Replayer:
             return status, media, orjson.loads(raw), None
         except orjson.JSONDecodeError:
             return status, media, None, raw.decode("utf-8", "replace")
+
+
+TRANSPORT_WORDS: dict[type[httpx.HTTPError], str] = {
+    httpx.ConnectError: "cannot connect",
+    httpx.RemoteProtocolError: "the answer is not valid HTTP",
+    httpx.ReadError: "the connection broke while reading",
+    httpx.WriteError: "the request could not be sent",
+}
+
+
+class Unreachable(Exception):
+    """Nothing answered: the server could not be reached before any answer came."""
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    """A transport failure in a few words: what went wrong, then the system's reason (without
+    Python's ``[Errno N]``) or the library's own words."""
+    detail = re.sub(r"\[Errno -?\d+\]\s*", "", str(exc)).strip()
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.strerror:
+            detail = cause.strerror.lower()
+            break
+        cause = cause.__cause__ or cause.__context__
+    for cls, words in TRANSPORT_WORDS.items():
+        if isinstance(exc, cls):
+            return f"{words}: {detail}" if detail else words
+    return detail or type(exc).__name__
+
+
+def _timeout(exc: httpx.TimeoutException, seconds: float) -> str:
+    phase = {
+        httpx.ConnectTimeout: "connect",
+        httpx.ReadTimeout: "read",
+        httpx.WriteTimeout: "write",
+        httpx.PoolTimeout: "pool",
+    }
+    for cls, name in phase.items():
+        if isinstance(exc, cls):
+            return f"{name} timeout ({seconds:g} s)"
+    return f"timeout ({seconds:g} s)"
 
 
 def steps(paths: list[str]) -> Iterator[Step]:

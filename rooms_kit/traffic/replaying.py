@@ -18,7 +18,7 @@ from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
-from rooms_kit.traffic.replay import Difference, Replayer, steps
+from rooms_kit.traffic.replay import Difference, Replayer, Unreachable, steps
 
 COLUMN = 60
 
@@ -108,7 +108,8 @@ def run_replay(
     limits: Limits | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """0 when every answer matches the recording, 1 on a difference."""
+    """0 when every answer matches the recording, 1 on a difference; ``KitError`` (exit 2) when
+    the server cannot be reached before anything answered."""
     missing = [alias for alias in aliases_in(paths) if alias not in tokens]
     if missing:
         raise KitError(
@@ -121,7 +122,12 @@ def run_replay(
     cases: list[tuple[str, str, Difference | None]] = []
     try:
         for step in steps(paths):
-            difference = replayer.send(step)
+            try:
+                difference = replayer.send(step)
+            except Unreachable as exc:
+                raise KitError(
+                    f"cannot reach {exc} (nothing answered, nothing was compared)"
+                ) from None
             cases.append((step.where, str(step.line.get("operation")), difference))
             if difference is not None:
                 differences.append(difference)

@@ -57,12 +57,17 @@ class Assembled:
             self.recorder.close()
 
 
-def assemble(settings: ProxySettings, out: TextIO, judge: Judge | None = None) -> Assembled:
+def assemble(
+    settings: ProxySettings,
+    out: TextIO,
+    judge: Judge | None = None,
+    err: TextIO | None = None,
+) -> Assembled:
     """The proxy app and what judges, prints and records behind it (not yet serving)."""
     upstream = check_base_url(settings.upstream, "--upstream")
     aliases = Aliases()
     recorder = (
-        Recorder(settings.record, aliases, rotate_bytes=settings.rotate_bytes)
+        Recorder(settings.record, aliases, rotate_bytes=settings.rotate_bytes, err=err)
         if settings.record is not None
         else None
     )
@@ -115,8 +120,8 @@ async def _serve_until_signal(proxy: Proxy, sock: socket.socket) -> None:
 
 
 def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Serve until a signal; 1 when a violation was seen, 0 otherwise."""
-    parts = assemble(settings, out)
+    """Serve until a signal; 2 when the recording failed, else 1 on a violation, else 0."""
+    parts = assemble(settings, out, err=err)
     monitor, recorder, app, aliases = parts.monitor, parts.recorder, parts.proxy, parts.aliases
     upstream = app.upstream
     try:
@@ -135,8 +140,18 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     out.write(verdict(monitor.results, monitor.exchanges) + "\n")
     out.flush()
     if recorder is not None:
-        print(f"rooms-kit proxy: recording in {', '.join(map(str, recorder.files))}", file=err)
+        files = ", ".join(map(str, recorder.files))
+        if recorder.failure is None:
+            print(f"rooms-kit proxy: recording in {files}", file=err)
+        else:
+            print(
+                f"rooms-kit proxy: recording incomplete ({recorder.lines} line(s) in {files}): "
+                f"{recorder.failure}",
+                file=err,
+            )
     if settings.report_dir is not None:
         write_reports(settings.report_dir, monitor.results, monitor.exchanges, aliases)
         print(f"rooms-kit proxy: reports in {settings.report_dir}", file=err)
+    if recorder is not None and recorder.failure is not None:
+        return 2
     return 1 if monitor.violations else 0

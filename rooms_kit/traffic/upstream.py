@@ -104,9 +104,15 @@ class Connection(asyncio.Protocol):
             self._fail(UpstreamError("the upstream switched protocols"))
         except httptools.HttpParserError as exc:
             cause = exc.__context__ if isinstance(exc.__context__, UpstreamError) else None
-            self._fail(cause or UpstreamError(f"the answer breaks HTTP/1.1: {exc}"))
+            self._fail(cause or UpstreamError(self._broken()))
         if self.listener is listener or self.listener is None:
             listener.flush()
+
+    def _broken(self) -> str:
+        """What broke HTTP/1.1, in the kit's words (the parser's own are about its internals)."""
+        if not self._head_seen:
+            return "the answer breaks HTTP/1.1: its status line or headers cannot be parsed"
+        return "the answer breaks HTTP/1.1: its body is not framed as its headers say"
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

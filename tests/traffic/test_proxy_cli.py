@@ -194,3 +194,37 @@ def test_bad_usage_exits_2(args: list[str], message: str, tmp_path: Path) -> Non
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_recording_that_cannot_be_written_is_reported_once_and_exits_2(
+    reference: str, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    proxy = ProxyProcess(
+        "--upstream",
+        reference,
+        "--record",
+        "/dev/full",
+        "--report-dir",
+        str(reports),
+        cwd=tmp_path,
+    )
+    try:
+        with httpx.Client(trust_env=False, timeout=20) as client:
+            answers = [
+                client.get(f"{proxy.url}/games/v1/rooms", headers={"authorization": "Bearer x"})
+                for _ in range(3)
+            ]
+        status, out, err = proxy.stop(signal.SIGTERM)
+    finally:
+        proxy.kill()
+    assert [answer.status_code for answer in answers] == [401] * 3  # forwarding went on
+    assert "Traceback" not in err
+    reason = "/dev/full: cannot write: No space left on device"
+    stopped = [line for line in err.splitlines() if "recording stopped" in line]
+    assert len(stopped) == 1 and reason in stopped[0], err
+    assert "recording incomplete (0 line(s) in /dev/full)" in err
+    assert status == 2, err
+    assert out.splitlines()[-1].endswith("3 exchange(s) seen")
+    assert (reports / "report.txt").is_file()

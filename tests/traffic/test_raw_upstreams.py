@@ -5,6 +5,7 @@ drops or writes on unasked. Each case gets its exact answer, and the proxy keeps
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -43,7 +44,11 @@ def _still_serving(proxy: ProxyRun) -> None:
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("garbage", "the answer breaks HTTP/1.1"),
+        (
+            "garbage",
+            "the upstream dropped the request: the answer breaks HTTP/1.1: its status line or "
+            "headers cannot be parsed",
+        ),
         ("bighead", "head is larger than 65536 bytes"),
     ],
 )
@@ -53,6 +58,7 @@ def test_a_broken_answer_is_502_and_a_violation(proxy: ProxyRun, name: str, word
     error = answer.json()["error"]
     assert error["errors"][0]["reason"] == "upstreamFailed"
     assert words in error["message"]
+    assert "Error" not in error["message"]  # the kit's words, not an exception's or a parser's
     proxy.wait(1)
     assert proxy.checks() == {"not_a_server_error"}
     _still_serving(proxy)
@@ -78,3 +84,20 @@ def test_a_kept_alive_connection_that_goes_bad_is_not_used_again(
     assert json.loads(second.content)["roomId"] == name
     proxy.wait(2)
     assert proxy.monitor.violations == 0, proxy.lines()
+
+
+def test_an_upstream_that_refuses_the_connection_is_named_in_words() -> None:
+    with socket.socket() as bound:  # bound, never listening: every connection is refused
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        with proxy_in_front_of(url, limits=LIMITS) as proxy:
+            answer = _get(proxy, "fine")
+            proxy.wait(1)
+            lines = proxy.lines()
+    assert answer.status_code == 502
+    reason = "no answer: the upstream cannot be reached: connection refused"
+    assert (
+        answer.json()["error"]["message"]
+        == f"rooms-kit proxy: {reason.removeprefix('no answer: ')}"
+    )
+    assert lines == [f"proxy:1: get GET /games/v1/rooms/fine: [not_a_server_error] {reason}"]

@@ -7,12 +7,18 @@ import json
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from rooms_kit.cli.main import main
 from rooms_kit.reference_server.app import create_reference_app
 from rooms_kit.traffic.aliases import OVERSIZED, Aliases
-from rooms_kit.traffic.reading import RecordingError, looks_like_recording, read_lines
+from rooms_kit.traffic.reading import (
+    MAX_LINE_BYTES,
+    RecordingError,
+    looks_like_recording,
+    read_lines,
+)
 from rooms_kit.traffic.recording import Recorder, rotated_name
 from rooms_kit.traffic.seen import Seen
 from tests.contract.broken_variants.variants import BadEnumValue
@@ -167,3 +173,49 @@ def test_validate_names_the_bad_body_of_a_recording(
     recorded = record.read_text(encoding="utf-8").splitlines()[line_number - 1]
     assert "PARTICIPANT_ACCEPTED" in recorded
     assert f"{record}:{line_number}: games#room /response/participants/0/status: [enum]" in bad[0]
+
+
+def test_validate_reports_each_broken_line_of_a_recording_and_checks_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A catalogue of broken lines: each one is an error at its file:line (exit 1), and the lines
+    after it are still checked; before, the first one made the whole file unreadable (exit 2)."""
+    line = {
+        "recording": 1,
+        "method": "GET",
+        "path": "/games/v1/rooms",
+        "operation": "games.rooms.list",
+        "status": 200,
+        "request": None,
+        "response": {"kind": "games#roomList", "items": []},
+    }
+    bad_body = {**line, "response": {"kind": "games#roomList", "items": "none"}}
+    path = tmp_path / "broken.ndjson"
+    with path.open("wb") as stream:
+        stream.write(orjson.dumps(line) + b"\n")  # 1: fine (and makes it a recording)
+        stream.write(b'{"recording": 1, "method\n')  # 2: cut off
+        stream.write(b'{"kind": "games#room"}\n')  # 3: JSON, not a recording line
+        stream.write(b'{"recording": 1, "n": ' + b" " * MAX_LINE_BYTES + b"1}\n")  # 4: too long
+        stream.write(orjson.dumps(bad_body) + b"\n")  # 5: a bad body, still found
+        stream.write(orjson.dumps(line) + b"\n")  # 6: fine
+    assert main(["validate", str(path)]) == 1
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert out[:-1] == [
+        f"{path}:2: (root): [json] not JSON: unexpected control character in string (line 1, column 25)",
+        f"{path}:3: (root): [kind] not a line of a rooms-kit recording "
+        "(it needs recording: 1, method, path and status)",
+        f"{path}:4: (root): [size] the line is longer than 64 MiB, the most a recording line "
+        "may hold; skipped",
+        f'{path}:5: games#roomList /response/items: [type] got string "none"; expected array',
+    ]
+    assert out[-1].startswith("6 documents, 4 invalid, ")
+    assert "Traceback" not in captured.err and "unreadable" not in captured.err
+    # replay needs every line: it refuses the file at the first broken one, with its own words
+    assert main(["replay", str(path), "--url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: not JSON: unexpected control character" in err
+    path.write_bytes(orjson.dumps(line) + b"\n" + b" " * (MAX_LINE_BYTES + 1) + b"x\n")
+    assert main(["replay", str(path), "--url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:2: the line is longer than 64 MiB" in err and "--max-bytes" not in err

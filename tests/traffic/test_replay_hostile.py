@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,13 @@ def test_hostile_answers_are_differences_within_the_bounds(tmp_path: Path) -> No
     assert lines[-1] == "DIFFERENT: 6 of 8 exchange(s) answered differently"
     by_line = {int(line.split(":")[1]): line for line in lines[:-1]}
     assert sorted(by_line) == [2, 3, 4, 5, 6, 7]
-    assert "status 200 recorded, 0 now" in by_line[2]  # no answer within the time bound
-    assert "status 200 recorded, 0 now" in by_line[4]  # stopped at the size cap
+    # the console line names why there is no answer (before, only report.txt did)
+    assert by_line[2].endswith("status 200 recorded, no answer: read timeout (1 s)")
+    assert "status 200 recorded, answer refused: [responds_in_time]" in by_line[3]
+    assert "status 200 recorded, answer refused: [response_size]" in by_line[4]
+    assert "status 200 recorded, answer refused: [response_size]" in by_line[5]
+    assert "status 200 recorded, no answer: the answer is not valid HTTP" in by_line[7]
+    assert not any(line.endswith(" 0 now") for line in lines)
     assert "content type application/json recorded, text/html now" in by_line[6]
 
 
@@ -67,6 +73,25 @@ def test_a_broken_recording_is_refused_with_its_line(
         stream.write('{"recording": 1, "method": "GET"\n')
     assert main(["replay", str(path), "--url", "http://127.0.0.1:9", "--token", "player-1=x"]) == 2
     assert f"{path}:2: not JSON" in capsys.readouterr().err
+
+
+def test_a_server_that_cannot_be_reached_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _recording(tmp_path, ["fine", "fine", "fine"])
+    with socket.socket() as bound:  # bound, never listening: every connection is refused
+        bound.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        reports = tmp_path / "reports"
+        args = ["replay", str(path), "--url", url, "--token", "player-1=x"]
+        status = main([*args, "--report-dir", str(reports)])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err.splitlines() == [
+        f"rooms-kit: error: cannot reach {url}: cannot connect: connection refused "
+        "(nothing answered, nothing was compared)"
+    ]
+    assert "Traceback" not in captured.err and "Errno" not in captured.err
 
 
 def test_a_token_without_alias_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,3 +107,25 @@ def test_recorded_lines_are_json_with_every_field(tmp_path: Path) -> None:
         "recording", "n", "time", "player", "method", "path", "query", "operation",
         "status", "latencyMs", "contentType", "request", "response",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("-", "-: a recording is read from files"),
+        (".", ".: a folder, not a recording file; give the files it holds"),
+        ("missing.ndjson", "missing.ndjson: cannot read: No such file or directory"),
+    ],
+)
+def test_a_path_that_is_not_a_recording_file_is_named_in_plain_words(
+    path: str,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["replay", path, "--url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"rooms-kit: error: {message}" + err.split(message, 1)[1]
+    assert "Errno" not in err and len(err.splitlines()) == 1
