@@ -189,7 +189,7 @@ def render(found: dict[str, object], total: int, connections: int) -> str:
         f"- the proxy's peak resident memory: {found['peak']:.0f} MiB; its verdict at the stop: "
         f"`{found['verdict']}`;",
         f"- one-minute load average of the machine at the end of the run: {found['load']:.1f} "
-        "(other work shared the cores).",
+        "(the benchmark's own processes included).",
         "",
         "What the profiles (cProfile with a CPU clock, on the proxy process) showed, in the order "
         "it was fixed: (1) every answer ran the suite's schema checks, about 3.5 ms of "

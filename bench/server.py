@@ -49,6 +49,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PERFORMANCE = ROOT / "docs" / "performance.md"
 BEGIN = "<!-- bench/server.py: begin -->"
 END = "<!-- bench/server.py: end -->"
+LOAD_AT_START = os.getloadavg()[0]  # before any of the benchmark's own processes
 
 
 # -- the ceiling ----------------------------------------------------------------------------------
@@ -731,7 +732,8 @@ def render(
         "",
         f"Run of {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, load average "
-        f"{os.getloadavg()[0]:.1f} at the end (other work was running on the machine); the "
+        f"{LOAD_AT_START:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (the "
+        "benchmark's own processes included; above 1 at the start, other work was running); the "
         "client, the servers and PostgreSQL share the cores, so absolute rates are lower than "
         "remote clients would see"
         + (", and a second worker has no idle core to use." if (os.cpu_count() or 1) <= 2 else "."),
