@@ -17,11 +17,20 @@ pytest's ``caplog``), lines go through ``logging`` as usual.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable
-from typing import TextIO
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
+import orjson
+
+ACCESS_LOGGER = "rooms_kit.access"
+REFUSED_KEY = "rooms_kit.refused"
+"""Scope key the connection layer sets to ``(status, body bytes)`` when it, not the application,
+answered a request (a body that came too late): the access line then says what the client got."""
 FLUSH_SECONDS = 0.2
 MAX_LINES = 256
 
@@ -104,3 +113,53 @@ def line_sink(logger: logging.Logger) -> Callable[[str], None] | None:
     ):
         return None
     return handler.add_line
+
+
+def log_line(logger: logging.Logger, line: str) -> None:
+    """Write one finished access line: straight to the batched handler when that is all logging
+    would do, through ``logging`` otherwise."""
+    sink = line_sink(logger)
+    if sink is not None:
+        sink(line)
+    elif logger.isEnabledFor(logging.INFO):
+        logger.info(line)
+
+
+MAX_LOGGED_PATH = 256
+"""Longest path an access-log line carries; a client's 100 kB path is cut, not copied."""
+
+
+def _clipped_path(path: object) -> object:
+    if isinstance(path, str) and len(path) > MAX_LOGGED_PATH:
+        return f"{path[:MAX_LOGGED_PATH]}… ({len(path) - MAX_LOGGED_PATH} more characters)"
+    return path
+
+
+def access_line(scope: Mapping[str, Any], outcome: Mapping[str, int], started: float) -> str:
+    client = scope.get("client")
+    record: dict[str, Any] = {
+        "time": timestamp(time.time()),
+        "method": scope.get("method"),
+        "path": _clipped_path(scope.get("path")),
+        "status": outcome["status"],
+        "bytes": outcome["bytes"],
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        "client": f"{client[0]}:{client[1]}" if client else None,
+    }
+    try:
+        return orjson.dumps(record).decode()
+    except orjson.JSONEncodeError:  # a path orjson will not encode (a lone surrogate)
+        return json.dumps(record)
+
+
+_second: list[Any] = [None, ""]
+"""The last whole second formatted by ``timestamp`` and its text (one line per request asks
+for the same second many times)."""
+
+
+def timestamp(now: float) -> str:
+    """``now`` as ISO 8601 in UTC with milliseconds, like ``datetime.isoformat``."""
+    second = int(now)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((now - second) * 1000):03d}+00:00"

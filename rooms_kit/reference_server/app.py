@@ -14,16 +14,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import orjson
 from rooms_api.server import DEFAULT_MAX_BODY_BYTES, WireRoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rooms_kit.reference_server.access_log import line_sink
+from rooms_kit.reference_server.access_log import ACCESS_LOGGER, REFUSED_KEY, access_line, log_line
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.group_commit import GroupCommitter
@@ -33,7 +30,6 @@ from rooms_kit.reference_server.sqlite_store import SqliteStore
 from rooms_kit.reference_server.storage import Store
 from rooms_kit.reference_server.stores import is_postgres, open_store
 
-ACCESS_LOGGER = "rooms_kit.access"
 HEALTH_PATH = "/healthz"
 
 
@@ -89,11 +85,10 @@ class ReferenceApp:
             else:
                 await self.inner(scope, receive, recording_send)
         finally:
-            sink = line_sink(self.access_log)
-            if sink is not None:
-                sink(_access_line(scope, outcome, started))
-            elif self.access_log.isEnabledFor(logging.INFO):
-                self.access_log.info(_access_line(scope, outcome, started))
+            refused = scope.get(REFUSED_KEY)
+            if refused is not None:  # the connection layer answered instead (a late body: 408)
+                outcome = {"status": refused[0], "bytes": refused[1]}
+            log_line(self.access_log, access_line(scope, outcome, started))
 
     async def _health(self, scope: Scope, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -120,45 +115,6 @@ class ReferenceApp:
 
 MEMORY_THREADS = 4
 """Threads for a ``:memory:`` database, whose one connection serves a call at a time anyway."""
-
-MAX_LOGGED_PATH = 256
-"""Longest path an access-log line carries; a client's 100 kB path is cut, not copied."""
-
-
-def _clipped_path(path: object) -> object:
-    if isinstance(path, str) and len(path) > MAX_LOGGED_PATH:
-        return f"{path[:MAX_LOGGED_PATH]}… ({len(path) - MAX_LOGGED_PATH} more characters)"
-    return path
-
-
-def _access_line(scope: Scope, outcome: Mapping[str, int], started: float) -> str:
-    client = scope.get("client")
-    record: dict[str, Any] = {
-        "time": _timestamp(time.time()),
-        "method": scope.get("method"),
-        "path": _clipped_path(scope.get("path")),
-        "status": outcome["status"],
-        "bytes": outcome["bytes"],
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        "client": f"{client[0]}:{client[1]}" if client else None,
-    }
-    try:
-        return orjson.dumps(record).decode()
-    except orjson.JSONEncodeError:  # a path orjson will not encode (a lone surrogate)
-        return json.dumps(record)
-
-
-_second: list[Any] = [None, ""]
-"""The last whole second formatted by ``_timestamp`` and its text (one line per request asks
-for the same second many times)."""
-
-
-def _timestamp(now: float) -> str:
-    """``now`` as ISO 8601 in UTC with milliseconds, like ``datetime.isoformat``."""
-    second = int(now)
-    if _second[0] != second:
-        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
-    return f"{_second[1]}.{int((now - second) * 1000):03d}+00:00"
 
 
 def create_reference_app(

@@ -23,7 +23,8 @@ protocol class that ``serving`` hands to uvicorn. Each connection gets:
   writing, and discards whatever still arrives for up to ``LINGER_SECONDS`` before closing, so the
   client can read the answer instead of meeting a reset.
 
-Answers made here use Google's error envelope, like the stub's.
+Answers made here use Google's error envelope, like the stub's, and each one gets an access-log
+line like a request's (``method`` and ``path`` are null when no request line was read).
 """
 
 from __future__ import annotations
@@ -34,13 +35,21 @@ import functools
 import json
 import logging
 import resource
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from rooms_kit.reference_server.access_log import (
+    ACCESS_LOGGER,
+    REFUSED_KEY,
+    access_line,
+    log_line,
+)
 
 LINGER_SECONDS = 2.0
 MAX_LINGERING = 32
@@ -179,6 +188,7 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_for = ""
         self._stalled: asyncio.TimerHandle | None = None
+        self._since = 0.0  # when the current wait for a request began (for the access log)
         self._served = False
         self._in_request = False
         self._lost = False
@@ -188,6 +198,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        self._since = time.perf_counter()
         self._guard = _LingeringTransport(transport, self, self.lingering)
         super().connection_made(self._guard)  # type: ignore[arg-type]
         if len(self.connections) > self.cap and not self._displace_oldest_waiting():
@@ -229,7 +240,7 @@ class GuardedH11Protocol(H11Protocol):
             f"{msg} The request line and headers must be well-formed HTTP/1.1 and at most "
             f"{self.limits.max_header_bytes} bytes long."
         )
-        self._close_with(raw_response(400, "Bad Request", "badRequest", message))
+        self._refuse(400, "Bad Request", "badRequest", message)
 
     def pause_writing(self) -> None:
         """The transport's buffer is full: the client has stopped reading our answers."""
@@ -269,6 +280,7 @@ class GuardedH11Protocol(H11Protocol):
         )
 
     def _await_headers(self) -> None:
+        self._since = time.perf_counter()
         self.waiting[self] = None
         self.waiting.move_to_end(self)
         self._arm(self.limits.header_timeout, self._headers_too_slow)
@@ -307,11 +319,9 @@ class GuardedH11Protocol(H11Protocol):
             self._guard.drop()
             return
         seconds = self.limits.header_timeout
-        self._close_with(
-            raw_response(
-                408, "Request Timeout", "requestTimeout",
-                f"The request headers did not arrive within {seconds:g} seconds",
-            )
+        self._refuse(
+            408, "Request Timeout", "requestTimeout",
+            f"The request headers did not arrive within {seconds:g} seconds",
         )  # fmt: skip
 
     def _body_too_slow(self) -> None:
@@ -331,6 +341,7 @@ class GuardedH11Protocol(H11Protocol):
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ]
+            cast(dict[str, Any], cycle.scope)[REFUSED_KEY] = (408, len(body))  # logged as such
             try:
                 answer = h11.Response(status_code=408, headers=headers, reason=b"Request Timeout")
                 data = self.conn.send(answer)
@@ -360,13 +371,20 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm()
         self.waiting.pop(self, None)
         seconds = self.limits.retry_after_seconds
-        self._close_with(
-            raw_response(
-                503, "Service Unavailable", "backendError",
-                "The server is at its connection limit; retry later",
-                (f"retry-after: {seconds}",),
-            )
+        self._refuse(
+            503, "Service Unavailable", "backendError",
+            "The server is at its connection limit; retry later",
+            (f"retry-after: {seconds}",),
         )  # fmt: skip
+
+    def _refuse(
+        self, status: int, phrase: str, reason: str, message: str, extra: tuple[str, ...] = ()
+    ) -> None:
+        """Answer ``status`` with no request to answer (or none read yet), log it, and close."""
+        self._close_with(raw_response(status, phrase, reason, message, extra))
+        scope = {"method": None, "path": None, "client": self.client}
+        outcome = {"status": status, "bytes": len(error_body(status, reason, message))}
+        log_line(logging.getLogger(ACCESS_LOGGER), access_line(scope, outcome, self._since))
 
     def _close_with(self, data: bytes) -> None:
         assert self._guard is not None

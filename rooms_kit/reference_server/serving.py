@@ -24,8 +24,8 @@ import uvicorn
 from rooms_api.server import DEFAULT_MAX_BODY_BYTES
 
 from rooms_kit.errors import KitError
-from rooms_kit.reference_server.access_log import BatchedLineHandler
-from rooms_kit.reference_server.app import ACCESS_LOGGER, ReferenceApp, create_reference_app
+from rooms_kit.reference_server.access_log import ACCESS_LOGGER, BatchedLineHandler
+from rooms_kit.reference_server.app import ReferenceApp, create_reference_app
 from rooms_kit.reference_server.limits import (
     ACCEPT_BATCH,
     LISTEN_BACKLOG,

@@ -10,7 +10,8 @@ import time
 from datetime import UTC, datetime
 
 from rooms_kit.reference_server.access_log import BatchedLineHandler
-from rooms_kit.reference_server.app import _access_line, _timestamp
+from rooms_kit.reference_server.access_log import access_line as _access_line
+from rooms_kit.reference_server.access_log import timestamp as _timestamp
 
 
 def record(message: str) -> logging.LogRecord:

@@ -54,6 +54,24 @@ def assert_healthy(server: ServerProcess) -> None:
     assert peak_memory_kb(server.pid) < MEMORY_LIMIT_KB
 
 
+def access_lines(
+    server: ServerProcess, before: int, count: int, client: str | None = None
+) -> list[dict[str, object]]:
+    """The access-log lines written since ``before`` (of ``client`` only, if given), waiting up to
+    10 s for ``count`` of them: the log is written in batches."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [
+            json.loads(line)
+            for line in server.lines[before:]
+            if line.startswith("{") and '"status"' in line and '"duration_ms"' in line
+        ]
+        found = [line for line in found if client is None or line["client"] == client]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def nested(depth: int) -> bytes:
     """A create body whose ``capabilities`` hold ``depth`` nested arrays (depth + 1 levels)."""
     return b'{"capabilities": ' + b"[" * depth + b"]" * depth + b"}"
@@ -196,7 +214,9 @@ def test_an_answer_before_the_body_closes_the_connection_politely(server: Server
 
 def test_slow_headers_get_408(server: ServerProcess) -> None:
     """R-limits-3"""
+    before = len(server.lines)
     with connect(server.port) as sock:
+        client = "{}:{}".format(*sock.getsockname())
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         started = time.monotonic()
         answer = read_answer(sock)
@@ -207,17 +227,25 @@ def test_slow_headers_get_408(server: ServerProcess) -> None:
         "message": "The request headers did not arrive within 1 seconds",
     }
     assert 0.5 < time.monotonic() - started < 20
+    (line,) = access_lines(server, before, 1, client)  # what the client got is in the log too
+    assert (line["method"], line["path"], line["status"]) == (None, None, 408)
+    assert line["bytes"] == len(answer.body) and float(str(line["duration_ms"])) >= 500
     assert_healthy(server)
 
 
 def test_a_slow_body_gets_408(server: ServerProcess) -> None:
     """R-limits-3"""
     head = create(b"").replace(b"Content-Length: 0", b"Content-Length: 100")
+    before = len(server.lines)
     with connect(server.port) as sock:
+        client = "{}:{}".format(*sock.getsockname())
         sock.sendall(head + b'{"invitedPlayerIds"')
         answer = read_answer(sock)
     assert answer.status == 408
     assert answer.error()["message"] == "The request body did not arrive within 1 seconds"
+    (line,) = access_lines(server, before, 1, client)  # 408 as the client got (it said 400)
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/games/v1/rooms/create", 408)
+    assert line["bytes"] == len(answer.body)
     assert_healthy(server)
 
 
@@ -263,6 +291,9 @@ def test_a_flood_of_malformed_requests_writes_a_bounded_log(server: ServerProces
     added = [line for line in server.lines[before:] if "Invalid HTTP request" in line]
     assert 1 <= len(added) <= 10
     assert "rate_limited" in added[-1]
+    lines = access_lines(server, before, 300)
+    refusals = [line for line in lines if (line["method"], line["status"]) == (None, 400)]
+    assert len(refusals) >= 300  # one access line per answer, as for every request
 
 
 def test_beyond_the_connection_cap_503_with_retry_after(tmp_path: Path) -> None:
@@ -281,6 +312,8 @@ def test_beyond_the_connection_cap_503_with_retry_after(tmp_path: Path) -> None:
         assert refused.status == 503
         assert refused.headers["retry-after"] == "1"
         assert refused.error()["reason"] == "backendError"
+        refusals = [line for line in access_lines(small, 0, 4) if line["method"] is None]
+        assert [line["status"] for line in refusals] == [503]
         time.sleep(0.5)
         again = exchange(small.port, request("GET", "/healthz", token=None))
         assert again.status == 200
