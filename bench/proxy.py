@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server import PERFORMANCE, ROOT, Call, Child, Result, _load, _prepare
+from server import PERFORMANCE, ROOT, Call, Child, Result, _load, _prepare, write_section
 
 BEGIN = "<!-- bench/proxy.py: begin -->"
 END = "<!-- bench/proxy.py: end -->"
@@ -220,18 +220,6 @@ def render(found: dict[str, object], total: int, connections: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of docs/performance.md, leaving the others alone."""
-    text = PERFORMANCE.read_text(encoding="utf-8")
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    PERFORMANCE.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--requests", type=int, default=3000, help="requests per measurement")
@@ -240,7 +228,7 @@ def main() -> None:
     args = parser.parse_args()
     found = run(args.requests, args.connections)
     if not args.no_write:
-        write_section(render(found, args.requests, args.connections))
+        write_section(render(found, args.requests, args.connections), BEGIN, END)
         print(f"written to {PERFORMANCE.relative_to(ROOT)}")
 
 

@@ -792,12 +792,13 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of docs/performance.md, leaving the others alone."""
+def write_section(section: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace one benchmark's section of docs/performance.md (between its ``begin`` and ``end``
+    markers), leaving the others alone."""
     text = PERFORMANCE.read_text(encoding="utf-8") if PERFORMANCE.exists() else "# Performance\n"
-    if BEGIN in text and END in text:
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1].lstrip("\n")
+    if begin in text and end in text:
+        before, rest = text.split(begin, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
         text = before + section + ("\n" + after if after else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ DEFAULT_DATABASE = "rooms.db"
 # A stored token must be one a client can send: the server reads request heads up to 16 KiB.
 MAX_TOKEN_CHARS = 4096
 MAX_APPLICATION_ID = 256
-MAX_TOKEN_FILE_BYTES = 16 * 1024 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024  # with the default 1 MiB, memory stays under 300 MB
 MAX_CONNECTIONS = 100_000
 MAX_SECONDS = 3600
@@ -69,19 +67,13 @@ def _positive(kind: type[int] | type[float], most: float) -> Any:
 
 
 def _token_file(text: str) -> Path:
-    """``--tokens``: a regular file of bounded size. A FIFO would block the start for ever and
-    /dev/zero would be read until memory runs out; a missing file is reported by the loader."""
+    """``--tokens``: refused at once when it cannot be a token file (see ``token_file_problem``)."""
+    from rooms_kit.reference_server.auth import token_file_problem  # noqa: PLC0415
+
     path = Path(text)
-    try:
-        info = path.stat()
-    except OSError:
-        return path
-    if not stat.S_ISREG(info.st_mode):
-        raise argparse.ArgumentTypeError(f"{text}: not a regular file")
-    if info.st_size > MAX_TOKEN_FILE_BYTES:
-        raise argparse.ArgumentTypeError(
-            f"{text}: {info.st_size} bytes, more than the {MAX_TOKEN_FILE_BYTES} a token file may hold"
-        )
+    problem = token_file_problem(path)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text}: {problem}")
     return path
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import orjson
+from rooms_api._stub import clip  # the stub's own cut of client text in answers
 
 ACCESS_LOGGER = "rooms_kit.access"
 REFUSED_KEY = "rooms_kit.refused"
@@ -130,9 +131,7 @@ MAX_LOGGED_PATH = 256
 
 
 def _clipped_path(path: object) -> object:
-    if isinstance(path, str) and len(path) > MAX_LOGGED_PATH:
-        return f"{path[:MAX_LOGGED_PATH]}… ({len(path) - MAX_LOGGED_PATH} more characters)"
-    return path
+    return clip(path, MAX_LOGGED_PATH) if isinstance(path, str) else path
 
 
 def access_line(scope: Mapping[str, Any], outcome: Mapping[str, int], started: float) -> str:

@@ -18,8 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Mapping
 from pathlib import Path
+
+from rooms_api._stub import clip
 
 from rooms_kit.errors import KitError
 from rooms_kit.reference_server.storage import Store
@@ -45,19 +48,46 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+SHOWN_CHARS = 80
+"""Most characters of a token-file value a message quotes."""
+
+
 def _shown(value: object) -> str:
     """A value from the token file, quoted in a message no longer than a line."""
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
+    return clip(repr(value), SHOWN_CHARS)
 
 
-SHOWN_CHARS = 80
+MAX_TOKEN_FILE_BYTES = 16 * 1024 * 1024
+
+
+def token_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a token file before it is even opened (a FIFO would block the start
+    for ever, /dev/zero would be read until memory runs out), or None. A missing file is left to
+    the reader, which says so."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_size > MAX_TOKEN_FILE_BYTES:
+        return f"{info.st_size} bytes, more than the {MAX_TOKEN_FILE_BYTES} a token file may hold"
+    return None
 
 
 def load_token_file(path: Path) -> dict[str, str]:
     """Read a ``{"token": "playerId", ...}`` file; a ``TokenFileError`` says what is wrong."""
+    problem = token_file_problem(path)
+    if problem is not None:
+        raise TokenFileError(f"{path}: {problem}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_TOKEN_FILE_BYTES + 1)  # the file may have grown since
+        if len(raw) > MAX_TOKEN_FILE_BYTES:
+            raise TokenFileError(
+                f"{path}: more than the {MAX_TOKEN_FILE_BYTES} bytes a token file may hold"
+            )
+        data = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise TokenFileError(f"{path}: cannot read the token file: {exc.strerror}") from None
     except (UnicodeError, json.JSONDecodeError) as exc:

@@ -12,12 +12,12 @@ hand-over to anyio's thread pool, whose wake-ups cost the event loop more than t
 from __future__ import annotations
 
 import asyncio
-import functools
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
+from rooms_kit.reference_server.hand_over import Job, Settled, answer, submit
 from rooms_kit.reference_server.sqlite_store import StoreError
 
 T = TypeVar("T")
@@ -29,19 +29,6 @@ class BatchStore(Protocol):
     def run_batch(self, calls: list[Callable[[], object]]) -> list[tuple[bool, object]]: ...
 
 
-_Job = tuple[Callable[[], object], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
-
-
-def _settle(settled: list[tuple[asyncio.Future[Any], bool, object]]) -> None:
-    for future, ok, value in settled:
-        if future.done():  # the caller was cancelled; its write stands nonetheless
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(cast(BaseException, value))
-
-
 class GroupCommitter:
     """Runs blocking store writes on one thread, many to a commit; see the module docstring."""
 
@@ -50,7 +37,7 @@ class GroupCommitter:
         self.max_batch = max_batch
         self.batches = 0
         self.largest_batch = 0
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="rooms-kit-writer", daemon=True)
         self._thread.start()
@@ -59,10 +46,7 @@ class GroupCommitter:
         """``function(*args, **kwargs)`` in the next batch; its result once that is committed."""
         if self._closed:
             raise StoreError("the writer is stopped")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((functools.partial(function, *args, **kwargs), loop, future))
-        return await future
+        return await submit(self._queue, function, *args, **kwargs)
 
     def close(self) -> None:
         """Finish the writes already queued, then stop the thread."""
@@ -89,19 +73,15 @@ class GroupCommitter:
                 jobs.append(more)
             self._commit(jobs)
 
-    def _commit(self, jobs: list[_Job]) -> None:
+    def _commit(self, jobs: list[Job]) -> None:
         try:
             outcomes = self.store.run_batch([call for call, _, _ in jobs])
         except BaseException as exc:  # the commit failed: nothing of this batch is kept
             outcomes = [(False, exc)] * len(jobs)
         self.batches += 1
         self.largest_batch = max(self.largest_batch, len(jobs))
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, object]]]
-        by_loop = {}
+        by_loop: dict[asyncio.AbstractEventLoop, Settled] = {}
         for (_, loop, future), (ok, value) in zip(jobs, outcomes, strict=True):
             by_loop.setdefault(loop, []).append((future, ok, value))
         for loop, settled in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_settle, settled)
-            except RuntimeError:  # that event loop is closed: nobody waits for these answers
-                pass
+            answer(loop, settled)

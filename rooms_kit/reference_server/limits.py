@@ -97,7 +97,11 @@ def raw_response(
 ) -> bytes:
     """A complete HTTP/1.1 error answer that closes the connection, written without h11 (for
     moments where h11 has no request to answer yet)."""
-    body = error_body(status, reason, message)
+    return raw_answer(status, phrase, error_body(status, reason, message), extra)
+
+
+def raw_answer(status: int, phrase: str, body: bytes, extra: tuple[str, ...] = ()) -> bytes:
+    """``raw_response`` for a body already in Google's envelope."""
     head = [
         f"HTTP/1.1 {status} {phrase}",
         "content-type: application/json; charset=UTF-8",
@@ -381,9 +385,10 @@ class GuardedH11Protocol(H11Protocol):
         self, status: int, phrase: str, reason: str, message: str, extra: tuple[str, ...] = ()
     ) -> None:
         """Answer ``status`` with no request to answer (or none read yet), log it, and close."""
-        self._close_with(raw_response(status, phrase, reason, message, extra))
+        body = error_body(status, reason, message)
+        self._close_with(raw_answer(status, phrase, body, extra))
         scope = {"method": None, "path": None, "client": self.client}
-        outcome = {"status": status, "bytes": len(error_body(status, reason, message))}
+        outcome = {"status": status, "bytes": len(body)}
         log_line(logging.getLogger(ACCESS_LOGGER), access_line(scope, outcome, self._since))
 
     def _close_with(self, data: bytes) -> None:

@@ -12,21 +12,12 @@ from html import escape
 from pathlib import Path
 
 from rooms_kit.contract.registry import CHECKS
-from rooms_kit.contract.report.table import rows, short
+from rooms_kit.contract.report.junit import add_failure
+from rooms_kit.contract.report.table import rows, short, text_table
 from rooms_kit.contract.results import Results
 from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.monitor import EXCHANGES, LIFECYCLE
-
-
-def _table(header: list[str], body: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = [
-        "  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip()
-        for row in [header, *body]
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return lines
 
 
 def verdict(results: Results, exchanges: int) -> str:
@@ -43,7 +34,7 @@ def verdict(results: Results, exchanges: int) -> str:
 def render_text(results: Results, exchanges: int) -> str:
     lines = [f"rooms-kit proxy in front of {results.target}", ""]
     if results.operations():
-        lines += [*_table(*rows(results)), ""]
+        lines += [*text_table(*rows(results)), ""]
     for index, record in enumerate(results.failures, 1):
         times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
         lines.append(
@@ -87,13 +78,7 @@ def render_junit(results: Results) -> str:
             for record in results.failures:
                 if (record.operation, record.check) != (operation, check):
                     continue
-                failure = ET.SubElement(
-                    case, "failure", message=f"[{record.check}] {record.title}", type=record.check
-                )
-                details = [record.message] if record.message else []
-                if record.exchange is not None:
-                    details.append(record.exchange.describe())
-                failure.text = "\n".join(details)
+                add_failure(case, record)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

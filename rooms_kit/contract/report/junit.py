@@ -6,7 +6,18 @@ import xml.etree.ElementTree as ET
 from itertools import groupby
 
 from rooms_kit.contract.report.table import cause_details
-from rooms_kit.contract.results import Results
+from rooms_kit.contract.results import FailureRecord, Results
+
+
+def add_failure(case: ET.Element, record: FailureRecord) -> None:
+    """One ``failure`` element under ``case``: the check, its title, the message and exchange."""
+    failure = ET.SubElement(
+        case, "failure", message=f"[{record.check}] {record.title}", type=record.check
+    )
+    details = [record.message] if record.message else []
+    if record.exchange is not None:
+        details.append(record.exchange.describe())
+    failure.text = "\n".join(details)
 
 
 def render_junit(results: Results) -> str:
@@ -48,13 +59,7 @@ def render_junit(results: Results) -> str:
                 time=f"{unit.seconds:.3f}",
             )
             for record in unit.failures:
-                failure = ET.SubElement(
-                    case, "failure", message=f"[{record.check}] {record.title}", type=record.check
-                )
-                details = [record.message] if record.message else []
-                if record.exchange is not None:
-                    details.append(record.exchange.describe())
-                failure.text = "\n".join(details)
+                add_failure(case, record)
             if unit.error:
                 ET.SubElement(case, "error", message=unit.error)
     if results.not_run:

@@ -12,6 +12,17 @@ def short(operation: str) -> str:
     return operation.removeprefix(OPERATION_PREFIX)
 
 
+def text_table(header: list[str], body: list[list[str]]) -> list[str]:
+    """Columns padded to their widest value, with a rule of dashes under the header."""
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = [
+        "  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip()
+        for row in [header, *body]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
 def cell(results: Results, operation: str, check: str) -> str:
     """``12`` passes, ``✗3/12`` three failures of twelve, ``·`` nothing checked."""
     passed = results.passed[(operation, check)]

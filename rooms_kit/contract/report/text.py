@@ -9,19 +9,10 @@ from rooms_kit.contract.report.table import (
     rows,
     short,
     slowest_requests,
+    text_table,
     verdict,
 )
 from rooms_kit.contract.results import Results
-
-
-def _table(header: list[str], body: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    lines = [
-        "  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip()
-        for row in [header, *body]
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return lines
 
 
 def render_text(results: Results) -> str:
@@ -36,7 +27,7 @@ def render_text(results: Results) -> str:
             lines.append(f"ROOT CAUSE {index}: {cause.title}")
             lines += [f"  {line}" for line in cause_details(cause)]
             lines.append("")
-    lines += [*_table(*rows(results)), ""]
+    lines += [*text_table(*rows(results)), ""]
     for index, record in enumerate(results.failures, 1):
         times = f" ({record.occurrences} times)" if record.occurrences > 1 else ""
         lines.append(
@@ -50,7 +41,7 @@ def render_text(results: Results) -> str:
         lines.append("")
     latency = latency_rows(results)
     if latency:
-        lines += ["latency per operation", *_table(LATENCY_HEADER, latency), ""]
+        lines += ["latency per operation", *text_table(LATENCY_HEADER, latency), ""]
         lines.append("slowest request per operation:")
         lines += [f"  {label}: {curl}" for label, curl in slowest_requests(results)]
         lines.append("")
