@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from rooms_kit.reference_server.auth import TokenResolver
 from rooms_kit.reference_server.errors import ServiceError
 from rooms_kit.reference_server.group_commit import GroupCommitter
-from rooms_kit.reference_server.hand_over import ThreadHandOver
+from rooms_kit.reference_server.hand_over import HandOver
 from rooms_kit.reference_server.service import RoomService
 
 T = TypeVar("T")
@@ -33,7 +33,7 @@ def _api_error(exc: ServiceError) -> ApiError:
 
 
 async def _call(
-    hand_over: ThreadHandOver | None, function: Callable[..., T], *args: Any, **kwargs: Any
+    hand_over: HandOver | None, function: Callable[..., T], *args: Any, **kwargs: Any
 ) -> T:
     """Run a (blocking) service call in a thread (of ``hand_over`` when given, else anyio's
     pool); refusals become ``ApiError``."""
@@ -57,7 +57,7 @@ def _call_inline(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 class ReferenceAuthenticator:
     """The stub's ``Authenticator`` on top of a ``TokenResolver``."""
 
-    def __init__(self, resolver: TokenResolver, *, hand_over: ThreadHandOver | None = None) -> None:
+    def __init__(self, resolver: TokenResolver, *, hand_over: HandOver | None = None) -> None:
         self.resolver = resolver
         self.hand_over = hand_over
 
@@ -86,7 +86,7 @@ class ReferenceRoomsHandler:
         *,
         inline_reads: bool = False,
         writer: GroupCommitter | None = None,
-        hand_over: ThreadHandOver | None = None,
+        hand_over: HandOver | None = None,
     ) -> None:
         self.service = service
         self.inline_reads = inline_reads

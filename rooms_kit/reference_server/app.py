@@ -24,7 +24,8 @@ from rooms_kit.reference_server.access_log import ACCESS_LOGGER, REFUSED_KEY, ac
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.group_commit import GroupCommitter
-from rooms_kit.reference_server.hand_over import ThreadHandOver
+from rooms_kit.reference_server.hand_over import HandOver, ThreadHandOver
+from rooms_kit.reference_server.on_loop import LoopRunner
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
 from rooms_kit.reference_server.sqlite_store import SqliteStore
 from rooms_kit.reference_server.storage import Store
@@ -44,7 +45,7 @@ class ReferenceApp:
         resolver: TokenResolver,
         store: Store,
         writer: GroupCommitter | None = None,
-        hand_over: ThreadHandOver | None = None,
+        hand_over: HandOver | None = None,
     ) -> None:
         self.inner = inner
         self.writer = writer
@@ -153,12 +154,13 @@ def create_reference_app(
     # On a SQLite file every write waits for an fsync: one writer thread lets the writes that
     # arrive meanwhile share the next commit (each still acknowledged only once on disk).
     writer = GroupCommitter(store) if inline_reads and isinstance(store, SqliteStore) else None
-    # Every other call takes a thread: as many threads as the store has connections.
-    hand_over = None
-    if writer is None:
-        hand_over = ThreadHandOver(
-            getattr(store, "pool_size", None) or MEMORY_THREADS, name="rooms-kit-store"
-        )
+    # PostgreSQL: every call runs on the event loop, awaiting psycopg's asynchronous connections
+    # (``on_loop``); ``:memory:`` calls take a thread each.
+    hand_over: HandOver | None = None
+    if is_postgres(database):
+        hand_over = LoopRunner()
+    elif writer is None:
+        hand_over = ThreadHandOver(MEMORY_THREADS, name="rooms-kit-store")
     handler: WireRoomsHandler = ReferenceRoomsHandler(
         service, inline_reads=inline_reads, writer=writer, hand_over=hand_over
     )  # typed so that mypy holds the adapter to the stub's protocol

@@ -20,11 +20,20 @@ import functools
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 
 Job = tuple[Callable[[], object], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+
+
+class HandOver(Protocol):
+    """Where the adapter runs a blocking store call: ``ThreadHandOver``, or
+    ``on_loop.LoopRunner`` for PostgreSQL."""
+
+    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+
+    def close(self) -> None: ...
 
 
 class HandOverClosed(RuntimeError):

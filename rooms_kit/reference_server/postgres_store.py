@@ -27,15 +27,18 @@ isolation a REPEATABLE READ transaction gave it. A read transaction refuses a se
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rooms_kit.reference_server import postgres_schema
+from rooms_kit.reference_server.on_loop import inside, wait_for
+from rooms_kit.reference_server.postgres_loop import LoopConnections
 from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
 from rooms_kit.reference_server.storage import ListPosition
@@ -47,6 +50,18 @@ POOL_WAIT_SECONDS = 30
 """How long a request waits for a free pooled connection before failing."""
 
 AUTH_MODE_KEY = "auth_mode"
+
+_OPEN_TRANSACTION = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
+
+ROOM_SQL = "SELECT document FROM rooms WHERE room_id = %s"
+INVITATIONS_SQL = (
+    "SELECT r.document FROM memberships AS m JOIN rooms AS r ON r.room_id = m.room_id"
+    " WHERE m.application_id = %s AND m.player_id = %s AND m.listed"
+    " AND (m.created_ms, m.room_id) > (%s, %s)"
+    " ORDER BY m.created_ms, m.room_id LIMIT %s"
+)
+TOKEN_SQL = "SELECT player_id FROM tokens WHERE digest = %s"
+TICK_SQL = "UPDATE clock SET value = greatest(value + 1, %s) RETURNING value"
 
 
 def _lock_key(*parts: object) -> int:
@@ -78,17 +93,28 @@ def redact(url: str) -> str:
     return f"postgresql://{user}{where}/{info.get('dbname', '')}"
 
 
+class Rows(Protocol):
+    """What a statement gives back: a psycopg cursor, or the rows fetched on the loop."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+Statement = Callable[[str, Sequence[object]], Rows]
+
+
 class PostgresTransaction:
     """``Transaction`` on one pooled connection: inside an open transaction when writing; a
     single autocommit statement when reading."""
 
-    def __init__(self, connection: psycopg.Connection[Any], store: PostgresStore, write: bool):
-        self._db = connection
+    def __init__(self, run: Statement, store: PostgresStore, write: bool):
+        self._run = run
         self._store = store
         self._write = write
         self._statements = 0
 
-    def execute(self, sql: str, parameters: Sequence[object] = ()) -> psycopg.Cursor[Any]:
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> Rows:
         if not self._write:
             self._statements += 1
             if self._statements > 1:
@@ -96,16 +122,14 @@ class PostgresTransaction:
                     "a PostgreSQL read is one statement (its own snapshot); a second one would "
                     "see a later snapshot: use a write transaction or a single statement"
                 )
-        return self._db.execute(sql, parameters)
+        return self._run(sql, parameters)
 
     def tick(self, wall_ms: int) -> int:
         return self._store.tick(wall_ms)
 
     def load_room(self, room_id: str) -> RoomState | None:
         lock = " FOR UPDATE" if self._write else ""
-        row = self.execute(
-            "SELECT document FROM rooms WHERE room_id = %s" + lock, (_text(room_id),)
-        ).fetchone()
+        row = self.execute(ROOM_SQL + lock, (_text(room_id),)).fetchone()
         return _room(row[0]) if row else None
 
     def save_room(self, room: RoomState) -> None:
@@ -186,19 +210,40 @@ class PostgresTransaction:
     def invitations(
         self, application_id: str, player_id: str, after: ListPosition | None, limit: int
     ) -> Sequence[RoomState]:
-        start = after if after is not None else (-1, "")
-        rows = self.execute(
-            "SELECT r.document FROM memberships AS m JOIN rooms AS r ON r.room_id = m.room_id"
-            " WHERE m.application_id = %s AND m.player_id = %s AND m.listed"
-            " AND (m.created_ms, m.room_id) > (%s, %s)"
-            " ORDER BY m.created_ms, m.room_id LIMIT %s",
-            (application_id, _text(player_id), start[0], start[1], limit),
-        ).fetchall()
+        parameters = _invitations_parameters(application_id, player_id, after, limit)
+        rows = self.execute(INVITATIONS_SQL, parameters).fetchall()
         return [_room(document) for (document,) in rows]
+
+
+def _invitations_parameters(
+    application_id: str, player_id: str, after: ListPosition | None, limit: int
+) -> tuple[object, ...]:
+    start = after if after is not None else (-1, "")
+    return (application_id, _text(player_id), start[0], start[1], limit)
 
 
 def _room(document: str) -> RoomState:
     return RoomState.from_document(document)
+
+
+class _Fetched:
+    """The rows of a statement run on the loop, read like a cursor's."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+
+async def _run(
+    connection: psycopg.AsyncConnection[Any], sql: str, parameters: Sequence[object]
+) -> _Fetched:
+    cursor = await connection.execute(sql, parameters)
+    return _Fetched(await cursor.fetchall() if cursor.description is not None else [])
 
 
 class PostgresStore:
@@ -230,6 +275,12 @@ class PostgresStore:
             open=False,
             name="rooms-kit-clock",
         )
+        # The same, for the service run on the event loop (``on_loop``): asynchronous
+        # connections, used only by calls made there.
+        self._loop_pool = LoopConnections(url, self.pool_size, name="rooms-kit")
+        self._loop_clock = LoopConnections(
+            url, 2, name="rooms-kit clock", options="-c synchronous_commit=off"
+        )
         try:
             # One plain connection first: a wrong address or password fails at once with
             # PostgreSQL's own reason, rather than after the pool's retries.
@@ -256,26 +307,60 @@ class PostgresStore:
         return self._where
 
     def tick(self, wall_ms: int) -> int:
-        with self._clock.connection() as connection:
-            row = connection.execute(
-                "UPDATE clock SET value = greatest(value + 1, %s) RETURNING value", (wall_ms,)
-            ).fetchone()
+        if inside():
+            rows = wait_for(self._loop_clock.rows(TICK_SQL, (wall_ms,)))
+            row = rows[0] if rows else None
+        else:
+            with self._clock.connection() as connection:
+                row = connection.execute(TICK_SQL, (wall_ms,)).fetchone()
         assert row is not None, "the clock row is created by the first migration"
         return int(row[0])
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[PostgresTransaction]:
+        if inside():
+            with self._transaction_on_loop(write) as tx:
+                yield tx
+            return
         with self._pool.connection() as connection:
             # Set on every checkout (no round trip): the pool's connections serve both kinds.
             if not write:
                 connection.autocommit = True
-                yield PostgresTransaction(connection, self, write)
+                yield PostgresTransaction(connection.execute, self, write)
                 return
             connection.autocommit = False
             connection.read_only = False
             connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
             with connection.transaction():
-                yield PostgresTransaction(connection, self, write)
+                yield PostgresTransaction(connection.execute, self, write)
+
+    @contextmanager
+    def _transaction_on_loop(self, write: bool) -> Iterator[PostgresTransaction]:
+        """The same transaction for a service call run on the event loop (``on_loop``): an
+        asynchronous autocommit connection, with BEGIN and COMMIT sent explicitly for a write
+        (READ COMMITTED, the server's default). A connection that comes back in any state but
+        idle is closed, which rolls back whatever it held."""
+        pool = self._loop_pool
+        connection = wait_for(pool.take())
+
+        def run(sql: str, parameters: Sequence[object]) -> Rows:
+            return wait_for(_run(connection, sql, parameters))
+
+        try:
+            if write:
+                run("BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE", ())
+            yield PostgresTransaction(run, self, write)
+            if write:
+                run("COMMIT", ())
+        except BaseException:
+            # Undo a transaction left open (a refusal, a failed statement); a connection caught
+            # mid-statement (a cancelled call) is not idle, and give_back closes it instead.
+            if connection.info.transaction_status in _OPEN_TRANSACTION:
+                with contextlib.suppress(psycopg.Error):
+                    run("ROLLBACK", ())
+            raise
+        finally:
+            pool.give_back(connection)
 
     def write(self) -> AbstractContextManager[PostgresTransaction]:
         return self._transaction(write=True)
@@ -285,7 +370,7 @@ class PostgresStore:
 
     def player_for_token_digest(self, digest: str) -> str | None:
         with self._transaction(write=False) as tx:
-            row = tx.execute("SELECT player_id FROM tokens WHERE digest = %s", (digest,)).fetchone()
+            row = tx.execute(TOKEN_SQL, (digest,)).fetchone()
         return str(row[0]) if row else None
 
     def add_token_digest(self, digest: str, player_id: str) -> None:
@@ -324,3 +409,5 @@ class PostgresStore:
     def close(self) -> None:
         self._pool.close()
         self._clock.close()
+        self._loop_pool.close()
+        self._loop_clock.close()

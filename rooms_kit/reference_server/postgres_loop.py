@@ -1,0 +1,164 @@
+"""Asynchronous PostgreSQL connections for the event loop: a small pool of its own.
+
+The server runs the room service on the event loop (``on_loop``) and lets it wait for PostgreSQL
+on psycopg's ``AsyncConnection``s from this pool, with no thread in between.
+
+The pool is deliberately plain: at most ``size`` connections (autocommit; a write transaction
+sends its own BEGIN and COMMIT), opened on demand, idle ones reused last-in first-out, callers
+beyond ``size`` queued first-come first-served for at most ``POOL_WAIT_SECONDS``. A connection
+that fails, or that comes back inside a transaction or mid-statement, is closed rather than
+reused. Connections belong to the event loop they were opened on; when another loop calls
+(tests run apps on several, one after the other), the idle ones of the old loop are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Sequence
+from typing import Any, TypeAlias
+
+import psycopg
+
+Lent: TypeAlias = "psycopg.AsyncConnection[Any] | None"
+"""What a waiting caller is handed: a connection, or ``None`` for a free slot to open one in."""
+
+POOL_WAIT_SECONDS = 30
+"""How long a caller waits for a connection before failing (as the thread pool's callers do)."""
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class LoopPoolTimeout(RuntimeError):
+    """Every connection of the pool stayed busy for ``POOL_WAIT_SECONDS``."""
+
+
+class LoopConnections:
+    """Up to ``size`` asynchronous connections to ``url``, for the running event loop."""
+
+    def __init__(self, url: str, size: int, *, name: str = "rooms-kit", options: str = "") -> None:
+        self._url = url
+        self._name = name
+        self._options = options
+        self.size = max(size, 1)
+        self._mine: set[psycopg.AsyncConnection[Any]] = set()
+        """The open connections of the current loop, idle or lent out."""
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._connecting = 0
+        self._waiting: collections.deque[asyncio.Future[Lent]] = collections.deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def rows(self, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Every row ``sql`` answers (one autocommit statement, hence one snapshot)."""
+        connection = await self.take()
+        try:
+            cursor = await connection.execute(sql, parameters)
+            rows = await cursor.fetchall()
+        except BaseException:
+            # Broken, or left mid-statement by a cancelled caller: never reuse it.
+            self.drop(connection)
+            raise
+        self.give_back(connection)
+        return rows
+
+    async def take(self) -> psycopg.AsyncConnection[Any]:
+        self._adopt_running_loop()
+        while True:
+            while self._idle:
+                connection = self._idle.pop()
+                if not connection.closed:
+                    return connection
+                self._mine.discard(connection)
+            if len(self._mine) + self._connecting < self.size:
+                return await self._connect()
+            lent = await self._wait_for_turn()
+            if lent is not None:
+                return lent
+            # A slot was freed rather than a connection: loop round and open one.
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        self._connecting += 1
+        settings: dict[str, Any] = {"options": self._options} if self._options else {}
+        try:
+            connection = await psycopg.AsyncConnection.connect(
+                self._url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                application_name=self._name,
+                **settings,
+            )
+        except BaseException:
+            self._wake_next(None)  # a waiter may manage what this caller could not
+            raise
+        finally:
+            self._connecting -= 1
+        self._mine.add(connection)
+        return connection
+
+    async def _wait_for_turn(self) -> Lent:
+        waiter: asyncio.Future[Lent] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            async with asyncio.timeout(POOL_WAIT_SECONDS):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                # Handed a turn just as this caller gave up: pass it on.
+                late = waiter.result()
+                if late is None:
+                    self._wake_next(None)
+                else:
+                    self.give_back(late)
+            else:
+                waiter.cancel()  # skipped by _wake_next from now on
+            if isinstance(exc, TimeoutError):
+                raise LoopPoolTimeout(
+                    f"no PostgreSQL connection within {POOL_WAIT_SECONDS} s (all {self.size} busy)"
+                ) from None
+            raise
+
+    def give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Return a connection ``take`` lent; it is closed instead unless it is idle and well."""
+        idle = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        if connection not in self._mine or connection.closed or not idle:
+            self.drop(connection)  # broken, mid-transaction, or opened on a loop that is gone
+        elif not self._wake_next(connection):
+            self._idle.append(connection)
+
+    def drop(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """Close a connection ``take`` lent, freeing its place for a new one."""
+        _finish(connection)
+        if connection in self._mine:
+            self._mine.discard(connection)
+            self._wake_next(None)
+
+    def _wake_next(self, connection: Lent) -> bool:
+        """Hand ``connection`` (or, with ``None``, a free slot) to the longest waiter."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return True
+        return False
+
+    def _adopt_running_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        # Connections and waiters of another (most likely closed) loop cannot serve this one;
+        # those still lent out are closed when they come back.
+        self.close()
+        self._waiting.clear()
+        self._connecting = 0
+        self._loop = loop
+
+    def close(self) -> None:
+        """Close the idle connections (called once the server's loop has stopped)."""
+        for connection in self._idle:
+            _finish(connection)
+        self._idle.clear()
+        self._mine.clear()
+
+
+def _finish(connection: psycopg.AsyncConnection[Any]) -> None:
+    """Close ``connection``'s socket without awaiting anything (its loop may be gone)."""
+    connection.pgconn.finish()
