@@ -1,0 +1,186 @@
+"""PostgreSQL on the event loop: the asynchronous pool (``postgres_loop``) keeps to its size and
+its wait, never reuses a connection in a doubtful state, and survives a failed connect and a new
+loop; the store's transactions run there (``on_loop``) with the same all-or-nothing outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+
+from rooms_kit.reference_server import RoomService, postgres_loop
+from rooms_kit.reference_server.errors import RoomNotFound
+from rooms_kit.reference_server.on_loop import LoopRunner
+from rooms_kit.reference_server.postgres_loop import LoopConnections, LoopPoolTimeout
+from rooms_kit.reference_server.postgres_store import PostgresStore
+from tests.reference_server.postgres_cluster import Cluster, _free_port
+from tests.reference_server.support import empty_postgres_database
+
+HANG_SECONDS = 60
+"""Only a guard against a hang, never a measurement."""
+
+PID = "SELECT pg_backend_pid()"
+
+
+def _run(main: Any) -> Any:
+    async def guarded() -> Any:
+        async with asyncio.timeout(HANG_SECONDS):
+            return await main
+
+    return asyncio.run(guarded())
+
+
+@pytest.fixture(scope="module")
+def url(postgres: Cluster) -> str:
+    return empty_postgres_database(postgres, "on_loop")
+
+
+def test_the_pool_never_opens_more_connections_than_its_size(url: str) -> None:
+    pool = LoopConnections(url, 2)
+
+    async def main() -> list[list[tuple[Any, ...]]]:
+        sleepy = "SELECT pg_backend_pid() FROM pg_sleep(0.02)"
+        return await asyncio.gather(*(pool.rows(sleepy, ()) for _ in range(12)))
+
+    try:
+        answers = _run(main())
+    finally:
+        pool.close()
+    assert len(answers) == 12
+    assert len({rows[0][0] for rows in answers}) == 2
+
+
+def test_a_caller_waits_for_a_connection_no_longer_than_the_pool_wait(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_loop, "POOL_WAIT_SECONDS", 0.2)
+    pool = LoopConnections(url, 1)
+
+    async def main() -> list[tuple[Any, ...]]:
+        held = await pool.take()
+        with pytest.raises(LoopPoolTimeout, match="all 1 busy"):
+            await pool.rows(PID, ())
+        later = asyncio.ensure_future(pool.rows(PID, ()))
+        await asyncio.sleep(0.05)
+        pool.give_back(held)  # handed straight to the caller waiting now
+        return await later
+
+    try:
+        rows = _run(main())
+    finally:
+        pool.close()
+    assert len(rows) == 1
+
+
+def test_a_connection_given_back_inside_a_transaction_is_closed_not_reused(url: str) -> None:
+    pool = LoopConnections(url, 1)
+
+    async def main() -> tuple[int, int, bool]:
+        first = await pool.take()
+        await first.execute("BEGIN")
+        before = first.info.backend_pid
+        pool.give_back(first)  # inside a transaction: closed, so nothing it held leaks on
+        after = (await pool.rows(PID, ()))[0][0]
+        return before, after, first.closed
+
+    try:
+        before, after, closed = _run(main())
+    finally:
+        pool.close()
+    assert closed
+    assert before != after
+
+
+def test_a_failed_connect_frees_its_place_for_the_next_caller() -> None:
+    nobody = f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing"
+    pool = LoopConnections(nobody, 1)
+
+    async def main() -> list[BaseException]:
+        failures: list[BaseException] = []
+        for _ in range(3):  # the third would wait forever if a failure kept its place
+            try:
+                await pool.rows(PID, ())
+            except psycopg.OperationalError as exc:
+                failures.append(exc)
+        return failures
+
+    try:
+        failures = _run(main())
+    finally:
+        pool.close()
+    assert len(failures) == 3
+
+
+def test_connections_of_an_earlier_event_loop_are_not_used_by_the_next(url: str) -> None:
+    pool = LoopConnections(url, 1)
+    try:
+        first = _run(pool.rows(PID, ()))[0][0]
+        second = _run(pool.rows(PID, ()))[0][0]  # a new loop: a new connection
+    finally:
+        pool.close()
+    assert first != second
+
+
+def _settings(url: str, key: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as connection:
+        return connection.execute("SELECT value FROM settings WHERE key = %s", (key,)).fetchall()
+
+
+def test_a_write_on_the_loop_that_fails_half_way_leaves_nothing_and_the_pool_serves_on(
+    url: str,
+) -> None:
+    store = PostgresStore(url, pool_size=1)
+    service = RoomService(store)
+    runner = LoopRunner()
+
+    def half_done() -> None:
+        with store.write() as tx:
+            tx.execute("INSERT INTO settings (key, value) VALUES ('half', 'done')")
+            raise ValueError("refused after the first statement")
+
+    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+        with pytest.raises(ValueError, match="refused"):
+            await runner.call(half_done)
+        created = await runner.call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
+        with pytest.raises(RoomNotFound):  # refused inside a write transaction
+            await runner.call(service.join, "mallory", created["roomId"], {})
+        joined = await runner.call(service.join, "bob", created["roomId"], {})
+        return created, joined
+
+    try:
+        created, joined = _run(main())
+    finally:
+        store.close()
+    assert _settings(url, "half") == []
+    assert created["roomId"] == joined["roomId"]
+    assert joined["status"] == "ROOM_CONNECTING"  # both players joined, none connected yet
+
+
+def test_a_cancelled_write_on_the_loop_leaves_nothing_and_the_pool_serves_on(url: str) -> None:
+    store = PostgresStore(url, pool_size=1)
+    runner = LoopRunner()
+
+    def slow_write() -> None:
+        with store.write() as tx:
+            tx.execute("INSERT INTO settings (key, value) VALUES ('cancelled', 'write')")
+            tx.execute("SELECT pg_sleep(0.5)")
+
+    async def main() -> tuple[bool, str | None]:
+        call = asyncio.ensure_future(runner.call(slow_write))
+        await asyncio.sleep(0.2)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        return await runner.call(store.has_tokens), await runner.call(store.auth_mode)
+
+    try:
+        served = _run(main())  # one connection: it had to be replaced for these
+    finally:
+        store.close()
+    assert served == (False, None)
+    # The connection was closed mid-statement: PostgreSQL rolls its transaction back.
+    with psycopg.connect(url) as connection:
+        connection.execute("SELECT pg_sleep(0.6)")
+    assert _settings(url, "cancelled") == []
