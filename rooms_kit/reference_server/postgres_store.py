@@ -61,6 +61,16 @@ INVITATIONS_SQL = (
     " ORDER BY m.created_ms, m.room_id LIMIT %s"
 )
 TOKEN_SQL = "SELECT player_id FROM tokens WHERE digest = %s"
+SAVE_ROOM_SQL = (
+    "WITH saved AS ("
+    " INSERT INTO rooms (room_id, application_id, variant, created_ms, free_slots, document)"
+    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (room_id) DO UPDATE SET"
+    " free_slots = excluded.free_slots, document = excluded.document)"
+    " INSERT INTO memberships (player_id, room_id, application_id, created_ms, listed)"
+    " SELECT player_id, %s, %s, %s, listed"
+    " FROM unnest(%s::text[], %s::boolean[]) AS m (player_id, listed)"
+    " ON CONFLICT (player_id, room_id) DO UPDATE SET listed = excluded.listed"
+)
 TICK_SQL = "UPDATE clock SET value = greatest(value + 1, %s) RETURNING value"
 
 
@@ -133,10 +143,13 @@ class PostgresTransaction:
         return _room(row[0]) if row else None
 
     def save_room(self, room: RoomState) -> None:
+        # One statement for the room and its invitations (one round trip, one parse and
+        # adaptation in psycopg instead of two): the memberships insert gets empty arrays when
+        # nobody was invited. No foreign key ties the two tables, so their order does not matter.
+        deleted = room.status == ROOM_DELETED
+        invited = [p for p in room.participants if p.invited]
         self.execute(
-            "INSERT INTO rooms (room_id, application_id, variant, created_ms, free_slots, document)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (room_id) DO UPDATE SET"
-            " free_slots = excluded.free_slots, document = excluded.document",
+            SAVE_ROOM_SQL,
             (
                 room.room_id,
                 room.application_id,
@@ -144,18 +157,6 @@ class PostgresTransaction:
                 room.created_ms,
                 room.free_slots,
                 room.to_document(),
-            ),
-        )
-        deleted = room.status == ROOM_DELETED
-        invited = [p for p in room.participants if p.invited]
-        if not invited:
-            return
-        self.execute(
-            "INSERT INTO memberships (player_id, room_id, application_id, created_ms, listed)"
-            " SELECT player_id, %s, %s, %s, listed"
-            " FROM unnest(%s::text[], %s::boolean[]) AS m (player_id, listed)"
-            " ON CONFLICT (player_id, room_id) DO UPDATE SET listed = excluded.listed",
-            (
                 room.room_id,
                 room.application_id,
                 room.created_ms,
@@ -254,7 +255,7 @@ class PostgresStore:
         self.pool_size = max(pool_size, 1)
         self._pool = ConnectionPool(
             url,
-            min_size=1,
+            min_size=0,  # served requests use the loop's connections; this opens on demand
             max_size=self.pool_size,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "application_name": "rooms-kit"},
             timeout=POOL_WAIT_SECONDS,
@@ -263,7 +264,7 @@ class PostgresStore:
         )
         self._clock = ConnectionPool(
             url,
-            min_size=1,
+            min_size=0,
             max_size=2,
             kwargs={
                 "autocommit": True,

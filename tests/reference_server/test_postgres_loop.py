@@ -184,3 +184,43 @@ def test_a_cancelled_write_on_the_loop_leaves_nothing_and_the_pool_serves_on(url
     with psycopg.connect(url) as connection:
         connection.execute("SELECT pg_sleep(0.6)")
     assert _settings(url, "cancelled") == []
+
+
+def test_a_served_worker_keeps_to_its_connection_budget(postgres: Cluster, tmp_path: Any) -> None:
+    """``--pool-size N``: under 24 concurrent requests a server process holds at most N
+    connections for requests, 2 for the clock and the 1 it opened at start-up (docs/deploying.md
+    counts N + 3 per worker), and every request is answered."""
+    import httpx  # noqa: PLC0415
+
+    from tests.reference_server.support import ServerProcess  # noqa: PLC0415
+
+    url = empty_postgres_database(postgres, "budget")
+    with ServerProcess(
+        "--database", url, "--dev-tokens", "--pool-size", "2", cwd=tmp_path
+    ) as server:
+
+        async def load() -> list[int]:
+            headers = {"Authorization": "Bearer dev-alice"}
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=HANG_SECONDS) as http:
+
+                async def one(number: int) -> int:
+                    if number % 2:
+                        answer = await http.get("/games/v1/rooms", headers=headers)
+                    else:
+                        answer = await http.post(
+                            "/games/v1/rooms/create",
+                            json={"invitedPlayerIds": ["bob"]},
+                            headers=headers,
+                        )
+                    return answer.status_code
+
+                return await asyncio.gather(*(one(n) for n in range(24)))
+
+        statuses = _run(load())
+        with psycopg.connect(url, autocommit=True) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'rooms-kit%'"
+            ).fetchone()
+        assert server.terminate() == 0
+    assert statuses == [200] * 24
+    assert row is not None and 3 <= row[0] <= 2 + 3, row
