@@ -25,7 +25,6 @@ from rooms_kit.reference_server.adapter import ReferenceAuthenticator, Reference
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.group_commit import GroupCommitter
 from rooms_kit.reference_server.hand_over import HandOver, ThreadHandOver
-from rooms_kit.reference_server.on_loop import LoopRunner
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
 from rooms_kit.reference_server.sqlite_store import SqliteStore
 from rooms_kit.reference_server.storage import Store
@@ -161,6 +160,9 @@ def create_reference_app(
     # (``on_loop``); ``:memory:`` calls take a thread each.
     hand_over: HandOver | None = None
     if is_postgres(database):
+        # greenlet comes with the [postgres] extra, which open_store has found installed
+        from rooms_kit.reference_server.on_loop import LoopRunner  # noqa: PLC0415
+
         hand_over = LoopRunner()
     elif writer is None:
         hand_over = ThreadHandOver(MEMORY_THREADS, name="rooms-kit-store")

@@ -77,3 +77,29 @@ def test_the_base_install_is_small_and_has_no_heavy_parts() -> None:
     assert len(base) <= 13, sorted(base)  # the kit, pydantic and httpx with what they need
     everything = requirement_closure("games-rooms-kit", frozenset({"all"}))
     assert heavy <= everything
+
+
+POSTGRES_MODULES = "psycopg,psycopg_pool,greenlet"
+SERVE_SQLITE = (
+    "from rooms_kit.reference_server.app import create_reference_app\n"
+    "app = create_reference_app(':memory:', dev_tokens=True)\n"
+    "app.close()\n"
+    "create_reference_app('postgresql://nobody@127.0.0.1:9/none', dev_tokens=True)\n"
+)
+
+
+def test_the_server_runs_on_sqlite_without_the_postgres_extra() -> None:
+    """[server] alone serves SQLite; only a postgresql:// address asks for [postgres]."""
+    done = subprocess.run(
+        [sys.executable, "-c", HIDE + SERVE_SQLITE, POSTGRES_MODULES],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("rooms_kit.reference_server.sqlite_store.StoreError: a postgresql://")
+    assert "needs the [postgres] extra" in last
+    assert "pip install 'games-rooms-kit[postgres]'" in last
