@@ -47,6 +47,10 @@ class ReferenceApp:
         hand_over: HandOver | None = None,
     ) -> None:
         self.inner = inner
+        # The generated app sends every request to the stub (its router's default): calling
+        # that directly skips Starlette's layers, which the stub does not need (it answers every
+        # error itself, in Google's envelope).
+        self._stub: ASGIApp = getattr(getattr(inner, "router", None), "default", None) or inner
         self.writer = writer
         self.hand_over = hand_over
         self.service = service
@@ -83,7 +87,7 @@ class ReferenceApp:
             if scope["path"] == HEALTH_PATH:
                 await self._health(scope, recording_send)
             else:
-                await self.inner(scope, receive, recording_send)
+                await self._stub(scope, receive, recording_send)
         finally:
             refused = scope.get(REFUSED_KEY)
             if refused is not None:  # the connection layer answered instead (a late body: 408)

@@ -287,7 +287,11 @@ class GuardedH11Protocol(H11Protocol):
         self._since = time.perf_counter()
         self.waiting[self] = None
         self.waiting.move_to_end(self)
-        self._arm(self.limits.header_timeout, self._headers_too_slow)
+        # The header deadline is lazy: a header timer still pending from an earlier request
+        # fires early and is re-armed then for what is left, so a keep-alive connection pays
+        # for a timer about once per ``header_timeout``, not once per request.
+        if self._deadline is None or self._deadline_for != "headers":
+            self._arm(self.limits.header_timeout, self._header_deadline)
 
     def _follow(self) -> None:
         """Move the deadline along with the request: headers, then body, then none."""
@@ -299,7 +303,8 @@ class GuardedH11Protocol(H11Protocol):
                 self._arm(self.limits.body_timeout, self._body_too_slow)
             return
         self._in_request = True
-        self._disarm()
+        if self._deadline_for == "body":
+            self._disarm()  # a pending header timer is left to lapse or be reused
 
     def _arm(self, seconds: float, callback: Any) -> None:
         self._disarm()
@@ -310,6 +315,19 @@ class GuardedH11Protocol(H11Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+
+    def _header_deadline(self) -> None:
+        """The header timer fired: act if this wait for headers has lasted ``header_timeout``;
+        re-arm for the rest if the wait began after the timer was set; lapse when the
+        connection is busy with a request (its next wait arms a timer again)."""
+        self._deadline = None
+        if self._lost or self not in self.waiting:
+            return
+        left = self._since + self.limits.header_timeout - time.perf_counter()
+        if left > 0:
+            self._arm(left, self._header_deadline)
+            return
+        self._headers_too_slow()
 
     def _headers_too_slow(self) -> None:
         self._deadline = None

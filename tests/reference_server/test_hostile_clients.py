@@ -233,6 +233,25 @@ def test_slow_headers_get_408(server: ServerProcess) -> None:
     assert_healthy(server)
 
 
+def test_on_a_kept_alive_connection_the_header_deadline_counts_from_the_last_answer(
+    server: ServerProcess,
+) -> None:
+    """R-limits-3. The header timer is armed once and re-armed lazily: a wait that began after
+    it was set (here, 0.6 s into the connection) still gets its whole second."""
+    with connect(server.port) as sock:
+        time.sleep(0.6)
+        sock.sendall(request("GET", "/healthz", token=None).replace(b"close", b"keep-alive"))
+        assert read_answer(sock).status == 200
+        answered = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        answer = read_answer(sock)
+        waited = time.monotonic() - answered
+    assert answer.status == 408
+    assert answer.error()["message"] == "The request headers did not arrive within 1 seconds"
+    assert 0.8 < waited < 20  # not at the first timer, 0.4 s after the answer
+    assert_healthy(server)
+
+
 def test_a_slow_body_gets_408(server: ServerProcess) -> None:
     """R-limits-3"""
     head = create(b"").replace(b"Content-Length: 0", b"Content-Length: 100")
