@@ -198,6 +198,8 @@ class Result:
     failures: int
     cpu_ms: float = 0.0
     """CPU time the server's processes spent per request (user + system, all its processes)."""
+    client_cpu_ms: float = 0.0
+    """CPU time the load generator (this process) spent per request."""
 
     def percentile(self, share: float) -> float:
         index = min(len(self.latencies) - 1, round(share * (len(self.latencies) - 1)))
@@ -293,14 +295,17 @@ def measure(port: int, pid: int, request: Call | None, total: int, connections: 
     warm = max(total // 10, connections * 7)
     if request is None:
         asyncio.run(_load_flow(port, warm, connections))
-        before = _process_tree_cpu(pid)
+        before, client = _process_tree_cpu(pid), os.times()
         result = asyncio.run(_load_flow(port, total, connections))
     else:
         asyncio.run(_load(port, request, warm, connections))
-        before = _process_tree_cpu(pid)
+        before, client = _process_tree_cpu(pid), os.times()
         result = asyncio.run(_load(port, request, total, connections))
     spent = _process_tree_cpu(pid) - before
-    return replace(result, cpu_ms=spent * 1000 / max(len(result.latencies), 1))
+    now = os.times()
+    sent = now.user + now.system - client.user - client.system
+    count = max(len(result.latencies), 1)
+    return replace(result, cpu_ms=spent * 1000 / count, client_cpu_ms=sent * 1000 / count)
 
 
 # -- the service alone ----------------------------------------------------------------------------
@@ -472,7 +477,7 @@ def _record(rows: list[dict[str, Any]], **row: Any) -> None:
         f"{row['operation']:<7} {row['server']:<28} {row['connections']:>3} conn "
         f"{result.per_second:>9,.0f} req/s  p50 {result.percentile(0.5):6.2f} ms  "
         f"p90 {result.percentile(0.9):6.2f} ms  p99 {result.percentile(0.99):6.2f} ms  "
-        f"CPU {result.cpu_ms:.3f} ms/request",
+        f"CPU {result.cpu_ms:.3f} ms/request, client {result.client_cpu_ms:.3f}",
         flush=True,
     )
 
@@ -613,6 +618,7 @@ def _measure_setup(
                     target: replace(
                         max(results, key=lambda r: r.per_second),
                         cpu_ms=min(r.cpu_ms for r in results),
+                        client_cpu_ms=min(r.client_cpu_ms for r in results),
                     )
                     for target, results in rounds_of.items()
                 }
@@ -778,12 +784,23 @@ def render(
         for store in ("sqlite", "postgresql")
         if (store, 1) in bare and (store, 2) in bare
     ]
+    busy = [
+        (r["result"].cpu_ms + r["result"].client_cpu_ms) * r["result"].per_second / 1000
+        for r in rows
+        if r["server"].startswith("ceiling") and r["setup"].workers == 2
+    ]
     lines += [
         "",
         "Two workers against one on the mixed flow: " + ", ".join(scaling) + ". The ceiling "
         "itself, two processes against one in the same run: " + ", ".join(bare_scaling) + " (on "
         "two cores shared with the load generator a second process has no idle core, so this "
-        "goal cannot show here).",
+        "goal cannot show here"
+        + (
+            f": the ceiling's two processes and the load generator kept {min(busy):.1f} to "
+            f"{max(busy):.1f} of the {os.cpu_count()} cores busy)."
+            if busy
+            else ")."
+        ),
         "",
         *_against_targets(rows, ceilings),
         "",
