@@ -50,6 +50,7 @@ PERFORMANCE = ROOT / "docs" / "performance.md"
 BEGIN = "<!-- bench/server.py: begin -->"
 END = "<!-- bench/server.py: end -->"
 LOAD_AT_START = os.getloadavg()[0]  # before any of the benchmark's own processes
+STARTED = datetime.now(UTC)
 
 
 # -- the ceiling ----------------------------------------------------------------------------------
@@ -742,10 +743,11 @@ def render(
         "`create` makes a new room with one invitation each time; `mixed` is the flow create → "
         "list → join → get → reportStatus → leave, twice (7 requests, two players per connection).",
         "",
-        f"Run of {datetime.now(UTC):%Y-%m-%d} on {os.cpu_count()} cores, Python "
+        f"Run of {STARTED:%Y-%m-%d, %H:%M} UTC on {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, load average "
-        f"{LOAD_AT_START:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (the "
-        "benchmark's own processes included; above 1 at the start, other work was running); the "
+        f"{LOAD_AT_START:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (the one-minute "
+        "average, the benchmark's own processes included: a value above 1 at the start means "
+        "other work had been running just before); the "
         "client, the servers and PostgreSQL share the cores, so absolute rates are lower than "
         "remote clients would see"
         + (", and a second worker has no idle core to use." if (os.cpu_count() or 1) <= 2 else "."),
