@@ -8,6 +8,11 @@ and ``close`` write whatever is left, so a graceful stop loses nothing; a proces
 SIGKILL loses at most the last ``FLUSH_SECONDS`` of access lines (never a request or a write).
 Lines are never split or interleaved: each batch is one write of whole lines.
 
+Only the background thread writes while the server runs, so a reader that stops reading standard
+error (a full pipe, a stuck log agent) never stalls a request. Lines then wait in memory, up to
+``MAX_PENDING``; beyond that they are dropped and counted, and the first batch written after
+says how many were lost, as a warning line of its own.
+
 A handler made with ``verbatim=True`` declares that its formatter writes an access record's
 message as it is; the server then hands it finished lines with ``add_line`` (``line_sink``),
 skipping the ``LogRecord`` that ``logging`` builds per call (another ~2% of a request's CPU).
@@ -34,6 +39,10 @@ REFUSED_KEY = "rooms_kit.refused"
 answered a request (a body that came too late): the access line then says what the client got."""
 FLUSH_SECONDS = 0.2
 MAX_LINES = 256
+FLUSH_WAIT_SECONDS = 5.0
+"""Longest ``flush`` waits for the stream (at exit, or when a server stops)."""
+MAX_PENDING = 64 * MAX_LINES
+"""Lines held while the stream takes none (about 3 MB); later ones are dropped and counted."""
 
 
 class BatchedLineHandler(logging.Handler):
@@ -45,6 +54,7 @@ class BatchedLineHandler(logging.Handler):
         *,
         flush_seconds: float = FLUSH_SECONDS,
         max_lines: int = MAX_LINES,
+        max_pending: int = MAX_PENDING,
         verbatim: bool = False,
     ) -> None:
         super().__init__()
@@ -52,9 +62,15 @@ class BatchedLineHandler(logging.Handler):
         self.verbatim = verbatim
         self.flush_seconds = flush_seconds
         self.max_lines = max_lines
+        self.max_pending = max(max_pending, max_lines)
+        self.dropped = 0
+        """Lines dropped so far because the stream took none for too long."""
+        self._unreported = 0
         self._pending: list[str] = []
         self._pending_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._writing = False
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
         self._thread.start()
@@ -68,34 +84,83 @@ class BatchedLineHandler(logging.Handler):
         self.add_line(line)
 
     def add_line(self, line: str) -> None:
-        """Queue one finished line (no record, no formatter, no filter)."""
+        """Queue one finished line (no record, no formatter, no filter). Never writes, never
+        waits for the stream: a full batch only wakes the writing thread."""
         with self._pending_lock:
+            if len(self._pending) >= self.max_pending:
+                self.dropped += 1
+                self._unreported += 1
+                return
             self._pending.append(line)
             full = len(self._pending) >= self.max_lines
         if full:
-            self.flush()
+            self._wake.set()
 
     def flush(self) -> None:
+        """Have every waiting line written, waiting at most ``FLUSH_WAIT_SECONDS`` (``logging``
+        calls this at exit, when nobody may be reading any more)."""
+        self.drain(FLUSH_WAIT_SECONDS)
+
+    def _write_pending(self) -> None:
+        """Write every waiting line now, on the calling thread."""
         with self._write_lock:
             with self._pending_lock:
                 lines, self._pending = self._pending, []
-            if not lines:
-                return
+                dropped, self._unreported = self._unreported, 0
+                self._writing = bool(lines or dropped)
+            if dropped:
+                lines.insert(0, _dropped_line(dropped))
             try:
-                self.stream.write("\n".join(lines) + "\n")
-                self.stream.flush()
+                if lines:
+                    self.stream.write("\n".join(lines) + "\n")
+                    self.stream.flush()
             except (OSError, ValueError):
                 pass  # standard error is gone or closed: the server carries on without logs
+            finally:
+                self._writing = False
+
+    def drain(self, timeout: float) -> bool:
+        """Have the writing thread write what is waiting; wait for it at most ``timeout``
+        seconds (a stream nobody reads must not hold up a stopping server). Whether it did."""
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        while time.monotonic() < deadline:
+            with self._pending_lock:
+                if not self._pending and not self._unreported and not self._writing:
+                    return True
+            if not self._thread.is_alive():
+                self._write_pending()
+                return True
+            self._wake.set()
+            time.sleep(0.01)
+        return False
 
     def _run(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            self.flush()
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            self._write_pending()
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(self.flush_seconds * 5 + 1)
-        self.flush()
+        if not self._thread.is_alive():  # else the stream is stuck: do not wait for it here
+            self._write_pending()
         super().close()
+
+
+def _dropped_line(count: int) -> str:
+    """The warning that takes the place of ``count`` dropped access lines."""
+    return orjson.dumps(
+        {
+            "time": timestamp(time.time()),
+            "level": "warning",
+            "logger": ACCESS_LOGGER,
+            "message": f"{count} access-log lines were dropped: standard error was not being read",
+            "dropped": count,
+        }
+    ).decode()
 
 
 def line_sink(logger: logging.Logger) -> Callable[[str], None] | None:

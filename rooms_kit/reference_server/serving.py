@@ -63,7 +63,9 @@ class JsonLinesFormatter(logging.Formatter):
 
 
 def configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    # Events and warnings go out at once (a batch of one), but from a thread of their own like
+    # the access lines: a standard error that nobody reads never stalls the server.
+    handler = BatchedLineHandler(sys.stderr, max_lines=1)
     handler.setFormatter(JsonLinesFormatter())
     handler.addFilter(LOG_LIMIT)
     root = logging.getLogger()
@@ -81,7 +83,8 @@ def configure_logging() -> None:
 
 
 def flush_access_log() -> None:
-    for handler in logging.getLogger(ACCESS_LOGGER).handlers:
+    """Write the log lines still waiting (bounded: a stuck standard error is not waited for)."""
+    for handler in [*logging.getLogger(ACCESS_LOGGER).handlers, *logging.getLogger().handlers]:
         handler.flush()
 
 
@@ -246,6 +249,7 @@ def serve(
     finally:
         app.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
+    flush_access_log()
     return 0
 
 
@@ -278,4 +282,5 @@ def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -
     finally:
         sock.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
+    flush_access_log()
     return status

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rooms_kit.reference_server.access_log import BatchedLineHandler
@@ -18,19 +19,73 @@ def record(message: str) -> logging.LogRecord:
     return logging.LogRecord("rooms_kit.access", logging.INFO, __file__, 1, message, None, None)
 
 
+HANG_SECONDS = 30
+"""Only a guard against a hang, never a measurement."""
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + HANG_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, "not within the hang guard"
+        time.sleep(0.005)
+
+
 def test_lines_wait_for_a_batch_and_close_writes_the_rest() -> None:
     stream = io.StringIO()
     handler = BatchedLineHandler(stream, flush_seconds=60, max_lines=3)
     try:
         handler.handle(record("one"))
         handler.handle(record("two"))
+        time.sleep(0.05)
         assert stream.getvalue() == ""  # not yet: fewer than max_lines and no tick
-        handler.handle(record("three"))
-        assert stream.getvalue() == "one\ntwo\nthree\n"
+        handler.handle(record("three"))  # a full batch wakes the writing thread at once
+        wait_until(lambda: stream.getvalue() == "one\ntwo\nthree\n")
         handler.handle(record("four"))
     finally:
         handler.close()
     assert stream.getvalue() == "one\ntwo\nthree\nfour\n"
+
+
+class StuckStream(io.StringIO):
+    """A stream whose writes wait until ``release`` is set, like a pipe nobody reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.writing = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.writing.set()
+        self.release.wait(HANG_SECONDS)
+        return super().write(text)
+
+
+def test_a_stream_nobody_reads_never_holds_up_a_caller_and_every_line_is_accounted_for() -> None:
+    stream = StuckStream()
+    handler = BatchedLineHandler(stream, flush_seconds=60, max_lines=2, max_pending=10)
+    try:
+        handler.add_line("first")
+        handler.add_line("second")  # a full batch: the writing thread takes it and gets stuck
+        assert stream.writing.wait(HANG_SECONDS)
+        adding = threading.Thread(target=lambda: [handler.add_line(f"n{n}") for n in range(100)])
+        adding.start()
+        adding.join(HANG_SECONDS)
+        assert not adding.is_alive()  # add_line never waited for the stream
+        assert handler.dropped == 90  # 10 held, the rest dropped and counted
+        assert handler.drain(0.1) is False  # bounded, and it says the stream is still stuck
+        stream.release.set()
+        assert handler.drain(HANG_SECONDS) is True
+    finally:
+        stream.release.set()
+        handler.close()
+    lines = stream.getvalue().splitlines()
+    warning = json.loads(lines[2])
+    assert lines[:2] == ["first", "second"]
+    assert (warning["level"], warning["dropped"]) == ("warning", 90)
+    assert (
+        warning["message"] == "90 access-log lines were dropped: standard error was not being read"
+    )
+    assert lines[3:] == [f"n{n}" for n in range(10)]
 
 
 def test_the_background_thread_writes_within_the_interval() -> None:

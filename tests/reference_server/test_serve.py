@@ -372,3 +372,41 @@ def test_bad_addresses_are_reported_without_a_traceback(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_log_reader_that_stops_reading_never_stalls_the_server(tmp_path: Path) -> None:
+    """Standard error is a pipe whose reader stops after the start-up line (a stuck log agent):
+    3,000 requests, about ten times what the pipe holds in access lines, are all answered, and
+    once the pipe is read again every access line arrives and the server stops with 0."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0", "--dev-tokens"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        port = 0
+        for line in server.stderr:  # read up to the listening line, then never again until the end
+            if '"listening"' in line:
+                port = int(json.loads(line)["port"])
+                break
+        assert port, "the server did not start"
+        statuses: list[int] = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for _ in range(3000):
+                statuses.append(http.get("/healthz").status_code)
+        server.terminate()
+        _, rest = server.communicate(timeout=120)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert statuses == [200] * 3000
+    assert server.returncode == 0
+    records = [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+    assert sum(1 for r in records if r.get("path") == "/healthz") == 3000
+    assert records[-1]["event"] == "stopped"
+    assert "Traceback" not in rest
