@@ -65,8 +65,9 @@ class LoopConnections:
         while True:
             while self._idle:
                 connection = self._idle.pop()
-                if not connection.closed:
+                if _still_open(connection):
                     return connection
+                _finish(connection)
                 self._mine.discard(connection)
             if len(self._mine) + self._connecting < self.size:
                 return await self._connect()
@@ -157,6 +158,21 @@ class LoopConnections:
             _finish(connection)
         self._idle.clear()
         self._mine.clear()
+
+
+def _still_open(connection: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection is still open at PostgreSQL's end. A server that restarted
+    or ended the backend has sent a last message and closed the socket meanwhile: reading what
+    is there (no round trip, never blocks) finds that out before a caller's statement would.
+    The first read takes the message, the second meets the closed socket."""
+    if connection.closed:
+        return False
+    try:
+        for _ in range(2):
+            connection.pgconn.consume_input()
+    except psycopg.OperationalError:
+        return False
+    return connection.pgconn.status == psycopg.pq.ConnStatus.OK
 
 
 def _finish(connection: psycopg.AsyncConnection[Any]) -> None:

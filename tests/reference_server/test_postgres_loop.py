@@ -224,3 +224,59 @@ def test_a_served_worker_keeps_to_its_connection_budget(postgres: Cluster, tmp_p
         assert server.terminate() == 0
     assert statuses == [200] * 24
     assert row is not None and 3 <= row[0] <= 2 + 3, row
+
+
+def _terminate_backends(url: str, application_prefix: str) -> int:
+    """End the backends of our own connections (what a PostgreSQL restart does to them) and
+    wait until they are gone; how many there were."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        pids = [
+            pid
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name LIKE %s AND pid <> pg_backend_pid()",
+                (application_prefix + "%",),
+            )
+        ]
+        for pid in pids:
+            connection.execute("SELECT pg_terminate_backend(%s, %s)", (pid, HANG_SECONDS * 1000))
+    return len(pids)
+
+
+def test_idle_connections_the_server_ended_are_not_lent_again(url: str) -> None:
+    """After PostgreSQL ended the pool's idle connections (a restart, an administrator), the
+    next callers get new connections instead of a failure on each dead one."""
+    pool = LoopConnections(url, 2, name="rooms-kit ended")
+
+    async def main() -> tuple[int, list[list[tuple[Any, ...]]]]:
+        sleepy = "SELECT pg_backend_pid() FROM pg_sleep(0.02)"
+        await asyncio.gather(pool.rows(sleepy, ()), pool.rows(sleepy, ()))  # two idle now
+        ended = await asyncio.to_thread(_terminate_backends, url, "rooms-kit ended")
+        return ended, [await pool.rows("SELECT 1", ()) for _ in range(3)]
+
+    try:
+        ended, answers = _run(main())
+    finally:
+        pool.close()
+    assert ended == 2
+    assert answers == [[(1,)]] * 3
+
+
+def test_a_write_after_the_server_ended_every_connection_succeeds(url: str) -> None:
+    """Both of the store's loop pools (requests and the clock) open new connections when
+    PostgreSQL has ended their idle ones: the first write afterwards is served."""
+    store = PostgresStore(url, pool_size=2)
+    service = RoomService(store)
+    runner = LoopRunner()
+
+    async def main() -> tuple[int, dict[str, Any]]:
+        await runner.call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
+        ended = await asyncio.to_thread(_terminate_backends, url, "rooms-kit")
+        return ended, await runner.call(service.create, "carol", {"invitedPlayerIds": ["dave"]})
+
+    try:
+        ended, created = _run(main())
+    finally:
+        store.close()
+    assert ended >= 2  # a connection for the write and one for the clock, at least
+    assert created["status"] == "ROOM_INVITING"
