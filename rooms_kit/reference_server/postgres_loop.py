@@ -7,7 +7,7 @@ The pool is deliberately plain: at most ``size`` connections (autocommit; a writ
 sends its own BEGIN and COMMIT), opened on demand, idle ones reused last-in first-out, callers
 beyond ``size`` queued first-come first-served for at most ``POOL_WAIT_SECONDS``. A connection
 that fails, or that comes back inside a transaction or mid-statement, is closed rather than
-reused. Connections belong to the event loop they were opened on; when another loop calls
+reused, and so is an idle one that PostgreSQL has ended meanwhile (a restart). Connections belong to the event loop they were opened on; when another loop calls
 (tests run apps on several, one after the other), the idle ones of the old loop are dropped.
 """
 
