@@ -62,22 +62,22 @@ class LoopConnections:
 
     async def take(self) -> psycopg.AsyncConnection[Any]:
         self._adopt_running_loop()
-        while True:
-            while self._idle:
-                connection = self._idle.pop()
-                if _still_open(connection):
-                    return connection
-                _finish(connection)
-                self._mine.discard(connection)
-            if len(self._mine) + self._connecting < self.size:
-                return await self._connect()
-            lent = await self._wait_for_turn()
-            if lent is not None:
-                return lent
-            # A slot was freed rather than a connection: loop round and open one.
+        while self._idle:
+            connection = self._idle.pop()
+            if _still_open(connection):
+                return connection
+            _finish(connection)
+            self._mine.discard(connection)
+        if len(self._mine) + self._connecting < self.size:
+            self._connecting += 1
+            return await self._connect()
+        lent = await self._wait_for_turn()
+        # A freed place rather than a connection: reserved for this caller (counted in
+        # ``_connecting`` by ``_wake_next``), so no newcomer can take it first.
+        return lent if lent is not None else await self._connect()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        self._connecting += 1
+        """Open a connection in a place already counted in ``_connecting``."""
         settings: dict[str, Any] = {"options": self._options} if self._options else {}
         try:
             connection = await psycopg.AsyncConnection.connect(
@@ -106,6 +106,7 @@ class LoopConnections:
                 # Handed a turn just as this caller gave up: pass it on.
                 late = waiter.result()
                 if late is None:
+                    self._connecting -= 1  # the place reserved for this caller
                     self._wake_next(None)
                 else:
                     self.give_back(late)
@@ -133,10 +134,13 @@ class LoopConnections:
             self._wake_next(None)
 
     def _wake_next(self, connection: Lent) -> bool:
-        """Hand ``connection`` (or, with ``None``, a free slot) to the longest waiter."""
+        """Hand ``connection`` (or, with ``None``, a free place, reserved for that caller) to
+        the longest waiter."""
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
+                if connection is None:
+                    self._connecting += 1
                 waiter.set_result(connection)
                 return True
         return False

@@ -280,3 +280,31 @@ def test_a_write_after_the_server_ended_every_connection_succeeds(url: str) -> N
         store.close()
     assert ended >= 2  # a connection for the write and one for the clock, at least
     assert created["status"] == "ROOM_INVITING"
+
+
+def test_a_freed_place_goes_to_the_caller_waiting_longest(url: str) -> None:
+    """A connection closed rather than given back frees its place for the first waiter, not for
+    a caller that arrives meanwhile: otherwise that waiter goes back to the end of the queue
+    (with a fresh wait), and a stream of newcomers could keep it waiting for ever."""
+    pool = LoopConnections(url, 1)
+    served: list[str] = []
+
+    async def take_and_hold(who: str) -> None:
+        connection = await pool.take()
+        served.append(who)
+        await asyncio.sleep(0.01)
+        pool.give_back(connection)
+
+    async def main() -> None:
+        held = await pool.take()
+        waiting = asyncio.ensure_future(take_and_hold("waiting"))
+        await asyncio.sleep(0.05)  # queued now
+        newcomer = asyncio.ensure_future(take_and_hold("newcomer"))  # runs before the waiter
+        pool.drop(held)
+        await asyncio.gather(waiting, newcomer)
+
+    try:
+        _run(main())
+    finally:
+        pool.close()
+    assert served == ["waiting", "newcomer"]
