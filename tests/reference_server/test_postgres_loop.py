@@ -15,6 +15,7 @@ from rooms_kit.reference_server.errors import RoomNotFound
 from rooms_kit.reference_server.on_loop import LoopRunner
 from rooms_kit.reference_server.postgres_loop import LoopConnections, LoopPoolTimeout
 from rooms_kit.reference_server.postgres_store import PostgresStore
+from rooms_kit.reference_server.stores import upgrade
 from tests.reference_server.postgres_cluster import Cluster, _free_port
 from tests.reference_server.support import empty_postgres_database
 
@@ -308,3 +309,38 @@ def test_a_freed_place_goes_to_the_caller_waiting_longest(url: str) -> None:
     finally:
         pool.close()
     assert served == ["waiting", "newcomer"]
+
+
+def _stamp(room: dict[str, Any]) -> int:
+    return int(room["lastUpdateDetails"]["modifiedTimestampMillis"])
+
+
+@pytest.mark.parametrize("given_in", ["address", "PGOPTIONS"])
+def test_options_of_the_address_reach_the_clock_connections_too(
+    postgres: Cluster, monkeypatch: pytest.MonkeyPatch, given_in: str
+) -> None:
+    """An address (or ``PGOPTIONS``) may carry its own server options, here the schema the
+    tables live in; the clock's connections add theirs to those rather than replacing them,
+    so writes find the clock on the event loop and in threads alike."""
+    base = postgres.create_database(f"own_options_{given_in.lower()}")
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA rooms_kit_here")
+    if given_in == "address":
+        url = base + "?options=-csearch_path%3Drooms_kit_here"
+    else:
+        url = base
+        monkeypatch.setenv("PGOPTIONS", "-csearch_path=rooms_kit_here")
+    upgrade(url)
+    store = PostgresStore(url, pool_size=1)
+    service = RoomService(store)
+
+    async def on_loop() -> dict[str, Any]:
+        return await LoopRunner().call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
+
+    try:
+        in_thread = service.create("carol", {"invitedPlayerIds": ["dave"]})
+        looped = _run(on_loop())
+    finally:
+        store.close()
+    assert (in_thread["status"], looped["status"]) == ("ROOM_INVITING", "ROOM_INVITING")
+    assert _stamp(looped) > _stamp(in_thread)  # one clock, ticked from both sides
