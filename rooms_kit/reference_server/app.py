@@ -5,7 +5,9 @@ Around the generated stub (which owns everything under ``/games/v1/``) it adds:
 - ``GET /healthz`` — ``{"status": "ok"}`` once the database answers a read, 503 otherwise;
 - one JSON line per request on the ``rooms_kit.access`` logger: time, method, path, status,
   bytes, duration, client address. The query string and headers are left out, since they may
-  carry a token (``oauth_token``, ``Authorization``).
+  carry a token (``oauth_token``, ``Authorization``);
+- an answer in Google's envelope for a request the stub did not finish: 500 for an error that
+  got past it, 503 for a request cancelled because the server is stopping (its grace is over).
 """
 
 from __future__ import annotations
