@@ -5,32 +5,44 @@ Around the generated stub (which owns everything under ``/games/v1/``) it adds:
 - ``GET /healthz`` — ``{"status": "ok"}`` once the database answers a read, 503 otherwise;
 - one JSON line per request on the ``rooms_kit.access`` logger: time, method, path, status,
   bytes, duration, client address. The query string and headers are left out, since they may
-  carry a token (``oauth_token``, ``Authorization``).
+  carry a token (``oauth_token``, ``Authorization``);
+- an answer in Google's envelope for a request the stub did not finish: 500 for an error that
+  got past it, 503 for a request cancelled because the server is stopping (its grace is over).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from rooms_api._stub import clip
 from rooms_api.server import DEFAULT_MAX_BODY_BYTES, WireRoomsHandler, create_app
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rooms_kit.reference_server.access_log import ACCESS_LOGGER, REFUSED_KEY, access_line, log_line
+from rooms_kit.reference_server.access_log import (
+    ACCESS_LOGGER,
+    MAX_LOGGED_PATH,
+    REFUSED_KEY,
+    access_line,
+    log_line,
+)
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
 from rooms_kit.reference_server.auth import TokenResolver, load_token_file
 from rooms_kit.reference_server.group_commit import GroupCommitter
 from rooms_kit.reference_server.hand_over import HandOver, ThreadHandOver
+from rooms_kit.reference_server.limits import error_body
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID, RoomService, wall_clock_ms
 from rooms_kit.reference_server.sqlite_store import SqliteStore
 from rooms_kit.reference_server.storage import Store
 from rooms_kit.reference_server.stores import is_postgres, open_store
 
 HEALTH_PATH = "/healthz"
+STOPPING_MESSAGE = "The server stopped before finishing this request."
 
 
 class ReferenceApp:
@@ -74,11 +86,12 @@ class ReferenceApp:
             await self.inner(scope, receive, send)
             return
         started = time.perf_counter()
-        outcome: dict[str, int] = {"status": 500, "bytes": 0}
+        outcome: dict[str, int] = {"status": 500, "bytes": 0, "started": 0}
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 outcome["status"] = int(message["status"])
+                outcome["started"] = 1
             elif message["type"] == "http.response.body":
                 outcome["bytes"] += len(message.get("body", b""))
             await send(message)
@@ -88,6 +101,18 @@ class ReferenceApp:
                 await self._health(scope, recording_send)
             else:
                 await self._stub(scope, receive, recording_send)
+        except asyncio.CancelledError:
+            # uvicorn cancels the requests still running when its graceful shutdown is over:
+            # the client is told so in the envelope, and the request ends here rather than as
+            # an exception for uvicorn to print with its traceback.
+            LOGGER.warning("%s %s cancelled: the server is stopping", *_request_line(scope))
+            if not outcome["started"]:
+                await _error(recording_send, 503, STOPPING_MESSAGE)
+        except Exception:
+            # The stub answers its handler's errors itself; this is for one past it.
+            LOGGER.exception("%s %s failed", *_request_line(scope))
+            if not outcome["started"]:
+                await _error(recording_send, 500, "Internal error.")
         finally:
             refused = scope.get(REFUSED_KEY)
             if refused is not None:  # the connection layer answered instead (a late body: 408)
@@ -118,6 +143,24 @@ class ReferenceApp:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _request_line(scope: Scope) -> tuple[str, str]:
+    return str(scope.get("method")), clip(str(scope.get("path")), MAX_LOGGED_PATH)
+
+
+async def _error(send: Send, status: int, message: str) -> None:
+    """Answer ``status`` in Google's envelope (``backendError``)."""
+    body = error_body(status, "backendError", message)
+    headers = [
+        (b"content-type", b"application/json; charset=UTF-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 MEMORY_THREADS = 4

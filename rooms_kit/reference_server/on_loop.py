@@ -14,7 +14,9 @@ involved, and a transaction still runs from its first statement to its commit in
 
 Cancellation of the awaiting task (a server stopping past its grace period) is thrown into the
 function at its current wait, so its ``finally`` blocks run (a transaction rolls back or its
-connection is closed) before the cancellation goes on.
+connection is closed) before the cancellation goes on. A call whose coroutine is closed before
+it ends (its task dropped) cannot await anything more: the function's cleanup is run with each of
+its waits failing at once (``_abandon``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,27 @@ def wait_for(awaitable: Awaitable[T]) -> T:
     return cast(T, current.parent.switch(awaitable))
 
 
+ABANDONED_WAITS = 100
+"""Waits an abandoned call's cleanup may still try (each fails at once) before it is left."""
+
+
+def _abandon(child: _Call, step: object) -> None:
+    """End ``child`` when the coroutine of its call is closed before the end (its task was
+    dropped, or its loop closed): nothing can be awaited any more, so each wait the function's
+    cleanup still makes fails at once with ``GeneratorExit``, and the function ends rather than
+    staying suspended for ever with what it holds (a pool's connection)."""
+    for _ in range(ABANDONED_WAITS):
+        close = getattr(step, "close", None)
+        if callable(close):
+            close()  # an awaitable never awaited (no "never awaited" warning)
+        if child.dead:
+            return
+        try:
+            step = child.throw(GeneratorExit)
+        except BaseException:  # nobody is left to tell: the call was dropped
+            return
+
+
 class LoopRunner:
     """``await runner.call(function, *args)``: ``function`` on the loop, waits awaited.
 
@@ -56,6 +79,9 @@ class LoopRunner:
         while not child.dead:
             try:
                 value = await step
+            except GeneratorExit:
+                _abandon(child, step)
+                raise
             except BaseException as exc:  # thrown in where the function waits
                 step = child.throw(exc)
             else:

@@ -7,8 +7,9 @@ The pool is deliberately plain: at most ``size`` connections (autocommit; a writ
 sends its own BEGIN and COMMIT), opened on demand, idle ones reused last-in first-out, callers
 beyond ``size`` queued first-come first-served for at most ``POOL_WAIT_SECONDS``. A connection
 that fails, or that comes back inside a transaction or mid-statement, is closed rather than
-reused. Connections belong to the event loop they were opened on; when another loop calls
-(tests run apps on several, one after the other), the idle ones of the old loop are dropped.
+reused, and so is an idle one that PostgreSQL has ended meanwhile (a restart). Connections belong
+to the event loop they were opened on; when another loop calls (tests run apps on several, one
+after the other), the idle ones of the old loop are dropped.
 """
 
 from __future__ import annotations
@@ -62,21 +63,22 @@ class LoopConnections:
 
     async def take(self) -> psycopg.AsyncConnection[Any]:
         self._adopt_running_loop()
-        while True:
-            while self._idle:
-                connection = self._idle.pop()
-                if not connection.closed:
-                    return connection
-                self._mine.discard(connection)
-            if len(self._mine) + self._connecting < self.size:
-                return await self._connect()
-            lent = await self._wait_for_turn()
-            if lent is not None:
-                return lent
-            # A slot was freed rather than a connection: loop round and open one.
+        while self._idle:
+            connection = self._idle.pop()
+            if _still_open(connection):
+                return connection
+            _finish(connection)
+            self._mine.discard(connection)
+        if len(self._mine) + self._connecting < self.size:
+            self._connecting += 1
+            return await self._connect()
+        lent = await self._wait_for_turn()
+        # A freed place rather than a connection: reserved for this caller (counted in
+        # ``_connecting`` by ``_wake_next``), so no newcomer can take it first.
+        return lent if lent is not None else await self._connect()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        self._connecting += 1
+        """Open a connection in a place already counted in ``_connecting``."""
         settings: dict[str, Any] = {"options": self._options} if self._options else {}
         try:
             connection = await psycopg.AsyncConnection.connect(
@@ -105,6 +107,7 @@ class LoopConnections:
                 # Handed a turn just as this caller gave up: pass it on.
                 late = waiter.result()
                 if late is None:
+                    self._connecting -= 1  # the place reserved for this caller
                     self._wake_next(None)
                 else:
                     self.give_back(late)
@@ -132,10 +135,13 @@ class LoopConnections:
             self._wake_next(None)
 
     def _wake_next(self, connection: Lent) -> bool:
-        """Hand ``connection`` (or, with ``None``, a free slot) to the longest waiter."""
+        """Hand ``connection`` (or, with ``None``, a free place, reserved for that caller) to
+        the longest waiter."""
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
+                if connection is None:
+                    self._connecting += 1
                 waiter.set_result(connection)
                 return True
         return False
@@ -157,6 +163,21 @@ class LoopConnections:
             _finish(connection)
         self._idle.clear()
         self._mine.clear()
+
+
+def _still_open(connection: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection is still open at PostgreSQL's end. A server that restarted
+    or ended the backend has sent a last message and closed the socket meanwhile: reading what
+    is there (no round trip, never blocks) finds that out before a caller's statement would.
+    The first read takes the message, the second meets the closed socket."""
+    if connection.closed:
+        return False
+    try:
+        for _ in range(2):
+            connection.pgconn.consume_input()
+    except psycopg.OperationalError:
+        return False
+    return connection.pgconn.status == psycopg.pq.ConnStatus.OK
 
 
 def _finish(connection: psycopg.AsyncConnection[Any]) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -46,6 +47,7 @@ from rooms_kit.reference_server.storage import ListPosition
 POOL_SIZE = 10
 """Connections per process; a worker process rarely needs more than its busy threads."""
 CONNECT_TIMEOUT_SECONDS = 10
+CLOCK_OPTIONS = "-c synchronous_commit=off"
 POOL_WAIT_SECONDS = 30
 """How long a request waits for a free pooled connection before failing."""
 
@@ -216,6 +218,17 @@ class PostgresTransaction:
         return [_room(document) for (document,) in rows]
 
 
+def _with_options(url: str, extra: str) -> str:
+    """``extra`` server options after those the address (or else ``PGOPTIONS``) gives: a
+    connection's own ``options`` would replace them, a schema in ``search_path`` say."""
+    try:
+        given = psycopg.conninfo.conninfo_to_dict(url).get("options")
+    except psycopg.Error:  # a malformed address: connecting says what is wrong with it
+        given = None
+    given = given or os.environ.get("PGOPTIONS")
+    return f"{given} {extra}" if given else extra
+
+
 def _invitations_parameters(
     application_id: str, player_id: str, after: ListPosition | None, limit: int
 ) -> tuple[object, ...]:
@@ -262,6 +275,7 @@ class PostgresStore:
             open=False,
             name="rooms-kit",
         )
+        clock_options = _with_options(url, CLOCK_OPTIONS)
         self._clock = ConnectionPool(
             url,
             min_size=0,
@@ -270,7 +284,7 @@ class PostgresStore:
                 "autocommit": True,
                 "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                 "application_name": "rooms-kit clock",
-                "options": "-c synchronous_commit=off",
+                "options": clock_options,
             },
             timeout=POOL_WAIT_SECONDS,
             open=False,
@@ -279,9 +293,7 @@ class PostgresStore:
         # The same, for the service run on the event loop (``on_loop``): asynchronous
         # connections, used only by calls made there.
         self._loop_pool = LoopConnections(url, self.pool_size, name="rooms-kit")
-        self._loop_clock = LoopConnections(
-            url, 2, name="rooms-kit clock", options="-c synchronous_commit=off"
-        )
+        self._loop_clock = LoopConnections(url, 2, name="rooms-kit clock", options=clock_options)
         try:
             # One plain connection first: a wrong address or password fails at once with
             # PostgreSQL's own reason, rather than after the pool's retries.

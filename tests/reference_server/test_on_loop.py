@@ -5,6 +5,7 @@ errors and cancellations reach the right place, calls interleave at their waits,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Generator
 
 import pytest
 
@@ -114,3 +115,36 @@ def test_wait_for_refuses_to_run_outside_a_call() -> None:
     finally:
         waiting.close()
     assert not inside()
+
+
+class _Pending:
+    """An awaitable that waits for as long as nobody resumes it (no event loop needed)."""
+
+    def __await__(self) -> Generator[str, object, object]:
+        return (yield "waiting")
+
+
+def test_an_abandoned_call_ends_its_cleanup_without_awaiting() -> None:
+    """A call whose coroutine is closed before it finishes (its task dropped, its loop gone)
+    can await nothing more: every wait of the function's cleanup fails at once, so the cleanup
+    still ends (a transaction's connection is closed rather than rolled back) instead of the
+    greenlet staying suspended for ever with what it holds."""
+    steps: list[str] = []
+
+    def work() -> None:
+        try:
+            wait_for(_Pending())
+        finally:
+            try:
+                wait_for(_Pending())  # a rollback, say
+                steps.append("not reached")
+            except GeneratorExit:
+                steps.append("the cleanup's wait failed at once")
+                raise
+            finally:
+                steps.append("released")
+
+    call = LoopRunner().call(work)
+    assert call.send(None) == "waiting"
+    call.close()  # what dropping a pending task does to its coroutine
+    assert steps == ["the cleanup's wait failed at once", "released"]

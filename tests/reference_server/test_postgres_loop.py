@@ -15,6 +15,7 @@ from rooms_kit.reference_server.errors import RoomNotFound
 from rooms_kit.reference_server.on_loop import LoopRunner
 from rooms_kit.reference_server.postgres_loop import LoopConnections, LoopPoolTimeout
 from rooms_kit.reference_server.postgres_store import PostgresStore
+from rooms_kit.reference_server.stores import upgrade
 from tests.reference_server.postgres_cluster import Cluster, _free_port
 from tests.reference_server.support import empty_postgres_database
 
@@ -224,3 +225,122 @@ def test_a_served_worker_keeps_to_its_connection_budget(postgres: Cluster, tmp_p
         assert server.terminate() == 0
     assert statuses == [200] * 24
     assert row is not None and 3 <= row[0] <= 2 + 3, row
+
+
+def _terminate_backends(url: str, application_prefix: str) -> int:
+    """End the backends of our own connections (what a PostgreSQL restart does to them) and
+    wait until they are gone; how many there were."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        pids = [
+            pid
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name LIKE %s AND pid <> pg_backend_pid()",
+                (application_prefix + "%",),
+            )
+        ]
+        for pid in pids:
+            connection.execute("SELECT pg_terminate_backend(%s, %s)", (pid, HANG_SECONDS * 1000))
+    return len(pids)
+
+
+def test_idle_connections_the_server_ended_are_not_lent_again(url: str) -> None:
+    """After PostgreSQL ended the pool's idle connections (a restart, an administrator), the
+    next callers get new connections instead of a failure on each dead one."""
+    pool = LoopConnections(url, 2, name="rooms-kit ended")
+
+    async def main() -> tuple[int, list[list[tuple[Any, ...]]]]:
+        sleepy = "SELECT pg_backend_pid() FROM pg_sleep(0.02)"
+        await asyncio.gather(pool.rows(sleepy, ()), pool.rows(sleepy, ()))  # two idle now
+        ended = await asyncio.to_thread(_terminate_backends, url, "rooms-kit ended")
+        return ended, [await pool.rows("SELECT 1", ()) for _ in range(3)]
+
+    try:
+        ended, answers = _run(main())
+    finally:
+        pool.close()
+    assert ended == 2
+    assert answers == [[(1,)]] * 3
+
+
+def test_a_write_after_the_server_ended_every_connection_succeeds(url: str) -> None:
+    """Both of the store's loop pools (requests and the clock) open new connections when
+    PostgreSQL has ended their idle ones: the first write afterwards is served."""
+    store = PostgresStore(url, pool_size=2)
+    service = RoomService(store)
+    runner = LoopRunner()
+
+    async def main() -> tuple[int, dict[str, Any]]:
+        await runner.call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
+        ended = await asyncio.to_thread(_terminate_backends, url, "rooms-kit")
+        return ended, await runner.call(service.create, "carol", {"invitedPlayerIds": ["dave"]})
+
+    try:
+        ended, created = _run(main())
+    finally:
+        store.close()
+    assert ended >= 2  # a connection for the write and one for the clock, at least
+    assert created["status"] == "ROOM_INVITING"
+
+
+def test_a_freed_place_goes_to_the_caller_waiting_longest(url: str) -> None:
+    """A connection closed rather than given back frees its place for the first waiter, not for
+    a caller that arrives meanwhile: otherwise that waiter goes back to the end of the queue
+    (with a fresh wait), and a stream of newcomers could keep it waiting for ever."""
+    pool = LoopConnections(url, 1)
+    served: list[str] = []
+
+    async def take_and_hold(who: str) -> None:
+        connection = await pool.take()
+        served.append(who)
+        await asyncio.sleep(0.01)
+        pool.give_back(connection)
+
+    async def main() -> None:
+        held = await pool.take()
+        waiting = asyncio.ensure_future(take_and_hold("waiting"))
+        await asyncio.sleep(0.05)  # queued now
+        newcomer = asyncio.ensure_future(take_and_hold("newcomer"))  # runs before the waiter
+        pool.drop(held)
+        await asyncio.gather(waiting, newcomer)
+
+    try:
+        _run(main())
+    finally:
+        pool.close()
+    assert served == ["waiting", "newcomer"]
+
+
+def _stamp(room: dict[str, Any]) -> int:
+    return int(room["lastUpdateDetails"]["modifiedTimestampMillis"])
+
+
+@pytest.mark.parametrize("given_in", ["address", "PGOPTIONS"])
+def test_options_of_the_address_reach_the_clock_connections_too(
+    postgres: Cluster, monkeypatch: pytest.MonkeyPatch, given_in: str
+) -> None:
+    """An address (or ``PGOPTIONS``) may carry its own server options, here the schema the
+    tables live in; the clock's connections add theirs to those rather than replacing them,
+    so writes find the clock on the event loop and in threads alike."""
+    base = postgres.create_database(f"own_options_{given_in.lower()}")
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA rooms_kit_here")
+    if given_in == "address":
+        url = base + "?options=-csearch_path%3Drooms_kit_here"
+    else:
+        url = base
+        monkeypatch.setenv("PGOPTIONS", "-csearch_path=rooms_kit_here")
+    upgrade(url)
+    store = PostgresStore(url, pool_size=1)
+    service = RoomService(store)
+
+    async def on_loop() -> dict[str, Any]:
+        return await LoopRunner().call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
+
+    try:
+        in_thread = service.create("carol", {"invitedPlayerIds": ["dave"]})
+        looped = _run(on_loop())
+    finally:
+        store.close()
+    assert (in_thread["status"], looped["status"]) == ("ROOM_INVITING", "ROOM_INVITING")
+    assert _stamp(looped) > _stamp(in_thread)  # one clock, ticked from both sides
