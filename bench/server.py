@@ -786,6 +786,7 @@ def render(
         for store in ("sqlite", "postgresql")
         if (store, 1) in bare and (store, 2) in bare
     ]
+    steady = [r["result"].cpu_ms for r in rows if r["server"].startswith("ceiling")]
     busy = [
         (r["result"].cpu_ms + r["result"].client_cpu_ms) * r["result"].per_second / 1000
         for r in rows
@@ -803,6 +804,10 @@ def render(
             if busy
             else ")."
         ),
+        "",
+        f"The ceiling does the same work in every row; its CPU per request ranged from "
+        f"{min(steady):.3f} to {max(steady):.3f} ms over this run (a wider spread means the "
+        "machine itself was slower at times, and the rates of those rows moved with it).",
         "",
         *_against_targets(rows, ceilings),
         "",
