@@ -312,6 +312,25 @@ def measure(port: int, pid: int, request: Call | None, total: int, connections: 
 # -- the service alone ----------------------------------------------------------------------------
 
 
+def fsync_latency(folder: Path, count: int = 200) -> tuple[float, float]:
+    """Milliseconds an fsync of a 4 KiB append takes in ``folder`` (p50, p99): what every SQLite
+    commit and every PostgreSQL WAL flush waits for on this disk."""
+    path = folder / "fsync-probe"
+    times: list[float] = []
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for _ in range(count):
+            os.write(descriptor, b"x" * 4096)
+            started = time.perf_counter()
+            os.fsync(descriptor)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        os.close(descriptor)
+        path.unlink()
+    times.sort()
+    return times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)]
+
+
 def service_alone(databases: dict[str, str], count: int) -> dict[str, float]:
     """Milliseconds per call of ``RoomService`` itself (no HTTP), on each store."""
     from rooms_kit.reference_server import RoomService  # noqa: PLC0415
@@ -508,6 +527,11 @@ def run(
     try:
         with tempfile.TemporaryDirectory(prefix="rooms-bench-") as folder:
             work = Path(folder)
+            alone["fsync_p50"], alone["fsync_p99"] = fsync_latency(work)
+            print(
+                f"fsync of 4 KiB: p50 {alone['fsync_p50']:.2f} ms, p99 {alone['fsync_p99']:.2f} ms",
+                flush=True,
+            )
             if alone_too and cluster is not None:
                 alone_pg = cluster.create_database("alone")
                 upgrade(alone_pg)
@@ -807,12 +831,19 @@ def render(
         "",
         f"The ceiling does the same work in every row; its CPU per request ranged from "
         f"{min(steady):.3f} to {max(steady):.3f} ms over this run (a wider spread means the "
-        "machine itself was slower at times, and the rates of those rows moved with it).",
+        "machine itself was slower at times, and the rates of those rows moved with it). An "
+        f"fsync of 4 KiB in the benchmark's folder took {alone['fsync_p50']:.2f} ms at the "
+        f"median and {alone['fsync_p99']:.2f} ms at p99 at the start (every SQLite commit waits "
+        "for one, every PostgreSQL commit for a WAL flush).",
         "",
         *_against_targets(rows, ceilings),
         "",
         "`RoomService` called directly (no HTTP), in the same run: "
-        + ", ".join(f"{key} {value:.3f} ms" for key, value in alone.items() if key != "pgbench")
+        + ", ".join(
+            f"{key} {value:.3f} ms"
+            for key, value in alone.items()
+            if key not in ("pgbench", "fsync_p50", "fsync_p99")
+        )
         + f". PostgreSQL alone (pgbench, 8 clients, the statements of one `create`): "
         f"{alone['pgbench']:,.0f} creates/s.",
         "",
