@@ -527,11 +527,8 @@ def run(
     try:
         with tempfile.TemporaryDirectory(prefix="rooms-bench-") as folder:
             work = Path(folder)
-            alone["fsync_p50"], alone["fsync_p99"] = fsync_latency(work)
-            print(
-                f"fsync of 4 KiB: p50 {alone['fsync_p50']:.2f} ms, p99 {alone['fsync_p99']:.2f} ms",
-                flush=True,
-            )
+            fsync_p50, fsync_p99 = fsync_latency(work)
+            print(f"fsync of 4 KiB: p50 {fsync_p50:.2f} ms, p99 {fsync_p99:.2f} ms", flush=True)
             if alone_too and cluster is not None:
                 alone_pg = cluster.create_database("alone")
                 upgrade(alone_pg)
@@ -546,6 +543,7 @@ def run(
                 )
                 alone["pgbench"] = pgbench_creates(cluster, 10, 8)
                 print(f"pgbench create transactions: {alone['pgbench']:,.0f}/s", flush=True)
+            alone |= {"fsync_p50": fsync_p50, "fsync_p99": fsync_p99}
             for number, planned in enumerate(setups):
                 setup = planned
                 if operations is not None:
