@@ -56,9 +56,11 @@ class BatchedLineHandler(logging.Handler):
         max_lines: int = MAX_LINES,
         max_pending: int = MAX_PENDING,
         verbatim: bool = False,
+        name: str = ACCESS_LOGGER,
     ) -> None:
         super().__init__()
         self.stream = stream
+        self.logger_name = name
         self.verbatim = verbatim
         self.flush_seconds = flush_seconds
         self.max_lines = max_lines
@@ -72,7 +74,7 @@ class BatchedLineHandler(logging.Handler):
         self._writing = False
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{name} log", daemon=True)
         self._thread.start()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -109,7 +111,7 @@ class BatchedLineHandler(logging.Handler):
                 dropped, self._unreported = self._unreported, 0
                 self._writing = bool(lines or dropped)
             if dropped:
-                lines.insert(0, _dropped_line(dropped))
+                lines.insert(0, _dropped_line(dropped, self.logger_name))
             try:
                 if lines:
                     self.stream.write("\n".join(lines) + "\n")
@@ -150,14 +152,14 @@ class BatchedLineHandler(logging.Handler):
         super().close()
 
 
-def _dropped_line(count: int) -> str:
-    """The warning that takes the place of ``count`` dropped access lines."""
+def _dropped_line(count: int, logger: str) -> str:
+    """The warning that takes the place of ``count`` dropped lines of ``logger``."""
     return orjson.dumps(
         {
             "time": timestamp(time.time()),
             "level": "warning",
-            "logger": ACCESS_LOGGER,
-            "message": f"{count} access-log lines were dropped: standard error was not being read",
+            "logger": logger,
+            "message": f"{count} log lines were dropped: standard error was not being read",
             "dropped": count,
         }
     ).decode()

@@ -65,7 +65,7 @@ class JsonLinesFormatter(logging.Formatter):
 def configure_logging() -> None:
     # Events and warnings go out at once (a batch of one), but from a thread of their own like
     # the access lines: a standard error that nobody reads never stalls the server.
-    handler = BatchedLineHandler(sys.stderr, max_lines=1)
+    handler = BatchedLineHandler(sys.stderr, max_lines=1, name=EVENT_LOGGER)
     handler.setFormatter(JsonLinesFormatter())
     handler.addFilter(LOG_LIMIT)
     root = logging.getLogger()

@@ -82,9 +82,8 @@ def test_a_stream_nobody_reads_never_holds_up_a_caller_and_every_line_is_account
     warning = json.loads(lines[2])
     assert lines[:2] == ["first", "second"]
     assert (warning["level"], warning["dropped"]) == ("warning", 90)
-    assert (
-        warning["message"] == "90 access-log lines were dropped: standard error was not being read"
-    )
+    assert warning["message"] == "90 log lines were dropped: standard error was not being read"
+    assert warning["logger"] == "rooms_kit.access"
     assert lines[3:] == [f"n{n}" for n in range(10)]
 
 
