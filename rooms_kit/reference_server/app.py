@@ -131,18 +131,7 @@ class ReferenceApp:
                 status, body = 200, {"status": "ok"}
             except Exception:
                 status, body = 503, {"status": "database unavailable"}
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        await _send_json(send, status, json.dumps(body).encode(), b"application/json")
 
 
 LOGGER = logging.getLogger(__name__)
@@ -155,10 +144,11 @@ def _request_line(scope: Scope) -> tuple[str, str]:
 async def _error(send: Send, status: int, message: str) -> None:
     """Answer ``status`` in Google's envelope (``backendError``)."""
     body = error_body(status, "backendError", message)
-    headers = [
-        (b"content-type", b"application/json; charset=UTF-8"),
-        (b"content-length", str(len(body)).encode()),
-    ]
+    await _send_json(send, status, body, b"application/json; charset=UTF-8")
+
+
+async def _send_json(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

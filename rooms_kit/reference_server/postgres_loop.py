@@ -25,7 +25,8 @@ Lent: TypeAlias = "psycopg.AsyncConnection[Any] | None"
 """What a waiting caller is handed: a connection, or ``None`` for a free slot to open one in."""
 
 POOL_WAIT_SECONDS = 30
-"""How long a caller waits for a connection before failing (as the thread pool's callers do)."""
+"""How long a caller waits for a free connection before failing (this pool and the store's
+thread-side pools alike)."""
 CONNECT_TIMEOUT_SECONDS = 10
 
 

@@ -39,17 +39,18 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rooms_kit.reference_server import postgres_schema
 from rooms_kit.reference_server.on_loop import inside, wait_for
-from rooms_kit.reference_server.postgres_loop import LoopConnections
+from rooms_kit.reference_server.postgres_loop import (
+    CONNECT_TIMEOUT_SECONDS,
+    POOL_WAIT_SECONDS,
+    LoopConnections,
+)
 from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
 from rooms_kit.reference_server.storage import ListPosition
 
 POOL_SIZE = 10
 """Connections per process; a worker process rarely needs more than its busy threads."""
-CONNECT_TIMEOUT_SECONDS = 10
 CLOCK_OPTIONS = "-c synchronous_commit=off"
-POOL_WAIT_SECONDS = 30
-"""How long a request waits for a free pooled connection before failing."""
 
 AUTH_MODE_KEY = "auth_mode"
 

@@ -82,7 +82,7 @@ def configure_logging() -> None:
     access.propagate = False
 
 
-def flush_access_log() -> None:
+def flush_logs() -> None:
     """Write the log lines still waiting (bounded: a stuck standard error is not waited for)."""
     for handler in [*logging.getLogger(ACCESS_LOGGER).handlers, *logging.getLogger().handlers]:
         handler.flush()
@@ -170,7 +170,7 @@ def run_server(
     try:
         server.run(sockets=[sock])
     finally:
-        flush_access_log()
+        flush_logs()
 
 
 def _announce_development_mode() -> None:
@@ -249,7 +249,7 @@ def serve(
     finally:
         app.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
-    flush_access_log()
+    flush_logs()
     return 0
 
 
@@ -282,5 +282,5 @@ def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -
     finally:
         sock.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
-    flush_access_log()
+    flush_logs()
     return status

@@ -5,6 +5,7 @@ loop; the store's transactions run there (``on_loop``) with the same all-or-noth
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -33,31 +34,47 @@ def _run(main: Any) -> Any:
     return asyncio.run(guarded())
 
 
+Pools = Callable[..., LoopConnections]
+
+
+@pytest.fixture
+def pools() -> Iterator[Pools]:
+    """Makes ``LoopConnections`` for a test and closes them all when it ends."""
+    made: list[LoopConnections] = []
+
+    def make(*args: Any, **kwargs: Any) -> LoopConnections:
+        made.append(LoopConnections(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for pool in made:
+        pool.close()
+
+
 @pytest.fixture(scope="module")
 def url(postgres: Cluster) -> str:
     return empty_postgres_database(postgres, "on_loop")
 
 
-def test_the_pool_never_opens_more_connections_than_its_size(url: str) -> None:
-    pool = LoopConnections(url, 2)
+def test_the_pool_never_opens_more_connections_than_its_size(url: str, pools: Pools) -> None:
+    pool = pools(url, 2)
 
     async def main() -> list[list[tuple[Any, ...]]]:
         sleepy = "SELECT pg_backend_pid() FROM pg_sleep(0.02)"
         return await asyncio.gather(*(pool.rows(sleepy, ()) for _ in range(12)))
 
-    try:
-        answers = _run(main())
-    finally:
-        pool.close()
+    answers = _run(main())
     assert len(answers) == 12
     assert len({rows[0][0] for rows in answers}) == 2
 
 
 def test_a_caller_waits_for_a_connection_no_longer_than_the_pool_wait(
-    url: str, monkeypatch: pytest.MonkeyPatch
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    pools: Pools,
 ) -> None:
     monkeypatch.setattr(postgres_loop, "POOL_WAIT_SECONDS", 0.2)
-    pool = LoopConnections(url, 1)
+    pool = pools(url, 1)
 
     async def main() -> list[tuple[Any, ...]]:
         held = await pool.take()
@@ -68,15 +85,14 @@ def test_a_caller_waits_for_a_connection_no_longer_than_the_pool_wait(
         pool.give_back(held)  # handed straight to the caller waiting now
         return await later
 
-    try:
-        rows = _run(main())
-    finally:
-        pool.close()
+    rows = _run(main())
     assert len(rows) == 1
 
 
-def test_a_connection_given_back_inside_a_transaction_is_closed_not_reused(url: str) -> None:
-    pool = LoopConnections(url, 1)
+def test_a_connection_given_back_inside_a_transaction_is_closed_not_reused(
+    url: str, pools: Pools
+) -> None:
+    pool = pools(url, 1)
 
     async def main() -> tuple[int, int, bool]:
         first = await pool.take()
@@ -86,17 +102,14 @@ def test_a_connection_given_back_inside_a_transaction_is_closed_not_reused(url: 
         after = (await pool.rows(PID, ()))[0][0]
         return before, after, first.closed
 
-    try:
-        before, after, closed = _run(main())
-    finally:
-        pool.close()
+    before, after, closed = _run(main())
     assert closed
     assert before != after
 
 
-def test_a_failed_connect_frees_its_place_for_the_next_caller() -> None:
+def test_a_failed_connect_frees_its_place_for_the_next_caller(pools: Pools) -> None:
     nobody = f"postgresql://postgres@127.0.0.1:{_free_port()}/nothing"
-    pool = LoopConnections(nobody, 1)
+    pool = pools(nobody, 1)
 
     async def main() -> list[BaseException]:
         failures: list[BaseException] = []
@@ -107,20 +120,16 @@ def test_a_failed_connect_frees_its_place_for_the_next_caller() -> None:
                 failures.append(exc)
         return failures
 
-    try:
-        failures = _run(main())
-    finally:
-        pool.close()
+    failures = _run(main())
     assert len(failures) == 3
 
 
-def test_connections_of_an_earlier_event_loop_are_not_used_by_the_next(url: str) -> None:
-    pool = LoopConnections(url, 1)
-    try:
-        first = _run(pool.rows(PID, ()))[0][0]
-        second = _run(pool.rows(PID, ()))[0][0]  # a new loop: a new connection
-    finally:
-        pool.close()
+def test_connections_of_an_earlier_event_loop_are_not_used_by_the_next(
+    url: str, pools: Pools
+) -> None:
+    pool = pools(url, 1)
+    first = _run(pool.rows(PID, ()))[0][0]
+    second = _run(pool.rows(PID, ()))[0][0]  # a new loop: a new connection
     assert first != second
 
 
@@ -244,10 +253,10 @@ def _terminate_backends(url: str, application_prefix: str) -> int:
     return len(pids)
 
 
-def test_idle_connections_the_server_ended_are_not_lent_again(url: str) -> None:
+def test_idle_connections_the_server_ended_are_not_lent_again(url: str, pools: Pools) -> None:
     """After PostgreSQL ended the pool's idle connections (a restart, an administrator), the
     next callers get new connections instead of a failure on each dead one."""
-    pool = LoopConnections(url, 2, name="rooms-kit ended")
+    pool = pools(url, 2, name="rooms-kit ended")
 
     async def main() -> tuple[int, list[list[tuple[Any, ...]]]]:
         sleepy = "SELECT pg_backend_pid() FROM pg_sleep(0.02)"
@@ -255,10 +264,7 @@ def test_idle_connections_the_server_ended_are_not_lent_again(url: str) -> None:
         ended = await asyncio.to_thread(_terminate_backends, url, "rooms-kit ended")
         return ended, [await pool.rows("SELECT 1", ()) for _ in range(3)]
 
-    try:
-        ended, answers = _run(main())
-    finally:
-        pool.close()
+    ended, answers = _run(main())
     assert ended == 2
     assert answers == [[(1,)]] * 3
 
@@ -283,11 +289,11 @@ def test_a_write_after_the_server_ended_every_connection_succeeds(url: str) -> N
     assert created["status"] == "ROOM_INVITING"
 
 
-def test_a_freed_place_goes_to_the_caller_waiting_longest(url: str) -> None:
+def test_a_freed_place_goes_to_the_caller_waiting_longest(url: str, pools: Pools) -> None:
     """A connection closed rather than given back frees its place for the first waiter, not for
     a caller that arrives meanwhile: otherwise that waiter goes back to the end of the queue
     (with a fresh wait), and a stream of newcomers could keep it waiting for ever."""
-    pool = LoopConnections(url, 1)
+    pool = pools(url, 1)
     served: list[str] = []
 
     async def take_and_hold(who: str) -> None:
@@ -304,10 +310,7 @@ def test_a_freed_place_goes_to_the_caller_waiting_longest(url: str) -> None:
         pool.drop(held)
         await asyncio.gather(waiting, newcomer)
 
-    try:
-        _run(main())
-    finally:
-        pool.close()
+    _run(main())
     assert served == ["waiting", "newcomer"]
 
 
