@@ -57,11 +57,11 @@ STARTED = datetime.now(UTC)
 
 
 def serve_ceiling(payload_file: str, workers: int) -> None:
-    """Child-process mode: run the fixed-room Starlette app in ``workers`` processes sharing one
-    socket (as ``serve --workers`` does) and print the bound port."""
+    """Child-process mode: run the fixed-room Starlette app in ``workers`` processes listening
+    on one port as ``serve --workers`` does (a socket per process where the platform spreads
+    connections over them) and print the bound port."""
     import ctypes  # noqa: PLC0415
     import signal  # noqa: PLC0415
-    import socket  # noqa: PLC0415
 
     import uvicorn  # noqa: PLC0415
     from starlette.applications import Starlette  # noqa: PLC0415
@@ -75,13 +75,15 @@ def serve_ceiling(payload_file: str, workers: int) -> None:
         await request.body()
         return Response(payload, media_type="application/json; charset=UTF-8")
 
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
     app = Starlette(routes=[Route("/{path:path}", fixed_room, methods=["GET", "POST"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # as serve does
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
-    for _ in range(workers - 1):
-        if os.fork() == 0:  # a second process on the same socket; it ends with its parent
+    sockets = bind_workers("127.0.0.1", 0, workers)  # the sockets serve --workers would use
+    sock = sockets[0]
+    for slot in range(1, workers):
+        if os.fork() == 0:  # one more process, on its slot's socket; it ends with its parent
             ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+            sock = sockets[slot]
             break
     else:
         print(json.dumps({"event": "listening", "port": sock.getsockname()[1]}), flush=True)

@@ -120,20 +120,55 @@ class GracefulServer(uvicorn.Server):
             self.on_started()
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host``:``port`` (port 0 picks a free one)."""
+SPREADS_CONNECTIONS = sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
+"""Whether each worker can listen on a socket of its own (Linux's ``SO_REUSEPORT`` groups, in
+which the kernel picks the socket of each new connection by a hash of its addresses)."""
+
+
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (port 0 picks a free one); with
+    ``reuse_port``, one of a ``SO_REUSEPORT`` group."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # Naming IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on connections whose socket says
     # so, and without it every reply waits ~40 ms for a delayed acknowledgement.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(LISTEN_BACKLOG)
     except OSError as exc:
         sock.close()
         raise KitError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
+
+
+def bind_workers(host: str, port: int, count: int) -> list[socket.socket]:
+    """The listening sockets of ``count`` workers on one address, one per worker slot.
+
+    One socket shared by every worker lets whichever process calls ``accept`` first take all the
+    connections waiting: measured under load, one of two workers often held nearly all of them
+    while the other idled. Where ``SPREADS_CONNECTIONS``, each slot listens on its own socket of a
+    ``SO_REUSEPORT`` group instead, so the kernel spreads connections over the workers; elsewhere
+    the list holds one shared socket ``count`` times.
+
+    A plain socket is bound first, so that a port in use by anyone (a ``SO_REUSEPORT`` group of
+    another server of the same user included) is refused as it would be without workers."""
+    probe = bind(host, port)
+    if not SPREADS_CONNECTIONS:
+        return [probe] * count
+    port = probe.getsockname()[1]
+    probe.close()
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(bind(host, port, reuse_port=True))
+    except KitError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def build_app(options: dict[str, Any]) -> ReferenceApp:
@@ -259,10 +294,10 @@ def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -
             "--workers needs a database file or a PostgreSQL address: with :memory: each "
             "worker would keep its own, separate rooms"
         )
-    sock = bind(host, port)
+    sockets = bind_workers(host, port, count)
     try:
-        bound_host, bound_port = sock.getsockname()[:2]
-        supervisor = Supervisor(sock, count, settings, _event)
+        bound_host, bound_port = sockets[0].getsockname()[:2]
+        supervisor = Supervisor(sockets, settings, _event)
         development_mode = supervisor.start()
         if development_mode:
             _announce_development_mode()
@@ -280,7 +315,8 @@ def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -
         )
         status = supervisor.supervise()
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
     flush_logs()
     return status

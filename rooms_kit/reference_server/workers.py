@@ -1,6 +1,6 @@
-"""``rooms-kit serve --workers N``: N server processes sharing one listening socket.
+"""``rooms-kit serve --workers N``: N server processes listening on one address.
 
-The parent binds the socket, starts the workers (fresh interpreters, ``spawn``), waits until each
+The parent binds the sockets, starts the workers (fresh interpreters, ``spawn``), waits until each
 has opened its database, announces ``listening`` and then supervises:
 
 - a worker that exits on its own (crash, SIGKILL, out of memory) is logged (``worker_exited``)
@@ -11,8 +11,12 @@ has opened its database, announces ``listening`` and then supervises:
 - SIGTERM or SIGINT is passed on to every worker (by its own pid): each finishes its requests in
   flight and closes its database; the parent then logs ``stopped`` and returns normally.
 
-The kernel hands each new connection to one of the processes waiting in ``accept``; requests of
-one connection stay on its worker. The workers share nothing but the database, so every store
+Each worker slot listens on a socket of its own, all bound to the one address in a
+``SO_REUSEPORT`` group (on Linux; elsewhere they share one socket): the kernel picks the slot of
+each new connection by a hash of its addresses, so connections spread over the workers instead
+of going to whichever process calls ``accept`` first. The parent keeps every slot's socket open,
+so connections that arrive for a slot while its worker is being replaced wait in that socket's
+queue for the replacement. Requests of one connection stay on its worker. The workers share nothing but the database, so every store
 guarantee (one transaction per request, ``requestId`` idempotency, capacity) holds across them.
 """
 
@@ -94,14 +98,14 @@ class Supervisor:
 
     def __init__(
         self,
-        sock: socket.socket,
-        count: int,
+        sockets: list[socket.socket],
         settings: WorkerSettings,
         event: Callable[..., None],
     ) -> None:
+        """One worker per socket in ``sockets`` (the same socket may be given for every slot)."""
         self._context = multiprocessing.get_context("spawn")
-        self._sock = sock
-        self._count = count
+        self._sockets = sockets
+        self._count = len(sockets)
         self._settings = settings
         self._event = event
         self._ready: Any = self._context.Queue()
@@ -115,7 +119,7 @@ class Supervisor:
     def _start(self, slot: int) -> None:
         process = self._context.Process(
             target=_worker_main,
-            args=(self._sock, self._settings, self._ready, slot, os.getpid()),
+            args=(self._sockets[slot], self._settings, self._ready, slot, os.getpid()),
             name=f"rooms-kit-worker-{slot}",
         )
         process.start()

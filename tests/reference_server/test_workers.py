@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -298,3 +299,100 @@ def test_replacements_that_cannot_start_stop_the_server(tmp_path: Path) -> None:
     assert events.count("workers_failing") == 1
     assert events[-1] == "stopped"
     assert not [line for line in server.lines if line.startswith("Traceback")]
+
+
+def _tcp_sockets_of(pid: int, port: int) -> dict[str, list[int]]:
+    """The TCP sockets process ``pid`` holds on local port ``port`` (``/proc``): inodes of the
+    listening ones and of the established ones."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    found: dict[str, list[int]] = {"listening": [], "established": []}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        inode = int(fields[9])
+        if local_port == port and inode in inodes:
+            state = {"0A": "listening", "01": "established"}.get(fields[3])
+            if state:
+                found[state].append(inode)
+    return found
+
+
+def test_each_worker_listens_on_its_own_socket_and_new_connections_spread(
+    tmp_path: Path,
+) -> None:
+    """One socket shared by the workers let one of them take nearly every connection; each
+    worker now has a socket of its own on the one port, and 32 connections held open at once
+    end up on both workers (all on one: a chance of 2^-31 with the kernel's hash)."""
+    with ServerProcess(
+        "--database", str(tmp_path / "rooms.db"), "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        clients = [httpx.Client(base_url=server.base_url) for _ in range(32)]
+        try:
+            for client in clients:  # one request each, so that every connection is accepted
+                assert client.get("/healthz", timeout=REQUEST_SECONDS).status_code == 200
+            held = {pid: _tcp_sockets_of(pid, port) for pid in server.worker_pids()}
+        finally:
+            for client in clients:
+                client.close()
+        listening = [inode for sockets in held.values() for inode in sockets["listening"]]
+        assert [len(sockets["listening"]) for sockets in held.values()] == [1, 1]
+        assert len(set(listening)) == 2  # two sockets, not one shared
+        connections = [len(sockets["established"]) for sockets in held.values()]
+        assert sum(connections) == 32
+        assert min(connections) > 0, connections
+        assert server.terminate() == 0
+
+
+def test_connections_for_a_replaced_worker_wait_for_its_replacement(tmp_path: Path) -> None:
+    """The supervisor keeps every slot's socket open: connections the kernel gives to the slot
+    of a killed worker queue there until the replacement serves them; none is refused or lost."""
+    with ServerProcess(
+        "--database", str(tmp_path / "rooms.db"), "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
+        victim = server.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+
+        def one_request(_: int) -> int:
+            with httpx.Client(base_url=server.base_url) as client:
+                return client.get("/healthz", timeout=REQUEST_SECONDS).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(one_request, range(24)))
+        assert statuses == [200] * 24
+        wait_for(lambda: len(server.worker_pids()) >= 3)  # the replacement reported in
+        exited = [r for r in server.records() if r.get("event") == "worker_exited"]
+        assert [(r["pid"], r["exitcode"]) for r in exited] == [(victim, -signal.SIGKILL)]
+        assert server.terminate() == 0
+
+
+def test_workers_refuse_a_port_another_socket_listens_on(tmp_path: Path) -> None:
+    """Joining a ``SO_REUSEPORT`` group would quietly share the port with another server of the
+    same user; ``bind_workers`` refuses a taken port first, as a single server does."""
+    from rooms_kit.errors import KitError  # noqa: PLC0415
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
+    other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(KitError, match=f"cannot listen on 127.0.0.1:{port}: Address"):
+            bind_workers("127.0.0.1", port, 2)
+    finally:
+        other.close()
+    sockets = bind_workers("127.0.0.1", 0, 3)
+    try:
+        assert len({sock.fileno() for sock in sockets}) == 3
+        assert len({sock.getsockname() for sock in sockets}) == 1
+    finally:
+        for sock in sockets:
+            sock.close()
