@@ -22,6 +22,7 @@ guarantee (one transaction per request, ``requestId`` idempotency, capacity) hol
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -30,7 +31,7 @@ import queue
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -42,6 +43,8 @@ PR_SET_PDEATHSIG = 1
 MAX_WORKERS = 64
 READY_SECONDS = 120
 """How long a starting worker may take to open its database before the start is abandoned."""
+POLL_SECONDS = 0.2
+"""How often the parent looks for a stop request or a dead worker while it waits."""
 RESTART_LIMIT = 5
 RESTART_WINDOW_SECONDS = 30.0
 STOP_GRACE_SECONDS = 40
@@ -121,31 +124,39 @@ class Supervisor:
             target=_worker_main,
             args=(self._sockets[slot], self._settings, self._ready, slot, os.getpid()),
             name=f"rooms-kit-worker-{slot}",
+            # Stopped (SIGTERM), not waited for, should the parent ever exit without stop().
+            daemon=True,
         )
         process.start()
         self._workers[slot] = process
 
-    def start(self) -> bool:
+    def start(self) -> bool | None:
         """Start every worker and wait for all of them; returns whether they run in
-        development mode. A worker that cannot start stops the others and raises."""
+        development mode, or None when SIGTERM or SIGINT came first (the workers are stopped
+        then). A worker that cannot start, or exits while starting, stops the others and
+        raises; call this inside ``signals_handled``."""
         for slot in range(self._count):
+            if self._stopping:
+                break
             self._start(slot)
         development = False
         waiting = set(range(self._count))
         deadline = time.monotonic() + READY_SECONDS
         while waiting:
-            try:
-                kind, slot, pid, detail = self._ready.get(
-                    timeout=max(deadline - time.monotonic(), 0.01)
-                )
-            except queue.Empty:
+            if self._stopping:
+                self.stop()
+                return None
+            message = self._take(POLL_SECONDS)
+            if message is None:
                 dead = [s for s in waiting if not self._workers[s].is_alive()]
-                if dead or time.monotonic() >= deadline:
+                # what a worker put just before exiting may arrive after its exit is seen
+                message = self._take(POLL_SECONDS) if dead else None
+                if message is None and (dead or time.monotonic() >= deadline):
                     self.stop()
-                    raise WorkerStartError(
-                        "a worker exited or hung while starting; see its log above"
-                    ) from None
-                continue
+                    raise WorkerStartError(self._start_failure(dead))
+                if message is None:
+                    continue
+            kind, slot, pid, detail = message
             if kind == "failed":
                 self.stop()
                 raise WorkerStartError(str(detail))
@@ -155,6 +166,34 @@ class Supervisor:
             self._event("worker started", event="worker_started", worker=slot, pid=pid)
         return development
 
+    def _start_failure(self, dead: list[int]) -> str:
+        if not dead:
+            return f"a worker did not start within {READY_SECONDS} s; see its log above"
+        process = self._workers[dead[0]]
+        return (
+            f"worker {dead[0]} (pid {process.pid}) exited with status {process.exitcode} "
+            "while starting; see its log above"
+        )
+
+    def _take(self, timeout: float) -> tuple[str, int, int, Any] | None:
+        try:
+            return cast(tuple[str, int, int, Any], self._ready.get(timeout=timeout))
+        except queue.Empty:
+            return None
+
+    @contextlib.contextmanager
+    def signals_handled(self) -> Iterator[None]:
+        """SIGTERM and SIGINT ask for a stop (``start`` and ``supervise`` act on it) instead of
+        killing the parent: before, one of them during start-up left the workers serving (the
+        parent, interrupted, then waited for them forever at exit)."""
+        handled = (signal.SIGTERM, signal.SIGINT)
+        originals = {sig: signal.signal(sig, self.request_stop) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, original in originals.items():
+                signal.signal(sig, original)
+
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self._workers.values() if p.pid is not None]
@@ -163,25 +202,20 @@ class Supervisor:
         self._stopping = True
 
     def supervise(self) -> int:
-        """Replace workers that exit until asked to stop; the exit status of ``serve``."""
-        originals = {
-            sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
-        }
+        """Replace workers that exit until asked to stop; the exit status of ``serve``. Call
+        this inside ``signals_handled``."""
         try:
             while not self._stopping:
                 self._log_ready()
                 sentinels = {p.sentinel: slot for slot, p in self._workers.items()}
-                for sentinel in wait(list(sentinels), timeout=0.2):
+                for sentinel in wait(list(sentinels), timeout=POLL_SECONDS):
                     if self._stopping:
                         break
                     slot = sentinels[cast(int, sentinel)]
                     if not self._replace(slot):
-                        self.stop()
                         return 1
         finally:
-            for sig, original in originals.items():
-                signal.signal(sig, original)
-        self.stop()
+            self.stop()
         return 0
 
     def _log_ready(self) -> None:
@@ -231,13 +265,20 @@ class Supervisor:
         return True
 
     def stop(self) -> None:
-        """SIGTERM to every live worker, by its own pid; wait; SIGKILL what is left."""
+        """SIGTERM to every live worker, by its own pid; close the listening sockets; wait;
+        SIGKILL what is left."""
         if self._stopped:
             return
         self._stopped = True
         for process in self._workers.values():
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
+        # Each worker closes its copy as it starts draining; the parent's copies must go too, or
+        # the kernel keeps completing new connections into queues nobody accepts from any more
+        # (they hung until the last worker exited, then were reset). Closed, the port refuses
+        # them at once, as a single server does.
+        for sock in self._sockets:
+            sock.close()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for process in self._workers.values():
             process.join(max(deadline - time.monotonic(), 0))

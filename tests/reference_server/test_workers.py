@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -396,3 +397,139 @@ def test_workers_refuse_a_port_another_socket_listens_on(tmp_path: Path) -> None
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_a_stopping_server_refuses_new_connections_while_it_drains(tmp_path: Path) -> None:
+    """SIGTERM with a request in flight: the supervisor closes its copies of the listening
+    sockets, so new connections are refused at once (before, the kernel kept completing them
+    into queues nobody accepted from, and they hung until the last worker exited); the request
+    in flight still gets its answer and the server exits 0."""
+    with ServerProcess(
+        "--database", str(tmp_path / "rooms.db"), "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
+        body = b'{"invitedPlayerIds": ["bob"]}'
+        held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
+        held.sendall(
+            b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
+            b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:1])
+        )
+        wait_for(lambda: _tcp_established(server, server.port) >= 1)  # a worker has it
+        os.kill(server.pid, signal.SIGTERM)
+        refused = False
+        # Bounded by the held request: the server cannot exit before the 30 s graceful stop.
+        while not refused and server.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+            except ConnectionRefusedError:
+                refused = True
+        assert refused
+        assert server.process.poll() is None  # still draining the request in flight
+        held.sendall(body[1:])
+        answer = held.recv(65536)
+        held.close()
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+        assert server._reap() == 0
+    assert [r.get("event") for r in server.records()][-1] == "stopped"
+
+
+def _tcp_established(server: ServerProcess, port: int) -> int:
+    return sum(len(_tcp_sockets_of(pid, port)["established"]) for pid in server.worker_pids())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_workers_start_stops_them_all(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    """SIGINT (Ctrl-C) or SIGTERM after the first worker is ready, before the last: the parent
+    stops every worker and exits 0 with ``stopped``. Before, SIGINT left the parent waiting
+    forever for workers that went on serving, and SIGTERM killed the parent outright."""
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rooms_kit.cli.main",
+                "serve",
+                "--port",
+                "0",
+                "--workers",
+                "4",
+                "--database",
+                str(tmp_path / "rooms.db"),
+                "--dev-tokens",
+            ],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    pids: list[int] = []
+    try:
+
+        def started() -> list[dict[str, Any]]:
+            lines = log.read_text().splitlines()
+            records = [json.loads(line) for line in lines if line.startswith("{")]
+            return [r for r in records if r.get("event") == "worker_started"]
+
+        wait_for(lambda: started() != [] or process.poll() is not None)
+        os.kill(process.pid, sig)
+        status = process.wait(timeout=120)  # only a guard against the hang
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        pids = [int(r["pid"]) for r in started()]
+        for pid in pids:
+            if (
+                Path(f"/proc/{pid}/cmdline").exists()
+                and b"spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ):
+                os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
+    assert status == 0, text
+    assert "Traceback" not in text
+    assert json.loads(text.splitlines()[-1])["event"] == "stopped"
+    assert pids
+    wait_for(lambda: all(not Path(f"/proc/{p}").exists() or _zombie(p) for p in pids))
+
+
+def test_a_worker_that_dies_while_starting_fails_the_start_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that exits before it is ready without saying why (here an error that is not
+    the kit's; likewise a SIGKILL) is noticed at once, not after the whole start-up allowance
+    (120 s before), and the error names the worker and its status."""
+    from rooms_kit.reference_server import workers  # noqa: PLC0415
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
+    monkeypatch.setattr(workers, "READY_SECONDS", 3600)
+    sockets = bind_workers("127.0.0.1", 0, 2)
+    settings = workers.WorkerSettings({"database": str(tmp_path / "r.db"), "no_such_option": 1})
+    supervisor = workers.Supervisor(sockets, settings, lambda *_, **__: None)
+    outcome: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            supervisor.start()
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    runner = threading.Thread(target=start, daemon=True)
+    runner.start()
+    runner.join(60)  # only a guard against the old wait of the whole allowance
+    try:
+        assert not runner.is_alive(), "the start waited for a worker that had exited"
+    finally:
+        if runner.is_alive():
+            supervisor.stop()
+        for sock in sockets:
+            sock.close()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], workers.WorkerStartError)
+    assert re.fullmatch(
+        r"worker [01] \(pid \d+\) exited with status 1 while starting; see its log above",
+        str(outcome[0]),
+    )
+    assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in supervisor.pids)
