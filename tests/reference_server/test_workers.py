@@ -537,3 +537,20 @@ def test_a_worker_that_dies_while_starting_fails_the_start_at_once(
         str(outcome[0]),
     )
     assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in supervisor.pids)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serving_on_ipv6_loopback_announces_a_usable_url(workers: str, tmp_path: Path) -> None:
+    """``--host ::1``, with and without workers: the ``listening`` line's URL puts the address in
+    brackets (before: ``http://::1:PORT``, which no client can use), and it answers."""
+    with ServerProcess(
+        "--host", "::1", "--database", str(tmp_path / "rooms.db"), "--workers", workers,
+        "--dev-tokens", cwd=tmp_path,
+    ) as server:  # fmt: skip
+        listening = next(r for r in server.records() if r.get("event") == "listening")
+        url = f"http://[::1]:{server.port}"
+        assert listening["message"].startswith(f"listening on {url}")
+        assert listening["host"] == "::1"
+        with httpx.Client(base_url=url) as client:
+            assert client.get("/healthz", timeout=REQUEST_SECONDS).json() == {"status": "ok"}
+        assert server.terminate() == 0
