@@ -8,6 +8,8 @@ has opened its database, announces ``listening`` and then supervises:
   ``RESTART_LIMIT`` exits within ``RESTART_WINDOW_SECONDS``, or more than ``RESTART_LIMIT``
   replacements in a row that could not even start, say because the database went away) stop
   the whole server, status 1;
+- a worker whose event loop has not run for ``HANG_SECONDS`` (blocked, deadlocked, stopped) is
+  logged (``worker_hung``), killed by its pid and replaced the same way;
 - SIGTERM or SIGINT is passed on to every worker (by its own pid): each finishes its requests in
   flight and closes its database; the parent then logs ``stopped`` and returns normally.
 
@@ -22,8 +24,10 @@ guarantee (one transaction per request, ``requestId`` idempotency, capacity) hol
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
+import functools
 import logging
 import multiprocessing
 import os
@@ -45,6 +49,13 @@ READY_SECONDS = 120
 """How long a starting worker may take to open its database before the start is abandoned."""
 POLL_SECONDS = 0.2
 """How often the parent looks for a stop request or a dead worker while it waits."""
+HANG_SECONDS = 60.0
+"""A serving worker whose event loop has not run for this long is taken as hung: it is killed
+(SIGKILL) and replaced, since the connections the kernel gives its socket would wait forever."""
+PAUSE_SECONDS = 5.0
+"""A gap this long between two looks of the supervisor means it was paused itself."""
+BEAT_SECONDS = 1.0
+"""How often a serving worker's event loop records that it runs."""
 RESTART_LIMIT = 5
 RESTART_WINDOW_SECONDS = 30.0
 STOP_GRACE_SECONDS = 40
@@ -76,8 +87,25 @@ def _stop_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _beat_on_loop(beats: Any, slot: int) -> None:
+    """Record ``time.monotonic()`` (one clock for all processes on Linux) in ``beats[slot]``
+    every ``BEAT_SECONDS`` from the running event loop, for the supervisor to read."""
+    loop = asyncio.get_running_loop()
+
+    def beat() -> None:
+        beats[slot] = time.monotonic()
+        loop.call_later(BEAT_SECONDS, beat)
+
+    beat()
+
+
 def _worker_main(
-    sock: socket.socket, settings: WorkerSettings, ready: Any, slot: int, parent: int
+    sock: socket.socket,
+    settings: WorkerSettings,
+    ready: Any,
+    slot: int,
+    parent: int,
+    beats: Any,
 ) -> None:  # pragma: no cover - runs in the child process; covered by the serve tests
     from rooms_kit.reference_server import serving  # noqa: PLC0415 - only in the child
 
@@ -91,7 +119,9 @@ def _worker_main(
         raise SystemExit(2) from None
     try:
         ready.put(("ready", slot, os.getpid(), app.development_mode))
-        serving.run_server(app, sock, settings.server_options)
+        serving.run_server(
+            app, sock, settings.server_options, functools.partial(_beat_on_loop, beats, slot)
+        )
     finally:
         app.close()
 
@@ -112,6 +142,8 @@ class Supervisor:
         self._settings = settings
         self._event = event
         self._ready: Any = self._context.Queue()
+        self._beats: Any = self._context.RawArray("d", self._count)
+        self._watching_since = self._last_watch = time.monotonic()
         self._workers: dict[int, BaseProcess] = {}
         self._exits: list[float] = []
         self._stopping = False
@@ -122,11 +154,19 @@ class Supervisor:
     def _start(self, slot: int) -> None:
         process = self._context.Process(
             target=_worker_main,
-            args=(self._sockets[slot], self._settings, self._ready, slot, os.getpid()),
+            args=(
+                self._sockets[slot],
+                self._settings,
+                self._ready,
+                slot,
+                os.getpid(),
+                self._beats,
+            ),
             name=f"rooms-kit-worker-{slot}",
             # Stopped (SIGTERM), not waited for, should the parent ever exit without stop().
             daemon=True,
         )
+        self._beats[slot] = 0.0  # not serving yet: a start is bounded otherwise
         process.start()
         self._workers[slot] = process
 
@@ -207,6 +247,7 @@ class Supervisor:
         try:
             while not self._stopping:
                 self._log_ready()
+                self._kill_hung()
                 sentinels = {p.sentinel: slot for slot, p in self._workers.items()}
                 for sentinel in wait(list(sentinels), timeout=POLL_SECONDS):
                     if self._stopping:
@@ -217,6 +258,32 @@ class Supervisor:
         finally:
             self.stop()
         return 0
+
+    def _kill_hung(self) -> None:
+        """SIGKILL, by its own pid, a serving worker whose event loop stopped running (blocked,
+        stopped, deadlocked); its exit is then handled like any other: logged and replaced."""
+        now = time.monotonic()
+        if now - self._last_watch > PAUSE_SECONDS:
+            # The supervisor itself did not run (the whole group stopped, say by Ctrl-Z): the
+            # workers' silence meanwhile proves nothing, so their time counts from now.
+            self._watching_since = now
+        self._last_watch = now
+        for slot, process in self._workers.items():
+            beat = self._beats[slot]
+            silent = now - max(beat, self._watching_since)
+            if not beat or silent < HANG_SECONDS or process.pid is None:
+                continue
+            self._beats[slot] = 0.0
+            self._event(
+                f"worker {slot} (pid {process.pid}) has not run its event loop for "
+                f"{silent:.0f} s; killing it",
+                logging.ERROR,
+                event="worker_hung",
+                worker=slot,
+                pid=process.pid,
+            )
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGKILL)
 
     def _log_ready(self) -> None:
         while True:

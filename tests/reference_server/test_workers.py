@@ -554,3 +554,52 @@ def test_serving_on_ipv6_loopback_announces_a_usable_url(workers: str, tmp_path:
         with httpx.Client(base_url=url) as client:
             assert client.get("/healthz", timeout=REQUEST_SECONDS).json() == {"status": "ok"}
         assert server.terminate() == 0
+
+
+def test_a_hung_worker_is_killed_and_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose event loop stops running (here SIGSTOP; likewise a blocked or deadlocked
+    loop) held its slot's socket, so the connections the kernel gave it waited forever. The
+    supervisor now kills it once its loop has been silent for HANG_SECONDS (shortened here),
+    logs ``worker_hung`` and replaces it; a connection queued for that slot meanwhile is
+    answered by the replacement."""
+    from rooms_kit.reference_server import workers  # noqa: PLC0415
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
+    monkeypatch.setattr(workers, "HANG_SECONDS", 3.0)
+    sockets = bind_workers("127.0.0.1", 0, 2)
+    port = sockets[0].getsockname()[1]
+    events: list[dict[str, Any]] = []
+
+    def event(message: str, level: int = 0, **fields: Any) -> None:
+        events.append({"message": message, **fields})
+
+    settings = workers.WorkerSettings({"database": str(tmp_path / "r.db"), "dev_tokens": True})
+    supervisor = workers.Supervisor(sockets, settings, event)
+    statuses: list[int] = []
+    runner = threading.Thread(target=lambda: statuses.append(supervisor.supervise()))
+    try:
+        assert supervisor.start() is True  # development mode
+        runner.start()
+        victim = supervisor.pids[0]
+        os.kill(victim, signal.SIGSTOP)
+
+        def one_request(_: int) -> int:
+            url = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=url) as client:
+                return client.get("/healthz", timeout=REQUEST_SECONDS).status_code
+
+        with ThreadPoolExecutor(8) as pool:  # some land on the stopped worker's slot
+            assert list(pool.map(one_request, range(16))) == [200] * 16
+        wait_for(lambda: any(e.get("event") == "worker_started" for e in events))
+    finally:
+        supervisor.request_stop()
+        if runner.is_alive():
+            runner.join(120)  # only a guard against a hang
+        supervisor.stop()  # (when the start itself failed)
+    assert statuses == [0]
+    hung = [e for e in events if e.get("event") == "worker_hung"]
+    assert [(e["worker"], e["pid"]) for e in hung] == [(0, victim)]
+    exited = [e for e in events if e.get("event") == "worker_exited"]
+    assert [(e["pid"], e["exitcode"]) for e in exited] == [(victim, -signal.SIGKILL)]
