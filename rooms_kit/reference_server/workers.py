@@ -8,8 +8,9 @@ has opened its database, announces ``listening`` and then supervises:
   ``RESTART_LIMIT`` exits within ``RESTART_WINDOW_SECONDS``, or more than ``RESTART_LIMIT``
   replacements in a row that could not even start, say because the database went away) stop
   the whole server, status 1;
-- a worker whose event loop has not run for ``HANG_SECONDS`` (blocked, deadlocked, stopped) is
-  logged (``worker_hung``), killed by its pid and replaced the same way;
+- a worker whose event loop has not run for ``HANG_SECONDS`` (blocked, deadlocked, stopped), or
+  a replacement not started within ``READY_SECONDS``, is logged (``worker_hung``), killed by its
+  pid and replaced the same way;
 - SIGTERM or SIGINT is passed on to every worker (by its own pid): each finishes its requests in
   flight and closes its database; the parent then logs ``stopped`` and returns normally.
 
@@ -29,6 +30,7 @@ import contextlib
 import ctypes
 import functools
 import logging
+import math
 import multiprocessing
 import os
 import queue
@@ -46,7 +48,8 @@ from rooms_kit.errors import KitError
 PR_SET_PDEATHSIG = 1
 MAX_WORKERS = 64
 READY_SECONDS = 120
-"""How long a starting worker may take to open its database before the start is abandoned."""
+"""How long a starting worker may take to open its database: at start-up the start is then
+abandoned, and a replacement is killed (and counts as one that could not start)."""
 POLL_SECONDS = 0.2
 """How often the parent looks for a stop request or a dead worker while it waits."""
 HANG_SECONDS = 60.0
@@ -143,6 +146,7 @@ class Supervisor:
         self._event = event
         self._ready: Any = self._context.Queue()
         self._beats: Any = self._context.RawArray("d", self._count)
+        self._launched = [math.inf] * self._count
         self._watching_since = self._last_watch = time.monotonic()
         self._workers: dict[int, BaseProcess] = {}
         self._exits: list[float] = []
@@ -166,7 +170,8 @@ class Supervisor:
             # Stopped (SIGTERM), not waited for, should the parent ever exit without stop().
             daemon=True,
         )
-        self._beats[slot] = 0.0  # not serving yet: a start is bounded otherwise
+        self._beats[slot] = 0.0  # not serving yet: bounded by READY_SECONDS instead
+        self._launched[slot] = time.monotonic()
         process.start()
         self._workers[slot] = process
 
@@ -261,7 +266,8 @@ class Supervisor:
 
     def _kill_hung(self) -> None:
         """SIGKILL, by its own pid, a serving worker whose event loop stopped running (blocked,
-        stopped, deadlocked); its exit is then handled like any other: logged and replaced."""
+        stopped, deadlocked), or a replacement not started within ``READY_SECONDS``; its exit
+        is then handled like any other: logged and replaced."""
         now = time.monotonic()
         if now - self._last_watch > PAUSE_SECONDS:
             # The supervisor itself did not run (the whole group stopped, say by Ctrl-Z): the
@@ -270,20 +276,27 @@ class Supervisor:
         self._last_watch = now
         for slot, process in self._workers.items():
             beat = self._beats[slot]
-            silent = now - max(beat, self._watching_since)
-            if not beat or silent < HANG_SECONDS or process.pid is None:
-                continue
+            if beat:
+                silent = now - max(beat, self._watching_since)
+                if silent < HANG_SECONDS:
+                    continue
+                what = f"has not run its event loop for {silent:.0f} s"
+            else:  # a replacement still starting
+                starting = now - max(self._launched[slot], self._watching_since)
+                if starting < READY_SECONDS:
+                    continue
+                what = f"has not started within {starting:.0f} s"
             self._beats[slot] = 0.0
+            self._launched[slot] = math.inf  # killed once: its exit comes next
             self._event(
-                f"worker {slot} (pid {process.pid}) has not run its event loop for "
-                f"{silent:.0f} s; killing it",
+                f"worker {slot} (pid {process.pid}) {what}; killing it",
                 logging.ERROR,
                 event="worker_hung",
                 worker=slot,
                 pid=process.pid,
             )
             with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGKILL)
+                os.kill(cast(int, process.pid), signal.SIGKILL)
 
     def _log_ready(self) -> None:
         while True:

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -603,3 +604,50 @@ def test_a_hung_worker_is_killed_and_replaced(
     assert [(e["worker"], e["pid"]) for e in hung] == [(0, victim)]
     exited = [e for e in events if e.get("event") == "worker_exited"]
     assert [(e["pid"], e["exitcode"]) for e in exited] == [(victim, -signal.SIGKILL)]
+
+
+def test_a_replacement_that_never_starts_is_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """A replacement worker stuck while opening its database (here behind another program's
+    write lock, which SQLite waits 120 s for) held its slot until it gave up, or forever; it is
+    now killed after READY_SECONDS (shortened here) as ``worker_hung``, and counts as a
+    replacement that could not start."""
+    from rooms_kit.reference_server import workers  # noqa: PLC0415
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
+    database = tmp_path / "rooms.db"
+    sockets = bind_workers("127.0.0.1", 0, 2)
+    events: list[dict[str, Any]] = []
+
+    def event(message: str, level: int = 0, **fields: Any) -> None:
+        events.append({"message": message, **fields})
+
+    settings = workers.WorkerSettings({"database": str(database), "dev_tokens": True})
+    supervisor = workers.Supervisor(sockets, settings, event)
+    statuses: list[int] = []
+    runner = threading.Thread(target=lambda: statuses.append(supervisor.supervise()))
+    try:
+        assert supervisor.start() is True
+        monkeypatch.setattr(workers, "READY_SECONDS", 3)
+        locker = sqlite3.connect(database, isolation_level=None)
+        request.addfinalizer(locker.close)
+        locker.execute("BEGIN IMMEDIATE")
+        victim = supervisor.pids[0]
+        runner.start()
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: any(e.get("event") == "worker_hung" for e in events))
+    finally:
+        supervisor.request_stop()
+        if runner.is_alive():
+            runner.join(120)  # only a guard against a hang
+        supervisor.stop()
+    assert statuses == [0]
+    hung = next(e for e in events if e.get("event") == "worker_hung")
+    assert hung["worker"] == 0
+    assert hung["pid"] not in (victim, *supervisor.pids[1:2])  # the replacement
+    assert re.fullmatch(
+        r"worker 0 \(pid \d+\) has not started within \d+ s; killing it", hung["message"]
+    )
+    exited = [e for e in events if e.get("event") == "worker_exited"]
+    assert (hung["pid"], -signal.SIGKILL) in [(e["pid"], e["exitcode"]) for e in exited]
