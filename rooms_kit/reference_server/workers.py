@@ -1,7 +1,7 @@
 """``rooms-kit serve --workers N``: N server processes listening on one address.
 
 The parent binds the sockets, starts the workers (fresh interpreters, ``spawn``), waits until each
-has opened its database, announces ``listening`` and then supervises:
+has opened its database and serves, announces ``listening`` and then supervises:
 
 - a worker that exits on its own (crash, SIGKILL, out of memory) is logged (``worker_exited``)
   and replaced; the others keep serving meanwhile. Workers that keep dying (more than
@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import functools
 import logging
 import math
 import multiprocessing
@@ -120,11 +119,15 @@ def _worker_main(
     except KitError as exc:
         ready.put(("failed", slot, os.getpid(), str(exc)))
         raise SystemExit(2) from None
-    try:
+
+    def serving_now() -> None:
+        # Ready once the server accepts and handles SIGTERM, and from then on beating, so the
+        # supervisor's two bounds (start, then hang) leave no gap between them.
+        _beat_on_loop(beats, slot)
         ready.put(("ready", slot, os.getpid(), app.development_mode))
-        serving.run_server(
-            app, sock, settings.server_options, functools.partial(_beat_on_loop, beats, slot)
-        )
+
+    try:
+        serving.run_server(app, sock, settings.server_options, serving_now)
     finally:
         app.close()
 
