@@ -203,6 +203,8 @@ class Result:
     """CPU time the server's processes spent per request (user + system, all its processes)."""
     client_cpu_ms: float = 0.0
     """CPU time the load generator (this process) spent per request."""
+    database_cpu_ms: float = 0.0
+    """CPU time PostgreSQL's processes spent per request (0 for SQLite and the ceiling)."""
 
     def percentile(self, share: float) -> float:
         index = min(len(self.latencies) - 1, round(share * (len(self.latencies) - 1)))
@@ -292,23 +294,40 @@ def _process_tree_cpu(pid: int) -> float:
     return total
 
 
-def measure(port: int, pid: int, request: Call | None, total: int, connections: int) -> Result:
+def measure(
+    port: int,
+    pid: int,
+    request: Call | None,
+    total: int,
+    connections: int,
+    database_pid: int | None = None,
+) -> Result:
     """``request`` over and over, or the mixed flow when it is ``None``, after a warm-up; with
-    the CPU time the server (process ``pid`` and its workers) spent on it."""
+    the CPU time the server (process ``pid`` and its workers) spent on it, and PostgreSQL
+    (its postmaster ``database_pid`` and the backends under it) when given."""
     warm = max(total // 10, connections * 7)
     if request is None:
         asyncio.run(_load_flow(port, warm, connections))
         before, client = _process_tree_cpu(pid), os.times()
+        database = _process_tree_cpu(database_pid) if database_pid else 0.0
         result = asyncio.run(_load_flow(port, total, connections))
     else:
         asyncio.run(_load(port, request, warm, connections))
         before, client = _process_tree_cpu(pid), os.times()
+        database = _process_tree_cpu(database_pid) if database_pid else 0.0
         result = asyncio.run(_load(port, request, total, connections))
     spent = _process_tree_cpu(pid) - before
+    if database_pid:
+        database = _process_tree_cpu(database_pid) - database
     now = os.times()
     sent = now.user + now.system - client.user - client.system
     count = max(len(result.latencies), 1)
-    return replace(result, cpu_ms=spent * 1000 / count, client_cpu_ms=sent * 1000 / count)
+    return replace(
+        result,
+        cpu_ms=spent * 1000 / count,
+        client_cpu_ms=sent * 1000 / count,
+        database_cpu_ms=database * 1000 / count,
+    )
 
 
 # -- the service alone ----------------------------------------------------------------------------
@@ -499,7 +518,8 @@ def _record(rows: list[dict[str, Any]], **row: Any) -> None:
         f"{row['operation']:<7} {row['server']:<28} {row['connections']:>3} conn "
         f"{result.per_second:>9,.0f} req/s  p50 {result.percentile(0.5):6.2f} ms  "
         f"p90 {result.percentile(0.9):6.2f} ms  p99 {result.percentile(0.99):6.2f} ms  "
-        f"CPU {result.cpu_ms:.3f} ms/request, client {result.client_cpu_ms:.3f}",
+        f"CPU {result.cpu_ms:.3f} ms/request, client {result.client_cpu_ms:.3f}"
+        + (f", PostgreSQL {result.database_cpu_ms:.3f}" if result.database_cpu_ms else ""),
         flush=True,
     )
 
@@ -560,7 +580,10 @@ def run(
                     assert cluster is not None
                     database = cluster.create_database(f"bench{number}")
                     upgrade(database)
-                _measure_setup(rows, setup, database, work, python, total, connections, rounds)
+                database_pid = cluster.pid if setup.store == "postgresql" and cluster else None
+                _measure_setup(
+                    rows, setup, database, work, python, total, connections, rounds, database_pid
+                )
     finally:
         if cluster is not None:
             cluster.stop()
@@ -576,6 +599,7 @@ def _measure_setup(
     total: int,
     connections: int,
     rounds: int,
+    database_pid: int | None = None,
 ) -> None:
     server = Child(
         [
@@ -635,7 +659,14 @@ def _measure_setup(
                 # the machine does not decide a ratio.
                 for _ in range(rounds):
                     for target, child in targets:
-                        result = measure(child.port, child.process.pid, calls[name], total, width)
+                        result = measure(
+                            child.port,
+                            child.process.pid,
+                            calls[name],
+                            total,
+                            width,
+                            database_pid if child is server else None,
+                        )
                         if result.failures:
                             raise SystemExit(f"{target} {name}: {result.failures} failed requests")
                         rounds_of[target].append(result)
@@ -644,6 +675,7 @@ def _measure_setup(
                         max(results, key=lambda r: r.per_second),
                         cpu_ms=min(r.cpu_ms for r in results),
                         client_cpu_ms=min(r.client_cpu_ms for r in results),
+                        database_cpu_ms=min(r.database_cpu_ms for r in results),
                     )
                     for target, results in rounds_of.items()
                 }
@@ -790,16 +822,7 @@ def render(
             f"{result.per_second / ceiling.per_second:.2f} | {result.cpu_ms:.3f} | "
             f"{ceiling.cpu_ms / result.cpu_ms if result.cpu_ms else 0:.2f} |"
         )
-    mixed = {
-        (r["setup"].store, r["setup"].workers): r["result"].per_second
-        for r in rows
-        if r["operation"] == "mixed" and not r["server"].startswith("ceiling")
-    }
-    scaling = [
-        f"{store}: {mixed[(store, 2)] / mixed[(store, 1)]:.2f} times"
-        for store in ("sqlite", "postgresql")
-        if (store, 1) in mixed and (store, 2) in mixed
-    ]
+    scaling = two_against_one(rows)
     bare = {
         (r["setup"].store, r["setup"].workers): r["result"].per_second
         for r in rows
@@ -818,7 +841,7 @@ def render(
     ]
     lines += [
         "",
-        "Two workers against one on the mixed flow: " + ", ".join(scaling) + ". The ceiling "
+        "Two workers against one on the mixed flow: " + "; ".join(scaling) + ". The ceiling "
         "itself, two processes against one in the same run: " + ", ".join(bare_scaling) + " (on "
         "two cores shared with the load generator a second process has no idle core, so this "
         "goal cannot show here"
@@ -851,6 +874,37 @@ def render(
         END,
     ]
     return "\n".join(lines) + "\n"
+
+
+def two_against_one(rows: list[dict[str, Any]]) -> list[str]:
+    """For each store measured with one and with two workers on the mixed flow: the gain."""
+    mixed: dict[tuple[str, int], Result] = {
+        (r["setup"].store, r["setup"].workers): r["result"]
+        for r in rows
+        if r["operation"] == "mixed" and not r["server"].startswith("ceiling")
+    }
+    return [
+        _two_against_one(store, mixed[(store, 1)], mixed[(store, 2)])
+        for store in ("sqlite", "postgresql")
+        if (store, 1) in mixed and (store, 2) in mixed
+    ]
+
+
+def _two_against_one(store: str, one: Result, two: Result) -> str:
+    """How much two workers gave over one, and the most they could give on this machine: with
+    every core busy at one worker's CPU per request (its server, PostgreSQL's and the load
+    generator's part; two workers cost more per request, never less), the cores carry at most
+    ``cores / (server + PostgreSQL + load generator)`` requests per second."""
+    cores = os.cpu_count() or 1
+    cost = one.cpu_ms + one.database_cpu_ms + one.client_cpu_ms
+    most = cores * 1000 / cost if cost else 0.0
+    database = f", PostgreSQL {one.database_cpu_ms:.2f}" if one.database_cpu_ms else ""
+    return (
+        f"{store} {two.per_second / one.per_second:.2f} times (one worker's CPU per request: "
+        f"server {one.cpu_ms:.2f}{database}, load generator {one.client_cpu_ms:.2f} ms; at that "
+        f"cost the {cores} cores carry at most {most:,.0f} requests/s, "
+        f"{most / one.per_second:.2f} times what one worker did)"
+    )
 
 
 def write_section(section: str, begin: str = BEGIN, end: str = END) -> None:
@@ -913,6 +967,8 @@ def main() -> None:
         alone_too=not args.quick,
     )
     print(f"measured in {time.monotonic() - started:.0f} s, load average {os.getloadavg()[0]:.1f}")
+    for line in two_against_one(rows):
+        print(f"two workers against one, mixed flow: {line}")
     if partial:
         print("a partial run: docs/performance.md left as it is")
     elif not args.no_write:

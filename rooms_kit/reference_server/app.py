@@ -2,7 +2,8 @@
 
 Around the generated stub (which owns everything under ``/games/v1/``) it adds:
 
-- ``GET /healthz`` — ``{"status": "ok"}`` once the database answers a read, 503 otherwise;
+- ``GET /healthz`` — ``{"status": "ok"}`` once the database answers a read, 503 otherwise (also
+  when it has not answered within ``HEALTH_SECONDS``);
 - one JSON line per request on the ``rooms_kit.access`` logger: time, method, path, status,
   bytes, duration, client address. The query string and headers are left out, since they may
   carry a token (``oauth_token``, ``Authorization``);
@@ -42,6 +43,9 @@ from rooms_kit.reference_server.storage import Store
 from rooms_kit.reference_server.stores import is_postgres, open_store
 
 HEALTH_PATH = "/healthz"
+HEALTH_SECONDS = 5.0
+"""How long ``/healthz`` waits for the database before answering 503 (a load balancer's check
+gives up after a few seconds anyway, and a stuck database must read as unhealthy, not hang)."""
 STOPPING_MESSAGE = "The server stopped before finishing this request."
 
 
@@ -69,6 +73,8 @@ class ReferenceApp:
         self.resolver = resolver
         self.store = store
         self.access_log = logging.getLogger(ACCESS_LOGGER)
+        self._checks: set[asyncio.Future[bool]] = set()
+        """Health checks given up on, still finishing (held so they are not collected)."""
 
     @property
     def development_mode(self) -> bool:
@@ -123,18 +129,40 @@ class ReferenceApp:
         if scope["method"] not in ("GET", "HEAD"):
             status, body = 405, {"status": "method not allowed"}
         else:
-            try:
-                if self.hand_over is not None:  # where the store's other calls run
-                    await self.hand_over.call(self.store.has_tokens)
-                else:
-                    await run_in_threadpool(self.store.has_tokens)
-                status, body = 200, {"status": "ok"}
-            except Exception:
-                status, body = 503, {"status": "database unavailable"}
+            answers = await self._database_answers()
+            status, body = (200, {"status": "ok"}) if answers else (503, UNAVAILABLE)
         await _send_json(send, status, json.dumps(body).encode(), b"application/json")
+
+    async def _database_answers(self) -> bool:
+        """Whether the store answers a read within ``HEALTH_SECONDS``. A check still running
+        then is cancelled and left to finish on its own (a PostgreSQL statement takes a few
+        more seconds to be cancelled), so the answer never waits for it."""
+        if self.hand_over is not None:  # where the store's other calls run
+            check = asyncio.ensure_future(self.hand_over.call(self.store.has_tokens))
+        else:
+            check = asyncio.ensure_future(run_in_threadpool(self.store.has_tokens))
+        try:
+            async with asyncio.timeout(HEALTH_SECONDS):
+                await asyncio.shield(check)
+            return True
+        except Exception:  # an error, or no answer in time
+            return False
+        finally:
+            if not check.done():
+                check.cancel()
+                self._checks.add(check)
+                check.add_done_callback(self._checks.discard)
+            check.add_done_callback(_ignore_outcome)
 
 
 LOGGER = logging.getLogger(__name__)
+UNAVAILABLE = {"status": "database unavailable"}
+
+
+def _ignore_outcome(check: asyncio.Future[bool]) -> None:
+    """Mark a health check's outcome as seen (its error already made the answer 503)."""
+    if not check.cancelled():
+        check.exception()
 
 
 def _request_line(scope: Scope) -> tuple[str, str]:

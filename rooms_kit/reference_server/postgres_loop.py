@@ -5,7 +5,8 @@ on psycopg's ``AsyncConnection``s from this pool, with no thread in between.
 
 The pool is deliberately plain: at most ``size`` connections (autocommit; a write transaction
 sends its own BEGIN and COMMIT), opened on demand, idle ones reused last-in first-out, callers
-beyond ``size`` queued first-come first-served for at most ``POOL_WAIT_SECONDS``. A connection
+beyond ``size`` queued first-come first-served for at most ``POOL_WAIT_SECONDS``; every statement
+waits at most ``STATEMENT_SECONDS`` for PostgreSQL's answer (``answered``). A connection
 that fails, or that comes back inside a transaction or mid-statement, is closed rather than
 reused, and so is an idle one that PostgreSQL has ended meanwhile (a restart). Connections belong
 to the event loop they were opened on; when another loop calls (tests run apps on several, one
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Sequence
-from typing import Any, TypeAlias
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeAlias, TypeVar
 
 import psycopg
 
@@ -28,10 +29,40 @@ POOL_WAIT_SECONDS = 30
 """How long a caller waits for a free connection before failing (this pool and the store's
 thread-side pools alike)."""
 CONNECT_TIMEOUT_SECONDS = 10
+STATEMENT_SECONDS = 30.0
+"""How long a statement run on the loop may wait for PostgreSQL's answer (``answered``)."""
+
+T = TypeVar("T")
 
 
 class LoopPoolTimeout(RuntimeError):
     """Every connection of the pool stayed busy for ``POOL_WAIT_SECONDS``."""
+
+
+class LoopStatementTimeout(RuntimeError):
+    """PostgreSQL did not answer a statement within ``STATEMENT_SECONDS``."""
+
+
+async def answered(awaitable: Awaitable[T]) -> T:
+    """``awaitable`` (a statement on a connection), or ``LoopStatementTimeout`` once it has
+    waited ``STATEMENT_SECONDS`` for PostgreSQL: a server that stops answering without closing
+    the socket (stopped, swamped, cut off) would otherwise hold the request, its connection and
+    its locks for as long as the server stays mute.
+
+    The wait is cancelled: psycopg then asks the server to cancel the statement and waits for
+    its end, at most 5 s for each, and closes the connection when either does not come, so the
+    caller gets its answer at most about ``STATEMENT_SECONDS`` + 10 s after the statement was
+    sent. A connection left in any state but idle is closed by the pool, never reused."""
+    deadline = asyncio.timeout(STATEMENT_SECONDS)
+    try:
+        async with deadline:
+            return await awaitable
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        raise LoopStatementTimeout(
+            f"PostgreSQL did not answer within {STATEMENT_SECONDS:g} s (statement cancelled)"
+        ) from None
 
 
 class LoopConnections:
@@ -53,8 +84,7 @@ class LoopConnections:
         """Every row ``sql`` answers (one autocommit statement, hence one snapshot)."""
         connection = await self.take()
         try:
-            cursor = await connection.execute(sql, parameters)
-            rows = await cursor.fetchall()
+            rows = await answered(fetch_rows(connection, sql, parameters))
         except BaseException:
             # Broken, or left mid-statement by a cancelled caller: never reuse it.
             self.drop(connection)
@@ -164,6 +194,14 @@ class LoopConnections:
             _finish(connection)
         self._idle.clear()
         self._mine.clear()
+
+
+async def fetch_rows(
+    connection: psycopg.AsyncConnection[Any], sql: str, parameters: Sequence[object]
+) -> list[tuple[Any, ...]]:
+    """What ``sql`` answers on ``connection``: its rows, none for a command (BEGIN, COMMIT)."""
+    cursor = await connection.execute(sql, parameters)
+    return await cursor.fetchall() if cursor.description is not None else []
 
 
 def _still_open(connection: psycopg.AsyncConnection[Any]) -> bool:

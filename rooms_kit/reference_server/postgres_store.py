@@ -43,6 +43,8 @@ from rooms_kit.reference_server.postgres_loop import (
     CONNECT_TIMEOUT_SECONDS,
     POOL_WAIT_SECONDS,
     LoopConnections,
+    answered,
+    fetch_rows,
 )
 from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
@@ -254,13 +256,6 @@ class _Fetched:
         return self._rows
 
 
-async def _run(
-    connection: psycopg.AsyncConnection[Any], sql: str, parameters: Sequence[object]
-) -> _Fetched:
-    cursor = await connection.execute(sql, parameters)
-    return _Fetched(await cursor.fetchall() if cursor.description is not None else [])
-
-
 class PostgresStore:
     """``Store`` on a PostgreSQL database whose layout is at ``LATEST_VERSION``."""
 
@@ -358,7 +353,7 @@ class PostgresStore:
         connection = wait_for(pool.take())
 
         def run(sql: str, parameters: Sequence[object]) -> Rows:
-            return wait_for(_run(connection, sql, parameters))
+            return _Fetched(wait_for(answered(fetch_rows(connection, sql, parameters))))
 
         try:
             if write:

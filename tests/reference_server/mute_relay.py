@@ -1,0 +1,89 @@
+"""A TCP relay on 127.0.0.1 that can stop passing bytes without closing anything: what a
+PostgreSQL server that has stopped answering (stopped, swamped, cut off by the network) looks
+like from the reference server's side of the socket."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+
+POLL_SECONDS = 0.02
+
+
+class MuteRelay:
+    """Relays every connection made to ``port`` (its own, on 127.0.0.1) to ``target_port``.
+
+    ``mute()`` stops the bytes in both directions, for the connections open and those made
+    later; ``unmute()`` lets them flow again; ``close()`` closes everything it opened."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target = target_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def mute(self) -> None:
+        self._flowing.clear()
+
+    def unmute(self) -> None:
+        self._flowing.set()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:  # the listener was closed
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self._target), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets += [client, upstream]
+                for source, sink in ((client, upstream), (upstream, client)):
+                    pump = threading.Thread(target=self._pump, args=(source, sink), daemon=True)
+                    self._threads.append(pump)
+                    pump.start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while not self._closed.is_set():
+                if not self._flowing.wait(POLL_SECONDS):
+                    continue  # muted: nothing is read, so nothing is passed on
+                readable, _, _ = select.select([source], [], [], POLL_SECONDS)
+                if not readable or not self._flowing.is_set():  # muted while waiting
+                    continue
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):  # one side ended: end the other too
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._closed.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread on Linux
+        except OSError:
+            pass
+        self._listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=5)
