@@ -593,7 +593,7 @@ def test_a_hung_worker_is_killed_and_replaced(
 
         with ThreadPoolExecutor(8) as pool:  # some land on the stopped worker's slot
             assert list(pool.map(one_request, range(16))) == [200] * 16
-        wait_for(lambda: any(e.get("event") == "worker_started" for e in events))
+        wait_for(lambda: [e.get("event") for e in events].count("worker_started") >= 3)
     finally:
         supervisor.request_stop()
         if runner.is_alive():
@@ -636,7 +636,12 @@ def test_a_replacement_that_never_starts_is_killed(
         victim = supervisor.pids[0]
         runner.start()
         os.kill(victim, signal.SIGKILL)
-        wait_for(lambda: any(e.get("event") == "worker_hung" for e in events))
+
+        def hung_and_gone() -> bool:
+            hung = {e["pid"] for e in events if e.get("event") == "worker_hung"}
+            return any(e.get("event") == "worker_exited" and e["pid"] in hung for e in events)
+
+        wait_for(hung_and_gone)
     finally:
         supervisor.request_stop()
         if runner.is_alive():
