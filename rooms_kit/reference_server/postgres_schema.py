@@ -128,20 +128,33 @@ def check_version(connection: Any, where: str) -> None:
 
 def upgrade(connection: Any, where: str) -> tuple[int, int]:
     """Apply every missing step on an autocommit ``connection``; returns (before, after)."""
+    import psycopg  # noqa: PLC0415 - only called with a psycopg connection
+
     connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
     try:
-        connection.execute(_VERSION_TABLE)
         before = current_version(connection)
         refuse_newer(before, where)
         for step in MIGRATIONS:
             if step.version <= before:
                 continue
-            with connection.transaction():
-                connection.execute(step.sql)
-                connection.execute(
-                    "INSERT INTO rooms_kit_migrations (version, description) VALUES (%s, %s)",
-                    (step.version, step.description),
-                )
+            # The version table is made in the step's transaction, so a step that fails leaves
+            # nothing behind (before, a database of another application kept an empty one).
+            try:
+                with connection.transaction():
+                    connection.execute(_VERSION_TABLE)
+                    connection.execute(step.sql)
+                    connection.execute(
+                        "INSERT INTO rooms_kit_migrations (version, description) VALUES (%s, %s)",
+                        (step.version, step.description),
+                    )
+            except (psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject) as exc:
+                if before:
+                    raise
+                raise SchemaVersionError(
+                    f"{where}: this database already holds tables that rooms-kit did not "
+                    f"make ({exc.diag.message_primary}); give rooms-kit a database of its own "
+                    "(nothing was changed)"
+                ) from None
         return before, current_version(connection)
     finally:
         connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))

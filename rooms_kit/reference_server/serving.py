@@ -171,6 +171,11 @@ def bind_workers(host: str, port: int, count: int) -> list[socket.socket]:
     return sockets
 
 
+def http_url(host: str, port: int) -> str:
+    """The server's address as a URL (an IPv6 address in brackets: ``http://[::1]:8080``)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def build_app(options: dict[str, Any]) -> ReferenceApp:
     """The app one server process runs (``options`` are ``create_reference_app``'s)."""
     return create_reference_app(**options)
@@ -269,7 +274,7 @@ def serve(
 
         def announce() -> None:
             _event(
-                f"listening on http://{bound_host}:{bound_port}",
+                f"listening on {http_url(bound_host, bound_port)}",
                 event="listening",
                 host=bound_host,
                 port=bound_port,
@@ -298,22 +303,28 @@ def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -
     try:
         bound_host, bound_port = sockets[0].getsockname()[:2]
         supervisor = Supervisor(sockets, settings, _event)
-        development_mode = supervisor.start()
-        if development_mode:
-            _announce_development_mode()
-        _event(
-            f"listening on http://{bound_host}:{bound_port} with {count} workers",
-            event="listening",
-            host=bound_host,
-            port=bound_port,
-            database=describe(settings.app_options["database"]),
-            application_id=settings.app_options["application_id"],
-            development_mode=development_mode,
-            workers=count,
-            pids=supervisor.pids,
-            max_connections=connection_cap(settings.server_options["limits"].max_connections),
-        )
-        status = supervisor.supervise()
+        with supervisor.signals_handled():
+            development_mode = supervisor.start()
+            if development_mode is None:  # SIGTERM or SIGINT while the workers started
+                status = 0
+            else:
+                if development_mode:
+                    _announce_development_mode()
+                _event(
+                    f"listening on {http_url(bound_host, bound_port)} with {count} workers",
+                    event="listening",
+                    host=bound_host,
+                    port=bound_port,
+                    database=describe(settings.app_options["database"]),
+                    application_id=settings.app_options["application_id"],
+                    development_mode=development_mode,
+                    workers=count,
+                    pids=supervisor.pids,
+                    max_connections=connection_cap(
+                        settings.server_options["limits"].max_connections
+                    ),
+                )
+                status = supervisor.supervise()
     finally:
         for sock in sockets:
             sock.close()

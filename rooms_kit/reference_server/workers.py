@@ -1,13 +1,16 @@
 """``rooms-kit serve --workers N``: N server processes listening on one address.
 
 The parent binds the sockets, starts the workers (fresh interpreters, ``spawn``), waits until each
-has opened its database, announces ``listening`` and then supervises:
+has opened its database and serves, announces ``listening`` and then supervises:
 
 - a worker that exits on its own (crash, SIGKILL, out of memory) is logged (``worker_exited``)
   and replaced; the others keep serving meanwhile. Workers that keep dying (more than
   ``RESTART_LIMIT`` exits within ``RESTART_WINDOW_SECONDS``, or more than ``RESTART_LIMIT``
   replacements in a row that could not even start, say because the database went away) stop
   the whole server, status 1;
+- a worker whose event loop has not run for ``HANG_SECONDS`` (blocked, deadlocked, stopped), or
+  a replacement not started within ``READY_SECONDS``, is logged (``worker_hung``), killed by its
+  pid and replaced the same way;
 - SIGTERM or SIGINT is passed on to every worker (by its own pid): each finishes its requests in
   flight and closes its database; the parent then logs ``stopped`` and returns normally.
 
@@ -22,15 +25,18 @@ guarantee (one transaction per request, ``requestId`` idempotency, capacity) hol
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import logging
+import math
 import multiprocessing
 import os
 import queue
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -41,7 +47,17 @@ from rooms_kit.errors import KitError
 PR_SET_PDEATHSIG = 1
 MAX_WORKERS = 64
 READY_SECONDS = 120
-"""How long a starting worker may take to open its database before the start is abandoned."""
+"""How long a starting worker may take to open its database: at start-up the start is then
+abandoned, and a replacement is killed (and counts as one that could not start)."""
+POLL_SECONDS = 0.2
+"""How often the parent looks for a stop request or a dead worker while it waits."""
+HANG_SECONDS = 60.0
+"""A serving worker whose event loop has not run for this long is taken as hung: it is killed
+(SIGKILL) and replaced, since the connections the kernel gives its socket would wait forever."""
+PAUSE_SECONDS = 5.0
+"""A gap this long between two looks of the supervisor means it was paused itself."""
+BEAT_SECONDS = 1.0
+"""How often a serving worker's event loop records that it runs."""
 RESTART_LIMIT = 5
 RESTART_WINDOW_SECONDS = 30.0
 STOP_GRACE_SECONDS = 40
@@ -73,8 +89,25 @@ def _stop_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _beat_on_loop(beats: Any, slot: int) -> None:
+    """Record ``time.monotonic()`` (one clock for all processes on Linux) in ``beats[slot]``
+    every ``BEAT_SECONDS`` from the running event loop, for the supervisor to read."""
+    loop = asyncio.get_running_loop()
+
+    def beat() -> None:
+        beats[slot] = time.monotonic()
+        loop.call_later(BEAT_SECONDS, beat)
+
+    beat()
+
+
 def _worker_main(
-    sock: socket.socket, settings: WorkerSettings, ready: Any, slot: int, parent: int
+    sock: socket.socket,
+    settings: WorkerSettings,
+    ready: Any,
+    slot: int,
+    parent: int,
+    beats: Any,
 ) -> None:  # pragma: no cover - runs in the child process; covered by the serve tests
     from rooms_kit.reference_server import serving  # noqa: PLC0415 - only in the child
 
@@ -86,9 +119,15 @@ def _worker_main(
     except KitError as exc:
         ready.put(("failed", slot, os.getpid(), str(exc)))
         raise SystemExit(2) from None
-    try:
+
+    def serving_now() -> None:
+        # Ready once the server accepts and handles SIGTERM, and from then on beating, so the
+        # supervisor's two bounds (start, then hang) leave no gap between them.
+        _beat_on_loop(beats, slot)
         ready.put(("ready", slot, os.getpid(), app.development_mode))
-        serving.run_server(app, sock, settings.server_options)
+
+    try:
+        serving.run_server(app, sock, settings.server_options, serving_now)
     finally:
         app.close()
 
@@ -109,6 +148,9 @@ class Supervisor:
         self._settings = settings
         self._event = event
         self._ready: Any = self._context.Queue()
+        self._beats: Any = self._context.RawArray("d", self._count)
+        self._launched = [math.inf] * self._count
+        self._watching_since = self._last_watch = time.monotonic()
         self._workers: dict[int, BaseProcess] = {}
         self._exits: list[float] = []
         self._stopping = False
@@ -119,33 +161,50 @@ class Supervisor:
     def _start(self, slot: int) -> None:
         process = self._context.Process(
             target=_worker_main,
-            args=(self._sockets[slot], self._settings, self._ready, slot, os.getpid()),
+            args=(
+                self._sockets[slot],
+                self._settings,
+                self._ready,
+                slot,
+                os.getpid(),
+                self._beats,
+            ),
             name=f"rooms-kit-worker-{slot}",
+            # Stopped (SIGTERM), not waited for, should the parent ever exit without stop().
+            daemon=True,
         )
+        self._beats[slot] = 0.0  # not serving yet: bounded by READY_SECONDS instead
+        self._launched[slot] = time.monotonic()
         process.start()
         self._workers[slot] = process
 
-    def start(self) -> bool:
+    def start(self) -> bool | None:
         """Start every worker and wait for all of them; returns whether they run in
-        development mode. A worker that cannot start stops the others and raises."""
+        development mode, or None when SIGTERM or SIGINT came first (the workers are stopped
+        then). A worker that cannot start, or exits while starting, stops the others and
+        raises; call this inside ``signals_handled``."""
         for slot in range(self._count):
+            if self._stopping:
+                break
             self._start(slot)
         development = False
         waiting = set(range(self._count))
         deadline = time.monotonic() + READY_SECONDS
         while waiting:
-            try:
-                kind, slot, pid, detail = self._ready.get(
-                    timeout=max(deadline - time.monotonic(), 0.01)
-                )
-            except queue.Empty:
+            if self._stopping:
+                self.stop()
+                return None
+            message = self._take(POLL_SECONDS)
+            if message is None:
                 dead = [s for s in waiting if not self._workers[s].is_alive()]
-                if dead or time.monotonic() >= deadline:
+                # what a worker put just before exiting may arrive after its exit is seen
+                message = self._take(POLL_SECONDS) if dead else None
+                if message is None and (dead or time.monotonic() >= deadline):
                     self.stop()
-                    raise WorkerStartError(
-                        "a worker exited or hung while starting; see its log above"
-                    ) from None
-                continue
+                    raise WorkerStartError(self._start_failure(dead))
+                if message is None:
+                    continue
+            kind, slot, pid, detail = message
             if kind == "failed":
                 self.stop()
                 raise WorkerStartError(str(detail))
@@ -155,6 +214,34 @@ class Supervisor:
             self._event("worker started", event="worker_started", worker=slot, pid=pid)
         return development
 
+    def _start_failure(self, dead: list[int]) -> str:
+        if not dead:
+            return f"a worker did not start within {READY_SECONDS} s; see its log above"
+        process = self._workers[dead[0]]
+        return (
+            f"worker {dead[0]} (pid {process.pid}) exited with status {process.exitcode} "
+            "while starting; see its log above"
+        )
+
+    def _take(self, timeout: float) -> tuple[str, int, int, Any] | None:
+        try:
+            return cast(tuple[str, int, int, Any], self._ready.get(timeout=timeout))
+        except queue.Empty:
+            return None
+
+    @contextlib.contextmanager
+    def signals_handled(self) -> Iterator[None]:
+        """SIGTERM and SIGINT ask for a stop (``start`` and ``supervise`` act on it) instead of
+        killing the parent: before, one of them during start-up left the workers serving (the
+        parent, interrupted, then waited for them forever at exit)."""
+        handled = (signal.SIGTERM, signal.SIGINT)
+        originals = {sig: signal.signal(sig, self.request_stop) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, original in originals.items():
+                signal.signal(sig, original)
+
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self._workers.values() if p.pid is not None]
@@ -163,26 +250,56 @@ class Supervisor:
         self._stopping = True
 
     def supervise(self) -> int:
-        """Replace workers that exit until asked to stop; the exit status of ``serve``."""
-        originals = {
-            sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
-        }
+        """Replace workers that exit until asked to stop; the exit status of ``serve``. Call
+        this inside ``signals_handled``."""
         try:
             while not self._stopping:
                 self._log_ready()
+                self._kill_hung()
                 sentinels = {p.sentinel: slot for slot, p in self._workers.items()}
-                for sentinel in wait(list(sentinels), timeout=0.2):
+                for sentinel in wait(list(sentinels), timeout=POLL_SECONDS):
                     if self._stopping:
                         break
                     slot = sentinels[cast(int, sentinel)]
                     if not self._replace(slot):
-                        self.stop()
                         return 1
         finally:
-            for sig, original in originals.items():
-                signal.signal(sig, original)
-        self.stop()
+            self.stop()
         return 0
+
+    def _kill_hung(self) -> None:
+        """SIGKILL, by its own pid, a serving worker whose event loop stopped running (blocked,
+        stopped, deadlocked), or a replacement not started within ``READY_SECONDS``; its exit
+        is then handled like any other: logged and replaced."""
+        now = time.monotonic()
+        if now - self._last_watch > PAUSE_SECONDS:
+            # The supervisor itself did not run (the whole group stopped, say by Ctrl-Z): the
+            # workers' silence meanwhile proves nothing, so their time counts from now.
+            self._watching_since = now
+        self._last_watch = now
+        for slot, process in self._workers.items():
+            beat = self._beats[slot]
+            if beat:
+                silent = now - max(beat, self._watching_since)
+                if silent < HANG_SECONDS:
+                    continue
+                what = f"has not run its event loop for {silent:.0f} s"
+            else:  # a replacement still starting
+                starting = now - max(self._launched[slot], self._watching_since)
+                if starting < READY_SECONDS:
+                    continue
+                what = f"has not started within {starting:.0f} s"
+            self._beats[slot] = 0.0
+            self._launched[slot] = math.inf  # killed once: its exit comes next
+            self._event(
+                f"worker {slot} (pid {process.pid}) {what}; killing it",
+                logging.ERROR,
+                event="worker_hung",
+                worker=slot,
+                pid=process.pid,
+            )
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(cast(int, process.pid), signal.SIGKILL)
 
     def _log_ready(self) -> None:
         while True:
@@ -231,13 +348,20 @@ class Supervisor:
         return True
 
     def stop(self) -> None:
-        """SIGTERM to every live worker, by its own pid; wait; SIGKILL what is left."""
+        """SIGTERM to every live worker, by its own pid; close the listening sockets; wait;
+        SIGKILL what is left."""
         if self._stopped:
             return
         self._stopped = True
         for process in self._workers.values():
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
+        # Each worker closes its copy as it starts draining; the parent's copies must go too, or
+        # the kernel keeps completing new connections into queues nobody accepts from any more
+        # (they hung until the last worker exited, then were reset). Closed, the port refuses
+        # them at once, as a single server does.
+        for sock in self._sockets:
+            sock.close()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for process in self._workers.values():
             process.join(max(deadline - time.monotonic(), 0))

@@ -93,6 +93,32 @@ def test_a_database_newer_than_the_code_is_refused(postgres: Cluster) -> None:
     assert layout_version(url) == LATEST_VERSION + 1  # nothing was touched
 
 
+@pytest.mark.parametrize("taken", ["CREATE TABLE rooms (id integer)", "CREATE TABLE clock (x int)"])
+def test_a_database_of_another_application_is_refused_and_left_untouched(
+    postgres: Cluster, taken: str
+) -> None:
+    """``db upgrade`` (or ``serve --migrate``) pointed at a database whose tables clash with
+    rooms-kit's: exit 2 with a message that says so, and no table of rooms-kit's left behind
+    (before, an empty ``rooms_kit_migrations`` stayed in the other application's database)."""
+    url = postgres.create_database("another_application")
+    with psycopg.connect(url) as connection:
+        connection.execute(taken)
+    for command in (("db", "upgrade"), ("serve", "--port", "0", "--migrate")):
+        result = rooms_kit(*command, "--database", url)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr.startswith(
+            f"rooms-kit: error: {url}: this database already holds tables that rooms-kit did "
+            "not make (relation "
+        ), result.stderr
+        assert "give rooms-kit a database of its own (nothing was changed)" in result.stderr
+        assert "Traceback" not in result.stderr
+    with psycopg.connect(url) as connection:
+        tables = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    assert tables == [(taken.split()[2],)]
+
+
 @pytest.mark.parametrize(
     ("address", "message"),
     [

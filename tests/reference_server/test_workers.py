@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -396,3 +398,261 @@ def test_workers_refuse_a_port_another_socket_listens_on(tmp_path: Path) -> None
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_a_stopping_server_refuses_new_connections_while_it_drains(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SIGTERM with a request in flight: the supervisor closes its copies of the listening
+    sockets, so new connections are refused at once (before, the kernel kept completing them
+    into queues nobody accepted from, and they hung until the last worker exited); the request
+    in flight still gets its answer and the server exits 0."""
+    with ServerProcess(
+        "--database", str(tmp_path / "rooms.db"), "--workers", "2", "--dev-tokens", cwd=tmp_path
+    ) as server:
+        body = b'{"invitedPlayerIds": ["bob"]}'
+        held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
+        request.addfinalizer(held.close)
+        held.sendall(
+            b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
+            b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:1])
+        )
+        wait_for(lambda: _tcp_established(server, server.port) >= 1)  # a worker has it
+        os.kill(server.pid, signal.SIGTERM)
+        refused = False
+        # Bounded by the held request: the server cannot exit before the 30 s graceful stop.
+        while not refused and server.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+            except ConnectionRefusedError:
+                refused = True
+            except (ConnectionResetError, TimeoutError):
+                pass  # caught as the sockets closed, or a queue nobody takes from is full
+        assert refused
+        assert server.process.poll() is None  # still draining the request in flight
+        held.sendall(body[1:])
+        answer = held.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+        assert server._reap() == 0
+    assert [r.get("event") for r in server.records()][-1] == "stopped"
+
+
+def _tcp_established(server: ServerProcess, port: int) -> int:
+    return sum(len(_tcp_sockets_of(pid, port)["established"]) for pid in server.worker_pids())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_workers_start_stops_them_all(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    """SIGINT (Ctrl-C) or SIGTERM after the first worker is ready, before the last: the parent
+    stops every worker and exits 0 with ``stopped``. Before, SIGINT left the parent waiting
+    forever for workers that went on serving, and SIGTERM killed the parent outright."""
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rooms_kit.cli.main",
+                "serve",
+                "--port",
+                "0",
+                "--workers",
+                "4",
+                "--database",
+                str(tmp_path / "rooms.db"),
+                "--dev-tokens",
+            ],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    pids: list[int] = []
+    try:
+
+        def started() -> list[dict[str, Any]]:
+            lines = log.read_text().splitlines()
+            records = [json.loads(line) for line in lines if line.startswith("{")]
+            return [r for r in records if r.get("event") == "worker_started"]
+
+        wait_for(lambda: started() != [] or process.poll() is not None)
+        os.kill(process.pid, sig)
+        status = process.wait(timeout=120)  # only a guard against the hang
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+        pids = [int(r["pid"]) for r in started()]
+        for pid in pids:
+            if (
+                Path(f"/proc/{pid}/cmdline").exists()
+                and b"spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ):
+                os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
+    assert status == 0, text
+    assert "Traceback" not in text
+    assert json.loads(text.splitlines()[-1])["event"] == "stopped"
+    assert pids
+    wait_for(lambda: all(not Path(f"/proc/{p}").exists() or _zombie(p) for p in pids))
+
+
+def test_a_worker_that_dies_while_starting_fails_the_start_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that exits before it is ready without saying why (here an error that is not
+    the kit's; likewise a SIGKILL) is noticed at once, not after the whole start-up allowance
+    (120 s before), and the error names the worker and its status."""
+    from rooms_kit.reference_server import workers  # noqa: PLC0415
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
+    monkeypatch.setattr(workers, "READY_SECONDS", 3600)
+    sockets = bind_workers("127.0.0.1", 0, 2)
+    settings = workers.WorkerSettings({"database": str(tmp_path / "r.db"), "no_such_option": 1})
+    supervisor = workers.Supervisor(sockets, settings, lambda *_, **__: None)
+    outcome: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            supervisor.start()
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    runner = threading.Thread(target=start, daemon=True)
+    runner.start()
+    runner.join(60)  # only a guard against the old wait of the whole allowance
+    try:
+        assert not runner.is_alive(), "the start waited for a worker that had exited"
+    finally:
+        if runner.is_alive():
+            supervisor.stop()
+        for sock in sockets:
+            sock.close()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], workers.WorkerStartError)
+    assert re.fullmatch(
+        r"worker [01] \(pid \d+\) exited with status 1 while starting; see its log above",
+        str(outcome[0]),
+    )
+    assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in supervisor.pids)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serving_on_ipv6_loopback_announces_a_usable_url(workers: str, tmp_path: Path) -> None:
+    """``--host ::1``, with and without workers: the ``listening`` line's URL puts the address in
+    brackets (before: ``http://::1:PORT``, which no client can use), and it answers."""
+    with ServerProcess(
+        "--host", "::1", "--database", str(tmp_path / "rooms.db"), "--workers", workers,
+        "--dev-tokens", cwd=tmp_path,
+    ) as server:  # fmt: skip
+        listening = next(r for r in server.records() if r.get("event") == "listening")
+        url = f"http://[::1]:{server.port}"
+        assert listening["message"].startswith(f"listening on {url}")
+        assert listening["host"] == "::1"
+        with httpx.Client(base_url=url) as client:
+            assert client.get("/healthz", timeout=REQUEST_SECONDS).json() == {"status": "ok"}
+        assert server.terminate() == 0
+
+
+def test_a_hung_worker_is_killed_and_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose event loop stops running (here SIGSTOP; likewise a blocked or deadlocked
+    loop) held its slot's socket, so the connections the kernel gave it waited forever. The
+    supervisor now kills it once its loop has been silent for HANG_SECONDS (shortened here),
+    logs ``worker_hung`` and replaces it; a connection queued for that slot meanwhile is
+    answered by the replacement."""
+    from rooms_kit.reference_server import workers  # noqa: PLC0415
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
+    monkeypatch.setattr(workers, "HANG_SECONDS", 3.0)
+    sockets = bind_workers("127.0.0.1", 0, 2)
+    port = sockets[0].getsockname()[1]
+    events: list[dict[str, Any]] = []
+
+    def event(message: str, level: int = 0, **fields: Any) -> None:
+        events.append({"message": message, **fields})
+
+    settings = workers.WorkerSettings({"database": str(tmp_path / "r.db"), "dev_tokens": True})
+    supervisor = workers.Supervisor(sockets, settings, event)
+    statuses: list[int] = []
+    runner = threading.Thread(target=lambda: statuses.append(supervisor.supervise()))
+    try:
+        assert supervisor.start() is True  # development mode
+        runner.start()
+        victim = supervisor.pids[0]
+        os.kill(victim, signal.SIGSTOP)
+
+        def one_request(_: int) -> int:
+            url = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=url) as client:
+                return client.get("/healthz", timeout=REQUEST_SECONDS).status_code
+
+        with ThreadPoolExecutor(8) as pool:  # some land on the stopped worker's slot
+            assert list(pool.map(one_request, range(16))) == [200] * 16
+        wait_for(lambda: [e.get("event") for e in events].count("worker_started") >= 3)
+    finally:
+        supervisor.request_stop()
+        if runner.is_alive():
+            runner.join(120)  # only a guard against a hang
+        supervisor.stop()  # (when the start itself failed)
+    assert statuses == [0]
+    hung = [e for e in events if e.get("event") == "worker_hung"]
+    assert [(e["worker"], e["pid"]) for e in hung] == [(0, victim)]
+    exited = [e for e in events if e.get("event") == "worker_exited"]
+    assert [(e["pid"], e["exitcode"]) for e in exited] == [(victim, -signal.SIGKILL)]
+
+
+def test_a_replacement_that_never_starts_is_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """A replacement worker stuck while opening its database (here behind another program's
+    write lock, which SQLite waits 120 s for) held its slot until it gave up, or forever; it is
+    now killed after READY_SECONDS (shortened here) as ``worker_hung``, and counts as a
+    replacement that could not start."""
+    from rooms_kit.reference_server import workers  # noqa: PLC0415
+    from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
+
+    database = tmp_path / "rooms.db"
+    sockets = bind_workers("127.0.0.1", 0, 2)
+    events: list[dict[str, Any]] = []
+
+    def event(message: str, level: int = 0, **fields: Any) -> None:
+        events.append({"message": message, **fields})
+
+    settings = workers.WorkerSettings({"database": str(database), "dev_tokens": True})
+    supervisor = workers.Supervisor(sockets, settings, event)
+    statuses: list[int] = []
+    runner = threading.Thread(target=lambda: statuses.append(supervisor.supervise()))
+    try:
+        assert supervisor.start() is True
+        monkeypatch.setattr(workers, "READY_SECONDS", 3)
+        locker = sqlite3.connect(database, isolation_level=None)
+        request.addfinalizer(locker.close)
+        locker.execute("BEGIN IMMEDIATE")
+        victim = supervisor.pids[0]
+        runner.start()
+        os.kill(victim, signal.SIGKILL)
+
+        def hung_and_gone() -> bool:
+            hung = {e["pid"] for e in events if e.get("event") == "worker_hung"}
+            return any(e.get("event") == "worker_exited" and e["pid"] in hung for e in events)
+
+        wait_for(hung_and_gone)
+    finally:
+        supervisor.request_stop()
+        if runner.is_alive():
+            runner.join(120)  # only a guard against a hang
+        supervisor.stop()
+    assert statuses == [0]
+    hung = next(e for e in events if e.get("event") == "worker_hung")
+    assert hung["worker"] == 0
+    assert hung["pid"] not in (victim, *supervisor.pids[1:2])  # the replacement
+    assert re.fullmatch(
+        r"worker 0 \(pid \d+\) has not started within \d+ s; killing it", hung["message"]
+    )
+    exited = [e for e in events if e.get("event") == "worker_exited"]
+    assert (hung["pid"], -signal.SIGKILL) in [(e["pid"], e["exitcode"]) for e in exited]
