@@ -842,14 +842,13 @@ def render(
     lines += [
         "",
         "Two workers against one on the mixed flow: " + "; ".join(scaling) + ". The ceiling "
-        "itself, two processes against one in the same run: " + ", ".join(bare_scaling) + " (on "
-        "two cores shared with the load generator a second process has no idle core, so this "
-        "goal cannot show here"
+        "itself, two processes against one in the same run: "
+        + ", ".join(bare_scaling)
         + (
-            f": the ceiling's two processes and the load generator kept {min(busy):.1f} to "
+            f" (its two processes and the load generator kept {min(busy):.1f} to "
             f"{max(busy):.1f} of the {os.cpu_count()} cores busy)."
             if busy
-            else ")."
+            else "."
         ),
         "",
         f"The ceiling does the same work in every row; its CPU per request ranged from "
