@@ -49,8 +49,10 @@ async def answered(awaitable: Awaitable[T]) -> T:
     the socket (stopped, swamped, cut off) would otherwise hold the request, its connection and
     its locks for as long as the server stays mute.
 
-    The wait is cancelled: psycopg then asks the server to cancel the statement and waits for
-    its end, at most 5 s for each, and closes the connection when either does not come, so the
+    The wait is cancelled: psycopg (3.3.6 and later, the ``[postgres]`` extra's minimum; older
+    ones wait for the statement's end with no limit) then asks the server to cancel the
+    statement and waits for its end, at most 5 s for each, and closes the connection when
+    either does not come, so the
     caller gets its answer at most about ``STATEMENT_SECONDS`` + 10 s after the statement was
     sent. A connection left in any state but idle is closed by the pool, never reused."""
     deadline = asyncio.timeout(STATEMENT_SECONDS)
