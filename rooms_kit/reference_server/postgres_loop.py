@@ -33,9 +33,10 @@ STATEMENT_SECONDS = 30.0
 """How long a statement run on the loop may wait for PostgreSQL's answer (``answered``)."""
 CANCEL_SECONDS = 10.0
 """How long a statement's wait, once cancelled by ``answered``, may take to end before it is
-cancelled again. psycopg 3.3.6 and later end it within 10 s themselves (5 s to ask the server
-to cancel, 5 s for the statement's end); with a libpq older than 17 their request to cancel
-runs in a thread with no limit of its own, which a second cancellation stops waiting for."""
+cancelled again, which psycopg does not wait out. psycopg 3.3.6 and later end it within 10 s
+themselves (5 s to ask the server to cancel, 5 s for the statement's end); older ones wait for
+the statement's end without a limit, and with a libpq older than 17 the request to cancel runs
+in a thread without one."""
 
 T = TypeVar("T")
 

@@ -88,17 +88,3 @@ def test_the_base_install_accepts_the_pydantic_users_already_have(wheel: Path) -
     assert lower and upper
     as_tuple = lambda text: tuple(int(p) for p in text.split("."))  # noqa: E731
     assert as_tuple(lower.group(1)) <= (2, 12, 5) < as_tuple(upper.group(1))
-
-
-def test_the_postgres_extra_needs_a_psycopg_whose_cancelled_waits_end(wheel: Path) -> None:
-    """``postgres_loop.answered`` bounds a statement by cancelling its wait; psycopg up to
-    3.3.5 then waits for the statement's end with no limit of its own, so with a mute
-    PostgreSQL the request still hung for good (``test_mute_database.py`` fails with 3.3.5).
-    From 3.3.6 on that wait gives up after 5 s and closes the connection."""
-    requirements = _metadata(wheel).get_all("Requires-Dist") or []
-    found = {r.split(";", 1)[0].strip() for r in requirements if r.startswith("psycopg[")}
-    assert len(found) == 1, found
-    (psycopg,) = found
-    lower = re.search(r">=([0-9.]+)", psycopg)
-    assert lower, psycopg
-    assert tuple(int(p) for p in lower.group(1).split(".")) >= (3, 3, 6), psycopg
