@@ -31,6 +31,12 @@ thread-side pools alike)."""
 CONNECT_TIMEOUT_SECONDS = 10
 STATEMENT_SECONDS = 30.0
 """How long a statement run on the loop may wait for PostgreSQL's answer (``answered``)."""
+CANCEL_SECONDS = 10.0
+"""How long a statement's wait, once cancelled by ``answered``, may take to end before it is
+cancelled again, which psycopg does not wait out. psycopg 3.3.6 and later end it within 10 s
+themselves (5 s to ask the server to cancel, 5 s for the statement's end); older ones wait for
+the statement's end without a limit, and with a libpq older than 17 the request to cancel runs
+in a thread without one."""
 
 T = TypeVar("T")
 
@@ -49,20 +55,47 @@ async def answered(awaitable: Awaitable[T]) -> T:
     the socket (stopped, swamped, cut off) would otherwise hold the request, its connection and
     its locks for as long as the server stays mute.
 
-    The wait is cancelled: psycopg then asks the server to cancel the statement and waits for
-    its end, at most 5 s for each, and closes the connection when either does not come, so the
-    caller gets its answer at most about ``STATEMENT_SECONDS`` + 10 s after the statement was
-    sent. A connection left in any state but idle is closed by the pool, never reused."""
-    deadline = asyncio.timeout(STATEMENT_SECONDS)
+    The wait is then cancelled: psycopg asks the server to cancel the statement and waits for
+    its end, at most 5 s for each, and closes the connection when either does not come. Should
+    that take ``CANCEL_SECONDS`` (an older libpq), the wait is cancelled once more, which psycopg
+    does not wait out. Either way the caller has its answer at most ``STATEMENT_SECONDS`` +
+    ``CANCEL_SECONDS`` after the statement was sent, and a connection left in any state but
+    idle is closed by the pool, never reused. A cancellation from elsewhere (the server
+    stopping) stays a cancellation."""
+    task = asyncio.current_task()
+    if task is None:
+        raise RuntimeError("answered is awaited by a task")
+    loop = asyncio.get_running_loop()
+    outside = task.cancelling()  # cancellations already requested by others
+    expired = 0  # how many times this bound has cancelled the task
+    timers: list[asyncio.TimerHandle] = []
+
+    def expire() -> None:
+        nonlocal expired
+        expired += 1
+        task.cancel()
+        if expired == 1:
+            timers.append(loop.call_later(CANCEL_SECONDS, expire))
+
+    timers.append(loop.call_later(STATEMENT_SECONDS, expire))
     try:
-        async with deadline:
-            return await awaitable
-    except TimeoutError:
-        if not deadline.expired():
+        return await awaitable
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        mine, expired = expired, 0
+        for _ in range(mine):
+            task.uncancel()
+        if task.cancelling() > outside:  # cancelled from elsewhere as well
             raise
         raise LoopStatementTimeout(
             f"PostgreSQL did not answer within {STATEMENT_SECONDS:g} s (statement cancelled)"
         ) from None
+    finally:
+        for timer in timers:
+            timer.cancel()
+        for _ in range(expired):  # the bound fired, but the wait ended some other way
+            task.uncancel()
 
 
 class LoopConnections:

@@ -347,3 +347,74 @@ def test_options_of_the_address_reach_the_clock_connections_too(
         store.close()
     assert (in_thread["status"], looped["status"]) == ("ROOM_INVITING", "ROOM_INVITING")
     assert _stamp(looped) > _stamp(in_thread)  # one clock, ticked from both sides
+
+
+async def _mute_statement(cleaned: list[str]) -> None:
+    """A statement whose cancellation waits for a server that never answers (psycopg's when
+    its libpq is older than 17: the request to cancel runs in a thread with no limit), until
+    it is cancelled once more."""
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            cleaned.append("second cancellation")
+        raise
+
+
+def test_a_statement_whose_cancellation_never_ends_still_fails_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(postgres_loop, "STATEMENT_SECONDS", 0.05)
+    monkeypatch.setattr(postgres_loop, "CANCEL_SECONDS", 0.05)
+    cleaned: list[str] = []
+
+    async def main() -> None:
+        statement = asyncio.ensure_future(postgres_loop.answered(_mute_statement(cleaned)))
+        done, _ = await asyncio.wait({statement}, timeout=HANG_SECONDS)
+        assert statement in done, "answered waited for the cancellation without a limit"
+        with pytest.raises(postgres_loop.LoopStatementTimeout):
+            statement.result()
+        assert asyncio.current_task() is not None
+
+    asyncio.run(main())
+    assert cleaned == ["second cancellation"]
+
+
+def test_a_caller_cancelled_during_a_statement_or_its_cancellation_is_told_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cancellation from outside (the server stopping, a health check given up on) stays a
+    cancellation, before the bound (whose own cancellation then ends a wait that absorbed it)
+    and while the bound's cancellation runs; it is not turned into ``LoopStatementTimeout``."""
+    monkeypatch.setattr(postgres_loop, "CANCEL_SECONDS", 3600.0)
+
+    async def cancelled_after(bound: float, seconds: float) -> BaseException | None:
+        monkeypatch.setattr(postgres_loop, "STATEMENT_SECONDS", bound)
+        statement = asyncio.ensure_future(postgres_loop.answered(_mute_statement([])))
+        await asyncio.sleep(seconds)
+        statement.cancel()
+        await asyncio.wait({statement}, timeout=HANG_SECONDS)
+        assert statement.done()
+        return None if statement.cancelled() else statement.exception()
+
+    async def main() -> None:
+        assert await cancelled_after(0.2, 0.05) is None  # before the bound
+        assert await cancelled_after(0.02, 0.1) is None  # while the bound cancels the statement
+
+    asyncio.run(main())
+
+
+def test_a_statement_answered_in_time_is_not_cancelled_afterwards(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(postgres_loop, "STATEMENT_SECONDS", 0.05)
+    monkeypatch.setattr(postgres_loop, "CANCEL_SECONDS", 0.05)
+
+    async def main() -> str:
+        answer = await postgres_loop.answered(asyncio.sleep(0, "rows"))
+        await asyncio.sleep(0.2)  # past both bounds: nothing of them is left to fire
+        return answer
+
+    assert asyncio.run(main()) == "rows"
