@@ -6,7 +6,9 @@ formatted lines in memory and writes them together: as soon as ``MAX_LINES`` are
 least every ``FLUSH_SECONDS`` from a background thread. ``flush`` (called when the server stops)
 and ``close`` write whatever is left, so a graceful stop loses nothing; a process killed with
 SIGKILL loses at most the last ``FLUSH_SECONDS`` of access lines (never a request or a write).
-Lines are never split or interleaved: each batch is one write of whole lines.
+Lines are never split or interleaved: each batch is one write of whole lines, and the handlers of
+one process take turns (``STREAM_LOCK``), since the access lines and the events share standard
+error and a pipe may take a large write in parts.
 
 Only the background thread writes while the server runs, so a reader that stops reading standard
 error (a full pipe, a stuck log agent) never stalls a request. Lines then wait in memory, up to
@@ -43,6 +45,10 @@ FLUSH_WAIT_SECONDS = 5.0
 """Longest ``flush`` waits for the stream (at exit, or when a server stops)."""
 MAX_PENDING = 64 * MAX_LINES
 """Lines held while the stream takes none (about 3 MB); later ones are dropped and counted."""
+STREAM_LOCK = threading.Lock()
+"""Held by a handler for each write and flush. Two handlers write to the same standard error
+(the access lines and the events), each from its own thread; a pipe that is read slowly takes a
+large write in parts, and without turns another handler's line could land in the middle."""
 
 
 class BatchedLineHandler(logging.Handler):
@@ -103,16 +109,21 @@ class BatchedLineHandler(logging.Handler):
         calls this at exit, when nobody may be reading any more)."""
         self.drain(FLUSH_WAIT_SECONDS)
 
-    def _write_pending(self) -> None:
-        """Write every waiting line now, on the calling thread."""
+    def _write_pending(self, turn_seconds: float = -1) -> None:
+        """Write every waiting line now, on the calling thread. ``turn_seconds`` bounds the wait
+        for the stream's turn (``STREAM_LOCK``; no bound by default, for the handler's own
+        thread): another handler stuck on a stream nobody reads must not hold up a caller that
+        is stopping the server. Lines that get no turn stay waiting."""
         with self._write_lock:
-            with self._pending_lock:
-                lines, self._pending = self._pending, []
-                dropped, self._unreported = self._unreported, 0
-                self._writing = bool(lines or dropped)
-            if dropped:
-                lines.insert(0, _dropped_line(dropped, self.logger_name))
+            if not STREAM_LOCK.acquire(timeout=turn_seconds):
+                return
             try:
+                with self._pending_lock:
+                    lines, self._pending = self._pending, []
+                    dropped, self._unreported = self._unreported, 0
+                    self._writing = bool(lines or dropped)
+                if dropped:
+                    lines.insert(0, _dropped_line(dropped, self.logger_name))
                 if lines:
                     self.stream.write("\n".join(lines) + "\n")
                     self.stream.flush()
@@ -120,6 +131,7 @@ class BatchedLineHandler(logging.Handler):
                 pass  # standard error is gone or closed: the server carries on without logs
             finally:
                 self._writing = False
+                STREAM_LOCK.release()
 
     def drain(self, timeout: float) -> bool:
         """Have the writing thread write what is waiting; wait for it at most ``timeout``
@@ -131,8 +143,8 @@ class BatchedLineHandler(logging.Handler):
                 if not self._pending and not self._unreported and not self._writing:
                     return True
             if not self._thread.is_alive():
-                self._write_pending()
-                return True
+                self._write_pending(max(deadline - time.monotonic(), 0))
+                return not self._pending
             self._wake.set()
             time.sleep(0.01)
         return False
@@ -148,7 +160,7 @@ class BatchedLineHandler(logging.Handler):
         self._wake.set()
         self._thread.join(self.flush_seconds * 5 + 1)
         if not self._thread.is_alive():  # else the stream is stuck: do not wait for it here
-            self._write_pending()
+            self._write_pending(FLUSH_WAIT_SECONDS)
         super().close()
 
 

@@ -122,6 +122,47 @@ def test_lines_from_many_threads_stay_whole_and_none_is_lost() -> None:
     ]
 
 
+class PipeLikeStream(io.StringIO):
+    """Takes each write in parts, letting other threads run in between, as a pipe that is read
+    slowly does with a write larger than it holds."""
+
+    def write(self, text: str) -> int:
+        for start in range(0, len(text), 64):
+            super().write(text[start : start + 64])
+            time.sleep(0.0001)
+        return len(text)
+
+
+def test_two_handlers_on_one_stream_never_cut_each_others_lines() -> None:
+    """The access lines and the events go to the same standard error from two handlers, each
+    writing from its own thread (the lines of one went missing in the middle of the other's
+    when a log reader resumed after a pause)."""
+    stream = PipeLikeStream()
+    access = BatchedLineHandler(stream, flush_seconds=0.001, max_lines=50)
+    events = BatchedLineHandler(stream, flush_seconds=0.001, max_lines=1, name="events")
+    try:
+
+        def write(handler: BatchedLineHandler, kind: str) -> None:
+            for n in range(300):
+                handler.handle(record(json.dumps({"kind": kind, "n": n, "pad": "x" * 100})))
+
+        threads = [
+            threading.Thread(target=write, args=(handler, kind))
+            for handler, kind in ((access, "access"), (events, "event"))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        access.close()
+        events.close()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert sorted((r["kind"], r["n"]) for r in lines) == sorted(
+        (kind, n) for kind in ("access", "event") for n in range(300)
+    )
+
+
 def test_a_closed_stream_does_not_break_the_server() -> None:
     stream = io.StringIO()
     handler = BatchedLineHandler(stream, flush_seconds=60)
