@@ -6,9 +6,10 @@ formatted lines in memory and writes them together: as soon as ``MAX_LINES`` are
 least every ``FLUSH_SECONDS`` from a background thread. ``flush`` (called when the server stops)
 and ``close`` write whatever is left, so a graceful stop loses nothing; a process killed with
 SIGKILL loses at most the last ``FLUSH_SECONDS`` of access lines (never a request or a write).
-Lines are never split or interleaved: each batch is one write of whole lines, and the handlers of
-one process take turns (``STREAM_LOCK``), since the access lines and the events share standard
-error and a pipe may take a large write in parts.
+Lines are never split or interleaved: a batch is written as whole lines, in writes of at most
+``ATOMIC_BYTES`` (what a pipe takes in one piece, so the lines of the workers of ``serve
+--workers``, which share standard error, never mix), and the handlers of one process take turns
+(``STREAM_LOCK``), since the access lines and the events share standard error too.
 
 Only the background thread writes while the server runs, so a reader that stops reading standard
 error (a full pipe, a stuck log agent) never stalls a request. Lines then wait in memory, up to
@@ -28,7 +29,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -124,8 +125,8 @@ class BatchedLineHandler(logging.Handler):
                     self._writing = bool(lines or dropped)
                 if dropped:
                     lines.insert(0, _dropped_line(dropped, self.logger_name))
-                if lines:
-                    self.stream.write("\n".join(lines) + "\n")
+                for chunk in _chunks(lines):
+                    self.stream.write(chunk)
                     self.stream.flush()
             except (OSError, ValueError):
                 pass  # standard error is gone or closed: the server carries on without logs
@@ -162,6 +163,28 @@ class BatchedLineHandler(logging.Handler):
         if not self._thread.is_alive():  # else the stream is stuck: do not wait for it here
             self._write_pending(FLUSH_WAIT_SECONDS)
         super().close()
+
+
+ATOMIC_BYTES = 4096
+"""What a pipe takes in one piece (POSIX's PIPE_BUF on Linux): a write no longer than this is
+never mixed with another process's, and the workers of ``serve --workers`` share one standard
+error."""
+
+
+def _chunks(lines: list[str]) -> Iterator[str]:
+    """``lines`` as texts of whole lines, each at most ``ATOMIC_BYTES`` long when encoded
+    unless a single line is longer (it then goes alone)."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        length = len(line.encode("utf-8", "backslashreplace")) + 1
+        if chunk and size + length > ATOMIC_BYTES:
+            yield "\n".join(chunk) + "\n"
+            chunk, size = [], 0
+        chunk.append(line)
+        size += length
+    if chunk:
+        yield "\n".join(chunk) + "\n"
 
 
 def _dropped_line(count: int, logger: str) -> str:

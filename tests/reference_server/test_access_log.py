@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from rooms_kit.reference_server.access_log import BatchedLineHandler
+from rooms_kit.reference_server.access_log import ATOMIC_BYTES, BatchedLineHandler
 from rooms_kit.reference_server.access_log import access_line as _access_line
 from rooms_kit.reference_server.access_log import timestamp as _timestamp
 
@@ -161,6 +164,62 @@ def test_two_handlers_on_one_stream_never_cut_each_others_lines() -> None:
     assert sorted((r["kind"], r["n"]) for r in lines) == sorted(
         (kind, n) for kind in ("access", "event") for n in range(300)
     )
+
+
+WRITER = """
+import json, sys
+from rooms_kit.reference_server.access_log import BatchedLineHandler
+handler = BatchedLineHandler(sys.stderr, verbatim=True)
+for n in range(3000):
+    handler.add_line(json.dumps({"writer": sys.argv[1], "n": n, "pad": "x" * 150}))
+handler.close()
+"""
+
+
+def test_processes_sharing_a_slowly_read_pipe_never_mix_their_lines() -> None:
+    """The workers of ``serve --workers`` share one standard error: two writers' batches on a
+    pipe read in small, slow pieces (a pipe takes a large write in parts) keep every line whole."""
+    read_end, write_end = os.pipe()
+    try:
+        writers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WRITER, name],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=write_end,
+            )
+            for name in ("a", "b")
+        ]
+    finally:
+        os.close(write_end)
+    received = bytearray()
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(1000):
+            received += chunk
+            time.sleep(0.0005)
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0
+    lines = [json.loads(line) for line in received.decode().splitlines()]
+    assert sorted((r["writer"], r["n"]) for r in lines) == sorted(
+        (name, n) for name in ("a", "b") for n in range(3000)
+    )
+
+
+def test_a_batch_goes_out_in_writes_a_pipe_takes_whole() -> None:
+    stream = io.StringIO()
+    writes: list[str] = []
+    stream.write = lambda text: writes.append(text) or len(text)  # type: ignore[method-assign]
+    handler = BatchedLineHandler(stream, max_lines=10_000, flush_seconds=60)
+    long_line = "y" * 5000
+    for n in range(500):
+        handler.add_line(json.dumps({"n": n, "pad": "x" * 100}))
+    handler.add_line(long_line)
+    handler.close()
+    assert "".join(writes).splitlines()[-1] == long_line
+    assert len("".join(writes).splitlines()) == 501
+    assert all(text.endswith("\n") for text in writes)
+    assert [len(text.encode()) > ATOMIC_BYTES for text in writes].count(True) == 1  # the long one
+    assert len(writes) > 1
 
 
 def test_a_closed_stream_does_not_break_the_server() -> None:
