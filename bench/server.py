@@ -306,16 +306,16 @@ def measure(
     the CPU time the server (process ``pid`` and its workers) spent on it, and PostgreSQL
     (its postmaster ``database_pid`` and the backends under it) when given."""
     warm = max(total // 10, connections * 7)
-    if request is None:
-        asyncio.run(_load_flow(port, warm, connections))
-        before, client = _process_tree_cpu(pid), os.times()
-        database = _process_tree_cpu(database_pid) if database_pid else 0.0
-        result = asyncio.run(_load_flow(port, total, connections))
-    else:
-        asyncio.run(_load(port, request, warm, connections))
-        before, client = _process_tree_cpu(pid), os.times()
-        database = _process_tree_cpu(database_pid) if database_pid else 0.0
-        result = asyncio.run(_load(port, request, total, connections))
+
+    def load(count: int) -> Result:
+        if request is None:
+            return asyncio.run(_load_flow(port, count, connections))
+        return asyncio.run(_load(port, request, count, connections))
+
+    load(warm)
+    before, client = _process_tree_cpu(pid), os.times()
+    database = _process_tree_cpu(database_pid) if database_pid else 0.0
+    result = load(total)
     spent = _process_tree_cpu(pid) - before
     if database_pid:
         database = _process_tree_cpu(database_pid) - database

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -37,7 +36,7 @@ from rooms_kit.reference_server.limits import (
 from rooms_kit.reference_server.log_limit import RateLimitFilter
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID
 from rooms_kit.reference_server.stores import describe, upgrade
-from rooms_kit.reference_server.workers import Supervisor, WorkerSettings
+from rooms_kit.reference_server.workers import Supervisor, WorkerSettings, stop_signals_to
 
 EVENT_LOGGER = "rooms_kit.serve"
 LOG_LIMIT = RateLimitFilter()
@@ -101,13 +100,8 @@ class GracefulServer(uvicorn.Server):
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        handled = (signal.SIGINT, signal.SIGTERM)
-        originals = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
-        try:
+        with stop_signals_to(self.handle_exit):
             yield
-        finally:
-            for sig, original in originals.items():
-                signal.signal(sig, original)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # uvicorn's backlog is also how many connections asyncio accepts in one go; it is kept

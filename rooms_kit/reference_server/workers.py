@@ -89,6 +89,19 @@ def _stop_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+@contextlib.contextmanager
+def stop_signals_to(handler: Callable[[int, Any], object]) -> Iterator[None]:
+    """SIGTERM and SIGINT go to ``handler`` inside the block; the handlers before it come back
+    after it."""
+    handled = (signal.SIGTERM, signal.SIGINT)
+    originals = {sig: signal.signal(sig, handler) for sig in handled}
+    try:
+        yield
+    finally:
+        for sig, original in originals.items():
+            signal.signal(sig, original)
+
+
 def _beat_on_loop(beats: Any, slot: int) -> None:
     """Record ``time.monotonic()`` (one clock for all processes on Linux) in ``beats[slot]``
     every ``BEAT_SECONDS`` from the running event loop, for the supervisor to read."""
@@ -229,18 +242,11 @@ class Supervisor:
         except queue.Empty:
             return None
 
-    @contextlib.contextmanager
-    def signals_handled(self) -> Iterator[None]:
+    def signals_handled(self) -> contextlib.AbstractContextManager[None]:
         """SIGTERM and SIGINT ask for a stop (``start`` and ``supervise`` act on it) instead of
         killing the parent: before, one of them during start-up left the workers serving (the
         parent, interrupted, then waited for them forever at exit)."""
-        handled = (signal.SIGTERM, signal.SIGINT)
-        originals = {sig: signal.signal(sig, self.request_stop) for sig in handled}
-        try:
-            yield
-        finally:
-            for sig, original in originals.items():
-                signal.signal(sig, original)
+        return stop_signals_to(self.request_stop)
 
     @property
     def pids(self) -> list[int]:

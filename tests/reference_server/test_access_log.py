@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from rooms_kit.reference_server.access_log import ATOMIC_BYTES, BatchedLineHandler
 from rooms_kit.reference_server.access_log import access_line as _access_line
@@ -103,6 +104,16 @@ def test_the_background_thread_writes_within_the_interval() -> None:
         handler.close()
 
 
+def run_together(target: Callable[..., None], arguments: list[tuple[Any, ...]]) -> None:
+    """``target`` with each of ``arguments`` in a thread of its own, all at once; returns when
+    all have ended."""
+    threads = [threading.Thread(target=target, args=args) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_lines_from_many_threads_stay_whole_and_none_is_lost() -> None:
     stream = io.StringIO()
     handler = BatchedLineHandler(stream, flush_seconds=0.001, max_lines=7)
@@ -112,11 +123,7 @@ def test_lines_from_many_threads_stay_whole_and_none_is_lost() -> None:
             for n in range(200):
                 handler.handle(record(json.dumps({"thread": number, "n": n})))
 
-        threads = [threading.Thread(target=write, args=(t,)) for t in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(write, [(t,) for t in range(8)])
     finally:
         handler.close()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -149,14 +156,7 @@ def test_two_handlers_on_one_stream_never_cut_each_others_lines() -> None:
             for n in range(300):
                 handler.handle(record(json.dumps({"kind": kind, "n": n, "pad": "x" * 100})))
 
-        threads = [
-            threading.Thread(target=write, args=(handler, kind))
-            for handler, kind in ((access, "access"), (events, "event"))
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_together(write, [(access, "access"), (events, "event")])
     finally:
         access.close()
         events.close()
