@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -102,6 +103,15 @@ class GracefulServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         with stop_signals_to(self.handle_exit):
             yield
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """A second SIGTERM or SIGINT, while the first one's drain is still waiting for the
+        requests in flight, stops waiting: those connections are closed unanswered (uvicorn
+        itself counts a second SIGINT only, so a second SIGTERM from a process manager did
+        nothing)."""
+        if self.should_exit:
+            self.force_exit = True
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # uvicorn's backlog is also how many connections asyncio accepts in one go; it is kept
