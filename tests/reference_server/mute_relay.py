@@ -48,6 +48,10 @@ class MuteRelay:
                 continue
             upstream.settimeout(None)
             with self._lock:
+                if self._closed.is_set():  # close() has taken its list already
+                    client.close()
+                    upstream.close()
+                    return
                 self._sockets += [client, upstream]
                 for source, sink in ((client, upstream), (upstream, client)):
                     pump = threading.Thread(target=self._pump, args=(source, sink), daemon=True)
@@ -66,7 +70,7 @@ class MuteRelay:
                 if not data:
                     break
                 sink.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket closed under select
             pass
         for end in (source, sink):  # one side ended: end the other too
             try:
@@ -82,8 +86,14 @@ class MuteRelay:
             pass
         self._listener.close()
         with self._lock:
-            for sock in self._sockets:
-                sock.close()
+            sockets = list(self._sockets)
             threads = list(self._threads)
+        for sock in sockets:  # both ends see the connection end, as when the server dies
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for thread in threads:
             thread.join(timeout=5)
+        for sock in sockets:  # only once no pump can still be waiting on it
+            sock.close()
