@@ -85,6 +85,11 @@ class StatementWatch:
             with lock:
                 running = False
             timer.cancel()
+            if self.expired:
+                # The timer may fire just as the answer arrives: the block then ends normally
+                # on a socket already shut down, which libpq has not noticed. Closed, the
+                # connection is dropped by the pool instead of failing its next user.
+                self.connection.close()
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` (a statement on this connection), bounded."""

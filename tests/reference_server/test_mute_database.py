@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 import httpx
 import psycopg
@@ -294,4 +295,31 @@ def test_no_connection_from_a_mute_database_is_a_store_error_in_bounded_time(
             time.sleep(0.2)
     finally:
         mute_relay.unmute()
+        store.close()
+
+
+def test_an_answer_that_arrives_as_the_bound_passes_leaves_no_cut_connection_in_the_pool(
+    relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timer can fire between PostgreSQL's answer and the end of the bound (the thread
+    descheduled there, simulated by a pause): the read still succeeds, but its socket is shut
+    down while libpq believes it healthy. Before, the pool handed that connection to the next,
+    unrelated caller, whose read then failed with 'server closed the connection unexpectedly'."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 0.2)
+
+    class PausedAfterTheAnswer(postgres_watch.StatementWatch):
+        def run(self, function: Callable[..., Any], *args: Any) -> Any:
+            with self.bounded():
+                result = function(*args)
+                time.sleep(0.6)  # the bound passes after the answer came
+                return result
+
+    _, direct = relay
+    store = PostgresStore(direct, pool_size=1)  # one connection: the next read gets it back
+    try:
+        with monkeypatch.context() as late:
+            late.setattr(postgres_store, "StatementWatch", PausedAfterTheAnswer)
+            assert _outcome(store.has_tokens) is False
+        assert _outcome(store.has_tokens) is False
+    finally:
         store.close()
