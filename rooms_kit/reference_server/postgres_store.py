@@ -375,7 +375,10 @@ class PostgresStore:
                 connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
                 try:
                     yield PostgresTransaction(run, self, write)  # the first statement sends BEGIN
-                    watch.run(connection.commit)
+                    try:
+                        watch.run(connection.commit)
+                    except psycopg.Error as exc:
+                        raise watch.failure(exc, committing=True) from None
                 except BaseException:
                     if connection.info.transaction_status in _OPEN_TRANSACTION:
                         with contextlib.suppress(psycopg.Error):

@@ -323,3 +323,35 @@ def test_an_answer_that_arrives_as_the_bound_passes_leaves_no_cut_connection_in_
         assert _outcome(store.has_tokens) is False
     finally:
         store.close()
+
+
+def test_a_commit_left_unanswered_says_the_write_may_have_been_applied(
+    relay: tuple[MuteRelay, str], thread_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL falls silent after the write's statement and before its COMMIT: the COMMIT is
+    sent, the bound passes and the connection is cut. A server that was only slow still reads
+    that COMMIT and applies it (here: the relay passes on what it held once unmuted), so the
+    error must not read like a plain failure; before, it did ('did not answer ... closed')."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
+    mute_relay, direct = relay
+    assert thread_store.auth_mode() is None
+
+    def write_then_fall_silent() -> None:
+        with thread_store.write() as tx:
+            tx.execute("INSERT INTO tokens (digest, player_id) VALUES (%s, %s)", ("e" * 64, "bob"))
+            mute_relay.mute()
+
+    error = _outcome(write_then_fall_silent)
+    assert isinstance(error, ThreadStatementTimeout), error
+    assert str(error) == (
+        f"{thread_store.path}: PostgreSQL did not answer the COMMIT within 1 s (the connection"
+        " was closed): the write may or may not have been applied"
+    )
+    mute_relay.unmute()
+    deadline = time.monotonic() + GUARD_SECONDS
+    while True:  # what the error warns of: the COMMIT held on the way arrives after all
+        with psycopg.connect(direct) as connection:
+            if connection.execute("SELECT player_id FROM tokens").fetchall() == [("bob",)]:
+                break
+        assert time.monotonic() < deadline, "the COMMIT sent before the silence never arrived"
+        time.sleep(0.1)
