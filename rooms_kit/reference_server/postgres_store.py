@@ -375,10 +375,11 @@ class PostgresStore:
                 connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
                 try:
                     yield PostgresTransaction(run, self, write)  # the first statement sends BEGIN
+                    cut_before = watch.expired  # then COMMIT was never sent
                     try:
                         watch.run(connection.commit)
                     except psycopg.Error as exc:
-                        raise watch.failure(exc, committing=True) from None
+                        raise watch.failure(exc, committing=not cut_before) from None
                 except BaseException:
                     if connection.info.transaction_status in _OPEN_TRANSACTION:
                         with contextlib.suppress(psycopg.Error):

@@ -355,3 +355,34 @@ def test_a_commit_left_unanswered_says_the_write_may_have_been_applied(
                 break
         assert time.monotonic() < deadline, "the COMMIT sent before the silence never arrived"
         time.sleep(0.1)
+
+
+def test_a_write_cut_before_its_commit_fails_plainly_and_keeps_nothing(
+    relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same late timer under a write's statement: the connection is closed before COMMIT
+    is ever sent, so the write fails as a plain timeout (not 'may have been applied') and
+    nothing is stored."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 0.2)
+
+    class PausedAfterTheAnswer(postgres_watch.StatementWatch):
+        def run(self, function: Callable[..., Any], *args: Any) -> Any:
+            with self.bounded():
+                result = function(*args)
+                if function is not self.connection.commit:
+                    time.sleep(0.6)  # the bound passes after the statement's answer came
+                return result
+
+    _, direct = relay
+    store = PostgresStore(direct, pool_size=1)
+    try:
+        with monkeypatch.context() as late:
+            late.setattr(postgres_store, "StatementWatch", PausedAfterTheAnswer)
+            error = _outcome(lambda: store.add_token_digest("f" * 64, "carol"))
+        assert isinstance(error, ThreadStatementTimeout), error
+        assert str(error) == (
+            f"{store.path}: PostgreSQL did not answer within 0.2 s (the connection was closed)"
+        )
+        assert store.player_for_token_digest("f" * 64) is None
+    finally:
+        store.close()
