@@ -20,7 +20,13 @@ import pytest
 
 from rooms_kit.cli.main import main as cli_main
 from rooms_kit.reference_server import app as app_module
-from rooms_kit.reference_server import postgres_loop, postgres_store, postgres_watch, stores
+from rooms_kit.reference_server import (
+    postgres_loop,
+    postgres_schema,
+    postgres_store,
+    postgres_watch,
+    stores,
+)
 from rooms_kit.reference_server.app import ReferenceApp, create_reference_app
 from rooms_kit.reference_server.postgres_store import PostgresStore
 from rooms_kit.reference_server.postgres_watch import ThreadStatementTimeout
@@ -386,3 +392,24 @@ def test_a_write_cut_before_its_commit_fails_plainly_and_keeps_nothing(
         assert store.player_for_token_digest("f" * 64) is None
     finally:
         store.close()
+
+
+def test_a_database_gone_mute_right_after_the_layout_check_does_not_hang_the_start(
+    relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL answers the layout check and then falls silent. Before, the check's plain
+    connection still sent COMMIT as it closed, outside any bound, and the start (``serve``,
+    ``tokens add``) waited for its answer for good."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
+    mute_relay, direct = relay
+    real_check = postgres_schema.check_version
+
+    def check_then_fall_silent(connection: psycopg.Connection[Any], where: str) -> None:
+        real_check(connection, where)
+        mute_relay.mute()
+
+    monkeypatch.setattr(postgres_schema, "check_version", check_then_fall_silent)
+    store = _outcome(lambda: PostgresStore(_relayed(mute_relay, direct), pool_size=1))
+    mute_relay.unmute()
+    assert isinstance(store, PostgresStore), store
+    store.close()
