@@ -20,6 +20,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from rooms_kit.errors import Location, SchemaError, UnknownKindError
+from rooms_kit.schemas.nesting import deeper_than
 from rooms_kit.schemas.strictness import close_objects
 
 BASE_URI = "https://games-rooms-kit.invalid/schemas/v1/"
@@ -71,8 +72,6 @@ def read_json(path: Path) -> Any:
         value = None
         too_deep: tuple[Any, ...] | None = ()
     else:
-        from rooms_kit.validation.depth import deeper_than  # noqa: PLC0415 - imports this module
-
         too_deep = deeper_than(value, MAX_SCHEMA_DEPTH)
     if too_deep is not None:
         raise SchemaError(
