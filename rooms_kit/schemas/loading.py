@@ -53,6 +53,12 @@ def pointer_of(parts: Iterator[Any] | list[Any] | Any) -> str:
     return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in texts)
 
 
+def token_of(escaped: str) -> str:
+    """One reference token of a JSON pointer, unescaped (RFC 6901: ``~1`` is ``/``, ``~0`` is
+    ``~``, in that order)."""
+    return escaped.replace("~1", "/").replace("~0", "~")
+
+
 MAX_SCHEMA_DEPTH = 64
 """Levels of nesting a schema file may have (the rooms schemas use fewer than ten); deeper files
 are refused before anything walks them recursively."""
