@@ -36,6 +36,11 @@ class MuteRelay:
     def unmute(self) -> None:
         self._flowing.set()
 
+    def connections(self) -> int:
+        """How many connections have been relayed so far."""
+        with self._lock:
+            return len(self._sockets) // 2
+
     def retarget(self, target_port: int) -> None:
         """Relay the connections made from now on to ``target_port`` (those open stay)."""
         self._target = target_port

@@ -8,10 +8,16 @@ plus a connection lost under them and ``rooms-kit tokens add`` on a database gon
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -295,3 +301,42 @@ def test_no_connection_from_a_mute_database_is_a_store_error_in_bounded_time(
     finally:
         mute_relay.unmute()
         store.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
+    relay: tuple[MuteRelay, str], tmp_path: Path, sig: signal.Signals, workers: str
+) -> None:
+    """``serve`` starting on a database that does not answer waits up to 10 s to connect (and
+    40 s a statement); SIGTERM or Ctrl-C meanwhile ends it at once with exit status 0 and
+    ``stopped`` as its last line. Before, SIGTERM killed the single process outright."""
+    mute_relay, direct = relay
+    mute_relay.mute()
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0"]
+    command += ["--workers", workers, "--database", _relayed(mute_relay, direct), "--dev-tokens"]
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + GUARD_SECONDS
+        while mute_relay.connections() == 0:  # serve (or its first worker) is connecting
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "serve never reached the database"
+            time.sleep(0.05)
+        os.kill(process.pid, sig)
+        status = process.wait(timeout=GUARD_SECONDS)  # a guard against a hang only
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    text = log.read_text()
+    assert status == 0, text
+    assert "Traceback" not in text
+    assert json.loads(text.splitlines()[-1])["event"] == "stopped", text
