@@ -77,6 +77,7 @@ SAVE_ROOM_SQL = (
     " FROM unnest(%s::text[], %s::boolean[]) AS m (player_id, listed)"
     " ON CONFLICT (player_id, room_id) DO UPDATE SET listed = excluded.listed"
 )
+RECOVERY_SQL = "SELECT pg_is_in_recovery()"
 TICK_SQL = "UPDATE clock SET value = greatest(value + 1, %s) RETURNING value"
 
 
@@ -302,10 +303,16 @@ class PostgresStore:
                 try:
                     with watch.bounded():
                         postgres_schema.check_version(connection, self._where)
+                        standby = connection.execute(RECOVERY_SQL).fetchone()
                 except psycopg.Error as exc:
                     if watch.expired:
                         raise watch.failure(exc) from None
                     raise
+            if standby is not None and standby[0]:
+                raise StoreError(
+                    f"{self._where}: this PostgreSQL is a standby (in recovery), which refuses "
+                    "writes; give the primary's address"
+                )
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
             self._clock.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
         except PoolTimeout:
@@ -442,6 +449,11 @@ class PostgresStore:
         with self._transaction(write=False) as tx:
             row = tx.execute("SELECT 1 FROM tokens LIMIT 1").fetchone()
         return row is not None
+
+    def takes_writes(self) -> bool:
+        with self._transaction(write=False) as tx:
+            row = tx.execute(RECOVERY_SQL).fetchone()
+        return row is not None and not row[0]
 
     def claim_auth_mode(self, mode: str) -> str:
         """Store ``mode`` unless the database holds one already; the mode it holds now."""

@@ -15,7 +15,8 @@ class MuteRelay:
     """Relays every connection made to ``port`` (its own, on 127.0.0.1) to ``target_port``.
 
     ``mute()`` stops the bytes in both directions, for the connections open and those made
-    later; ``unmute()`` lets them flow again; ``close()`` closes everything it opened."""
+    later; ``unmute()`` lets them flow again; ``retarget(port)`` and ``cut()`` move it to another
+    server, as a failover would; ``close()`` closes everything it opened."""
 
     def __init__(self, target_port: int) -> None:
         self._target = target_port
@@ -34,6 +35,24 @@ class MuteRelay:
 
     def unmute(self) -> None:
         self._flowing.set()
+
+    def connections(self) -> int:
+        """How many connections have been relayed so far."""
+        with self._lock:
+            return len(self._sockets) // 2
+
+    def retarget(self, target_port: int) -> None:
+        """Relay the connections made from now on to ``target_port`` (those open stay)."""
+        self._target = target_port
+
+    def cut(self) -> None:
+        """End every relayed connection open now, as a server restart or failover does."""
+        with self._lock:
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def _accept(self) -> None:
         while not self._closed.is_set():

@@ -8,10 +8,17 @@ plus a connection lost under them and ``rooms-kit tokens add`` on a database gon
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,13 +27,7 @@ import pytest
 
 from rooms_kit.cli.main import main as cli_main
 from rooms_kit.reference_server import app as app_module
-from rooms_kit.reference_server import (
-    postgres_loop,
-    postgres_schema,
-    postgres_store,
-    postgres_watch,
-    stores,
-)
+from rooms_kit.reference_server import postgres_loop, postgres_store, postgres_watch, stores
 from rooms_kit.reference_server.app import ReferenceApp, create_reference_app
 from rooms_kit.reference_server.postgres_store import PostgresStore
 from rooms_kit.reference_server.postgres_watch import ThreadStatementTimeout
@@ -304,6 +305,45 @@ def test_no_connection_from_a_mute_database_is_a_store_error_in_bounded_time(
         store.close()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
+    relay: tuple[MuteRelay, str], tmp_path: Path, sig: signal.Signals, workers: str
+) -> None:
+    """``serve`` starting on a database that does not answer waits up to 10 s to connect (and
+    40 s a statement); SIGTERM or Ctrl-C meanwhile ends it at once with exit status 0 and
+    ``stopped`` as its last line. Before, SIGTERM killed the single process outright."""
+    mute_relay, direct = relay
+    mute_relay.mute()
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0"]
+    command += ["--workers", workers, "--database", _relayed(mute_relay, direct), "--dev-tokens"]
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + GUARD_SECONDS
+        while mute_relay.connections() == 0:  # serve (or its first worker) is connecting
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "serve never reached the database"
+            time.sleep(0.05)
+        os.kill(process.pid, sig)
+        status = process.wait(timeout=GUARD_SECONDS)  # a guard against a hang only
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    text = log.read_text()
+    assert status == 0, text
+    assert "Traceback" not in text
+    assert json.loads(text.splitlines()[-1])["event"] == "stopped", text
+
+
 def test_an_answer_that_arrives_as_the_bound_passes_leaves_no_cut_connection_in_the_pool(
     relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -397,18 +437,20 @@ def test_a_write_cut_before_its_commit_fails_plainly_and_keeps_nothing(
 def test_a_database_gone_mute_right_after_the_layout_check_does_not_hang_the_start(
     relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL answers the layout check and then falls silent. Before, the check's plain
-    connection still sent COMMIT as it closed, outside any bound, and the start (``serve``,
-    ``tokens add``) waited for its answer for good."""
+    """PostgreSQL answers the start-up checks of the plain connection and then falls silent.
+    Before, that connection still sent COMMIT as it closed, outside any bound, and the start
+    (``serve``, ``tokens add``) waited for its answer for good."""
     monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
     mute_relay, direct = relay
-    real_check = postgres_schema.check_version
 
-    def check_then_fall_silent(connection: psycopg.Connection[Any], where: str) -> None:
-        real_check(connection, where)
-        mute_relay.mute()
+    class SilentAfterTheChecks(postgres_watch.StatementWatch):
+        @contextmanager
+        def bounded(self) -> Iterator[None]:
+            with super().bounded():
+                yield
+            mute_relay.mute()
 
-    monkeypatch.setattr(postgres_schema, "check_version", check_then_fall_silent)
+    monkeypatch.setattr(postgres_store, "StatementWatch", SilentAfterTheChecks)
     store = _outcome(lambda: PostgresStore(_relayed(mute_relay, direct), pool_size=1))
     mute_relay.unmute()
     assert isinstance(store, PostgresStore), store
