@@ -294,8 +294,11 @@ class PostgresStore:
         self._loop_clock = LoopConnections(url, 2, name="rooms-kit clock", options=clock_options)
         try:
             # One plain connection first: a wrong address or password fails at once with
-            # PostgreSQL's own reason, rather than after the pool's retries.
-            with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
+            # PostgreSQL's own reason, rather than after the pool's retries. In autocommit, so
+            # that closing it sends no COMMIT or ROLLBACK, which nothing would bound.
+            with psycopg.connect(
+                url, connect_timeout=CONNECT_TIMEOUT_SECONDS, autocommit=True
+            ) as connection:
                 watch = StatementWatch(connection, self._where)
                 try:
                     with watch.bounded():
@@ -382,7 +385,11 @@ class PostgresStore:
                 connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
                 try:
                     yield PostgresTransaction(run, self, write)  # the first statement sends BEGIN
-                    watch.run(connection.commit)
+                    cut_before = watch.expired  # then COMMIT was never sent
+                    try:
+                        watch.run(connection.commit)
+                    except psycopg.Error as exc:
+                        raise watch.failure(exc, committing=not cut_before) from None
                 except BaseException:
                     if connection.info.transaction_status in _OPEN_TRANSACTION:
                         with contextlib.suppress(psycopg.Error):

@@ -7,9 +7,11 @@ start-up checks (the layout version, the authentication mode, the tokens) and an
 hold those for good. ``StatementWatch`` arms a timer for each statement; when it fires, the
 connection's socket is shut down in both directions, which wakes psycopg at once with a lost
 connection. The pool never hands out a connection in that state again, and PostgreSQL rolls
-back whatever the connection held once it notices the socket is gone. Whatever psycopg raises on
-this side becomes a ``StoreError`` that names the database (without its password), so the CLI
-prints one line instead of a traceback.
+back whatever the connection held once it notices the socket is gone, except when the bound
+passed while waiting for the answer to COMMIT: that COMMIT may already sit in the server's
+queue, and a server that was only slow applies it, so the error then says the write may or may
+not have been applied. Whatever psycopg raises on this side becomes a ``StoreError`` that names
+the database (without its password), so the CLI prints one line instead of a traceback.
 
 Not bounded here: ``rooms-kit db upgrade``, whose migration steps may rightly take long on a
 large database and which waits for any other upgrader's lock (Ctrl-C stops it).
@@ -85,14 +87,25 @@ class StatementWatch:
             with lock:
                 running = False
             timer.cancel()
+            if self.expired:
+                # The timer may fire just as the answer arrives: the block then ends normally
+                # on a socket already shut down, which libpq has not noticed. Closed, the
+                # connection is dropped by the pool instead of failing its next user.
+                self.connection.close()
 
     def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` (a statement on this connection), bounded."""
         with self.bounded():
             return function(*args)
 
-    def failure(self, error: psycopg.Error) -> StoreError:
-        """The ``StoreError`` to raise for ``error``."""
+    def failure(self, error: psycopg.Error, *, committing: bool = False) -> StoreError:
+        """The ``StoreError`` to raise for ``error``; ``committing``: it came from COMMIT."""
+        if self.expired and committing:
+            return ThreadStatementTimeout(
+                f"{self.where}: PostgreSQL did not answer the COMMIT within "
+                f"{THREAD_STATEMENT_SECONDS:g} s (the connection was closed): the write may "
+                "or may not have been applied"
+            )
         if self.expired:
             return ThreadStatementTimeout(
                 f"{self.where}: PostgreSQL did not answer within "

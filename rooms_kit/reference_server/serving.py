@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -39,7 +40,12 @@ from rooms_kit.reference_server.limits import (
 from rooms_kit.reference_server.log_limit import RateLimitFilter
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID
 from rooms_kit.reference_server.stores import describe, upgrade
-from rooms_kit.reference_server.workers import Supervisor, WorkerSettings, stop_signals_to
+from rooms_kit.reference_server.workers import (
+    HURRY_SIGNAL,
+    Supervisor,
+    WorkerSettings,
+    stop_signals_to,
+)
 
 EVENT_LOGGER = "rooms_kit.serve"
 LOG_LIMIT = RateLimitFilter()
@@ -100,18 +106,22 @@ class GracefulServer(uvicorn.Server):
     runs once the server accepts connections and its signal handlers are in place."""
 
     on_started: Callable[[], None] = staticmethod(lambda: None)
+    in_worker = False
+    """A ``--workers`` worker: SIGINT stays ignored, every SIGTERM only starts the drain, and
+    ``workers.HURRY_SIGNAL`` from the parent stops it (see there why)."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        with stop_signals_to(self.handle_exit):
+        other = HURRY_SIGNAL if self.in_worker else signal.SIGINT
+        with stop_signals_to(self.handle_exit, (signal.SIGTERM, other)):
             yield
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """A second SIGTERM or SIGINT, while the first one's drain is still waiting for the
-        requests in flight, stops waiting: those connections are closed unanswered (uvicorn
-        itself counts a second SIGINT only, so a second SIGTERM from a process manager did
-        nothing)."""
-        if self.should_exit:
+        requests in flight, stops waiting: those requests are answered 503 (uvicorn itself
+        counts a second SIGINT only, so a second SIGTERM from a process manager did nothing).
+        In a worker, only ``HURRY_SIGNAL`` does that."""
+        if (sig == HURRY_SIGNAL) if self.in_worker else self.should_exit:
             self.force_exit = True
         super().handle_exit(sig, frame)
 
@@ -192,8 +202,11 @@ def run_server(
     sock: socket.socket,
     options: dict[str, Any],
     on_started: Callable[[], None] | None = None,
+    *,
+    in_worker: bool = False,
 ) -> None:
-    """Serve ``app`` on the listening ``sock`` until SIGTERM or SIGINT.
+    """Serve ``app`` on the listening ``sock`` until SIGTERM or SIGINT (a worker:
+    ``GracefulServer.in_worker``).
 
     ``options`` may hold ``limits`` (a ``ConnectionLimits``; the defaults otherwise); it travels
     to worker processes, so it holds only plain, picklable values."""
@@ -210,6 +223,7 @@ def run_server(
         backlog=ACCEPT_BATCH,
     )
     server = GracefulServer(config)
+    server.in_worker = in_worker
     if on_started is not None:
         # Announced only once SIGTERM is handled, so a stop right after it is graceful too.
         server.on_started = on_started

@@ -63,6 +63,12 @@ RESTART_WINDOW_SECONDS = 30.0
 STOP_GRACE_SECONDS = 40
 """A worker still running this long after SIGTERM (beyond uvicorn's own graceful shutdown
 time) is killed."""
+HURRY_SIGNAL: signal.Signals = getattr(signal, "SIGUSR1", signal.SIGINT)
+"""What the parent sends its workers when a second SIGTERM or SIGINT asks it to stop waiting for
+requests in flight. Neither of those two can say so: Ctrl-C in a terminal sends SIGINT to every
+process of the group, workers included, and a process manager may send SIGTERM to all of them as
+well as the parent (systemd does by default), so a worker ignores SIGINT and takes any number of
+SIGTERMs as one."""
 
 
 @dataclass
@@ -90,10 +96,12 @@ def _stop_with_parent(parent: int) -> None:
 
 
 @contextlib.contextmanager
-def stop_signals_to(handler: Callable[[int, Any], object]) -> Iterator[None]:
-    """SIGTERM and SIGINT go to ``handler`` inside the block; the handlers before it come back
-    after it."""
-    handled = (signal.SIGTERM, signal.SIGINT)
+def stop_signals_to(
+    handler: Callable[[int, Any], object],
+    handled: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+) -> Iterator[None]:
+    """``handled`` (SIGTERM and SIGINT) go to ``handler`` inside the block; the handlers before
+    it come back after it."""
     originals = {sig: signal.signal(sig, handler) for sig in handled}
     try:
         yield
@@ -126,6 +134,7 @@ def _worker_main(
 
     serving.configure_logging()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent passes SIGTERM on instead
+    signal.signal(HURRY_SIGNAL, signal.SIG_IGN)  # handled while serving only
     _stop_with_parent(parent)
     try:
         app = serving.build_app(settings.app_options)
@@ -140,7 +149,7 @@ def _worker_main(
         ready.put(("ready", slot, os.getpid(), app.development_mode))
 
     try:
-        serving.run_server(app, sock, settings.server_options, serving_now)
+        serving.run_server(app, sock, settings.server_options, serving_now, in_worker=True)
     finally:
         app.close()
 
@@ -359,9 +368,8 @@ class Supervisor:
     def stop(self) -> None:
         """SIGTERM to every live worker, by its own pid; close the listening sockets; wait;
         SIGKILL what is left. A second SIGTERM or SIGINT to the parent (before or during the
-        wait) sends each worker SIGINT as well, which stops its wait for the requests in flight
-        (``serving.GracefulServer.handle_exit``); a different signal, so that the kernel cannot
-        merge it with the SIGTERM still pending."""
+        wait) sends each worker ``HURRY_SIGNAL`` as well, which stops its wait for the requests
+        in flight (``serving.GracefulServer.handle_exit``)."""
         if self._stopped:
             return
         self._stopped = True
@@ -378,7 +386,7 @@ class Supervisor:
             while process.is_alive() and time.monotonic() < deadline:
                 if self._hurry and not hurried:
                     hurried = True
-                    self._signal_live(signal.SIGINT)
+                    self._signal_live(HURRY_SIGNAL)
                 process.join(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGKILL)

@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -340,3 +342,116 @@ def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
     assert status == 0, text
     assert "Traceback" not in text
     assert json.loads(text.splitlines()[-1])["event"] == "stopped", text
+
+
+def test_an_answer_that_arrives_as_the_bound_passes_leaves_no_cut_connection_in_the_pool(
+    relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timer can fire between PostgreSQL's answer and the end of the bound (the thread
+    descheduled there, simulated by a pause): the read still succeeds, but its socket is shut
+    down while libpq believes it healthy. Before, the pool handed that connection to the next,
+    unrelated caller, whose read then failed with 'server closed the connection unexpectedly'."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 0.2)
+
+    class PausedAfterTheAnswer(postgres_watch.StatementWatch):
+        def run(self, function: Callable[..., Any], *args: Any) -> Any:
+            with self.bounded():
+                result = function(*args)
+                time.sleep(0.6)  # the bound passes after the answer came
+                return result
+
+    _, direct = relay
+    store = PostgresStore(direct, pool_size=1)  # one connection: the next read gets it back
+    try:
+        with monkeypatch.context() as late:
+            late.setattr(postgres_store, "StatementWatch", PausedAfterTheAnswer)
+            assert _outcome(store.has_tokens) is False
+        assert _outcome(store.has_tokens) is False
+    finally:
+        store.close()
+
+
+def test_a_commit_left_unanswered_says_the_write_may_have_been_applied(
+    relay: tuple[MuteRelay, str], thread_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL falls silent after the write's statement and before its COMMIT: the COMMIT is
+    sent, the bound passes and the connection is cut. A server that was only slow still reads
+    that COMMIT and applies it (here: the relay passes on what it held once unmuted), so the
+    error must not read like a plain failure; before, it did ('did not answer ... closed')."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
+    mute_relay, direct = relay
+    assert thread_store.auth_mode() is None
+
+    def write_then_fall_silent() -> None:
+        with thread_store.write() as tx:
+            tx.execute("INSERT INTO tokens (digest, player_id) VALUES (%s, %s)", ("e" * 64, "bob"))
+            mute_relay.mute()
+
+    error = _outcome(write_then_fall_silent)
+    assert isinstance(error, ThreadStatementTimeout), error
+    assert str(error) == (
+        f"{thread_store.path}: PostgreSQL did not answer the COMMIT within 1 s (the connection"
+        " was closed): the write may or may not have been applied"
+    )
+    mute_relay.unmute()
+    deadline = time.monotonic() + GUARD_SECONDS
+    while True:  # what the error warns of: the COMMIT held on the way arrives after all
+        with psycopg.connect(direct) as connection:
+            if connection.execute("SELECT player_id FROM tokens").fetchall() == [("bob",)]:
+                break
+        assert time.monotonic() < deadline, "the COMMIT sent before the silence never arrived"
+        time.sleep(0.1)
+
+
+def test_a_write_cut_before_its_commit_fails_plainly_and_keeps_nothing(
+    relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same late timer under a write's statement: the connection is closed before COMMIT
+    is ever sent, so the write fails as a plain timeout (not 'may have been applied') and
+    nothing is stored."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 0.2)
+
+    class PausedAfterTheAnswer(postgres_watch.StatementWatch):
+        def run(self, function: Callable[..., Any], *args: Any) -> Any:
+            with self.bounded():
+                result = function(*args)
+                if function is not self.connection.commit:
+                    time.sleep(0.6)  # the bound passes after the statement's answer came
+                return result
+
+    _, direct = relay
+    store = PostgresStore(direct, pool_size=1)
+    try:
+        with monkeypatch.context() as late:
+            late.setattr(postgres_store, "StatementWatch", PausedAfterTheAnswer)
+            error = _outcome(lambda: store.add_token_digest("f" * 64, "carol"))
+        assert isinstance(error, ThreadStatementTimeout), error
+        assert str(error) == (
+            f"{store.path}: PostgreSQL did not answer within 0.2 s (the connection was closed)"
+        )
+        assert store.player_for_token_digest("f" * 64) is None
+    finally:
+        store.close()
+
+
+def test_a_database_gone_mute_right_after_the_layout_check_does_not_hang_the_start(
+    relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL answers the start-up checks of the plain connection and then falls silent.
+    Before, that connection still sent COMMIT as it closed, outside any bound, and the start
+    (``serve``, ``tokens add``) waited for its answer for good."""
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
+    mute_relay, direct = relay
+
+    class SilentAfterTheChecks(postgres_watch.StatementWatch):
+        @contextmanager
+        def bounded(self) -> Iterator[None]:
+            with super().bounded():
+                yield
+            mute_relay.mute()
+
+    monkeypatch.setattr(postgres_store, "StatementWatch", SilentAfterTheChecks)
+    store = _outcome(lambda: PostgresStore(_relayed(mute_relay, direct), pool_size=1))
+    mute_relay.unmute()
+    assert isinstance(store, PostgresStore), store
+    store.close()

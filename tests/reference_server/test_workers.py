@@ -489,6 +489,57 @@ def test_a_second_signal_while_draining_stops_waiting_for_requests_in_flight(
     assert [r.get("event") for r in server.records()][-1] == "stopped"
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_one_signal_to_the_whole_process_group_lets_requests_in_flight_finish(
+    workers: str, sig: signal.Signals, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Ctrl-C in a terminal sends SIGINT to every process of the group, and a process manager
+    may send SIGTERM to all of them (systemd does by default): each worker then gets the signal
+    twice, once directly and once passed on by the parent. That is still one stop: the request
+    in flight finishes with its own answer. Before, a worker took the second copy for a second
+    signal and answered 503 at once."""
+    body = json.dumps({"invitedPlayerIds": ["bob"]}).encode()
+    with ServerProcess(
+        "--database", str(tmp_path / "rooms.db"), "--workers", workers, "--dev-tokens",
+        cwd=tmp_path, preexec_fn=os.setpgrp,  # a group of its own, as a shell's job has
+    ) as server:  # fmt: skip
+        serving = server.worker_pids() if workers != "1" else [server.pid]
+        held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
+        request.addfinalizer(held.close)
+        held.sendall(
+            b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
+            b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:1])
+        )
+        wait_for(
+            lambda: (
+                sum(len(_tcp_sockets_of(pid, server.port)["established"]) for pid in serving) >= 1
+            )
+        )
+        os.killpg(server.pid, sig)
+        wait_for(lambda: _refused(server.port) or server.process.poll() is not None)
+        time.sleep(1)  # the parent has passed the signal on by now (it looks every 0.2 s)
+        held.sendall(body[1:])
+        held.settimeout(REQUEST_SECONDS)
+        answer = b""
+        while chunk := held.recv(65536):  # the server closes the connection after the answer
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+        assert server._reap() == 0
+    assert [r.get("event") for r in server.records()][-1] == "stopped"
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return False
+
+
 def _tcp_established(server: ServerProcess, port: int) -> int:
     return sum(len(_tcp_sockets_of(pid, port)["established"]) for pid in server.worker_pids())
 
