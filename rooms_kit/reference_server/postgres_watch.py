@@ -42,18 +42,17 @@ class ThreadStatementTimeout(StoreError):
     """PostgreSQL did not answer a statement sent from a thread within the bound."""
 
 
-def _shut_down(connection: psycopg.Connection[Any]) -> None:
-    """Shut the connection's socket down under psycopg's feet (a copy of its descriptor, so
-    that libpq still owns, and closes, its own)."""
+def _copy_of_socket(connection: psycopg.Connection[Any], where: str) -> socket.socket | None:
+    """A copy of the connection's socket descriptor, taken before the statement is sent: the
+    timer shuts the copy down (which ends the connection for libpq too) without ever reading
+    libpq's descriptor number from another thread, where it could meanwhile name another file.
+    None for a closed connection, whose statement fails at once without waiting."""
     try:
-        descriptor = os.dup(connection.pgconn.socket)
-    except (psycopg.OperationalError, OSError):  # already closed
-        return
-    with socket.socket(fileno=descriptor) as copy:
-        try:
-            copy.shutdown(socket.SHUT_RDWR)
-        except OSError:  # not connected any more
-            pass
+        return socket.socket(fileno=os.dup(connection.pgconn.socket))
+    except psycopg.OperationalError:  # closed: psycopg raises as the statement is sent
+        return None
+    except OSError as exc:  # out of descriptors, say: no statement goes out unbounded
+        raise StoreError(f"{where}: cannot watch the statement: {exc.strerror}") from None
 
 
 class StatementWatch:
@@ -71,22 +70,30 @@ class StatementWatch:
         seconds = THREAD_STATEMENT_SECONDS
         lock = threading.Lock()
         running = True
+        copy = _copy_of_socket(self.connection, self.where)
+        if copy is None:
+            yield
+            return
 
         def expire() -> None:
             with lock:  # never cuts a connection whose statement is over (and maybe reused)
                 if running:
                     self.expired = True
-                    _shut_down(self.connection)
+                    try:
+                        copy.shutdown(socket.SHUT_RDWR)
+                    except OSError:  # not connected any more
+                        pass
 
         timer = threading.Timer(seconds, expire)
         timer.daemon = True
-        timer.start()
         try:
+            timer.start()
             yield
         finally:
             with lock:
                 running = False
             timer.cancel()
+            copy.close()
             if self.expired:
                 # The timer may fire just as the answer arrives: the block then ends normally
                 # on a socket already shut down, which libpq has not noticed. Closed, the

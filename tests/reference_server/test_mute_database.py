@@ -8,6 +8,7 @@ plus a connection lost under them and ``rooms-kit tokens add`` on a database gon
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -455,3 +456,23 @@ def test_a_database_gone_mute_right_after_the_layout_check_does_not_hang_the_sta
     mute_relay.unmute()
     assert isinstance(store, PostgresStore), store
     store.close()
+
+
+def test_a_statement_that_cannot_be_watched_is_not_sent(
+    thread_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of file descriptors, the watch cannot copy the socket it would cut: the statement
+    is refused with the reason rather than sent without a bound."""
+    assert thread_store.has_tokens() is False
+
+    def no_descriptors(_: int) -> int:
+        raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+
+    monkeypatch.setattr(os, "dup", no_descriptors)
+    error = _outcome(thread_store.has_tokens)
+    assert type(error) is StoreError, error
+    assert str(error) == (
+        f"{thread_store.path}: cannot watch the statement: {os.strerror(errno.EMFILE)}"
+    )
+    monkeypatch.undo()
+    assert thread_store.has_tokens() is False
