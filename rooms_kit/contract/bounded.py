@@ -22,7 +22,7 @@ DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 4 * MIB
 DEFAULT_MAX_HEADER_COUNT = 100
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
-DEFAULT_MAX_JSON_DEPTH = 1024
+DEFAULT_MAX_JSON_DEPTH = 512  # the checks parse with Python's json, which stops near 1,000 levels
 KEPT_PARTIAL_BYTES = 16 * 1024  # what a failure keeps of a body it gave up on
 
 # gzip or zlib container, whichever the header says (deflate servers send zlib streams).

@@ -8,7 +8,7 @@ each is registered by ``@response_check`` under its function's name, see ``regis
 - ``not_a_server_error``      no 5xx, ever
 - ``documented_status``       the status is one the OpenAPI document lists for the operation
 - ``json_content_type``       a body travels as ``application/json``; a 204 has no body
-- ``json_body``               a body is UTF-8 JSON nested at most 1,024 levels deep
+- ``json_body``               a body is UTF-8 JSON nested at most 512 levels deep
 - ``error_envelope``          every error carries Google's envelope with ``code`` equal to the status
 - ``openapi_response_schema`` a success body matches the operation's schema in ``openapi.json``
 - ``strict_schema``           ... and the kit's own schemas in strict mode (unknown properties,
@@ -200,7 +200,7 @@ def json_content_type(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
-@response_check("a body is UTF-8 JSON nested at most 1,024 levels deep")
+@response_check("a body is UTF-8 JSON nested at most 512 levels deep")
 def json_body(ctx: CheckContext, exchange: Exchange) -> None:
     response = exchange.response
     if response.status == 204 or 300 <= response.status < 400:

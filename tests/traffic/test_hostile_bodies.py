@@ -1,0 +1,121 @@
+"""The proxy against upstreams whose answers are JSON of the wrong shape or nested very deep.
+
+Each answer used to raise inside the proxy's judging: the exception vanished into the HTTP
+parser's callback, the exchange was never recorded, its violations were never printed, and the
+client's connection was held until ``--timeout``, after which the proxy blamed the upstream with
+a false ``responds_in_time``. Now each case gets the answer unchanged, the named violations, and
+one recording line, and the proxy keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rooms_kit.traffic.checking import Limits
+from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
+
+LIMITS = Limits(seconds=5.0)
+ROOM = '{"kind": "games#room", "roomId": "%s", %s}'
+
+
+def _nested(levels: int) -> str:
+    return "[" * levels + "1" + "]" * levels
+
+
+# path (and query) asked, the body the upstream answers 200 with, the checks it must break
+CATALOGUE: list[tuple[str, str, set[str]]] = [
+    (
+        "/games/v1/rooms/status-list",
+        ROOM % ("status-list", '"status": ["ROOM_ACTIVE"]'),
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (
+        "/games/v1/rooms/participants-number",
+        ROOM % ("participants-number", '"participants": 5'),
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (  # the answer to a create (a POST with an empty body)
+        "/games/v1/rooms/create",
+        ROOM % ("created", '"creationDetails": "alice"'),
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (
+        "/games/v1/rooms",
+        '{"kind": "games#roomList", "items": 7}',
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (  # a client's maxResults that is a digit to Python but no number ('²'), answered 200
+        "/games/v1/rooms?maxResults=%C2%B2",
+        '{"kind": "games#roomList", "items": []}',
+        {"rejects_invalid_input"},
+    ),
+    (  # deeper than orjson writes in a recording line
+        "/games/v1/rooms/deep-300",
+        ROOM % ("deep-300", f'"extra": {_nested(299)}'),
+        {"strict_schema"},
+    ),
+    (  # deeper than Python's json reader follows from the proxy's call stack
+        "/games/v1/rooms/deep-1000",
+        _nested(1000),
+        {"json_body"},
+    ),
+]
+
+
+async def _shaped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    target = scope["path"] + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
+    body = next((body for asked, body, _ in CATALOGUE if asked == target), '{"status": "ok"}')
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    with LoopbackServer(_shaped) as server:
+        yield server.url
+
+
+@pytest.fixture
+def recorded(upstream: str, tmp_path: Path) -> Iterator[tuple[ProxyRun, Path]]:
+    path = tmp_path / "traffic.ndjson"
+    with proxy_in_front_of(upstream, limits=LIMITS, record=path) as running:
+        yield running, path
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "checks"), CATALOGUE, ids=[case[0].rsplit("/", 1)[-1] for case in CATALOGUE]
+)
+def test_an_answer_of_the_wrong_shape_is_judged_recorded_and_released(
+    recorded: tuple[ProxyRun, Path], target: str, body: str, checks: set[str]
+) -> None:
+    proxy, path = recorded
+    with httpx.Client(base_url=proxy.url, trust_env=False, timeout=20) as client:
+        method = "POST" if target.endswith("/create") else "GET"
+        headers = {"Authorization": "Bearer t-1234", "Content-Type": "application/json"}
+        got = client.request(method, target, headers=headers, content=b"{}" * (method == "POST"))
+        assert (got.status_code, got.text) == (200, body)
+        # the same connection goes on at once: the proxy finished the exchange
+        assert client.get("/healthz", timeout=LIMITS.seconds / 2).status_code == 200
+    proxy.wait(2)
+    assert proxy.checks() == checks
+    assert all(line.startswith("proxy:1: ") for line in proxy.lines())
+    proxy.parts.close()
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["n"] for line in lines] == [1, 2]
+    first = lines[0]
+    assert "problem" not in first
+    if "deep" in target:  # too deep to be written as JSON in a line: kept as the text that came
+        assert (first["response"], first["responseText"]) == (None, body)
+    else:
+        assert first["response"] == json.loads(body)
