@@ -33,9 +33,9 @@ def parse_tokens(pairs: list[str]) -> dict[str, str]:
     return tokens
 
 
-def aliases_in(paths: list[str]) -> list[str]:
+def aliases_in(paths: list[str], router: Router) -> list[str]:
     seen: dict[str, None] = {}
-    for step in steps(paths):
+    for step in steps(paths, router):
         player = str(step.line.get("player", ANONYMOUS))
         if player != ANONYMOUS:
             seen.setdefault(player, None)
@@ -110,18 +110,19 @@ def run_replay(
 ) -> int:
     """0 when every answer matches the recording, 1 on a difference; ``KitError`` (exit 2) when
     the server cannot be reached before anything answered."""
-    missing = [alias for alias in aliases_in(paths) if alias not in tokens]
+    router = Router(OpenApi.load())
+    missing = [alias for alias in aliases_in(paths, router) if alias not in tokens]
     if missing:
         raise KitError(
             "the recording has players without a token: "
             + ", ".join(missing)
             + " (give --token ALIAS=TOKEN for each)"
         )
-    replayer = Replayer(url, tokens, Router(OpenApi.load()), limits=limits)
+    replayer = Replayer(url, tokens, router, limits=limits)
     differences: list[Difference] = []
     cases: list[tuple[str, str, Difference | None]] = []
     try:
-        for step in steps(paths):
+        for step in steps(paths, router):
             try:
                 difference = replayer.send(step)
             except Unreachable as exc:
