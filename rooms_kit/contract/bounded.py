@@ -79,6 +79,13 @@ def check_headers(headers: tuple[tuple[str, str], ...], limits: Limits) -> None:
         )
 
 
+def content_coding(headers: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str | None:
+    """Every ``content-encoding`` of an answer as one list: two such headers mean the same as one
+    with both values (RFC 9110), so ``gzip`` twice is a body compressed twice, never once."""
+    codings = [value for name, value in headers if name.lower() == "content-encoding"]
+    return ", ".join(codings) if codings else None
+
+
 class BodyReader:
     """Collects a body from its chunks: decompressed, capped, and on time.
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from rooms_kit.contract.bounded import BodyReader, TransportFailure
+from rooms_kit.contract.bounded import BodyReader, TransportFailure, content_coding
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.reference_server.limits import ConnectionLimits, connection_cap
 from rooms_kit.traffic.aliases import AUTHORIZATION, Aliases
@@ -258,17 +258,14 @@ class Forwarding:
         seen.status = status
         kept: list[tuple[bytes, bytes]] = []
         shown: list[tuple[str, str]] = []
-        coding = None
         for name, value in headers:
-            lower = name.lower()
-            if lower in HOP_BY_HOP:
+            if name.lower() in HOP_BY_HOP:
                 continue
             kept.append((name, value))
             shown.append((name.decode("latin-1"), value.decode("latin-1")))
-            if lower == b"content-encoding":
-                coding = shown[-1][1]
         seen.response_headers = shown
         seen.problem = headers_problem(shown, self.proxy.limits)
+        coding = content_coding(shown)
         try:
             self._reader = body_reader(self.proxy.limits, coding, started=self.begun, status=status)
         except TransportFailure as failure:  # an encoding the checks cannot read: forward only

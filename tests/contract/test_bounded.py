@@ -14,6 +14,7 @@ from rooms_kit.contract.bounded import (
     Limits,
     TransportFailure,
     check_headers,
+    content_coding,
     json_problem,
 )
 from rooms_kit.contract.http import RecordedResponse
@@ -82,6 +83,12 @@ def test_json_guards() -> None:
     assert json_problem(b"[" * 512 + b"]" * 512) is None
     assert json_problem(b'["' + b"[" * 5000 + b'"]') is None  # brackets inside a string
     assert json_problem(b'{"a": "\xff"}') == "invalid UTF-8 at byte 7"
+
+
+def test_every_content_encoding_header_counts() -> None:
+    twice = [("Content-Encoding", "gzip"), ("ETag", "x"), ("content-encoding", "gzip")]
+    assert content_coding(twice) == "gzip, gzip"  # the contract's client read only the first
+    assert content_coding([("content-type", "application/json")]) is None
 
 
 def test_a_body_within_the_depth_bound_parses_even_from_a_deep_call_stack() -> None:

@@ -4,6 +4,7 @@ drops or writes on unasked. Each case gets its exact answer, and the proxy keeps
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ def _still_serving(proxy: ProxyRun) -> None:
             "headers cannot be parsed",
         ),
         ("bighead", "head is larger than 65536 bytes"),
+        ("status000", "the answer breaks HTTP/1.1: status 000 is below 100"),
     ],
 )
 def test_a_broken_answer_is_502_and_a_violation(proxy: ProxyRun, name: str, words: str) -> None:
@@ -101,3 +103,18 @@ def test_an_upstream_that_refuses_the_connection_is_named_in_words() -> None:
         == f"rooms-kit proxy: {reason.removeprefix('no answer: ')}"
     )
     assert lines == [f"proxy:1: get GET /games/v1/rooms/fine: [not_a_server_error] {reason}"]
+
+
+def test_two_content_encodings_are_one_list(proxy: ProxyRun) -> None:
+    # gzip in two headers is gzip twice (RFC 9110): judged as the coding the suite refuses, not
+    # as a body once decompressed that is not JSON
+    with httpx.Client(base_url=proxy.url, trust_env=False, timeout=20) as client:
+        with client.stream("GET", "/games/v1/rooms/twice", headers=TOKEN) as answer:
+            raw = b"".join(answer.iter_raw())
+    assert answer.status_code == 200
+    assert gzip.decompress(gzip.decompress(raw)) == ROOM % b"twice"  # forwarded unchanged
+    proxy.wait(1)
+    assert [(f.check, f.title) for f in proxy.monitor.results.failures] == [
+        ("http_protocol", "content encoding 'gzip, gzip' was not asked for")
+    ]
+    _still_serving(proxy)
