@@ -135,8 +135,11 @@ class Recorder:
         try:
             text = orjson.dumps(line).decode()
         except orjson.JSONEncodeError:  # a body nested past what orjson writes: kept as its text
-            text = orjson.dumps(_too_deep_as_text(line, seen)).decode()
-        data = (self.aliases.scrub(text) + "\n").encode()
+            line = _too_deep_as_text(line, seen)
+            text = orjson.dumps(line).decode()
+        if self.aliases.in_json(text):  # a token in the line: replaced in its values only
+            text = orjson.dumps(self.aliases.scrub_line(line)).decode()
+        data = (text + "\n").encode()
         try:
             if self.rotate_bytes and self._size and self._size + len(data) > self.rotate_bytes:
                 self.close()
