@@ -32,6 +32,8 @@ class Aliases:
 
     def __init__(self) -> None:
         self._names: dict[str, str] = {}
+        # tokens of four characters or more, each with the form JSON gives it inside a string
+        self._written: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
     def alias(self, token: str) -> str:
@@ -44,6 +46,8 @@ class Aliases:
                     return OVERFLOW
                 name = f"player-{len(self._names) + 1}"
                 self._names[token] = name
+                if len(token) >= 4:
+                    self._written.append((token, orjson.dumps(token).decode()[1:-1]))
             return name
 
     def known(self) -> dict[str, str]:
@@ -93,10 +97,9 @@ class Aliases:
     def in_json(self, text: str) -> bool:
         """Whether a known token (of four characters or more) is in ``text``, a JSON text: as it
         is, or as JSON writes it inside a string (a quote or a backslash escaped)."""
-        for token in self.known():
-            if len(token) >= 4 and (token in text or orjson.dumps(token).decode()[1:-1] in text):
-                return True
-        return False
+        with self._lock:
+            written = list(self._written)
+        return any(token in text or escaped in text for token, escaped in written)
 
     def scrub_line(self, line: dict[str, Any]) -> dict[str, Any]:
         """A recording line with every known token replaced inside its values (the keys and
