@@ -258,3 +258,26 @@ def test_validate_reports_each_broken_line_of_a_recording_and_checks_the_rest(
     assert main(["replay", str(path), "--url", "http://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:2: the line is longer than 64 MiB" in err and "--max-bytes" not in err
+
+
+@pytest.mark.parametrize("levels", [200, 300, 1000])
+def test_a_body_nested_too_deep_is_one_depth_error_at_its_line(
+    levels: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # past 253 levels orjson could not write the body back for the validators: a traceback
+    fine = {"recording": 1, "method": "POST", "path": "/games/v1/rooms/create", "status": 200}
+    fine |= {"operation": "games.rooms.create", "request": {"variant": 2}}
+    deep = orjson.dumps({**fine, "request": "DEEP"}).replace(
+        b'"DEEP"', b"[" * levels + b"1" + b"]" * levels
+    )
+    path = tmp_path / "deep.ndjson"
+    path.write_bytes(orjson.dumps(fine) + b"\n" + deep + b"\n")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        f"{path}:2: games#roomCreateRequest /request"
+        + "/0" * 128
+        + ": [depth] nested deeper than 128 levels (this value starts level 129); "
+        "expected at most 128 levels of nested objects and arrays"
+    )
+    assert out[1].startswith("2 documents, 1 invalid, ")
