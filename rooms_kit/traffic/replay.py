@@ -41,7 +41,7 @@ VOLATILE = {
     "timeMillis",
 }
 REQUEST_ID = "requestId"
-MAX_DIFFERENCES = 20
+MAX_DIFFERENCES = 20  # differences whose bodies are kept for the reports (the others: their line)
 MAX_BODY_DEPTH = 253  # the deepest body a recording line holds as JSON (orjson writes 254 levels)
 VISIBLE_ASCII = re.compile(r"[\x21-\x7e]*")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,9 +19,10 @@ from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
-from rooms_kit.traffic.replay import Difference, Replayer, Unreachable, steps
+from rooms_kit.traffic.replay import MAX_DIFFERENCES, Difference, Replayer, Unreachable, steps
 
 COLUMN = 60
+ELIDED = f"(body not kept after the first {MAX_DIFFERENCES} differences)"
 
 
 def parse_tokens(pairs: list[str]) -> dict[str, str]:
@@ -131,6 +133,8 @@ def run_replay(
                 ) from None
             cases.append((step.where, str(step.line.get("operation")), difference))
             if difference is not None:
+                if len(differences) >= MAX_DIFFERENCES:  # memory stays bounded however long
+                    difference = replace(difference, recorded=ELIDED, replayed=ELIDED)
                 differences.append(difference)
                 out.write(line_of(difference) + "\n")
                 out.flush()

@@ -195,3 +195,24 @@ def test_exchanges_outside_the_api_are_not_replayed(tmp_path: Path) -> None:
     with LoopbackServer(hostile) as server:
         assert run_replay([str(path)], server.url, {"player-1": "x"}, out=out) == 0
     assert out.getvalue() == "SAME: 1 exchange(s) replayed, no difference\n"
+
+
+def test_only_the_first_differences_keep_their_bodies(tmp_path: Path) -> None:
+    # every Difference kept both bodies (each up to --max-response-bytes) until the end, for the
+    # reports: a long recording against a server that answers otherwise grew without bound
+    path = _recording(tmp_path, [f"room-{number}" for number in range(25)])
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("".join(json.dumps({**line, "status": 201}) + "\n" for line in lines))
+    out = io.StringIO()
+    with LoopbackServer(hostile) as server:
+        status = run_replay(
+            [str(path)], server.url, {"player-1": "t"}, report_dir=tmp_path / "r", out=out
+        )
+    assert status == 1
+    assert out.getvalue().splitlines()[-1] == "DIFFERENT: 25 of 25 exchange(s) answered differently"
+    report = (tmp_path / "r" / "report.txt").read_text(encoding="utf-8")
+    blocks = report.split("DIFFERENCE ")[1:]
+    assert len(blocks) == 25
+    assert all('"roomId": "room-' in block for block in blocks[:20])
+    elided = "(body not kept after the first 20 differences)"
+    assert all(elided in block and '"roomId"' not in block for block in blocks[20:])
