@@ -163,9 +163,20 @@ class Lifecycle:
         room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room()
-            if len(self.rooms) > MAX_ROOMS:
-                self.rooms.popitem(last=False)
+            if len(self.rooms) > MAX_ROOMS:  # the oldest is forgotten, its invitations with it
+                forgotten, old = self.rooms.popitem(last=False)
+                for invitee in old.invited:
+                    self._uninvite(invitee, forgotten)
         return room
+
+    def _uninvite(self, invitee: str, room_id: str) -> None:
+        """``room_id`` no longer among ``invitee``'s invitations (a player with none is dropped,
+        so the table holds only players with an invitation in a room still followed)."""
+        rooms = self.invitations.get(invitee)
+        if rooms is not None:
+            rooms.discard(room_id)
+            if not rooms:
+                del self.invitations[invitee]
 
     def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
         if not 200 <= seen.status < 300:
@@ -261,7 +272,7 @@ class Lifecycle:
                 self.invitations.setdefault(invitee, set()).add(room_id)
             for moved in set(room.invited) - invited:
                 del room.invited[moved]
-                self.invitations.get(moved, set()).discard(room_id)
+                self._uninvite(moved, room_id)
         if facts.deleted and not room.deleted_at:
             room.deleted_at = done
         found += facts.not_active

@@ -17,7 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from rooms_kit.traffic.checking import Limits
+from rooms_kit.traffic import lifecycle
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.checking import Limits, exchange
+from rooms_kit.traffic.lifecycle import Lifecycle
+from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.seen import Seen
 from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
 
 LIMITS = Limits(seconds=5.0)
@@ -119,3 +124,33 @@ def test_an_answer_of_the_wrong_shape_is_judged_recorded_and_released(
         assert (first["response"], first["responseText"]) == (None, body)
     else:
         assert first["response"] == json.loads(body)
+
+
+def test_invitations_of_forgotten_rooms_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    # an upstream naming new invited players in new rooms grew the invitation table without end:
+    # rooms were capped at MAX_ROOMS, the invitations of the rooms forgotten were kept
+    monkeypatch.setattr(lifecycle, "MAX_ROOMS", 3)
+    rules = Lifecycle(Aliases())
+    for number in range(50):
+        invited = [
+            {"status": "PARTICIPANT_INVITED", "player": {"playerId": f"p{number}-{i}"}}
+            for i in range(10)
+        ]
+        body = json.dumps({"kind": "games#room", "roomId": f"r{number}", "participants": invited})
+        seen = Seen(
+            number=number + 1,
+            started=float(number),
+            method="GET",
+            path=f"/games/v1/rooms/r{number}",
+            query="",
+            player="player-1",
+            request_headers=[],
+            request_body=b"",
+            status=200,
+            response_headers=[("content-type", "application/json")],
+            response_body=body.encode(),
+        )
+        data = exchange("games.rooms.get", "GET", seen.path, [], b"", 200, [], seen.response_body)
+        assert rules.observe(seen, Route("games.rooms.get", f"r{number}"), data) == []
+    assert list(rules.rooms) == ["r47", "r48", "r49"]
+    assert sorted(rules.invitations) == sorted(f"p{n}-{i}" for n in (47, 48, 49) for i in range(10))
