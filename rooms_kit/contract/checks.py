@@ -41,6 +41,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 MAX_LISTED_ERRORS = 5
 MAX_FINDINGS = 20  # distinct places reported per answer
+MAX_MESSAGE_CHARS = 200  # of one schema error's words: jsonschema quotes the whole offending value
 
 # The behaviour checks with their promises (declared in ``registry``).
 BEHAVIOUR_CHECKS: dict[str, str] = {}
@@ -244,7 +245,7 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     body = _json_body(exchange)
     errors = list(ctx.openapi.validator(schema).iter_errors(body))
     if errors:
-        problems = [(_pointer(e), str(e.validator), e.message) for e in errors]
+        problems = [(_pointer(e), str(e.validator), _message(e)) for e in errors]
         raise ContractFailure(
             "openapi_response_schema",
             f"{len(errors)} schema violation(s) in the {status} body",
@@ -304,10 +305,10 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
     schema = ctx.openapi.resolve(schema)
     if _is_int64(ctx, schema):
         if not isinstance(value, str):
-            text = f"{type(value).__name__} {value!r} where an int64 string belongs"
+            text = f"{type(value).__name__} {_clip(repr(value))} where an int64 string belongs"
             yield (at or "/", "type", text)
         elif not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-            yield (at or "/", "int64", f"{value!r} is not an int64 in decimal digits")
+            yield (at or "/", "int64", f"{_clip(repr(value))} is not an int64 in decimal digits")
         return
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
@@ -323,7 +324,18 @@ def _pointer(error: Any) -> str:
 
 
 def _describe(error: Any) -> str:
-    return f"{_pointer(error) or '/'}: {error.message}"
+    return f"{_pointer(error) or '/'}: {_message(error)}"
+
+
+def _message(error: Any) -> str:
+    return _clip(error.message)
+
+
+def _clip(text: str) -> str:
+    """``text`` cut to ``MAX_MESSAGE_CHARS`` (a 1 MB value made a 1 MB violation line)."""
+    if len(text) <= MAX_MESSAGE_CHARS:
+        return text
+    return text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 BEHAVIOUR_CHECKS.update({name: CHECKS[name].promise for name in names("behaviour")})

@@ -65,6 +65,11 @@ CATALOGUE: list[tuple[str, str, set[str]]] = [
         ROOM % ("deep-300", f'"extra": {_nested(299)}'),
         {"strict_schema"},
     ),
+    (  # a large value where an object belongs: jsonschema's message quoted all of it (600 KB)
+        "/games/v1/rooms/wide",
+        json.dumps(list(range(100_000))),
+        {"openapi_response_schema", "strict_schema"},
+    ),
     (  # deeper than Python's json reader follows from the proxy's call stack
         "/games/v1/rooms/deep-1000",
         _nested(1000),
@@ -115,6 +120,7 @@ def test_an_answer_of_the_wrong_shape_is_judged_recorded_and_released(
     proxy.wait(2)
     assert proxy.checks() == checks
     assert all(line.startswith("proxy:1: ") for line in proxy.lines())
+    assert max(len(line) for line in proxy.lines()) < 1000  # values are quoted shortened
     proxy.parts.close()
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [line["n"] for line in lines] == [1, 2]
