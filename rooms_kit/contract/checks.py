@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from rooms_kit.contract.failures import ContractFailure, Finding, pointer_pattern
+from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_pattern
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
@@ -305,10 +305,14 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
     schema = ctx.openapi.resolve(schema)
     if _is_int64(ctx, schema):
         if not isinstance(value, str):
-            text = f"{type(value).__name__} {_clip(repr(value))} where an int64 string belongs"
+            text = f"{type(value).__name__} {clip(repr(value), MAX_MESSAGE_CHARS)} where an int64 string belongs"
             yield (at or "/", "type", text)
         elif not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-            yield (at or "/", "int64", f"{_clip(repr(value))} is not an int64 in decimal digits")
+            yield (
+                at or "/",
+                "int64",
+                f"{clip(repr(value), MAX_MESSAGE_CHARS)} is not an int64 in decimal digits",
+            )
         return
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
@@ -328,14 +332,7 @@ def _describe(error: Any) -> str:
 
 
 def _message(error: Any) -> str:
-    return _clip(error.message)
-
-
-def _clip(text: str) -> str:
-    """``text`` cut to ``MAX_MESSAGE_CHARS`` (a 1 MB value made a 1 MB violation line)."""
-    if len(text) <= MAX_MESSAGE_CHARS:
-        return text
-    return text[: MAX_MESSAGE_CHARS - 1] + "…"
+    return clip(error.message, MAX_MESSAGE_CHARS)
 
 
 BEHAVIOUR_CHECKS.update({name: CHECKS[name].promise for name in names("behaviour")})

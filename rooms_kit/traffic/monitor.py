@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.report.table import short
 from rooms_kit.contract.results import Results, UnitResult
@@ -111,7 +111,7 @@ class Monitor:
 
     @staticmethod
     def line(seen: Seen, operation: str, failure: ContractFailure) -> str:
-        details = f": {failure.message}" if failure.message else ""
+        details = f": {clip(failure.message)}" if failure.message else ""
         return (
             f"{LABEL}:{seen.number}: {short(operation)} {seen.method} {seen.target}: "
             f"[{failure.check}] {failure.title}{details}"

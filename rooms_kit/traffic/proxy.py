@@ -24,7 +24,7 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from rooms_kit.contract.bounded import BodyReader, TransportFailure, content_coding
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.reference_server.limits import ConnectionLimits, connection_cap
 from rooms_kit.traffic.aliases import AUTHORIZATION, Aliases
 from rooms_kit.traffic.checking import (
@@ -414,7 +414,8 @@ class Forwarding:
 
     def _refusal(self, failures: list[ContractFailure], close: bool) -> bytes:
         details = [
-            f"[{f.check}] {f.title}" + (f": {f.message}" if f.message else "") for f in failures
+            f"[{f.check}] {f.title}" + (f": {clip(f.message)}" if f.message else "")
+            for f in failures
         ]
         summary = "; ".join(f"[{f.check}] {f.title}" for f in failures)
         text = f"rooms-kit proxy (strict): the upstream answer breaks the contract: {summary}"
