@@ -11,6 +11,7 @@ recording line, and the proxy keeps serving.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,30 @@ def test_invitations_of_forgotten_rooms_are_forgotten(monkeypatch: pytest.Monkey
         assert rules.observe(seen, Route("games.rooms.get", f"r{number}"), data) == []
     assert list(rules.rooms) == ["r47", "r48", "r49"]
     assert sorted(rules.invitations) == sorted(f"p{n}-{i}" for n in (47, 48, 49) for i in range(10))
+
+
+def test_a_defect_of_the_judging_never_costs_the_exchange(
+    recorded: tuple[ProxyRun, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # whatever a future check or rule raises (as the ones above did), the client is served at
+    # once, the exchange recorded, and the defect said on standard error (exit status 2 at stop)
+    proxy, path = recorded
+
+    def broken(data: object) -> list[tuple[str, None]]:
+        raise RuntimeError("a check that breaks")
+
+    monkeypatch.setattr(proxy.monitor.judge, "run", broken)
+    err = io.StringIO()
+    proxy.monitor.err = err
+    with httpx.Client(base_url=proxy.url, trust_env=False, timeout=20) as client:
+        got = client.get("/games/v1/rooms/status-list", headers={"Authorization": "Bearer t-1"})
+        assert got.status_code == 200
+        assert client.get("/healthz", timeout=LIMITS.seconds / 2).status_code == 200
+    proxy.wait(2)
+    assert proxy.monitor.defects == 1
+    assert err.getvalue() == (
+        "rooms-kit proxy: exchange 1 could not be judged, a defect of rooms-kit (please report "
+        "it): RuntimeError: a check that breaks\n"
+    )
+    proxy.parts.close()
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
