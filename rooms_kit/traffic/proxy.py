@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable
 from http import HTTPStatus
@@ -84,7 +85,12 @@ def _answer(status: int, body: bytes, *, close: bool) -> bytes:
 
 
 def system_reason(exc: OSError) -> str:
-    """The system's reason in words, without Python's ``[Errno N]`` or the call that failed."""
+    """The system's reason in words, without Python's ``[Errno N]`` or the call that failed (a
+    TLS failure carries OpenSSL's code in ``errno``: 1 read as "operation not permitted")."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its TLS certificate is refused: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS handshake failed: {(exc.reason or str(exc)).lower().replace('_', ' ')}"
     if exc.errno:
         return os.strerror(exc.errno).lower()
     return str(exc) or type(exc).__name__
