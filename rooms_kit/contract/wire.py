@@ -80,7 +80,8 @@ class WireClient:
         except TimeoutError:
             self._timed_out(until, deadline, "connecting", b"")
         except OSError as exc:
-            raise Unreachable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            reason = exc.strerror.lower() if exc.strerror else str(exc)  # words, no [Errno N]
+            raise Unreachable(f"cannot connect to {self.host}:{self.port}: {reason}") from exc
         if self.tls:
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
         self._sock = sock
