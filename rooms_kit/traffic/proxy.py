@@ -199,13 +199,8 @@ class Forwarding:
         self._reader: BodyReader | None = None
         self.begun = time.monotonic()
         self.deadline = self.begun + proxy.limits.seconds
-        target = request.target
-        if not target.startswith(b"/"):  # absolute form: keep the path and query only
-            parts = urlsplit(target.decode("latin-1"))
-            target = (parts.path or "/").encode("latin-1")
-            target += b"?" + parts.query.encode("latin-1") if parts.query else b""
-        self.target = target
-        self.seen = self._seen(target)
+        self.target = request.target  # already in origin form (front.origin_form)
+        self.seen = self._seen(request.target)
 
     def _seen(self, target: bytes) -> Seen:
         """The exchange as it may be shown: each credential replaced by its alias (one pass)."""
