@@ -20,6 +20,15 @@ from rooms_kit.traffic.checking import Judge, exchange
 from rooms_kit.traffic.operations import Route, Router
 from rooms_kit.traffic.seen import Seen
 
+# control characters written as escapes, so that a violation is always one line: a server's body
+# or ids quoted in it could otherwise start lines of their own (forged "proxy:N:" lines)
+ONE_LINE = {code: f"\\x{code:02x}" for code in [*range(32), 0x7F]} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
 EXCHANGES = "exchanges"
 LIFECYCLE = "lifecycle"
 LABEL = "proxy"
@@ -134,7 +143,8 @@ class Monitor:
     @staticmethod
     def line(seen: Seen, operation: str, failure: ContractFailure) -> str:
         details = f": {clip(failure.message)}" if failure.message else ""
-        return (
+        line = (
             f"{LABEL}:{seen.number}: {short(operation)} {seen.method} {seen.target}: "
             f"[{failure.check}] {failure.title}{details}"
         )
+        return line.translate(ONE_LINE)

@@ -78,6 +78,11 @@ CATALOGUE: list[tuple[str, str, set[str]]] = [
         ROOM % ("x" * 1_000_000, '"status": "ROOM_ACTIVE"'),
         {"room_id_matches"},
     ),
+    (  # a body quoted in the violation: its line breaks started lines of their own
+        "/games/v1/rooms/forged",
+        "oops\nproxy:7: get GET /games/v1/rooms/x: [forged] not the proxy's line\r\n",
+        {"json_body"},
+    ),
     (  # deeper than Python's json reader follows from the proxy's call stack
         "/games/v1/rooms/deep-1000",
         _nested(1000),
@@ -134,7 +139,7 @@ def test_an_answer_of_the_wrong_shape_is_judged_recorded_and_released(
     assert [line["n"] for line in lines] == [1, 2]
     first = lines[0]
     assert "problem" not in first
-    if "deep" in target:  # too deep to be written as JSON in a line: kept as the text that came
+    if "deep" in target or "forged" in target:  # kept as the text that came (too deep, no JSON)
         assert (first["response"], first["responseText"]) == (None, body)
     else:
         assert first["response"] == json.loads(body)
