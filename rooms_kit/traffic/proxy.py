@@ -24,6 +24,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+import httpx
+
 from rooms_kit.contract.bounded import BodyReader, TransportFailure, content_coding
 from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.reference_server.limits import ConnectionLimits, connection_cap
@@ -122,10 +124,11 @@ class Proxy:
         self.connections: set[ClientConnection] = set()
         self.in_flight: dict[ClientConnection, Forwarding] = {}
         self.stopping = False
-        self._prefix = parts.path.rstrip("/").encode("latin-1")
+        url = httpx.URL(self.upstream)  # as a request line and a Host header carry them:
+        self._prefix = url.raw_path.rstrip(b"/")  # percent-encoded ('/a b', '/€')
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.pool = Upstream(parts.scheme, parts.hostname or "", port, parts.netloc.encode())
-        self._host = b"host: " + parts.netloc.encode() + b"\r\n"
+        self.pool = Upstream(parts.scheme, parts.hostname or "", port, url.netloc)
+        self._host = b"host: " + url.netloc + b"\r\n"  # IDNA, never a user or password
 
     def connection(self) -> ClientConnection:
         return ClientConnection(self)
