@@ -34,11 +34,10 @@ from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
+from rooms_kit.formats import INT64_MAX, INT64_MIN
 from rooms_kit.schemas.patterns import compile_ecma
 from rooms_kit.validation import Validators
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 MAX_LISTED_ERRORS = 5
 MAX_FINDINGS = 20  # distinct places reported per answer
 MAX_MESSAGE_CHARS = 200  # of one schema error's words: jsonschema quotes the whole offending value

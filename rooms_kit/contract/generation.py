@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from rooms_kit.contract.context import SuiteContext
 from rooms_kit.contract.http import Exchange
+from rooms_kit.formats import INT64_MAX, INT64_MIN
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
 INTEGER = re.compile(r"-?[0-9]+")
 SCHEMATHESIS_CONFIG: dict[str, Any] = {
     "generation": {"allow-x00": False, "with-security-parameters": False},

@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from rooms_kit.contract.failures import CannotRun
+from rooms_kit.schemas.loading import token_of
 from rooms_kit.schemas.patterns import compile_ecma
 
 DOCUMENT_URI = "urn:games-rooms-kit:openapi"
@@ -90,7 +91,7 @@ class OpenApi:
             pointer = schema["$ref"].removeprefix("#")
             node: Any = self.document
             for part in pointer.strip("/").split("/"):
-                node = node[part.replace("~1", "/").replace("~0", "~")]
+                node = node[token_of(part)]
             schema = node
         return schema
 

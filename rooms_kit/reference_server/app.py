@@ -130,23 +130,26 @@ class ReferenceApp:
             status, body = 405, {"status": "method not allowed"}
         else:
             answers = await self._database_answers()
-            status, body = (200, {"status": "ok"}) if answers else (503, UNAVAILABLE)
+            if answers is None:
+                status, body = 503, UNAVAILABLE
+            else:
+                status, body = (200, {"status": "ok"}) if answers else (503, READ_ONLY)
         await _send_json(send, status, json.dumps(body).encode(), b"application/json")
 
-    async def _database_answers(self) -> bool:
-        """Whether the store answers a read within ``HEALTH_SECONDS``. A check still running
-        then is cancelled and left to finish on its own (a PostgreSQL statement takes a few
-        more seconds to be cancelled), so the answer never waits for it."""
+    async def _database_answers(self) -> bool | None:
+        """Whether the store takes writes (``Store.takes_writes``), or None when it does not
+        answer within ``HEALTH_SECONDS``. A check still running then is cancelled and left to
+        finish on its own (a PostgreSQL statement takes a few more seconds to be cancelled), so
+        the answer never waits for it."""
         if self.hand_over is not None:  # where the store's other calls run
-            check = asyncio.ensure_future(self.hand_over.call(self.store.has_tokens))
+            check = asyncio.ensure_future(self.hand_over.call(self.store.takes_writes))
         else:
-            check = asyncio.ensure_future(run_in_threadpool(self.store.has_tokens))
+            check = asyncio.ensure_future(run_in_threadpool(self.store.takes_writes))
         try:
             async with asyncio.timeout(HEALTH_SECONDS):
-                await asyncio.shield(check)
-            return True
+                return await asyncio.shield(check)
         except Exception:  # an error, or no answer in time
-            return False
+            return None
         finally:
             if not check.done():
                 check.cancel()
@@ -157,6 +160,7 @@ class ReferenceApp:
 
 LOGGER = logging.getLogger(__name__)
 UNAVAILABLE = {"status": "database unavailable"}
+READ_ONLY = {"status": "database is read-only"}
 
 
 def _ignore_outcome(check: asyncio.Future[bool]) -> None:

@@ -22,8 +22,6 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from rooms_api._stub import clip
-
 from rooms_kit.errors import KitError
 from rooms_kit.reference_server.storage import Store
 
@@ -54,7 +52,10 @@ SHOWN_CHARS = 80
 
 def _shown(value: object) -> str:
     """A value from the token file, quoted in a message no longer than a line."""
-    return clip(repr(value), SHOWN_CHARS)
+    text = repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}… ({len(text) - SHOWN_CHARS} more characters)"
 
 
 MAX_TOKEN_FILE_BYTES = 16 * 1024 * 1024

@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rooms_kit.formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from rooms_kit.reference_server import policy
 from rooms_kit.reference_server.errors import InvalidRequest
 from rooms_kit.reference_server.leave_reasons import DEFAULT_REASON, LEAVE_REASONS
 from rooms_kit.reference_server.state import ESTABLISHED, FAILED, MAX_PLAYERS, Criteria
 
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INT64_TEXT = re.compile(r"-?(0|[1-9][0-9]{0,18})")
 MAX_RESULTS_DEFAULT = 100
 MAX_RESULTS_LIMIT = 500

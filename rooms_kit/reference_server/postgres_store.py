@@ -46,6 +46,7 @@ from rooms_kit.reference_server.postgres_loop import (
     answered,
     fetch_rows,
 )
+from rooms_kit.reference_server.postgres_watch import StatementWatch
 from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
 from rooms_kit.reference_server.storage import ListPosition
@@ -76,6 +77,7 @@ SAVE_ROOM_SQL = (
     " FROM unnest(%s::text[], %s::boolean[]) AS m (player_id, listed)"
     " ON CONFLICT (player_id, room_id) DO UPDATE SET listed = excluded.listed"
 )
+RECOVERY_SQL = "SELECT pg_is_in_recovery()"
 TICK_SQL = "UPDATE clock SET value = greatest(value + 1, %s) RETURNING value"
 
 
@@ -294,7 +296,20 @@ class PostgresStore:
             # One plain connection first: a wrong address or password fails at once with
             # PostgreSQL's own reason, rather than after the pool's retries.
             with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
-                postgres_schema.check_version(connection, self._where)
+                watch = StatementWatch(connection, self._where)
+                try:
+                    with watch.bounded():
+                        postgres_schema.check_version(connection, self._where)
+                        standby = connection.execute(RECOVERY_SQL).fetchone()
+                except psycopg.Error as exc:
+                    if watch.expired:
+                        raise watch.failure(exc) from None
+                    raise
+            if standby is not None and standby[0]:
+                raise StoreError(
+                    f"{self._where}: this PostgreSQL is a standby (in recovery), which refuses "
+                    "writes; give the primary's address"
+                )
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
             self._clock.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
         except PoolTimeout:
@@ -320,10 +335,29 @@ class PostgresStore:
             rows = wait_for(self._loop_clock.rows(TICK_SQL, (wall_ms,)))
             row = rows[0] if rows else None
         else:
-            with self._clock.connection() as connection:
-                row = connection.execute(TICK_SQL, (wall_ms,)).fetchone()
+            with self._checkout(self._clock) as connection:
+                watch = StatementWatch(connection, self._where)
+                try:
+                    row = watch.run(connection.execute, TICK_SQL, (wall_ms,)).fetchone()
+                except psycopg.Error as exc:
+                    raise watch.failure(exc) from None
         assert row is not None, "the clock row is created by the first migration"
         return int(row[0])
+
+    @contextmanager
+    def _checkout(self, pool: ConnectionPool[Any]) -> Iterator[psycopg.Connection[Any]]:
+        """A connection of ``pool`` for a thread; ``StoreError`` when none comes in time."""
+        try:
+            connection = pool.getconn()
+        except PoolTimeout:
+            raise StoreError(
+                f"{self._where}: no database connection within {pool.timeout:g} s "
+                "(PostgreSQL did not answer, or every connection stayed busy)"
+            ) from None
+        try:
+            yield connection
+        finally:
+            pool.putconn(connection)
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[PostgresTransaction]:
@@ -331,17 +365,31 @@ class PostgresStore:
             with self._transaction_on_loop(write) as tx:
                 yield tx
             return
-        with self._pool.connection() as connection:
-            # Set on every checkout (no round trip): the pool's connections serve both kinds.
-            if not write:
-                connection.autocommit = True
-                yield PostgresTransaction(connection.execute, self, write)
-                return
-            connection.autocommit = False
-            connection.read_only = False
-            connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
-            with connection.transaction():
-                yield PostgresTransaction(connection.execute, self, write)
+        with self._checkout(self._pool) as connection:
+            watch = StatementWatch(connection, self._where)
+
+            def run(sql: str, parameters: Sequence[object]) -> Rows:
+                return watch.run(connection.execute, sql, parameters)
+
+            try:
+                # Set on every checkout (no round trip): the pool's connections serve both kinds.
+                if not write:
+                    connection.autocommit = True
+                    yield PostgresTransaction(run, self, write)
+                    return
+                connection.autocommit = False
+                connection.read_only = False
+                connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+                try:
+                    yield PostgresTransaction(run, self, write)  # the first statement sends BEGIN
+                    watch.run(connection.commit)
+                except BaseException:
+                    if connection.info.transaction_status in _OPEN_TRANSACTION:
+                        with contextlib.suppress(psycopg.Error):
+                            watch.run(connection.rollback)
+                    raise
+            except psycopg.Error as exc:
+                raise watch.failure(exc) from None
 
     @contextmanager
     def _transaction_on_loop(self, write: bool) -> Iterator[PostgresTransaction]:
@@ -394,6 +442,11 @@ class PostgresStore:
         with self._transaction(write=False) as tx:
             row = tx.execute("SELECT 1 FROM tokens LIMIT 1").fetchone()
         return row is not None
+
+    def takes_writes(self) -> bool:
+        with self._transaction(write=False) as tx:
+            row = tx.execute(RECOVERY_SQL).fetchone()
+        return row is not None and not row[0]
 
     def claim_auth_mode(self, mode: str) -> str:
         """Store ``mode`` unless the database holds one already; the mode it holds now."""

@@ -3,7 +3,9 @@
 Logs go to standard error as JSON lines: one per request on ``rooms_kit.access`` (never the
 query string or headers, which may hold a token) and the events ``development_mode``,
 ``listening`` and ``stopped``. SIGTERM and SIGINT stop the server gracefully: requests in
-flight finish, the database is closed, ``serve`` returns normally.
+flight finish, the database is closed, ``serve`` returns normally; a second one stops waiting for
+the requests in flight. During start-up (opening or upgrading the database) either one ends the
+start-up at once, and ``serve`` returns normally as well.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -102,6 +105,15 @@ class GracefulServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         with stop_signals_to(self.handle_exit):
             yield
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """A second SIGTERM or SIGINT, while the first one's drain is still waiting for the
+        requests in flight, stops waiting: those connections are closed unanswered (uvicorn
+        itself counts a second SIGINT only, so a second SIGTERM from a process manager did
+        nothing)."""
+        if self.should_exit:
+            self.force_exit = True
+        super().handle_exit(sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         # uvicorn's backlog is also how many connections asyncio accepts in one go; it is kept
@@ -238,53 +250,78 @@ def serve(
     (``rooms_kit.reference_server.limits``), in every worker."""
     limits = limits or ConnectionLimits()
     configure_logging()
-    if migrate:
-        before, after = upgrade(database)
-        _event(
-            f"database layout version {before} -> {after}",
-            event="migrated",
-            database=describe(database),
-            before=before,
-            after=after,
-        )
-    app_options: dict[str, Any] = {
-        "database": database,
-        "tokens": tokens,
-        "dev_tokens": dev_tokens,
-        "application_id": application_id or DEFAULT_APPLICATION_ID,
-        "validate_responses": validate_responses,
-        "pool_size": pool_size,
-        "max_body_bytes": max_body_bytes,
-    }
-    server_options: dict[str, Any] = {"limits": limits}
+    app: ReferenceApp | None = None
+    try:
+        # Until uvicorn handles them (and again once it has stopped), SIGTERM and SIGINT end
+        # the start-up here, which may wait on the database for a while: exit 0 with
+        # ``stopped``, as after a stop of a running server.
+        with stop_signals_to(_stop_while_starting):
+            if migrate:
+                before, after = upgrade(database)
+                _event(
+                    f"database layout version {before} -> {after}",
+                    event="migrated",
+                    database=describe(database),
+                    before=before,
+                    after=after,
+                )
+            app_options: dict[str, Any] = {
+                "database": database,
+                "tokens": tokens,
+                "dev_tokens": dev_tokens,
+                "application_id": application_id or DEFAULT_APPLICATION_ID,
+                "validate_responses": validate_responses,
+                "pool_size": pool_size,
+                "max_body_bytes": max_body_bytes,
+            }
+            server_options: dict[str, Any] = {"limits": limits}
+            if workers == 1:
+                app = build_app(app_options)
+                _serve_one(app, host, port, database, server_options)
+    except StopWhileStarting:
+        workers = 1  # nothing more to start
+    finally:
+        if app is not None:
+            app.close()
     if workers > 1:
         return _serve_workers(host, port, workers, WorkerSettings(app_options, server_options))
-    app = build_app(app_options)
-    try:
-        sock = bind(host, port)
-        bound_host, bound_port = sock.getsockname()[:2]
-        if app.development_mode:
-            _announce_development_mode()
-
-        def announce() -> None:
-            _event(
-                f"listening on {http_url(bound_host, bound_port)}",
-                event="listening",
-                host=bound_host,
-                port=bound_port,
-                database=describe(database),
-                application_id=app.service.application_id,
-                development_mode=app.development_mode,
-                workers=1,
-                max_connections=connection_cap(limits.max_connections),
-            )
-
-        run_server(app, sock, server_options, announce)
-    finally:
-        app.close()
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
     flush_logs()
     return 0
+
+
+class StopWhileStarting(KeyboardInterrupt):
+    """SIGTERM or SIGINT while ``serve`` starts. A ``KeyboardInterrupt``, so that psycopg
+    cancels a statement it interrupts, as it does for Ctrl-C."""
+
+
+def _stop_while_starting(*_: object) -> None:
+    raise StopWhileStarting
+
+
+def _serve_one(
+    app: ReferenceApp, host: str, port: int, database: str | Path, server_options: dict[str, Any]
+) -> None:
+    """Bind, announce and run a single server process until it is stopped."""
+    sock = bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    if app.development_mode:
+        _announce_development_mode()
+
+    def announce() -> None:
+        _event(
+            f"listening on {http_url(bound_host, bound_port)}",
+            event="listening",
+            host=bound_host,
+            port=bound_port,
+            database=describe(database),
+            application_id=app.service.application_id,
+            development_mode=app.development_mode,
+            workers=1,
+            max_connections=connection_cap(server_options["limits"].max_connections),
+        )
+
+    run_server(app, sock, server_options, announce)
 
 
 def _serve_workers(host: str, port: int, count: int, settings: WorkerSettings) -> int:

@@ -382,6 +382,11 @@ class SqliteStore:
             row = tx.execute("SELECT 1 FROM tokens LIMIT 1").fetchone()
         return row is not None
 
+    def takes_writes(self) -> bool:
+        with self._transaction("BEGIN") as tx:  # a file opened at all was opened for writing
+            tx.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+        return True
+
     def claim_auth_mode(self, mode: str) -> str:
         with self._transaction("BEGIN IMMEDIATE") as tx:
             tx.execute(

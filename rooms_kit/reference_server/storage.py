@@ -65,6 +65,11 @@ class Store(Protocol):
 
     def has_tokens(self) -> bool: ...
 
+    def takes_writes(self) -> bool:
+        """Whether the database answers a read and would take writes: ``False`` for a
+        PostgreSQL standby (read-only while in recovery). The health check asks this."""
+        ...
+
     def claim_auth_mode(self, mode: str) -> str:
         """Record ``mode`` as the database's authentication mode unless one is recorded already,
         and return the mode the database holds now. Atomic: of several processes claiming at once,

@@ -167,6 +167,7 @@ class Supervisor:
         self._workers: dict[int, BaseProcess] = {}
         self._exits: list[float] = []
         self._stopping = False
+        self._hurry = False
         self._stopped = False
         self._ready_pids: set[int] = set()
         self._failed_starts = 0
@@ -253,6 +254,8 @@ class Supervisor:
         return [p.pid for p in self._workers.values() if p.pid is not None]
 
     def request_stop(self, *_: object) -> None:
+        if self._stopping:  # a second SIGTERM or SIGINT: ``stop`` hurries the workers
+            self._hurry = True
         self._stopping = True
 
     def supervise(self) -> int:
@@ -355,13 +358,14 @@ class Supervisor:
 
     def stop(self) -> None:
         """SIGTERM to every live worker, by its own pid; close the listening sockets; wait;
-        SIGKILL what is left."""
+        SIGKILL what is left. A second SIGTERM or SIGINT to the parent (before or during the
+        wait) sends each worker SIGINT as well, which stops its wait for the requests in flight
+        (``serving.GracefulServer.handle_exit``); a different signal, so that the kernel cannot
+        merge it with the SIGTERM still pending."""
         if self._stopped:
             return
         self._stopped = True
-        for process in self._workers.values():
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGTERM)
+        self._signal_live(signal.SIGTERM)
         # Each worker closes its copy as it starts draining; the parent's copies must go too, or
         # the kernel keeps completing new connections into queues nobody accepts from any more
         # (they hung until the last worker exited, then were reset). Closed, the port refuses
@@ -369,10 +373,21 @@ class Supervisor:
         for sock in self._sockets:
             sock.close()
         deadline = time.monotonic() + STOP_GRACE_SECONDS
+        hurried = False
         for process in self._workers.values():
-            process.join(max(deadline - time.monotonic(), 0))
+            while process.is_alive() and time.monotonic() < deadline:
+                if self._hurry and not hurried:
+                    hurried = True
+                    self._signal_live(signal.SIGINT)
+                process.join(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGKILL)
                 process.join()
         self._ready.close()
         self._ready.join_thread()
+
+    def _signal_live(self, sig: signal.Signals) -> None:
+        for process in self._workers.values():
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, sig)

@@ -20,6 +20,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from rooms_kit.errors import Location, SchemaError, UnknownKindError
+from rooms_kit.schemas.nesting import deeper_than
 from rooms_kit.schemas.strictness import close_objects
 
 BASE_URI = "https://games-rooms-kit.invalid/schemas/v1/"
@@ -52,6 +53,12 @@ def pointer_of(parts: Iterator[Any] | list[Any] | Any) -> str:
     return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in texts)
 
 
+def token_of(escaped: str) -> str:
+    """One reference token of a JSON pointer, unescaped (RFC 6901: ``~1`` is ``/``, ``~0`` is
+    ``~``, in that order)."""
+    return escaped.replace("~1", "/").replace("~0", "~")
+
+
 MAX_SCHEMA_DEPTH = 64
 """Levels of nesting a schema file may have (the rooms schemas use fewer than ten); deeper files
 are refused before anything walks them recursively."""
@@ -71,8 +78,6 @@ def read_json(path: Path) -> Any:
         value = None
         too_deep: tuple[Any, ...] | None = ()
     else:
-        from rooms_kit.validation.depth import deeper_than  # noqa: PLC0415 - imports this module
-
         too_deep = deeper_than(value, MAX_SCHEMA_DEPTH)
     if too_deep is not None:
         raise SchemaError(

@@ -26,6 +26,7 @@ import jsonschema_rs
 from referencing import Registry
 
 from rooms_kit.schemas import SchemaSet
+from rooms_kit.schemas.loading import token_of
 from rooms_kit.schemas.strictness import close_objects
 from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
 from rooms_kit.validation.issues import Issue
@@ -145,7 +146,7 @@ class RustEngine:
         if cached is None:
             uri, _, fragment = location.partition("#")
             parent, _, last = fragment.rpartition("/")
-            keyword = unquote(last).replace("~1", "/").replace("~0", "~")
+            keyword = token_of(unquote(last))
             node = self._lookup.resolver().lookup(f"{uri}#{parent}").contents
             schema = node if isinstance(node, Mapping) else {}
             cached = (keyword, schema.get(keyword), schema)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from rooms_kit.schemas.loading import token_of
+
 _WHITESPACE = " \t\r\n"
 
 
@@ -148,4 +150,4 @@ def pointer_parts(pointer: str) -> list[str]:
     """Split an RFC 6901 pointer into its unescaped reference tokens."""
     if not pointer:
         return []
-    return [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    return [token_of(p) for p in pointer.split("/")[1:]]

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rooms_kit.formats import INT64_MAX, INT64_MIN
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.issues import Issue, shorten
 
@@ -131,7 +132,7 @@ def _word(error: Violation) -> Issue:
     elif keyword == "pattern":
         if schema.get("format") == "int64":
             message = f"{got} is not an int64 string"
-            expected = "decimal digits in a string, -9223372036854775808..9223372036854775807"
+            expected = f"decimal digits in a string, {INT64_MIN}..{INT64_MAX}"
         else:
             message = f"{got} does not match the pattern"
             expected = f"a string matching {rule}"

@@ -15,7 +15,8 @@ class MuteRelay:
     """Relays every connection made to ``port`` (its own, on 127.0.0.1) to ``target_port``.
 
     ``mute()`` stops the bytes in both directions, for the connections open and those made
-    later; ``unmute()`` lets them flow again; ``close()`` closes everything it opened."""
+    later; ``unmute()`` lets them flow again; ``retarget(port)`` and ``cut()`` move it to another
+    server, as a failover would; ``close()`` closes everything it opened."""
 
     def __init__(self, target_port: int) -> None:
         self._target = target_port
@@ -35,6 +36,24 @@ class MuteRelay:
     def unmute(self) -> None:
         self._flowing.set()
 
+    def connections(self) -> int:
+        """How many connections have been relayed so far."""
+        with self._lock:
+            return len(self._sockets) // 2
+
+    def retarget(self, target_port: int) -> None:
+        """Relay the connections made from now on to ``target_port`` (those open stay)."""
+        self._target = target_port
+
+    def cut(self) -> None:
+        """End every relayed connection open now, as a server restart or failover does."""
+        with self._lock:
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
     def _accept(self) -> None:
         while not self._closed.is_set():
             try:
@@ -48,6 +67,10 @@ class MuteRelay:
                 continue
             upstream.settimeout(None)
             with self._lock:
+                if self._closed.is_set():  # close() has taken its list already
+                    client.close()
+                    upstream.close()
+                    return
                 self._sockets += [client, upstream]
                 for source, sink in ((client, upstream), (upstream, client)):
                     pump = threading.Thread(target=self._pump, args=(source, sink), daemon=True)
@@ -66,7 +89,7 @@ class MuteRelay:
                 if not data:
                     break
                 sink.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket closed under select
             pass
         for end in (source, sink):  # one side ended: end the other too
             try:
@@ -82,8 +105,14 @@ class MuteRelay:
             pass
         self._listener.close()
         with self._lock:
-            for sock in self._sockets:
-                sock.close()
+            sockets = list(self._sockets)
             threads = list(self._threads)
+        for sock in sockets:  # both ends see the connection end, as when the server dies
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for thread in threads:
             thread.join(timeout=5)
+        for sock in sockets:  # only once no pump can still be waiting on it
+            sock.close()

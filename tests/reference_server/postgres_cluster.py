@@ -149,6 +149,28 @@ class Cluster:
                     raise ClusterError(f"PostgreSQL did not accept connections: {exc}") from None
                 time.sleep(0.1)
 
+    def standby(self) -> Cluster:
+        """A new, running hot standby of this cluster (a base backup that streams from it):
+        read-only, as PostgreSQL is while in recovery. Stop it with its own ``stop``."""
+        copy = Cluster(durable=self.durable)
+        copy._run(
+            str(self.bin / "pg_basebackup"),
+            "-D", str(copy.data),
+            "-h", "127.0.0.1",
+            "-p", str(self.port),
+            "-U", "postgres",
+            "--write-recovery-conf",
+            "--wal-method=stream",
+            "--checkpoint=fast",
+            "--no-sync",
+        )  # fmt: skip
+        try:
+            copy.launch()
+        except BaseException:
+            copy.stop()
+            raise
+        return copy
+
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 

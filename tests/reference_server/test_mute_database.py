@@ -2,22 +2,35 @@
 off by the network), between the reference server and the database (``MuteRelay``).
 
 The catalogue: a read, a write and the health check while it is mute, each with the answer it
-must get in bounded time; and the server working normally once PostgreSQL answers again."""
+must get in bounded time; and the server working normally once PostgreSQL answers again. The same
+for statements sent from a thread (the CLI, start-up checks, direct use of ``PostgresStore``),
+plus a connection lost under them and ``rooms-kit tokens add`` on a database gone mute."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
+from rooms_kit.cli.main import main as cli_main
 from rooms_kit.reference_server import app as app_module
-from rooms_kit.reference_server import postgres_loop
+from rooms_kit.reference_server import postgres_loop, postgres_store, postgres_watch, stores
 from rooms_kit.reference_server.app import ReferenceApp, create_reference_app
+from rooms_kit.reference_server.postgres_store import PostgresStore
+from rooms_kit.reference_server.postgres_watch import ThreadStatementTimeout
+from rooms_kit.reference_server.sqlite_store import StoreError
+from rooms_kit.reference_server.storage import Store
 from tests.reference_server.mute_relay import MuteRelay
 from tests.reference_server.postgres_cluster import Cluster
 from tests.reference_server.support import PortalTransport, empty_postgres_database, portal
@@ -62,16 +75,30 @@ def served(relay: tuple[MuteRelay, str]) -> Iterator[tuple[httpx.Client, Referen
         app.close()
 
 
-def _answer(call: Callable[[], httpx.Response]) -> httpx.Response:
-    """``call()``'s response; a hang fails the test after ``GUARD_SECONDS`` (the fixtures then
-    unmute the relay, which lets the stuck call end)."""
+def _outcome(call: Callable[[], object]) -> object:
+    """What ``call()`` returned or raised; a hang fails the test after ``GUARD_SECONDS``."""
+
+    def caught() -> object:
+        try:
+            return call()
+        except Exception as exc:  # the answer under test
+            return exc
+
     pool = ThreadPoolExecutor(1)
     try:
-        return pool.submit(call).result(timeout=GUARD_SECONDS)
+        return pool.submit(caught).result(timeout=GUARD_SECONDS)
     except FutureTimeout:
         pytest.fail(f"no answer within {GUARD_SECONDS} s while the database is mute")
     finally:
         pool.shutdown(wait=False)
+
+
+def _answer(call: Callable[[], httpx.Response]) -> httpx.Response:
+    """``call()``'s response (the fixtures unmute the relay after a hang, which lets the stuck
+    call end)."""
+    response = _outcome(call)
+    assert isinstance(response, httpx.Response), response
+    return response
 
 
 def _backend_error(response: httpx.Response) -> None:
@@ -149,3 +176,167 @@ def test_health_says_503_in_its_own_time_while_the_database_is_mute(
     while app._checks:  # the check given up on ends too, once it is cancelled or answered
         assert time.monotonic() < deadline, "an abandoned health check never ended"
         time.sleep(0.1)
+
+
+# The thread side: the CLI, start-up checks and direct use of PostgresStore block in psycopg
+# rather than on the event loop; ``postgres_watch`` bounds those statements.
+
+
+def _relayed(mute_relay: MuteRelay, direct: str) -> str:
+    port = psycopg.conninfo.conninfo_to_dict(direct)["port"]
+    return direct.replace(f":{port}/", f":{mute_relay.port}/")
+
+
+@pytest.fixture
+def thread_store(relay: tuple[MuteRelay, str]) -> Iterator[PostgresStore]:
+    mute_relay, direct = relay
+    store = PostgresStore(_relayed(mute_relay, direct), pool_size=2)
+    try:
+        yield store
+    finally:
+        mute_relay.unmute()
+        store.close()
+
+
+def test_a_thread_side_read_from_a_mute_database_fails_in_bounded_time_and_resumes(
+    relay: tuple[MuteRelay, str], thread_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
+    mute_relay, _ = relay
+    assert thread_store.has_tokens() is False  # a pooled connection is open before the silence
+    mute_relay.mute()
+    started = time.monotonic()
+    error = _outcome(thread_store.has_tokens)
+    assert isinstance(error, ThreadStatementTimeout), error
+    assert str(error) == (
+        f"{thread_store.path}: PostgreSQL did not answer within 1 s (the connection was closed)"
+    )
+    assert time.monotonic() - started < GUARD_SECONDS
+    mute_relay.unmute()
+    assert thread_store.has_tokens() is False  # the cut connection was replaced
+
+
+def test_a_thread_side_write_to_a_mute_database_fails_and_keeps_nothing(
+    relay: tuple[MuteRelay, str], thread_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
+    mute_relay, direct = relay
+    assert thread_store.auth_mode() is None
+    mute_relay.mute()
+    error = _outcome(lambda: thread_store.add_token_digest("d" * 64, "alice"))
+    assert isinstance(error, ThreadStatementTimeout), error
+    mute_relay.unmute()
+    with psycopg.connect(direct) as connection:
+        assert connection.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
+    thread_store.add_token_digest("d" * 64, "alice")
+    assert thread_store.player_for_token_digest("d" * 64) == "alice"
+
+
+def test_a_connection_lost_on_the_thread_side_is_a_store_error_not_a_traceback(
+    relay: tuple[MuteRelay, str], thread_store: PostgresStore
+) -> None:
+    mute_relay, _ = relay
+    assert thread_store.has_tokens() is False
+    mute_relay.close()  # every relayed socket closes, as when PostgreSQL is killed
+    error = _outcome(thread_store.has_tokens)
+    assert type(error) is StoreError, error
+    assert str(error).startswith(f"{thread_store.path}: "), error
+    assert "password" not in str(error)
+
+
+def test_tokens_add_on_a_database_gone_mute_exits_2_with_one_line(
+    relay: tuple[MuteRelay, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 1.0)
+    mute_relay, direct = relay
+    opened: list[PostgresStore] = []
+
+    def open_then_mute(database: str, *, pool_size: int | None = None) -> Store:
+        store = real_open(database, pool_size=pool_size)
+        assert isinstance(store, PostgresStore)
+        opened.append(store)
+        assert store.has_tokens() is False  # the command's pool holds an open connection
+        mute_relay.mute()  # PostgreSQL falls silent right after the command has connected
+        return store
+
+    real_open = stores.open_store
+    monkeypatch.setattr(stores, "open_store", open_then_mute)
+    address = _relayed(mute_relay, direct)
+    status = _outcome(lambda: cli_main(["tokens", "add", "alice", "--database", address]))
+    mute_relay.unmute()
+    assert len(opened) == 1
+    assert status == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"rooms-kit: error: {opened[0].path}: PostgreSQL did not answer within 1 s"
+        " (the connection was closed)\n"
+    )
+
+
+def test_no_connection_from_a_mute_database_is_a_store_error_in_bounded_time(
+    relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool opens connections on demand; when none can be opened (PostgreSQL accepts the
+    TCP connection but never answers), the caller gets a ``StoreError``, not psycopg's
+    ``PoolTimeout``."""
+    monkeypatch.setattr(postgres_store, "POOL_WAIT_SECONDS", 1.0)
+    mute_relay, direct = relay
+    store = PostgresStore(_relayed(mute_relay, direct), pool_size=2)
+    try:
+        mute_relay.mute()
+        error = _outcome(store.has_tokens)
+        assert type(error) is StoreError, error
+        assert str(error) == (
+            f"{store.path}: no database connection within 1 s (PostgreSQL did not answer, "
+            "or every connection stayed busy)"
+        )
+        mute_relay.unmute()
+        deadline = time.monotonic() + GUARD_SECONDS
+        while _outcome(store.has_tokens) is not False:  # the pool retries with a back-off
+            assert time.monotonic() < deadline, "no connection once PostgreSQL answers again"
+            time.sleep(0.2)
+    finally:
+        mute_relay.unmute()
+        store.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
+    relay: tuple[MuteRelay, str], tmp_path: Path, sig: signal.Signals, workers: str
+) -> None:
+    """``serve`` starting on a database that does not answer waits up to 10 s to connect (and
+    40 s a statement); SIGTERM or Ctrl-C meanwhile ends it at once with exit status 0 and
+    ``stopped`` as its last line. Before, SIGTERM killed the single process outright."""
+    mute_relay, direct = relay
+    mute_relay.mute()
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0"]
+    command += ["--workers", workers, "--database", _relayed(mute_relay, direct), "--dev-tokens"]
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + GUARD_SECONDS
+        while mute_relay.connections() == 0:  # serve (or its first worker) is connecting
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "serve never reached the database"
+            time.sleep(0.05)
+        os.kill(process.pid, sig)
+        status = process.wait(timeout=GUARD_SECONDS)  # a guard against a hang only
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+    text = log.read_text()
+    assert status == 0, text
+    assert "Traceback" not in text
+    assert json.loads(text.splitlines()[-1])["event"] == "stopped", text

@@ -438,6 +438,57 @@ def test_a_stopping_server_refuses_new_connections_while_it_drains(
     assert [r.get("event") for r in server.records()][-1] == "stopped"
 
 
+@pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_second_signal_while_draining_stops_waiting_for_requests_in_flight(
+    workers: str, second: signal.Signals, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """SIGTERM with a request in flight starts the drain, which would wait up to 30 s for that
+    request; a second SIGTERM or SIGINT ends the wait: the held request is answered 503 in the
+    envelope (the server is stopping) and the server exits 0 with ``stopped``. Before, a second SIGTERM did nothing, and with
+    workers neither did a second SIGINT."""
+    with ServerProcess(
+        "--database", str(tmp_path / "rooms.db"), "--workers", workers, "--dev-tokens",
+        cwd=tmp_path,
+    ) as server:  # fmt: skip
+        serving = server.worker_pids() if workers != "1" else [server.pid]
+        held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
+        request.addfinalizer(held.close)
+        held.sendall(
+            b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
+            b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 30\r\n\r\n{"
+        )
+        wait_for(
+            lambda: (
+                sum(len(_tcp_sockets_of(pid, server.port)["established"]) for pid in serving) >= 1
+            )
+        )
+        os.kill(server.pid, signal.SIGTERM)
+        refused = False
+        while not refused and server.process.poll() is None:  # the drain has begun
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+            except ConnectionRefusedError:
+                refused = True
+            except (ConnectionResetError, TimeoutError):
+                pass
+        assert refused
+        assert server.process.poll() is None  # waiting for the request in flight
+        os.kill(server.pid, second)
+        held.settimeout(10)  # well within the 30 s the drain would otherwise wait
+        answer = b""
+        while chunk := held.recv(65536):  # the server closes the connection after the answer
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 "), answer
+        assert json.loads(body)["error"]["message"] == (
+            "The server stopped before finishing this request."
+        )
+        assert server._reap() == 0
+    assert [r.get("event") for r in server.records()][-1] == "stopped"
+
+
 def _tcp_established(server: ServerProcess, port: int) -> int:
     return sum(len(_tcp_sockets_of(pid, port)["established"]) for pid in server.worker_pids())
 

@@ -11,9 +11,7 @@ import json
 from typing import Any
 
 from rooms_kit.codegen.model import Api, Field, TypeRef
-
-INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
+from rooms_kit.formats import INT32_MAX, INT32_MIN
 
 
 def bundle(api: Api) -> dict[str, Any]:

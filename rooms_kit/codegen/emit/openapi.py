@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms_kit.codegen.emit.bundle import INT32_MAX, INT32_MIN, as_openapi_components
+from rooms_kit.codegen.emit.bundle import as_openapi_components
 from rooms_kit.codegen.model import Api, Operation, Parameter
+from rooms_kit.formats import INT32_MAX, INT32_MIN
 
 ERROR_STATUSES = {
     "400": "The request broke the contract: a bad parameter or body (reason invalid, required, "
