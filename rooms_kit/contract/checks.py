@@ -304,7 +304,8 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
     schema = ctx.openapi.resolve(schema)
     if _is_int64(ctx, schema):
         if not isinstance(value, str):
-            text = f"{type(value).__name__} {clip(repr(value), MAX_MESSAGE_CHARS)} where an int64 string belongs"
+            shown = clip(repr(value), MAX_MESSAGE_CHARS)
+            text = f"{type(value).__name__} {shown} where an int64 string belongs"
             yield (at or "/", "type", text)
         elif not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
             yield (
