@@ -14,12 +14,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
+from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.operations import Route
 from rooms_kit.traffic.seen import Seen
+from rooms_kit.validation.depth import MAX_DEPTH, deeper_than
 
 MAX_PROBLEMS = 3
 RULES = ("requires_credentials", "rejects_invalid_input")
@@ -80,9 +82,15 @@ class InputRules:
             except orjson.JSONDecodeError:
                 return [*found, "the body is not JSON"]
             validator = self._validator(operation, body_schema)
-            for error in validator.iter_errors(document):
+            try:
+                errors = list(validator.iter_errors(document))
+            except RecursionError:  # jsonschema quotes a wrong value whole: a deep one overflows
+                deep = pointer_of(deeper_than(document, MAX_DEPTH) or ()) or "/"
+                errors = []
+                found.append(f"body {deep}: a wrong value nested deeper than {MAX_DEPTH} levels")
+            for error in errors:
                 pointer = "".join(f"/{part}" for part in error.absolute_path) or "/"
-                found.append(f"body {pointer}: {error.message}")
+                found.append(f"body {pointer}: {clip(error.message, 200)}")
         return found[:MAX_PROBLEMS]
 
     def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:

@@ -23,10 +23,11 @@ import pytest
 from rooms_kit.traffic import lifecycle
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import Limits, exchange
+from rooms_kit.traffic.inputs import InputRules
 from rooms_kit.traffic.lifecycle import Lifecycle
 from rooms_kit.traffic.operations import Route
 from rooms_kit.traffic.seen import Seen
-from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
+from tests.traffic.support import LoopbackServer, ProxyRun, judge, proxy_in_front_of
 
 LIMITS = Limits(seconds=5.0)
 ROOM = '{"kind": "games#room", "roomId": "%s", %s}'
@@ -200,3 +201,14 @@ def test_a_defect_of_the_judging_never_costs_the_exchange(
     )
     proxy.parts.close()
     assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_a_deep_wrong_value_in_a_request_is_invalid_input() -> None:
+    # jsonschema quotes the wrong value whole: at 1,000 levels its repr overflowed Python's stack
+    # (RecursionError) when an upstream answered such a create with 200
+    rules = InputRules(judge().openapi)
+    deep = b"[" * 1000 + b"1" + b"]" * 1000
+    assert rules.problems("games.rooms.create", "", b'{"variant": ' + deep + b"}") == [
+        "body /variant" + "/0" * 127 + ": a wrong value nested deeper than 128 levels"
+    ]
+    assert rules.problems("games.rooms.create", "", b'{"unknown": ' + deep + b"}") == []
