@@ -48,7 +48,7 @@ EPILOG = """\
 bounds:
   every request has --request-timeout seconds to connect and answer in full (a slow drip counts);
   bodies are read up to --max-response-bytes after decompression, headers up to 100 fields and
-  64 KiB, JSON up to 1,024 levels deep; the whole run stops at --max-time (default 80 s for smoke,
+  64 KiB, JSON up to 512 levels deep; the whole run stops at --max-time (default 80 s for smoke,
   900 s for full) and reports what it saw with a run_deadline failure.
 
 exit status:

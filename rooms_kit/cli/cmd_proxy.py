@@ -25,6 +25,7 @@ exit status:
   0  no violation was seen
   1  at least one violation was seen
   2  the proxy could not run (bad usage, the address is taken, the recording cannot be written)
+     or could not judge every exchange (a defect of rooms-kit, said on standard error)
 
 examples:
   rooms-kit proxy --upstream http://127.0.0.1:8080 --port 8081 --report-dir build/proxy

@@ -22,7 +22,7 @@ DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 4 * MIB
 DEFAULT_MAX_HEADER_COUNT = 100
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
-DEFAULT_MAX_JSON_DEPTH = 1024
+DEFAULT_MAX_JSON_DEPTH = 512  # the checks parse with Python's json, which stops near 1,000 levels
 KEPT_PARTIAL_BYTES = 16 * 1024  # what a failure keeps of a body it gave up on
 
 # gzip or zlib container, whichever the header says (deflate servers send zlib streams).
@@ -77,6 +77,13 @@ def check_headers(headers: tuple[tuple[str, str], ...], limits: Limits) -> None:
             f"response headers of {size} bytes, more than {limits.max_header_bytes}",
             headers=tuple((name, value[:200]) for name, value in headers[:20]),
         )
+
+
+def content_coding(headers: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str | None:
+    """Every ``content-encoding`` of an answer as one list: two such headers mean the same as one
+    with both values (RFC 9110), so ``gzip`` twice is a body compressed twice, never once."""
+    codings = [value for name, value in headers if name.lower() == "content-encoding"]
+    return ", ".join(codings) if codings else None
 
 
 class BodyReader:

@@ -8,7 +8,7 @@ each is registered by ``@response_check`` under its function's name, see ``regis
 - ``not_a_server_error``      no 5xx, ever
 - ``documented_status``       the status is one the OpenAPI document lists for the operation
 - ``json_content_type``       a body travels as ``application/json``; a 204 has no body
-- ``json_body``               a body is UTF-8 JSON nested at most 1,024 levels deep
+- ``json_body``               a body is UTF-8 JSON nested at most 512 levels deep
 - ``error_envelope``          every error carries Google's envelope with ``code`` equal to the status
 - ``openapi_response_schema`` a success body matches the operation's schema in ``openapi.json``
 - ``strict_schema``           ... and the kit's own schemas in strict mode (unknown properties,
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from rooms_kit.contract.failures import ContractFailure, Finding, pointer_pattern
+from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_pattern
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
@@ -40,6 +40,7 @@ from rooms_kit.validation import Validators
 
 MAX_LISTED_ERRORS = 5
 MAX_FINDINGS = 20  # distinct places reported per answer
+MAX_MESSAGE_CHARS = 200  # of one schema error's words: jsonschema quotes the whole offending value
 
 # The behaviour checks with their promises (declared in ``registry``).
 BEHAVIOUR_CHECKS: dict[str, str] = {}
@@ -199,7 +200,7 @@ def json_content_type(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
-@response_check("a body is UTF-8 JSON nested at most 1,024 levels deep")
+@response_check("a body is UTF-8 JSON nested at most 512 levels deep")
 def json_body(ctx: CheckContext, exchange: Exchange) -> None:
     response = exchange.response
     if response.status == 204 or 300 <= response.status < 400:
@@ -243,7 +244,7 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     body = _json_body(exchange)
     errors = list(ctx.openapi.validator(schema).iter_errors(body))
     if errors:
-        problems = [(_pointer(e), str(e.validator), e.message) for e in errors]
+        problems = [(_pointer(e), str(e.validator), _message(e)) for e in errors]
         raise ContractFailure(
             "openapi_response_schema",
             f"{len(errors)} schema violation(s) in the {status} body",
@@ -303,10 +304,15 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
     schema = ctx.openapi.resolve(schema)
     if _is_int64(ctx, schema):
         if not isinstance(value, str):
-            text = f"{type(value).__name__} {value!r} where an int64 string belongs"
+            shown = clip(repr(value), MAX_MESSAGE_CHARS)
+            text = f"{type(value).__name__} {shown} where an int64 string belongs"
             yield (at or "/", "type", text)
         elif not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-            yield (at or "/", "int64", f"{value!r} is not an int64 in decimal digits")
+            yield (
+                at or "/",
+                "int64",
+                f"{clip(repr(value), MAX_MESSAGE_CHARS)} is not an int64 in decimal digits",
+            )
         return
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
@@ -322,7 +328,11 @@ def _pointer(error: Any) -> str:
 
 
 def _describe(error: Any) -> str:
-    return f"{_pointer(error) or '/'}: {error.message}"
+    return f"{_pointer(error) or '/'}: {_message(error)}"
+
+
+def _message(error: Any) -> str:
+    return clip(error.message, MAX_MESSAGE_CHARS)
 
 
 BEHAVIOUR_CHECKS.update({name: CHECKS[name].promise for name in names("behaviour")})

@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from rooms_kit.contract.http import Exchange
 
 _INDEX = re.compile(r"/[0-9]+(?=/|$)")
+MAX_DETAIL_CHARS = (
+    1000  # of a failure's details as printed and kept: they may quote a server's values
+)
+
+
+def clip(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (the last one an ellipsis): a server's 1 MB room id
+    or value never becomes a 1 MB line."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def pointer_pattern(pointer: str) -> str:

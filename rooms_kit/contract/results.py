@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.contract.http import Exchange
 
 SCENARIO = "(scenario)"
@@ -206,7 +206,7 @@ class Results:
             check,
             operation,
             title,
-            message,
+            clip(message),
             unit.name,
             None if evidence is None else evidence.kept(),
             code=code or title,

@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 
 import h11
 
-from rooms_kit.contract.bounded import BodyReader, Limits, TransportFailure, check_headers
+from rooms_kit.contract.bounded import (
+    BodyReader,
+    Limits,
+    TransportFailure,
+    check_headers,
+    content_coding,
+)
 
 RECV_BYTES = 64 * 1024
 
@@ -74,7 +80,8 @@ class WireClient:
         except TimeoutError:
             self._timed_out(until, deadline, "connecting", b"")
         except OSError as exc:
-            raise Unreachable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            reason = exc.strerror.lower() if exc.strerror else str(exc)  # words, no [Errno N]
+            raise Unreachable(f"cannot connect to {self.host}:{self.port}: {reason}") from exc
         if self.tls:
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
         self._sock = sock
@@ -191,9 +198,7 @@ class WireClient:
                 status = event.status_code
                 response_headers = tuple((_text(k), _text(v)) for k, v in event.headers)
                 check_headers(response_headers, self.limits)
-                encoding = next(
-                    (v for k, v in response_headers if k.lower() == "content-encoding"), None
-                )
+                encoding = content_coding(response_headers)
                 reader = BodyReader(
                     self.limits, encoding, started=started, status=status, headers=response_headers
                 )

@@ -56,6 +56,11 @@ def check_base_url(url: str, flag: str) -> str:
         raise KitError(f"{flag} {url!r} must be an http:// or https:// URL with a host")
     if parsed.query or parsed.fragment:
         raise KitError(f"{flag} {url!r} must not carry a query or a fragment")
+    if parsed.userinfo:  # never echoed: it may hold a password
+        raise KitError(
+            f"{flag}: a user name or password in the URL is not supported (each request carries "
+            "its own credentials)"
+        )
     return url.rstrip("/")
 
 

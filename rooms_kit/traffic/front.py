@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httptools
 
@@ -54,6 +55,22 @@ class _Refusal(Exception):
     def __init__(self, status: int, phrase: str, reason: str, message: str) -> None:
         super().__init__(message)
         self.answer = (status, phrase, reason, message)
+
+
+def origin_form(target: bytes) -> bytes:
+    """The path and query of a request target: the absolute form (``http://host/path?q``) is
+    reduced to them, ``/path`` and ``*`` stay. A target that is no URL (``http://[::1/``) is
+    refused with 400; before, the error escaped and the client waited for good."""
+    if target.startswith(b"/") or target == b"*":
+        return target
+    try:
+        parts = urlsplit(target.decode("latin-1"))
+    except ValueError:
+        raise _Refusal(
+            400, "Bad Request", "badRequest", "the request target is not a URL"
+        ) from None
+    path = (parts.path or "/").encode("latin-1")
+    return path + (b"?" + parts.query.encode("latin-1") if parts.query else b"")
 
 
 class ClientConnection(asyncio.Protocol):
@@ -176,7 +193,7 @@ class ClientConnection(asyncio.Protocol):
             )
         request = Request(
             self.parser.get_method(),
-            b"".join(self._url),
+            origin_form(b"".join(self._url)),
             self._headers,
             b"".join(self._body),
             self.parser.should_keep_alive(),

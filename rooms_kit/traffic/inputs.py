@@ -14,12 +14,13 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.operations import Route
 from rooms_kit.traffic.seen import Seen
+from rooms_kit.validation.depth import MAX_DEPTH, deeper_than
 
 MAX_PROBLEMS = 3
 RULES = ("requires_credentials", "rejects_invalid_input")
@@ -79,10 +80,13 @@ class InputRules:
                 document = orjson.loads(body)
             except orjson.JSONDecodeError:
                 return [*found, "the body is not JSON"]
+            deep = body.count(b"[") + body.count(b"{") > MAX_DEPTH  # a quick look first
+            if deep and deeper_than(document, MAX_DEPTH) is not None:
+                document = _pruned(document, MAX_DEPTH)
             validator = self._validator(operation, body_schema)
             for error in validator.iter_errors(document):
                 pointer = "".join(f"/{part}" for part in error.absolute_path) or "/"
-                found.append(f"body {pointer}: {error.message}")
+                found.append(f"body {pointer}: {clip(error.message, 200)}")
         return found[:MAX_PROBLEMS]
 
     def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
@@ -128,3 +132,15 @@ class InputRules:
                     )
                 )
         return found
+
+
+def _pruned(value: Any, levels: int) -> Any:
+    """``value`` with every container below ``levels`` levels emptied (same JSON type). No
+    schema is a dozen levels deep, so the verdicts stay the same; but jsonschema quotes a wrong
+    value whole, and the repr of one 1,000 levels deep overflowed Python's stack (or not,
+    depending on the calls below: the answer must not depend on that)."""
+    if isinstance(value, dict):
+        return {key: _pruned(item, levels - 1) for key, item in value.items()} if levels else {}
+    if isinstance(value, list):
+        return [_pruned(item, levels - 1) for item in value] if levels else []
+    return value

@@ -58,6 +58,7 @@ APPLIED = {  # operation -> the rules its successful answers are judged by
     "games.rooms.reportStatus": ("status_version_monotonic",),
     "games.rooms.dismiss": (),  # answers without a room; its effect is judged on later lists
 }
+LEFT_ALONE = {"ROOM_ACTIVE", "ROOM_DELETED", "ROOM_AUTO_MATCHING"}  # statuses room_lifecycle skips
 HIDES = {
     "games.rooms.dismiss": "dismiss_hides_invitation",
     "games.rooms.decline": "decline_hides_invitation",
@@ -88,18 +89,29 @@ class _Facts:
     version: int | None
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects in ``value`` when it is an array; nothing for any other JSON value (a broken
+    upstream may send a string, a number or an object where an array belongs)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _rooms(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         return []
     if body.get("kind") == "games#room" or ("roomId" in body and "participants" in body):
         return [body]
-    return [item for item in body.get("items") or [] if isinstance(item, dict)]
+    return _dicts(body.get("items"))
 
 
 def _player_ids(room: dict[str, Any], status: str | None = None) -> set[str] | None:
     """Player ids of the participants (with ``status``); None when any participant hides its id."""
     found: set[str] = set()
-    for entry in room.get("participants") or []:
+    entries = room.get("participants")
+    for entry in entries if isinstance(entries, list) else []:
         player = entry.get("player") if isinstance(entry, dict) else None
         player_id = player.get("playerId") if isinstance(player, dict) else None
         if not isinstance(player_id, str):
@@ -113,9 +125,9 @@ def _not_active(room_id: str, body: dict[str, Any]) -> list[ContractFailure]:
     """``room_lifecycle``: a room whose joined players (two or more, nobody still invited) are all
     connected is active; one still matching players, active or deleted is left alone."""
     status = body.get("status")
-    if status in {None, "ROOM_ACTIVE", "ROOM_DELETED", "ROOM_AUTO_MATCHING"}:
+    if not isinstance(status, str) or status in LEFT_ALONE:
         return []
-    entries = [entry for entry in body.get("participants") or [] if isinstance(entry, dict)]
+    entries = _dicts(body.get("participants"))
     joined = [entry for entry in entries if entry.get("status") == "PARTICIPANT_JOINED"]
     if len(joined) < 2 or any(entry.get("status") == "PARTICIPANT_INVITED" for entry in entries):
         return []
@@ -151,9 +163,20 @@ class Lifecycle:
         room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room()
-            if len(self.rooms) > MAX_ROOMS:
-                self.rooms.popitem(last=False)
+            if len(self.rooms) > MAX_ROOMS:  # the oldest is forgotten, its invitations with it
+                forgotten, old = self.rooms.popitem(last=False)
+                for invitee in old.invited:
+                    self._uninvite(invitee, forgotten)
         return room
+
+    def _uninvite(self, invitee: str, room_id: str) -> None:
+        """``room_id`` no longer among ``invitee``'s invitations (a player with none is dropped,
+        so the table holds only players with an invitation in a room still followed)."""
+        rooms = self.invitations.get(invitee)
+        if rooms is not None:
+            rooms.discard(room_id)
+            if not rooms:
+                del self.invitations[invitee]
 
     def applied(self, seen: Seen, route: Route) -> tuple[str, ...]:
         if not 200 <= seen.status < 300:
@@ -200,10 +223,10 @@ class Lifecycle:
     def _create(self, seen: Seen, body: Any) -> list[ContractFailure]:
         if not isinstance(body, dict):
             return []
-        creator = (body.get("creationDetails") or {}).get("participantId")
-        for entry in body.get("participants") or []:
-            if isinstance(entry, dict) and entry.get("id") == creator:
-                player_id = (entry.get("player") or {}).get("playerId")
+        creator = _dict(body.get("creationDetails")).get("participantId")
+        for entry in _dicts(body.get("participants")):
+            if entry.get("id") == creator:
+                player_id = _dict(entry.get("player")).get("playerId")
                 if isinstance(player_id, str):
                     self.players.setdefault(seen.player, player_id)
         sent_body = _json(seen.request_body)
@@ -249,7 +272,7 @@ class Lifecycle:
                 self.invitations.setdefault(invitee, set()).add(room_id)
             for moved in set(room.invited) - invited:
                 del room.invited[moved]
-                self.invitations.get(moved, set()).discard(room_id)
+                self._uninvite(moved, room_id)
         if facts.deleted and not room.deleted_at:
             room.deleted_at = done
         found += facts.not_active
@@ -331,7 +354,7 @@ class Lifecycle:
         page = Page(
             seen.player,
             token,
-            int(asked) if asked.isdigit() else None,
+            int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 20 else None,
             [str(room.get("roomId")) for room in rooms],
             next_token if isinstance(next_token, str) and next_token else None,
             sent,

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
-from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.report.table import short
 from rooms_kit.contract.results import Results, UnitResult
@@ -20,6 +20,15 @@ from rooms_kit.traffic.checking import Judge, exchange
 from rooms_kit.traffic.operations import Route, Router
 from rooms_kit.traffic.seen import Seen
 
+# control characters written as escapes, so that a violation is always one line: a server's body
+# or ids quoted in it could otherwise start lines of their own (forged "proxy:N:" lines)
+ONE_LINE = {code: f"\\x{code:02x}" for code in [*range(32), 0x7F]} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
 EXCHANGES = "exchanges"
 LIFECYCLE = "lifecycle"
 LABEL = "proxy"
@@ -47,12 +56,14 @@ class Monitor:
     aliases: Aliases
     upstream: str
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
     sink: Sink | None = None
     rules: list[Rules] = field(default_factory=list)
     results: Results = field(init=False)
     exchanges: int = 0
     checked: int = 0
     violations: int = 0
+    defects: int = 0  # exchanges the kit failed to judge (each said on ``err``)
     _units: dict[tuple[str, str], UnitResult] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -86,18 +97,16 @@ class Monitor:
             found.append((EXCHANGES, seen.problem))
         elif route is not None:
             self.checked += 1
-            for name, failure in self.judge.run(data):
-                if failure is None:
-                    self.results.record_pass(name, operation)
-                else:
-                    found.append((EXCHANGES, failure))
-            for rules in self.rules:
-                failures = rules.observe(seen, route, data)
-                found += [(LIFECYCLE, failure) for failure in failures]
-                failed = {failure.check for failure in failures}
-                for name in rules.applied(seen, route):
-                    if name not in failed:
-                        self.results.record_pass(name, operation)
+            try:
+                self._judge(seen, route, operation, data, found)
+            except Exception as exc:  # a defect of the kit: said, and the exchange goes on
+                self.defects += 1
+                print(
+                    f"rooms-kit proxy: exchange {seen.number} could not be judged, a defect of "
+                    f"rooms-kit (please report it): {type(exc).__name__}: {clip(str(exc), 200)}",
+                    file=self.err,
+                    flush=True,
+                )
         for phase, failure in found:
             unit = self.unit(phase, operation if phase == EXCHANGES else failure.check)
             self.results.record_failure(failure, operation, unit, failure.exchange or data)
@@ -109,10 +118,33 @@ class Monitor:
             self.sink.write(seen, route)
         return [failure for _, failure in found]
 
+    def _judge(
+        self,
+        seen: Seen,
+        route: Route,
+        operation: str,
+        data: Exchange,
+        found: list[tuple[str, ContractFailure]],
+    ) -> None:
+        """The checks and the rules on one exchange of the API; each failure added to ``found``."""
+        for name, failure in self.judge.run(data):
+            if failure is None:
+                self.results.record_pass(name, operation)
+            else:
+                found.append((EXCHANGES, failure))
+        for rules in self.rules:
+            failures = rules.observe(seen, route, data)
+            found += [(LIFECYCLE, failure) for failure in failures]
+            failed = {failure.check for failure in failures}
+            for name in rules.applied(seen, route):
+                if name not in failed:
+                    self.results.record_pass(name, operation)
+
     @staticmethod
     def line(seen: Seen, operation: str, failure: ContractFailure) -> str:
-        details = f": {failure.message}" if failure.message else ""
-        return (
+        details = f": {clip(failure.message)}" if failure.message else ""
+        line = (
             f"{LABEL}:{seen.number}: {short(operation)} {seen.method} {seen.target}: "
             f"[{failure.check}] {failure.title}{details}"
         )
+        return line.translate(ONE_LINE)

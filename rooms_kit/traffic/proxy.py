@@ -18,13 +18,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
 import time
 from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from rooms_kit.contract.bounded import BodyReader, TransportFailure
-from rooms_kit.contract.failures import ContractFailure
+import httpx
+
+from rooms_kit.contract.bounded import BodyReader, TransportFailure, content_coding
+from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.reference_server.limits import ConnectionLimits, connection_cap
 from rooms_kit.traffic.aliases import AUTHORIZATION, Aliases
 from rooms_kit.traffic.checking import (
@@ -84,7 +87,12 @@ def _answer(status: int, body: bytes, *, close: bool) -> bytes:
 
 
 def system_reason(exc: OSError) -> str:
-    """The system's reason in words, without Python's ``[Errno N]`` or the call that failed."""
+    """The system's reason in words, without Python's ``[Errno N]`` or the call that failed (a
+    TLS failure carries OpenSSL's code in ``errno``: 1 read as "operation not permitted")."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its TLS certificate is refused: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS handshake failed: {(exc.reason or str(exc)).lower().replace('_', ' ')}"
     if exc.errno:
         return os.strerror(exc.errno).lower()
     return str(exc) or type(exc).__name__
@@ -116,10 +124,11 @@ class Proxy:
         self.connections: set[ClientConnection] = set()
         self.in_flight: dict[ClientConnection, Forwarding] = {}
         self.stopping = False
-        self._prefix = parts.path.rstrip("/").encode("latin-1")
+        url = httpx.URL(self.upstream)  # as a request line and a Host header carry them:
+        self._prefix = url.raw_path.rstrip(b"/")  # percent-encoded ('/a b', '/€')
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.pool = Upstream(parts.scheme, parts.hostname or "", port, parts.netloc.encode())
-        self._host = b"host: " + parts.netloc.encode() + b"\r\n"
+        self.pool = Upstream(parts.scheme, parts.hostname or "", port, url.netloc)
+        self._host = b"host: " + url.netloc + b"\r\n"  # IDNA, never a user or password
 
     def connection(self) -> ClientConnection:
         return ClientConnection(self)
@@ -193,13 +202,8 @@ class Forwarding:
         self._reader: BodyReader | None = None
         self.begun = time.monotonic()
         self.deadline = self.begun + proxy.limits.seconds
-        target = request.target
-        if not target.startswith(b"/"):  # absolute form: keep the path and query only
-            parts = urlsplit(target.decode("latin-1"))
-            target = (parts.path or "/").encode("latin-1")
-            target += b"?" + parts.query.encode("latin-1") if parts.query else b""
-        self.target = target
-        self.seen = self._seen(target)
+        self.target = request.target  # already in origin form (front.origin_form)
+        self.seen = self._seen(request.target)
 
     def _seen(self, target: bytes) -> Seen:
         """The exchange as it may be shown: each credential replaced by its alias (one pass)."""
@@ -258,17 +262,14 @@ class Forwarding:
         seen.status = status
         kept: list[tuple[bytes, bytes]] = []
         shown: list[tuple[str, str]] = []
-        coding = None
         for name, value in headers:
-            lower = name.lower()
-            if lower in HOP_BY_HOP:
+            if name.lower() in HOP_BY_HOP:
                 continue
             kept.append((name, value))
             shown.append((name.decode("latin-1"), value.decode("latin-1")))
-            if lower == b"content-encoding":
-                coding = shown[-1][1]
         seen.response_headers = shown
         seen.problem = headers_problem(shown, self.proxy.limits)
+        coding = content_coding(shown)
         try:
             self._reader = body_reader(self.proxy.limits, coding, started=self.begun, status=status)
         except TransportFailure as failure:  # an encoding the checks cannot read: forward only
@@ -417,7 +418,8 @@ class Forwarding:
 
     def _refusal(self, failures: list[ContractFailure], close: bool) -> bytes:
         details = [
-            f"[{f.check}] {f.title}" + (f": {f.message}" if f.message else "") for f in failures
+            f"[{f.check}] {f.title}" + (f": {clip(f.message)}" if f.message else "")
+            for f in failures
         ]
         summary = "; ".join(f"[{f.check}] {f.title}" for f in failures)
         text = f"rooms-kit proxy (strict): the upstream answer breaks the contract: {summary}"

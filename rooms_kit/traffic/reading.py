@@ -20,6 +20,8 @@ from typing import IO, Any
 
 import orjson
 
+from rooms_kit.schemas.loading import pointer_of
+from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
 from rooms_kit.validation.issues import KIND, TOO_LARGE, Issue
 from rooms_kit.validation.reading import (
     BOM,
@@ -173,7 +175,14 @@ def check_recording(
             checker = checkers.get(kind)
             if checker is None:
                 checker = checkers[kind] = Checker(validators, kind=kind, max_errors=max_errors)
-            record = Record(path, index, line, raw=orjson.dumps(body))
+            try:
+                raw = orjson.dumps(body)
+            except orjson.JSONEncodeError:  # deeper than orjson writes: the validators' answer
+                deep = deeper_than(body, MAX_DEPTH) or ()
+                issue = replace(depth_issue(deep), pointer=where + pointer_of(deep), line=line)
+                yield Result(path, index, line, kind, (issue,))
+                continue
+            record = Record(path, index, line, raw=raw)
             found = checker.check(record)
             if found is None:
                 yield None

@@ -3,10 +3,12 @@
 A line holds ``recording`` (the format version), ``n`` (the exchange number of the session),
 ``time`` (UTC, when the request arrived), ``player`` (the caller's alias, never a token),
 ``method``, ``path``, ``query`` (``oauth_token`` aliased), ``operation`` (or null outside the
-API), ``status`` (0: no answer), ``latencyMs``, ``contentType`` (of the answer, without parameters), and both bodies: ``request`` and ``response`` hold
-the JSON value when the body is JSON (null when empty), ``requestText`` / ``responseText`` the text
-of a body that is not JSON; ``problem`` names a bound the upstream broke. Lines are written when an
-exchange completes, so they follow the order of the answers.
+API), ``status`` (0: no answer), ``latencyMs``, ``contentType`` (of the answer, without
+parameters), and both bodies: ``request`` and ``response`` hold the JSON value when the body is
+JSON (null when empty), ``requestText`` / ``responseText`` the text of a body that is not JSON or
+is nested too deep to be written in a line (over 253 levels); ``problem`` names a bound the
+upstream broke. Lines are written when an exchange completes, so they follow the order of the
+answers.
 
 A name ending in ``.gz`` is written gzip-compressed. With a rotation size the lines go on in
 ``NAME-2.ndjson``, ``NAME-3.ndjson`` … once a file holds that many (uncompressed) bytes; every
@@ -56,6 +58,18 @@ def line_of(seen: Seen, route: Route | None) -> dict[str, Any]:
         line["responseText"] = response_text
     if seen.problem is not None:
         line["problem"] = f"[{seen.problem.check}] {seen.problem.title}"
+    return line
+
+
+def _too_deep_as_text(line: dict[str, Any], seen: Seen) -> dict[str, Any]:
+    """``line`` with each JSON body that orjson cannot write inside a line (nested more than
+    253 levels) moved to ``requestText`` / ``responseText``, as the text that came."""
+    for key, body in (("request", seen.request_body), ("response", seen.response_body)):
+        try:
+            orjson.dumps([line[key]])  # one level more, as inside the line
+        except orjson.JSONEncodeError:
+            line[key] = None
+            line[f"{key}Text"] = body.decode("utf-8", "replace")
     return line
 
 
@@ -117,8 +131,15 @@ class Recorder:
     def write(self, seen: Seen, route: Route | None) -> None:
         if self.failure is not None:
             return
-        text = orjson.dumps(line_of(seen, route)).decode()
-        data = (self.aliases.scrub(text) + "\n").encode()
+        line = line_of(seen, route)
+        try:
+            text = orjson.dumps(line).decode()
+        except orjson.JSONEncodeError:  # a body nested past what orjson writes: kept as its text
+            line = _too_deep_as_text(line, seen)
+            text = orjson.dumps(line).decode()
+        if self.aliases.in_json(text):  # a token in the line: replaced in its values only
+            text = orjson.dumps(self.aliases.scrub_line(line)).decode()
+        data = (text + "\n").encode()
         try:
             if self.rotate_bytes and self._size and self._size + len(data) > self.rotate_bytes:
                 self.close()

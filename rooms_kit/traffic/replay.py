@@ -30,7 +30,8 @@ from rooms_kit.contract.bounded import TransportFailure
 from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN
 from rooms_kit.traffic.checking import Limits, body_reader
 from rooms_kit.traffic.operations import Router
-from rooms_kit.traffic.reading import read_lines
+from rooms_kit.traffic.reading import RecordingError, read_lines
+from rooms_kit.validation.depth import deeper_than
 
 ID_KEYS = {"roomId", "id", "participantId", "playerId", "nextPageToken"}
 VOLATILE = {
@@ -40,7 +41,9 @@ VOLATILE = {
     "timeMillis",
 }
 REQUEST_ID = "requestId"
-MAX_DIFFERENCES = 20
+MAX_DIFFERENCES = 20  # differences whose bodies are kept for the reports (the others: their line)
+MAX_BODY_DEPTH = 253  # the deepest body a recording line holds as JSON (orjson writes 254 levels)
+VISIBLE_ASCII = re.compile(r"[\x21-\x7e]*")
 
 
 @dataclass(frozen=True)
@@ -283,9 +286,12 @@ class Replayer:
         if not raw:
             return status, media, None, None
         try:
-            return status, media, orjson.loads(raw), None
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError:
+            body = None
+        if body is None or deeper_than(body, MAX_BODY_DEPTH) is not None:  # compared as text
             return status, media, None, raw.decode("utf-8", "replace")
+        return status, media, body, None
 
 
 TRANSPORT_WORDS: dict[type[httpx.HTTPError], str] = {
@@ -329,7 +335,33 @@ def _timeout(exc: httpx.TimeoutException, seconds: float) -> str:
     return f"timeout ({seconds:g} s)"
 
 
-def steps(paths: list[str]) -> Iterator[Step]:
+def unsendable(line: dict[str, Any]) -> str | None:
+    """Why a recording line cannot be sent as it stands, or None. The proxy never writes such a
+    line (it took the request from a client), but a recording is a file anyone may edit."""
+    if not isinstance(line.get("player", ANONYMOUS), str):
+        return "its player is not a string"
+    if not isinstance(line.get("query") or "", str):
+        return "its query is not a string"
+    if not line["path"].startswith("/") or not VISIBLE_ASCII.fullmatch(line["path"]):
+        return "its path is not '/' and visible ASCII characters (percent-encode the others)"
+    for key in ("request", "response"):
+        if deeper_than(line.get(key), MAX_BODY_DEPTH) is not None:
+            return (
+                f"its {key} is nested deeper than {MAX_BODY_DEPTH} levels (the proxy records such "
+                f"a body as {key}Text)"
+            )
+    return None
+
+
+def steps(paths: list[str], router: Router) -> Iterator[Step]:
+    """The exchanges to API operations, in file order; a line that cannot be sent stops the
+    reading with ``RecordingError`` naming it (anything outside the API, such as ``/healthz``
+    or ``*``, is left out)."""
     for path in paths:
         for number, line in read_lines(path):
+            if router.match(line["method"], line["path"]) is None:
+                continue
+            problem = unsendable(line)
+            if problem is not None:
+                raise RecordingError(f"{path}:{number}: {problem}")
             yield Step(f"{path}:{number}", line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,9 +19,10 @@ from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
-from rooms_kit.traffic.replay import Difference, Replayer, Unreachable, steps
+from rooms_kit.traffic.replay import MAX_DIFFERENCES, Difference, Replayer, Unreachable, steps
 
 COLUMN = 60
+ELIDED = f"(body not kept after the first {MAX_DIFFERENCES} differences)"
 
 
 def parse_tokens(pairs: list[str]) -> dict[str, str]:
@@ -33,9 +35,9 @@ def parse_tokens(pairs: list[str]) -> dict[str, str]:
     return tokens
 
 
-def aliases_in(paths: list[str]) -> list[str]:
+def aliases_in(paths: list[str], router: Router) -> list[str]:
     seen: dict[str, None] = {}
-    for step in steps(paths):
+    for step in steps(paths, router):
         player = str(step.line.get("player", ANONYMOUS))
         if player != ANONYMOUS:
             seen.setdefault(player, None)
@@ -110,18 +112,19 @@ def run_replay(
 ) -> int:
     """0 when every answer matches the recording, 1 on a difference; ``KitError`` (exit 2) when
     the server cannot be reached before anything answered."""
-    missing = [alias for alias in aliases_in(paths) if alias not in tokens]
+    router = Router(OpenApi.load())
+    missing = [alias for alias in aliases_in(paths, router) if alias not in tokens]
     if missing:
         raise KitError(
             "the recording has players without a token: "
             + ", ".join(missing)
             + " (give --token ALIAS=TOKEN for each)"
         )
-    replayer = Replayer(url, tokens, Router(OpenApi.load()), limits=limits)
+    replayer = Replayer(url, tokens, router, limits=limits)
     differences: list[Difference] = []
     cases: list[tuple[str, str, Difference | None]] = []
     try:
-        for step in steps(paths):
+        for step in steps(paths, router):
             try:
                 difference = replayer.send(step)
             except Unreachable as exc:
@@ -130,6 +133,8 @@ def run_replay(
                 ) from None
             cases.append((step.where, str(step.line.get("operation")), difference))
             if difference is not None:
+                if len(differences) >= MAX_DIFFERENCES:  # memory stays bounded however long
+                    difference = replace(difference, recorded=ELIDED, replayed=ELIDED)
                 differences.append(difference)
                 out.write(line_of(difference) + "\n")
                 out.flush()

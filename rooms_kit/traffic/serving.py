@@ -73,7 +73,9 @@ def assemble(
     )
     judge = judge or Judge()
     rules: list[Rules] = [InputRules(judge.openapi), Lifecycle(aliases)]
-    monitor = Monitor(judge, aliases, upstream, out=out, sink=recorder, rules=rules)
+    monitor = Monitor(
+        judge, aliases, upstream, out=out, err=err or sys.stderr, sink=recorder, rules=rules
+    )
     proxy = Proxy(
         upstream,
         monitor.inspect,
@@ -120,7 +122,8 @@ async def _serve_until_signal(proxy: Proxy, sock: socket.socket) -> None:
 
 
 def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Serve until a signal; 2 when the recording failed, else 1 on a violation, else 0."""
+    """Serve until a signal; 2 when the recording failed or an exchange could not be judged (a
+    defect of the kit), else 1 on a violation, else 0."""
     parts = assemble(settings, out, err=err)
     monitor, recorder, app, aliases = parts.monitor, parts.recorder, parts.proxy, parts.aliases
     upstream = app.upstream
@@ -152,6 +155,12 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     if settings.report_dir is not None:
         write_reports(settings.report_dir, monitor.results, monitor.exchanges, aliases)
         print(f"rooms-kit proxy: reports in {settings.report_dir}", file=err)
-    if recorder is not None and recorder.failure is not None:
+    if monitor.defects:
+        print(
+            f"rooms-kit proxy: {monitor.defects} exchange(s) could not be judged (a defect of "
+            "rooms-kit, each said above); exit status 2",
+            file=err,
+        )
+    if (recorder is not None and recorder.failure is not None) or monitor.defects:
         return 2
     return 1 if monitor.violations else 0

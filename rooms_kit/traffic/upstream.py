@@ -143,6 +143,8 @@ class Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
+        if status < 100:  # "000" has its three digits, yet is no status (and "0" is no HTTP)
+            raise UpstreamError(f"the answer breaks HTTP/1.1: status {status:03d} is below 100")
         if 100 <= status < 200:
             self._informational = True  # 100 Continue and the like: not the answer
             self._headers = []

@@ -110,10 +110,17 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
     else:
         try:
             stream = open(path, "rb", buffering=READ_BUFFER)
-            size = os.fstat(stream.fileno()).st_size
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    head = stream.peek(2)[:2] if isinstance(stream, io.BufferedReader) else b""
+    try:  # the first read may fail too (an I/O error, /proc/self/mem)
+        if path != STDIN:
+            size = os.fstat(stream.fileno()).st_size
+        head = stream.peek(2)[:2] if isinstance(stream, io.BufferedReader) else b""
+    except OSError as exc:
+        if path != STDIN:
+            stream.close()
+        name = "<stdin>" if path == STDIN else path
+        raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
     if path.endswith(".gz") or head == GZIP_MAGIC:
         if path == STDIN:
             return gzip.GzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
@@ -157,7 +164,8 @@ def read(
         else:
             yield from _whole(name, stream, max_bytes, notices)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"{name}: cannot read: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InputError(f"{name}: cannot read: {reason}") from None
     finally:
         if path != STDIN:
             stream.close()

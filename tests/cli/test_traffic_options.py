@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from rooms_kit.cli.main import main
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.front import Request
+from rooms_kit.traffic.proxy import Proxy
 
 UPSTREAM = "http://127.0.0.1:9"  # never contacted: every case is refused while parsing
 
@@ -144,4 +147,37 @@ def test_a_replay_token_that_cannot_be_sent(
     assert err == (
         "rooms-kit: error: --token player-1=…: the token cannot be sent in an 'Authorization: "
         "Bearer' header (1 to 8192 visible ASCII characters, without spaces)\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["proxy", "replay"])
+def test_a_url_with_a_password_is_refused_without_echoing_it(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the proxy sent 'host: user:secret@127.0.0.1:9', the password in every forwarded request
+    url = "http://user:secret@127.0.0.1:9"
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = (
+        ["proxy", "--upstream", url, "--port", "0"]
+        if command == "proxy"
+        else ["replay", str(recording), "--url", url, "--token", "player-1=t"]
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    flag = "--upstream" if command == "proxy" else "--url"
+    assert err == (
+        f"rooms-kit: error: {flag}: a user name or password in the URL is not supported (each "
+        "request carries its own credentials)\n"
+    )
+
+
+def test_an_upstream_path_goes_upstream_percent_encoded() -> None:
+    # the prefix went out raw: '/a b' broke the request line, '/€' stopped the proxy with a
+    # UnicodeEncodeError before it listened
+    proxy = Proxy("http://bücher.example:8080/a b/€/", lambda seen: [], Aliases())
+    request = Request(b"GET", b"/games/v1/rooms", [], b"", True)
+    sent = proxy.request_bytes(request, request.target)
+    assert sent == (
+        b"GET /a%20b/%E2%82%AC/games/v1/rooms HTTP/1.1\r\nhost: xn--bcher-kva.example:8080\r\n\r\n"
     )

@@ -168,6 +168,19 @@ def test_unreadable_paths_exit_two(rooms_kit: Run, tmp_path: Path) -> None:
     _check(rooms_kit("validate", str(empty_dir)), 2, "directory holds no .json")
 
 
+def test_a_file_whose_first_read_fails_is_unreadable(rooms_kit: Run) -> None:
+    # /proc/self/mem opens, but reading at offset 0 fails (EIO): this was a traceback with exit 1
+    good = ROOTDIR / "schemas" / "examples" / "valid" / "room.json"
+    done = rooms_kit("validate", "/proc/self/mem", str(good))
+    _check(
+        done,
+        2,
+        "rooms-kit: error: /proc/self/mem: cannot read: Input/output error\n",
+        "1 document, 0 invalid, 1 unreadable",
+    )
+    assert "Errno" not in done.stderr
+
+
 def test_unreadable_file_does_not_stop_the_others(rooms_kit: Run, tmp_path: Path) -> None:
     good = ROOTDIR / "schemas" / "examples" / "valid" / "room.json"
     done = rooms_kit("validate", str(tmp_path / "missing.json"), str(good))

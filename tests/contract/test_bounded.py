@@ -14,8 +14,10 @@ from rooms_kit.contract.bounded import (
     Limits,
     TransportFailure,
     check_headers,
+    content_coding,
     json_problem,
 )
+from rooms_kit.contract.http import RecordedResponse
 from rooms_kit.contract.wire import WireClient
 from tests.contract.hostile.behaviours import huge_body
 from tests.contract.hostile.server import HostileServer
@@ -77,10 +79,33 @@ def test_header_limits() -> None:
 
 
 def test_json_guards() -> None:
-    assert json_problem(b"[" * 1024 + b"]" * 1024) is None
-    assert json_problem(b"[" * 1025 + b"]" * 1025) == "JSON nested deeper than 1024 levels"
+    assert json_problem(b"[" * 513 + b"]" * 513) == "JSON nested deeper than 512 levels"
+    assert json_problem(b"[" * 512 + b"]" * 512) is None
     assert json_problem(b'["' + b"[" * 5000 + b'"]') is None  # brackets inside a string
     assert json_problem(b'{"a": "\xff"}') == "invalid UTF-8 at byte 7"
+
+
+def test_every_content_encoding_header_counts() -> None:
+    twice = [("Content-Encoding", "gzip"), ("ETag", "x"), ("content-encoding", "gzip")]
+    assert content_coding(twice) == "gzip, gzip"  # the contract's client read only the first
+    assert content_coding([("content-type", "application/json")]) is None
+
+
+def test_a_body_within_the_depth_bound_parses_even_from_a_deep_call_stack() -> None:
+    # Python's json stops near 1,000 levels minus the frames below it: a bound of 1,024 let a
+    # body 990 levels deep pass json_problem and then raise RecursionError in the checks
+    deepest = RecordedResponse(200, (), b"[" * 512 + b"]" * 512)
+
+    def parse_below(frames: int) -> object:
+        return deepest.json() if frames == 0 else parse_below(frames - 1)
+
+    value = parse_below(300)
+    for _ in range(511):
+        assert isinstance(value, list)
+        value = value[0]
+    assert value == []
+    with pytest.raises(ValueError, match="JSON nested deeper than 512 levels"):
+        RecordedResponse(200, (), b"[" * 990 + b"]" * 990).json()
 
 
 def test_the_client_drops_a_connection_after_a_broken_answer() -> None:

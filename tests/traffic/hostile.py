@@ -62,6 +62,9 @@ async def hostile(scope: dict[str, Any], receive: Any, send: Any) -> None:
         ]
         await _start(send, 200, headers)
         await _body(send, packed)
+    elif name == "deep":  # JSON 1,000 levels deep: replay's comparisons recursed into it
+        await _start(send, 200, [JSON])
+        await _body(send, b"[" * 1000 + b"]" * 1000)
     elif name == "html":
         await _start(send, 200, [(b"content-type", b"text/html")])
         await _body(send, b"<html><body>Welcome</body></html>")

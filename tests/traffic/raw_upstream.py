@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 from typing import Any
 
@@ -31,6 +32,13 @@ async def _answer(name: bytes, served: int, writer: asyncio.StreamWriter) -> boo
         return False
     if name == b"bighead":  # a head far over the 64 KiB the proxy reads
         writer.write(_sized(room, b"x-pad: " + b"p" * 70_000))
+        return True
+    if name == b"status000":  # three digits, no status: the proxy wrote "HTTP/1.1 0" to clients
+        writer.write(_sized(room).replace(b"200 OK", b"000 None", 1))
+        return False
+    if name == b"twice":  # compressed twice, said in two headers (the proxy read only the last)
+        packed = gzip.compress(gzip.compress(room))
+        writer.write(_sized(packed, b"content-encoding: gzip", b"content-encoding: gzip"))
         return True
     if name == b"unsized":  # no length, no chunks: the body runs until the close
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n" + room)

@@ -95,6 +95,13 @@ CATALOGUE = [
         "badRequest",
         "upgrades are not supported",
     ),
+    (  # an absolute-form target that is no URL: the error escaped, the client waited for good
+        "target_not_a_url",
+        [b"GET http://[::1/games/v1/rooms HTTP/1.1\r\nhost: x\r\n\r\n"],
+        400,
+        "badRequest",
+        "the request target is not a URL",
+    ),
     (
         "chunked_body_too_large",
         [b"POST /games/v1/rooms/create HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"]

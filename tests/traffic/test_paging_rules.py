@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rooms_kit.traffic import paging
@@ -103,3 +105,19 @@ def test_walks_followed_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert walks.follow(Page("player-1", "t0", 1, ["x"], None, 9.0)) == (None, [])  # forgotten
     walk, _ = walks.follow(Page("player-1", "t2", 1, ["x"], None, 9.0))
     assert walk is not None and walk.pages == 2
+
+
+def test_a_huge_page_is_judged_in_one_pass() -> None:
+    # each room was counted with list.count: n² steps, about 6 minutes of a blocked proxy for a
+    # page of 200,000 rooms (an upstream's 4 MiB answer); the bound only catches that hang
+    rooms = [f"room-{number}" for number in range(200_000)] + ["room-7"]
+    started = time.process_time()
+    walk, found = Walks().follow(Page("player-1", None, None, rooms, None, 1.0))
+    assert time.process_time() - started < 20
+    assert walk is not None and walk.pages == 1
+    assert [(f.title, f.message.split(" (")[0]) for f in found] == [
+        (
+            "one walk through the pages served a room twice",
+            "page 1 of player-1's walk served again room-7",
+        )
+    ]

@@ -4,15 +4,17 @@ drops or writes on unasked. Each case gets its exact answer, and the proxy keeps
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
+import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from rooms_kit.traffic.checking import Limits
-from tests.traffic.raw_upstream import ROOM, RawUpstream
+from tests.traffic.raw_upstream import ROOM, START_LIMIT, RawUpstream
 from tests.traffic.support import ProxyRun, proxy_in_front_of
 
 LIMITS = Limits(seconds=2.0, max_request_bytes=4096, max_response_bytes=256 * 1024)
@@ -50,6 +52,7 @@ def _still_serving(proxy: ProxyRun) -> None:
             "headers cannot be parsed",
         ),
         ("bighead", "head is larger than 65536 bytes"),
+        ("status000", "the answer breaks HTTP/1.1: status 000 is below 100"),
     ],
 )
 def test_a_broken_answer_is_502_and_a_violation(proxy: ProxyRun, name: str, words: str) -> None:
@@ -101,3 +104,44 @@ def test_an_upstream_that_refuses_the_connection_is_named_in_words() -> None:
         == f"rooms-kit proxy: {reason.removeprefix('no answer: ')}"
     )
     assert lines == [f"proxy:1: get GET /games/v1/rooms/fine: [not_a_server_error] {reason}"]
+
+
+def test_two_content_encodings_are_one_list(proxy: ProxyRun) -> None:
+    # gzip in two headers is gzip twice (RFC 9110): judged as the coding the suite refuses, not
+    # as a body once decompressed that is not JSON
+    with httpx.Client(base_url=proxy.url, trust_env=False, timeout=20) as client:
+        with client.stream("GET", "/games/v1/rooms/twice", headers=TOKEN) as answer:
+            raw = b"".join(answer.iter_raw())
+    assert answer.status_code == 200
+    assert gzip.decompress(gzip.decompress(raw)) == ROOM % b"twice"  # forwarded unchanged
+    proxy.wait(1)
+    assert [(f.check, f.title) for f in proxy.monitor.results.failures] == [
+        ("http_protocol", "content encoding 'gzip, gzip' was not asked for")
+    ]
+    _still_serving(proxy)
+
+
+def test_a_failed_tls_handshake_is_named_in_words() -> None:
+    # an https upstream that speaks plain HTTP: OpenSSL's error code 1 was read as the system's
+    # errno 1, "operation not permitted"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}"
+
+        def plain_http_at_once() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+
+        speaker = threading.Thread(target=plain_http_at_once, daemon=True)
+        speaker.start()
+        with proxy_in_front_of(url, limits=LIMITS) as proxy:
+            answer = _get(proxy, "fine")
+            proxy.wait(1)
+        speaker.join(START_LIMIT)
+    assert answer.status_code == 502
+    assert answer.json()["error"]["message"] == (
+        "rooms-kit proxy: the upstream cannot be reached: the TLS handshake failed: "
+        "wrong version number"
+    )

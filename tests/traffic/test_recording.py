@@ -12,7 +12,7 @@ import pytest
 
 from rooms_kit.cli.main import main
 from rooms_kit.reference_server.app import create_reference_app
-from rooms_kit.traffic.aliases import OVERSIZED, Aliases
+from rooms_kit.traffic.aliases import MAX_ALIASES, OVERFLOW, OVERSIZED, Aliases
 from rooms_kit.traffic.reading import (
     MAX_LINE_BYTES,
     RecordingError,
@@ -41,6 +41,45 @@ def test_aliases_are_stable_and_hide_every_credential() -> None:
     assert aliases.caller([], "alt=json") == "anonymous"
     assert aliases.scrub(f"echo {SECRET} back") == "echo player-1 back"
     assert aliases.alias("x" * 10_000) == OVERSIZED
+
+
+# tokens a client may send that are also pieces of every line: replacing them in the written text
+# turned every later line of everybody's recording into broken JSON or into no recording line
+HOSTILE_TOKENS = ['null,"response"', "recording", '","status":', 'x"y\\z']
+
+
+def test_a_token_that_is_part_of_the_line_never_breaks_it(tmp_path: Path) -> None:
+    aliases = Aliases()
+    for token in HOSTILE_TOKENS:
+        aliases.alias(token)
+    recorder = Recorder(tmp_path / "traffic.ndjson", aliases)
+    echoed = {"kind": "games#roomList", "items": [], "echo": HOSTILE_TOKENS, "recording": 1}
+    seen = _seen(1)
+    seen.response_body = json.dumps(echoed).encode()
+    recorder.write(seen, None)
+    recorder.write(_seen(2), None)
+    recorder.close()
+    text = (tmp_path / "traffic.ndjson").read_text(encoding="utf-8")
+    lines = [line for _, line in read_lines(str(tmp_path / "traffic.ndjson"))]
+    assert [line["n"] for line in lines] == [1, 2]
+    assert lines[0]["response"] == {
+        "kind": "games#roomList",
+        "items": [],
+        "echo": ["player-1", "player-2", "player-3", "player-4"],  # echoed tokens, aliased
+        "player-2": 1,  # inside a body even a key is aliased
+    }
+    assert lines[1]["response"] == {"kind": "games#roomList", "items": []}
+    assert 'x\\"y' not in text and 'x"y' not in text
+
+
+def test_aliases_are_bounded() -> None:
+    # a client sending a new token with every request was remembered without end, and every
+    # line written was searched for every one of them
+    aliases = Aliases()
+    names = {aliases.alias(f"token-{number}") for number in range(MAX_ALIASES + 50)}
+    assert len(aliases.known()) == MAX_ALIASES
+    assert len(names) == MAX_ALIASES + 1 and OVERFLOW in names
+    assert aliases.alias("token-1") == "player-2"  # the ones remembered keep their names
 
 
 def _seen(number: int) -> Seen:
@@ -219,3 +258,26 @@ def test_validate_reports_each_broken_line_of_a_recording_and_checks_the_rest(
     assert main(["replay", str(path), "--url", "http://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert f"{path}:2: the line is longer than 64 MiB" in err and "--max-bytes" not in err
+
+
+@pytest.mark.parametrize("levels", [200, 300, 1000])
+def test_a_body_nested_too_deep_is_one_depth_error_at_its_line(
+    levels: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # past 253 levels orjson could not write the body back for the validators: a traceback
+    fine = {"recording": 1, "method": "POST", "path": "/games/v1/rooms/create", "status": 200}
+    fine |= {"operation": "games.rooms.create", "request": {"variant": 2}}
+    deep = orjson.dumps({**fine, "request": "DEEP"}).replace(
+        b'"DEEP"', b"[" * levels + b"1" + b"]" * levels
+    )
+    path = tmp_path / "deep.ndjson"
+    path.write_bytes(orjson.dumps(fine) + b"\n" + deep + b"\n")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (
+        f"{path}:2: games#roomCreateRequest /request"
+        + "/0" * 128
+        + ": [depth] nested deeper than 128 levels (this value starts level 129); "
+        "expected at most 128 levels of nested objects and arrays"
+    )
+    assert out[1].startswith("2 documents, 1 invalid, ")

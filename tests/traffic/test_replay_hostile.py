@@ -129,3 +129,90 @@ def test_a_path_that_is_not_a_recording_file_is_named_in_plain_words(
     err = capsys.readouterr().err
     assert err == f"rooms-kit: error: {message}" + err.split(message, 1)[1]
     assert "Errno" not in err and len(err.splitlines()) == 1
+
+
+def test_an_answer_nested_too_deep_is_compared_as_text(tmp_path: Path) -> None:
+    path = _recording(tmp_path, ["deep", "fine"])
+    out = io.StringIO()
+    with LoopbackServer(hostile) as server:
+        status = run_replay([str(path)], server.url, {"player-1": "t-1"}, out=out)
+    lines = out.getvalue().splitlines()
+    assert status == 1
+    # the recorded room against the text of the answer (both shortened to 80 characters)
+    assert lines[0].startswith(f"{path}:1: None GET /games/v1/rooms/deep: [difference] /: {{")
+    assert lines[0].endswith(' recorded, "' + "[" * 79 + " now")
+    assert lines[1:] == ["DIFFERENT: 1 of 2 exchange(s) answered differently"]
+
+
+def _edited(tmp_path: Path, **changes: object) -> Path:
+    """A one-line recording of a get, with fields changed as a hand (or a tool) might."""
+    path = _recording(tmp_path, ["fine"])
+    line = json.loads(path.read_text(encoding="utf-8"))
+    line.update(changes)
+    text = json.dumps(line).replace('"DEEP"', "[" * 300 + "]" * 300)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+# fields of an edited line, and what replay says of it (exit 2, nothing sent); each was a
+# traceback before (KeyError, AttributeError, httpx.InvalidURL, UnicodeDecodeError, RecursionError)
+EDITED = [
+    ({"player": 7}, "its player is not a string"),
+    ({"query": 5}, "its query is not a string"),
+    ({"path": "/games/v1/rooms/caf\u00e9"}, "its path is not '/' and visible ASCII characters"),
+    ({"path": "/games/v1/rooms/a\r\nX: 1"}, "its path is not '/' and visible ASCII characters"),
+    ({"response": "DEEP"}, "its response is nested deeper than 253 levels"),
+    ({"method": "POST", "path": "/games/v1/rooms/create", "request": "DEEP"},
+     "its request is nested deeper than 253 levels"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    EDITED,
+    ids=["player", "query", "path-utf8", "path-crlf", "deep-response", "deep-request"],
+)
+def test_a_line_that_cannot_be_sent_is_refused_with_its_line(
+    changes: dict[str, object], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _edited(tmp_path, **changes)
+    tokens = ["--token", "player-1=x", "--token", "7=y"]
+    with LoopbackServer(hostile) as server:
+        assert main(["replay", str(path), "--url", server.url, *tokens]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rooms-kit: error: {path}:1: {message}")
+    assert len(err.splitlines()) == 1
+
+
+def test_exchanges_outside_the_api_are_not_replayed(tmp_path: Path) -> None:
+    # the proxy records what clients send, "GET *" and "/healthz" included; replay crashed on "*"
+    path = _recording(tmp_path, ["fine"])
+    with path.open("a", encoding="utf-8") as stream:
+        for target in ("*", "/healthz"):
+            line = {"recording": 1, "n": 9, "player": "anonymous", "method": "GET", "path": target}
+            stream.write(json.dumps({**line, "status": 200, "response": {"status": "ok"}}) + "\n")
+    out = io.StringIO()
+    with LoopbackServer(hostile) as server:
+        assert run_replay([str(path)], server.url, {"player-1": "x"}, out=out) == 0
+    assert out.getvalue() == "SAME: 1 exchange(s) replayed, no difference\n"
+
+
+def test_only_the_first_differences_keep_their_bodies(tmp_path: Path) -> None:
+    # every Difference kept both bodies (each up to --max-response-bytes) until the end, for the
+    # reports: a long recording against a server that answers otherwise grew without bound
+    path = _recording(tmp_path, [f"room-{number}" for number in range(25)])
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("".join(json.dumps({**line, "status": 201}) + "\n" for line in lines))
+    out = io.StringIO()
+    with LoopbackServer(hostile) as server:
+        status = run_replay(
+            [str(path)], server.url, {"player-1": "t"}, report_dir=tmp_path / "r", out=out
+        )
+    assert status == 1
+    assert out.getvalue().splitlines()[-1] == "DIFFERENT: 25 of 25 exchange(s) answered differently"
+    report = (tmp_path / "r" / "report.txt").read_text(encoding="utf-8")
+    blocks = report.split("DIFFERENCE ")[1:]
+    assert len(blocks) == 25
+    assert all('"roomId": "room-' in block for block in blocks[:20])
+    elided = "(body not kept after the first 20 differences)"
+    assert all(elided in block and '"roomId"' not in block for block in blocks[20:])

@@ -1,0 +1,223 @@
+"""The proxy against upstreams whose answers are JSON of the wrong shape, hold huge values or nest
+very deep.
+
+Most of these answers used to raise inside the proxy's judging: the exception vanished into the
+HTTP parser's callback, the exchange was never recorded, its violations were never printed, and
+the client's connection was held until ``--timeout``, after which the proxy blamed the upstream
+with a false ``responds_in_time``; a huge value was quoted whole in the violation line. Now each
+case gets the answer unchanged, the named violations in lines of bounded length, and one
+recording line, and the proxy keeps serving.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rooms_kit.traffic import lifecycle
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.checking import Limits, exchange
+from rooms_kit.traffic.inputs import InputRules
+from rooms_kit.traffic.lifecycle import Lifecycle
+from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.seen import Seen
+from tests.traffic.support import LoopbackServer, ProxyRun, judge, proxy_in_front_of
+
+LIMITS = Limits(seconds=5.0)
+ROOM = '{"kind": "games#room", "roomId": "%s", %s}'
+
+
+def _nested(levels: int) -> str:
+    return "[" * levels + "1" + "]" * levels
+
+
+# path (and query) asked, the body the upstream answers 200 with, the checks it must break
+CATALOGUE: list[tuple[str, str, set[str]]] = [
+    (
+        "/games/v1/rooms/status-list",
+        ROOM % ("status-list", '"status": ["ROOM_ACTIVE"]'),
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (
+        "/games/v1/rooms/participants-number",
+        ROOM % ("participants-number", '"participants": 5'),
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (  # the answer to a create (a POST with an empty body)
+        "/games/v1/rooms/create",
+        ROOM % ("created", '"creationDetails": "alice"'),
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (
+        "/games/v1/rooms",
+        '{"kind": "games#roomList", "items": 7}',
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (  # a client's maxResults that is a digit to Python but no number ('²'), answered 200
+        "/games/v1/rooms?maxResults=%C2%B2",
+        '{"kind": "games#roomList", "items": []}',
+        {"rejects_invalid_input"},
+    ),
+    (  # deeper than orjson writes in a recording line
+        "/games/v1/rooms/deep-300",
+        ROOM % ("deep-300", f'"extra": {_nested(299)}'),
+        {"strict_schema"},
+    ),
+    (  # a large value where an object belongs: jsonschema's message quoted all of it (600 KB)
+        "/games/v1/rooms/wide",
+        json.dumps(list(range(100_000))),
+        {"openapi_response_schema", "strict_schema"},
+    ),
+    (  # a room id of 1 MB, quoted whole by room_id_matches
+        "/games/v1/rooms/long-id",
+        ROOM % ("x" * 1_000_000, '"status": "ROOM_ACTIVE"'),
+        {"room_id_matches"},
+    ),
+    (  # a body quoted in the violation: its line breaks started lines of their own
+        "/games/v1/rooms/forged",
+        "oops\nproxy:7: get GET /games/v1/rooms/x: [forged] not the proxy's line\r\n",
+        {"json_body"},
+    ),
+    (  # deeper than Python's json reader follows from the proxy's call stack
+        "/games/v1/rooms/deep-1000",
+        _nested(1000),
+        {"json_body"},
+    ),
+]
+
+
+async def _shaped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    target = scope["path"] + ("?" + scope["query_string"].decode() if scope["query_string"] else "")
+    body = next((body for asked, body, _ in CATALOGUE if asked == target), '{"status": "ok"}')
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    with LoopbackServer(_shaped) as server:
+        yield server.url
+
+
+@pytest.fixture
+def recorded(upstream: str, tmp_path: Path) -> Iterator[tuple[ProxyRun, Path]]:
+    path = tmp_path / "traffic.ndjson"
+    with proxy_in_front_of(upstream, limits=LIMITS, record=path) as running:
+        yield running, path
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "checks"), CATALOGUE, ids=[case[0].rsplit("/", 1)[-1] for case in CATALOGUE]
+)
+def test_an_answer_of_the_wrong_shape_is_judged_recorded_and_released(
+    recorded: tuple[ProxyRun, Path], target: str, body: str, checks: set[str]
+) -> None:
+    proxy, path = recorded
+    with httpx.Client(base_url=proxy.url, trust_env=False, timeout=20) as client:
+        method = "POST" if target.endswith("/create") else "GET"
+        headers = {"Authorization": "Bearer t-1234", "Content-Type": "application/json"}
+        got = client.request(method, target, headers=headers, content=b"{}" * (method == "POST"))
+        assert (got.status_code, got.text) == (200, body)
+        # the same connection goes on at once: the proxy finished the exchange
+        assert client.get("/healthz", timeout=LIMITS.seconds / 2).status_code == 200
+    proxy.wait(2)
+    assert proxy.checks() == checks
+    assert all(line.startswith("proxy:1: ") for line in proxy.lines())
+    assert max(len(line) for line in proxy.lines()) < 1200  # values are quoted shortened
+    proxy.parts.close()
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [line["n"] for line in lines] == [1, 2]
+    first = lines[0]
+    assert "problem" not in first
+    if "deep" in target or "forged" in target:  # kept as the text that came (too deep, no JSON)
+        assert (first["response"], first["responseText"]) == (None, body)
+    else:
+        assert first["response"] == json.loads(body)
+
+
+def test_invitations_of_forgotten_rooms_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    # an upstream naming new invited players in new rooms grew the invitation table without end:
+    # rooms were capped at MAX_ROOMS, the invitations of the rooms forgotten were kept
+    monkeypatch.setattr(lifecycle, "MAX_ROOMS", 3)
+    rules = Lifecycle(Aliases())
+    for number in range(50):
+        invited = [
+            {"status": "PARTICIPANT_INVITED", "player": {"playerId": f"p{number}-{i}"}}
+            for i in range(10)
+        ]
+        body = json.dumps({"kind": "games#room", "roomId": f"r{number}", "participants": invited})
+        seen = Seen(
+            number=number + 1,
+            started=float(number),
+            method="GET",
+            path=f"/games/v1/rooms/r{number}",
+            query="",
+            player="player-1",
+            request_headers=[],
+            request_body=b"",
+            status=200,
+            response_headers=[("content-type", "application/json")],
+            response_body=body.encode(),
+        )
+        data = exchange("games.rooms.get", "GET", seen.path, [], b"", 200, [], seen.response_body)
+        assert rules.observe(seen, Route("games.rooms.get", f"r{number}"), data) == []
+    assert list(rules.rooms) == ["r47", "r48", "r49"]
+    assert sorted(rules.invitations) == sorted(f"p{n}-{i}" for n in (47, 48, 49) for i in range(10))
+
+
+def test_a_defect_of_the_judging_never_costs_the_exchange(
+    recorded: tuple[ProxyRun, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # whatever a future check or rule raises (as the ones above did), the client is served at
+    # once, the exchange recorded, and the defect said on standard error (exit status 2 at stop)
+    proxy, path = recorded
+
+    def broken(data: object) -> list[tuple[str, None]]:
+        raise RuntimeError("a check that breaks")
+
+    monkeypatch.setattr(proxy.monitor.judge, "run", broken)
+    err = io.StringIO()
+    proxy.monitor.err = err
+    with httpx.Client(base_url=proxy.url, trust_env=False, timeout=20) as client:
+        got = client.get("/games/v1/rooms/status-list", headers={"Authorization": "Bearer t-1"})
+        assert got.status_code == 200
+        assert client.get("/healthz", timeout=LIMITS.seconds / 2).status_code == 200
+    proxy.wait(2)
+    assert proxy.monitor.defects == 1
+    assert err.getvalue() == (
+        "rooms-kit proxy: exchange 1 could not be judged, a defect of rooms-kit (please report "
+        "it): RuntimeError: a check that breaks\n"
+    )
+    proxy.parts.close()
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_a_deep_wrong_value_in_a_request_is_invalid_input() -> None:
+    # jsonschema quotes the wrong value whole: at 1,000 levels its repr overflowed Python's stack
+    # (RecursionError) when an upstream answered such a create with 200, or did not, depending
+    # on the calls below; the answer is now the same from any depth of calls
+    rules = InputRules(judge().openapi)
+    deep = b"[" * 1000 + b"1" + b"]" * 1000
+
+    def problems_below(frames: int, body: bytes) -> list[str]:
+        if frames:
+            return problems_below(frames - 1, body)
+        return rules.problems("games.rooms.create", "", body)
+
+    for frames in (0, 400):
+        (problem,) = problems_below(frames, b'{"variant": ' + deep + b"}")
+        # containers past 128 levels are emptied for the check (no schema nests a dozen), and
+        # the words are cut at 200 characters
+        assert problem == "body /variant: " + "[" * 128 + "]" * 71 + "…"
+        assert problems_below(frames, b'{"unknown": ' + deep + b"}") == []
