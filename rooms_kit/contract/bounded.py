@@ -13,9 +13,12 @@ limits and turn ``TransportFailure`` into its own answer.
 
 from __future__ import annotations
 
+import re
 import time
 import zlib
+from array import array
 from dataclasses import dataclass
+from itertools import accumulate
 
 MIB = 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 10.0
@@ -190,31 +193,29 @@ class BodyReader:
         return b"".join(self._parts)
 
 
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+"""A complete JSON string, escapes included (its brackets do not nest anything)."""
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+
+
 def json_problem(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> str | None:
     """Why ``body`` cannot be parsed safely (invalid UTF-8, nesting deeper than ``max_depth``);
-    None when it can be handed to a JSON parser."""
+    None when it can be handed to a JSON parser.
+
+    The depth is found without a Python-level loop over the characters (which took 0.3 s for a
+    9 MB list): strings are cut out by a regular expression (an unterminated one runs to the
+    end), the brackets left become steps of +1 and -1, and the deepest running total is the
+    nesting depth."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"invalid UTF-8 at byte {exc.start}"
     if text.count("[") + text.count("{") <= max_depth:
         return None
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > max_depth:
-                return f"JSON nested deeper than {max_depth} levels"
-        elif char in "]}":
-            depth -= 1
+    outside = _STRING.sub("", text)
+    outside = outside.partition('"')[0]  # a string left open hides everything after it
+    steps = _NOT_BRACKET.sub("", outside).translate(_STEPS).encode("latin-1")
+    if steps and max(accumulate(array("b", steps))) > max_depth:
+        return f"JSON nested deeper than {max_depth} levels"
     return None

@@ -8,6 +8,8 @@ import time
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rooms_kit.contract.bounded import (
     BodyReader,
@@ -124,3 +126,38 @@ def test_the_client_drops_a_connection_after_a_broken_answer() -> None:
             assert again.status == 200
         finally:
             client.close()
+
+
+def _depth_by_hand(text: str, max_depth: int) -> bool:
+    """The plain character loop ``json_problem`` replaced: whether ``text`` nests past
+    ``max_depth`` outside its strings."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+@settings(max_examples=2000, deadline=None, database=None)
+@given(text=st.text(alphabet='[]{}"\\a,', max_size=60), max_depth=st.integers(0, 4))
+def test_the_depth_check_agrees_with_a_plain_character_loop(text: str, max_depth: int) -> None:
+    """Strings (escapes, unterminated ones), brackets out of balance, closing before opening:
+    the regular-expression depth check says what the character loop says."""
+    expected = (
+        f"JSON nested deeper than {max_depth} levels" if _depth_by_hand(text, max_depth) else None
+    )
+    assert json_problem(text.encode(), max_depth) == expected
