@@ -296,7 +296,10 @@ def serve(
         workers = 1  # nothing more to start
     finally:
         if app is not None:
-            app.close()
+            # The close commits the writes still queued; a further SIGTERM or SIGINT must not
+            # cut it short (its waits on the database are bounded already).
+            with stop_signals_to(_ignore_while_closing):
+                app.close()
     if workers > 1:
         return _serve_workers(host, port, workers, WorkerSettings(app_options, server_options))
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
@@ -311,6 +314,10 @@ class StopWhileStarting(KeyboardInterrupt):
 
 def _stop_while_starting(*_: object) -> None:
     raise StopWhileStarting
+
+
+def _ignore_while_closing(*_: object) -> None:
+    """SIGTERM or SIGINT while the app closes after a stop: nothing more to stop."""
 
 
 def _serve_one(
