@@ -4,8 +4,9 @@ Logs go to standard error as JSON lines: one per request on ``rooms_kit.access``
 query string or headers, which may hold a token) and the events ``development_mode``,
 ``listening`` and ``stopped``. SIGTERM and SIGINT stop the server gracefully: requests in
 flight finish, the database is closed, ``serve`` returns normally; a second one stops waiting for
-the requests in flight, and any later one is ignored while the database closes. During start-up (opening or upgrading the database) either one ends the
-start-up at once, and ``serve`` returns normally as well.
+the requests in flight, and any later one is ignored while the database closes. During start-up
+(opening or upgrading the database) either one ends the start-up at once, and ``serve`` returns
+normally as well.
 """
 
 from __future__ import annotations
