@@ -102,6 +102,9 @@ def _imports(path: Path) -> list[tuple[int, str]]:
             else:
                 name = node.module or ""
             found.append((node.lineno, name))
+            # ``from package import module`` imports the module too: name it, or a breach
+            # written as ``from rooms_kit import cli`` would pass for an import of rooms_kit.
+            found += [(node.lineno, f"{name}.{a.name}") for a in node.names if a.name != "*"]
     return found
 
 
@@ -120,7 +123,10 @@ def _breaches(rule: Rule) -> list[str]:
         module = _module(path)
         if not _under(module, rule.layer):
             continue
+        reported: set[int] = set()
         for line, name in _imports(path):
+            if line in reported:
+                continue  # one breach a line: ``from rooms_api import x`` is rooms_api's
             top = name.split(".")[0]
             if rule.stdlib_only:
                 wrong = top != "__future__" and top not in sys.stdlib_module_names
@@ -128,6 +134,7 @@ def _breaches(rule: Rule) -> list[str]:
             else:
                 wrong = _under(name, rule.never)
             if wrong:
+                reported.add(line)
                 breaches.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}")
     return breaches
 
@@ -158,11 +165,23 @@ def test_the_rules_catch_a_breach(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     (package / "reference_server" / "service.py").write_text(
         "from . import state\n\ndef f():\n    from rooms_api._stub import clip\n    return clip\n"
     )
+    (package / "reference_server" / "hand_over.py").write_text(
+        "from rooms_kit.reference_server import service\n"
+    )
+    (package / "schemas").mkdir()
+    (package / "schemas" / "__init__.py").write_text("")
+    (package / "schemas" / "walk.py").write_text("from .. import validation\n")
     (package / "errors.py").write_text("import json\nimport orjson\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", package)
     monkeypatch.setattr(sys.modules[__name__], "RUNTIME", package / "codegen" / "runtime")
     assert _breaches(next(r for r in RULES if r.layer == BEHAVIOUR)) == [
         "rooms_kit/reference_server/service.py:4 imports rooms_api._stub"
+    ]
+    assert _breaches(next(r for r in RULES if r.layer == BELOW_HTTP)) == [
+        "rooms_kit/reference_server/hand_over.py:1 imports rooms_kit.reference_server.service"
+    ]
+    assert _breaches(next(r for r in RULES if r.layer == "rooms_kit.schemas")) == [
+        "rooms_kit/schemas/walk.py:1 imports rooms_kit.validation"
     ]
     assert _breaches(next(r for r in RULES if r.layer == "rooms_kit.errors")) == [
         "rooms_kit/errors.py:2 imports orjson"

@@ -87,7 +87,9 @@ class RecordedResponse:
         problem = json_problem(self.body)
         if problem is not None:
             raise ValueError(problem)
-        return json.loads(self.body)
+        # From text, not bytes: given bytes, json.loads guesses UTF-16 or UTF-32 from the NULs
+        # (which are valid UTF-8) and skips a UTF-8 byte order mark, and such a body passed.
+        return json.loads(self.body.decode("utf-8"))
 
     def trimmed(self) -> RecordedResponse:
         """The same response with the body cut to what a report keeps."""

@@ -14,6 +14,7 @@ Upgrades hold a session-level advisory lock, so workers and hosts started togeth
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,12 @@ def upgrade(connection: Any, where: str) -> tuple[int, int]:
                     f"make ({exc.diag.message_primary}); give rooms-kit a database of its own "
                     "(nothing was changed)"
                 ) from None
-        return before, current_version(connection)
-    finally:
-        connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        versions = before, current_version(connection)
+    except BaseException:
+        # The lock goes with the session anyway; a release that fails on a connection already
+        # lost (an interrupted statement psycopg gave up cancelling) must not hide the reason.
+        with contextlib.suppress(psycopg.Error):
+            connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        raise
+    connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+    return versions

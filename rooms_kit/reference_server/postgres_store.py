@@ -78,6 +78,9 @@ SAVE_ROOM_SQL = (
     " ON CONFLICT (player_id, room_id) DO UPDATE SET listed = excluded.listed"
 )
 RECOVERY_SQL = "SELECT pg_is_in_recovery()"
+HEALTH_SQL = "SELECT pg_is_in_recovery(), EXISTS (SELECT FROM tokens)"
+"""The health check's question: standby or not, asked through a table of the layout, so that a
+database without it (recreated empty, or another one behind the address) fails the check."""
 TICK_SQL = "UPDATE clock SET value = greatest(value + 1, %s) RETURNING value"
 
 
@@ -452,7 +455,7 @@ class PostgresStore:
 
     def takes_writes(self) -> bool:
         with self._transaction(write=False) as tx:
-            row = tx.execute(RECOVERY_SQL).fetchone()
+            row = tx.execute(HEALTH_SQL).fetchone()
         return row is not None and not row[0]
 
     def claim_auth_mode(self, mode: str) -> str:

@@ -4,8 +4,9 @@ Logs go to standard error as JSON lines: one per request on ``rooms_kit.access``
 query string or headers, which may hold a token) and the events ``development_mode``,
 ``listening`` and ``stopped``. SIGTERM and SIGINT stop the server gracefully: requests in
 flight finish, the database is closed, ``serve`` returns normally; a second one stops waiting for
-the requests in flight. During start-up (opening or upgrading the database) either one ends the
-start-up at once, and ``serve`` returns normally as well.
+the requests in flight, and any later one is ignored while the database closes. During start-up
+(opening or upgrading the database) either one ends the start-up at once, and ``serve`` returns
+normally as well.
 """
 
 from __future__ import annotations
@@ -296,7 +297,10 @@ def serve(
         workers = 1  # nothing more to start
     finally:
         if app is not None:
-            app.close()
+            # The close commits the writes still queued; a further SIGTERM or SIGINT must not
+            # cut it short (its waits on the database are bounded already).
+            with stop_signals_to(_ignore_while_closing):
+                app.close()
     if workers > 1:
         return _serve_workers(host, port, workers, WorkerSettings(app_options, server_options))
     _event("stopped", event="stopped", suppressed_log_records=LOG_LIMIT.dropped_total)
@@ -311,6 +315,10 @@ class StopWhileStarting(KeyboardInterrupt):
 
 def _stop_while_starting(*_: object) -> None:
     raise StopWhileStarting
+
+
+def _ignore_while_closing(*_: object) -> None:
+    """SIGTERM or SIGINT while the app closes after a stop: nothing more to stop."""
 
 
 def _serve_one(

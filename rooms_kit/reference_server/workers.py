@@ -151,6 +151,9 @@ def _worker_main(
     try:
         serving.run_server(app, sock, settings.server_options, serving_now, in_worker=True)
     finally:
+        # A SIGTERM after the drain (one a process manager sent every process, passed on by the
+        # parent as well) must not cut short the close, which commits the writes still queued.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         app.close()
 
 

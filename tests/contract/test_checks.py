@@ -7,7 +7,12 @@ import shlex
 
 import pytest
 
-from rooms_kit.contract.checks import CheckContext, int64_strings, run_response_checks
+from rooms_kit.contract.checks import (
+    CheckContext,
+    int64_strings,
+    json_body,
+    run_response_checks,
+)
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.contract.http import Exchange, RecordedRequest, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
@@ -45,6 +50,26 @@ def test_int64_strings_refuses(ctx: CheckContext, value: object) -> None:
 def test_int64_strings_accepts(ctx: CheckContext, value: str) -> None:
     room = {"kind": "games#room", "lastUpdateDetails": {"modifiedTimestampMillis": value}}
     int64_strings(ctx, _exchange(200, room))
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "utf-8-sig"]
+)
+def test_json_body_refuses_a_body_in_another_encoding(ctx: CheckContext, encoding: str) -> None:
+    """The bytes of UTF-16 or UTF-32 JSON are valid UTF-8 (ASCII and NULs), and json.loads given
+    bytes guessed the encoding and read them; a UTF-8 byte order mark was skipped. Before, all of
+    these passed json_body and the schema checks."""
+    text = json.dumps({"kind": "games#roomList", "items": []})
+    exchange = _exchange(200, None, "games.rooms.list")
+    exchange = Exchange(
+        exchange.operation,
+        exchange.request,
+        RecordedResponse(200, JSON, text.encode(encoding)),
+    )
+    with pytest.raises(ContractFailure) as failure:
+        json_body(ctx, exchange)
+    assert failure.value.check == "json_body"
+    assert failure.value.title.startswith("body is not JSON: "), failure.value.title
 
 
 def test_envelope_code_must_match_status(ctx: CheckContext) -> None:

@@ -117,3 +117,33 @@ def test_health_says_read_only_while_the_address_leads_to_a_standby(
     finally:
         app.close()
         relay.close()
+
+
+def test_health_says_unavailable_when_the_database_has_lost_its_tables(
+    postgres: Cluster,
+) -> None:
+    """A primary that takes writes but no longer holds the rooms layout (recreated empty, or
+    the address moved to another database) serves no request. Before, the health check only
+    asked pg_is_in_recovery(), which touches no table, and read 200 'ok' while every call
+    failed; the check it replaced read the tokens table and said 503."""
+    url = postgres.create_database("health_lost_tables")
+    upgrade(url)
+    app = create_reference_app(url, dev_tokens=True, pool_size=2)
+    try:
+        with (
+            portal() as running,
+            httpx.Client(
+                base_url="http://127.0.0.1", transport=PortalTransport(app, running)
+            ) as http,
+        ):
+            _until(http, (200, {"status": "ok"}))
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute("DROP SCHEMA public CASCADE")
+                connection.execute("CREATE SCHEMA public")
+            refused = http.post(
+                "/games/v1/rooms/create", json={"invitedPlayerIds": ["bob"]}, headers=ALICE
+            )
+            assert refused.status_code >= 500, refused.text
+            _until(http, (503, {"status": "database unavailable"}))
+    finally:
+        app.close()
