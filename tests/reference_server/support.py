@@ -59,6 +59,36 @@ def portal() -> Iterator[BlockingPortal]:
         yield running
 
 
+@contextmanager
+def in_process_http(app: Any) -> Iterator[httpx.Client]:
+    """An HTTP client of ``app``, run in this process on a portal's event loop."""
+    with (
+        portal() as running,
+        httpx.Client(base_url="http://127.0.0.1", transport=PortalTransport(app, running)) as http,
+    ):
+        yield http
+
+
+@contextmanager
+def serve_logged(
+    arguments: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``rooms-kit serve ARGUMENTS`` with its standard error in ``log``; killed by its pid on
+    the way out if the test left it running."""
+    command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", *arguments]
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=stderr, env=env,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class InProcess:
     """Clients of one in-process app, one per player (``dev-<player>`` tokens by default)."""
 

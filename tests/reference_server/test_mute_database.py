@@ -12,8 +12,6 @@ import errno
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +34,7 @@ from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.storage import Store
 from tests.reference_server.mute_relay import MuteRelay
 from tests.reference_server.postgres_cluster import Cluster
-from tests.reference_server.support import PortalTransport, empty_postgres_database, portal
+from tests.reference_server.support import empty_postgres_database, in_process_http, serve_logged
 
 GUARD_SECONDS = 60
 """Only catches a hang: the answers below come after the bound set in each test plus the
@@ -64,12 +62,7 @@ def served(relay: tuple[MuteRelay, str]) -> Iterator[tuple[httpx.Client, Referen
     )
     app = create_reference_app(through_relay, dev_tokens=True, pool_size=4)
     try:
-        with (
-            portal() as running,
-            httpx.Client(
-                base_url="http://127.0.0.1", transport=PortalTransport(app, running)
-            ) as http,
-        ):
+        with in_process_http(app) as http:
             try:
                 yield http, app
             finally:
@@ -317,17 +310,9 @@ def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
     mute_relay, direct = relay
     mute_relay.mute()
     log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0"]
-    command += ["--workers", workers, "--database", _relayed(mute_relay, direct), "--dev-tokens"]
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    try:
+    arguments = ["--port", "0", "--workers", workers, "--dev-tokens"]
+    arguments += ["--database", _relayed(mute_relay, direct)]
+    with serve_logged(arguments, tmp_path, log) as process:
         deadline = time.monotonic() + GUARD_SECONDS
         while mute_relay.connections() == 0:  # serve (or its first worker) is connecting
             assert process.poll() is None, log.read_text()
@@ -335,10 +320,6 @@ def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
             time.sleep(0.05)
         os.kill(process.pid, sig)
         status = process.wait(timeout=GUARD_SECONDS)  # a guard against a hang only
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
     text = log.read_text()
     assert status == 0, text
     assert "Traceback" not in text

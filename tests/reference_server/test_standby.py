@@ -19,7 +19,7 @@ from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.stores import describe, upgrade
 from tests.reference_server.mute_relay import MuteRelay
 from tests.reference_server.postgres_cluster import Cluster
-from tests.reference_server.support import PortalTransport, portal
+from tests.reference_server.support import in_process_http
 
 GUARD_SECONDS = 60
 """Only catches a hang: the pool finds a cut connection at its next use."""
@@ -89,12 +89,7 @@ def test_health_says_read_only_while_the_address_leads_to_a_standby(
         direct.replace(f":{primary.port}/", f":{relay.port}/"), dev_tokens=True, pool_size=2
     )
     try:
-        with (
-            portal() as running,
-            httpx.Client(
-                base_url="http://127.0.0.1", transport=PortalTransport(app, running)
-            ) as http,
-        ):
+        with in_process_http(app) as http:
             assert (http.get("/healthz").status_code, http.get("/healthz").json()) == (
                 200,
                 {"status": "ok"},
@@ -130,12 +125,7 @@ def test_health_says_unavailable_when_the_database_has_lost_its_tables(
     upgrade(url)
     app = create_reference_app(url, dev_tokens=True, pool_size=2)
     try:
-        with (
-            portal() as running,
-            httpx.Client(
-                base_url="http://127.0.0.1", transport=PortalTransport(app, running)
-            ) as http,
-        ):
+        with in_process_http(app) as http:
             _until(http, (200, {"status": "ok"}))
             with psycopg.connect(url, autocommit=True) as connection:
                 connection.execute("DROP SCHEMA public CASCADE")

@@ -10,11 +10,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.reference_server.support import serve_logged
 
 GUARD_SECONDS = 60
 """Only catches a hang."""
@@ -57,15 +58,11 @@ def test_a_second_signal_while_serve_closes_the_database_lets_the_close_finish(
     that signals every process of the service sends it (and the parent passes its own on)."""
     (tmp_path / "sitecustomize.py").write_text(SLOW_CLOSE)
     log = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0"]
-    command += ["--dev-tokens", "--workers", workers, "--database", str(tmp_path / "rooms.db")]
+    arguments = ["--port", "0", "--dev-tokens", "--workers", workers]
+    arguments += ["--database", str(tmp_path / "rooms.db")]
     path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            command, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=stderr, env={**os.environ, "PYTHONPATH": path},
-        )  # fmt: skip
-    try:
+    env = {**os.environ, "PYTHONPATH": path}
+    with serve_logged(arguments, tmp_path, log, env) as process:
         _wait_for(log, "listening", process)
         os.kill(process.pid, sig)
         _wait_for(log, "test_closing", process)
@@ -75,10 +72,6 @@ def test_a_second_signal_while_serve_closes_the_database_lets_the_close_finish(
         )  # fmt: skip
         os.kill(closing, sig)
         status = process.wait(timeout=GUARD_SECONDS)  # a guard against a hang only
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait()
     text = log.read_text()
     assert status == 0, text
     assert "Traceback" not in text

@@ -411,25 +411,10 @@ def test_a_stopping_server_refuses_new_connections_while_it_drains(
         "--database", str(tmp_path / "rooms.db"), "--workers", "2", "--dev-tokens", cwd=tmp_path
     ) as server:
         body = b'{"invitedPlayerIds": ["bob"]}'
-        held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
-        request.addfinalizer(held.close)
-        held.sendall(
-            b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
-            b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:1])
-        )
-        wait_for(lambda: _tcp_established(server, server.port) >= 1)  # a worker has it
+        held = _hold_a_create(server, server.worker_pids(), body, request)
         os.kill(server.pid, signal.SIGTERM)
-        refused = False
         # Bounded by the held request: the server cannot exit before the 30 s graceful stop.
-        while not refused and server.process.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
-            except ConnectionRefusedError:
-                refused = True
-            except (ConnectionResetError, TimeoutError):
-                pass  # caught as the sockets closed, or a queue nobody takes from is full
-        assert refused
+        assert _until_refused(server)
         assert server.process.poll() is None  # still draining the request in flight
         held.sendall(body[1:])
         answer = held.recv(65536)
@@ -452,34 +437,12 @@ def test_a_second_signal_while_draining_stops_waiting_for_requests_in_flight(
         cwd=tmp_path,
     ) as server:  # fmt: skip
         serving = server.worker_pids() if workers != "1" else [server.pid]
-        held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
-        request.addfinalizer(held.close)
-        held.sendall(
-            b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
-            b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 30\r\n\r\n{"
-        )
-        wait_for(
-            lambda: (
-                sum(len(_tcp_sockets_of(pid, server.port)["established"]) for pid in serving) >= 1
-            )
-        )
+        held = _hold_a_create(server, serving, b'{"invitedPlayerIds": ["bob"]}', request)
         os.kill(server.pid, signal.SIGTERM)
-        refused = False
-        while not refused and server.process.poll() is None:  # the drain has begun
-            try:
-                socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
-            except ConnectionRefusedError:
-                refused = True
-            except (ConnectionResetError, TimeoutError):
-                pass
-        assert refused
+        assert _until_refused(server)  # the drain has begun
         assert server.process.poll() is None  # waiting for the request in flight
         os.kill(server.pid, second)
-        held.settimeout(10)  # well within the 30 s the drain would otherwise wait
-        answer = b""
-        while chunk := held.recv(65536):  # the server closes the connection after the answer
-            answer += chunk
+        answer = _whole_answer(held, 10)  # well within the 30 s the drain would otherwise wait
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 503 "), answer
         assert json.loads(body)["error"]["message"] == (
@@ -505,29 +468,49 @@ def test_one_signal_to_the_whole_process_group_lets_requests_in_flight_finish(
         cwd=tmp_path, preexec_fn=os.setpgrp,  # a group of its own, as a shell's job has
     ) as server:  # fmt: skip
         serving = server.worker_pids() if workers != "1" else [server.pid]
-        held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
-        request.addfinalizer(held.close)
-        held.sendall(
-            b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
-            b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:1])
-        )
-        wait_for(
-            lambda: (
-                sum(len(_tcp_sockets_of(pid, server.port)["established"]) for pid in serving) >= 1
-            )
-        )
+        held = _hold_a_create(server, serving, body, request)
         os.killpg(server.pid, sig)
         wait_for(lambda: _refused(server.port) or server.process.poll() is not None)
         time.sleep(1)  # the parent has passed the signal on by now (it looks every 0.2 s)
         held.sendall(body[1:])
-        held.settimeout(REQUEST_SECONDS)
-        answer = b""
-        while chunk := held.recv(65536):  # the server closes the connection after the answer
-            answer += chunk
+        answer = _whole_answer(held, REQUEST_SECONDS)
         assert answer.startswith(b"HTTP/1.1 200 "), answer
         assert server._reap() == 0
     assert [r.get("event") for r in server.records()][-1] == "stopped"
+
+
+def _hold_a_create(
+    server: ServerProcess, serving: list[int], body: bytes, request: pytest.FixtureRequest
+) -> socket.socket:
+    """A create whose body stops after its first byte, once one of ``serving`` holds it."""
+    held = socket.create_connection(("127.0.0.1", server.port), timeout=REQUEST_SECONDS)
+    request.addfinalizer(held.close)
+    held.sendall(
+        b"POST /games/v1/rooms/create HTTP/1.1\r\nHost: rooms\r\n"
+        b"Authorization: Bearer dev-alice\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body[:1])
+    )
+    wait_for(
+        lambda: sum(len(_tcp_sockets_of(pid, server.port)["established"]) for pid in serving) >= 1
+    )
+    return held
+
+
+def _until_refused(server: ServerProcess) -> bool:
+    """Whether the port refused a connection before the server exited."""
+    while server.process.poll() is None:
+        if _refused(server.port):
+            return True
+    return False
+
+
+def _whole_answer(held: socket.socket, seconds: float) -> bytes:
+    """What the server sends on ``held`` until it closes the connection."""
+    held.settimeout(seconds)
+    answer = b""
+    while chunk := held.recv(65536):
+        answer += chunk
+    return answer
 
 
 def _refused(port: int) -> bool:
@@ -538,10 +521,6 @@ def _refused(port: int) -> bool:
     except (ConnectionResetError, TimeoutError):
         pass
     return False
-
-
-def _tcp_established(server: ServerProcess, port: int) -> int:
-    return sum(len(_tcp_sockets_of(pid, port)["established"]) for pid in server.worker_pids())
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

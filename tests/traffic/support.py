@@ -30,6 +30,7 @@ from rooms_kit.reference_server.serving import bind
 from rooms_kit.traffic.checking import Judge, Limits
 from rooms_kit.traffic.monitor import Monitor
 from rooms_kit.traffic.proxy import Proxy
+from rooms_kit.traffic.seen import Seen
 from rooms_kit.traffic.serving import Assembled, ProxySettings, assemble, serve
 
 START_LIMIT = 20.0
@@ -309,3 +310,20 @@ def _scenario(base_url: str, opened: list[BearerHttp]) -> Outcomes:
             ),
         )
     return run
+
+
+def room_get(number: int, room_id: str, body: bytes, *, started: float) -> Seen:
+    """A ``get`` of ``room_id`` by player-1, answered 200 with the JSON ``body``."""
+    return Seen(
+        number=number,
+        started=started,
+        method="GET",
+        path=f"/games/v1/rooms/{room_id}",
+        query="",
+        player="player-1",
+        request_headers=[],
+        request_body=b"",
+        status=200,
+        response_headers=[("content-type", "application/json")],
+        response_body=body,
+    )

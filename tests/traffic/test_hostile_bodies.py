@@ -26,8 +26,7 @@ from rooms_kit.traffic.checking import Limits, exchange
 from rooms_kit.traffic.inputs import InputRules
 from rooms_kit.traffic.lifecycle import Lifecycle
 from rooms_kit.traffic.operations import Route
-from rooms_kit.traffic.seen import Seen
-from tests.traffic.support import LoopbackServer, ProxyRun, judge, proxy_in_front_of
+from tests.traffic.support import LoopbackServer, ProxyRun, judge, proxy_in_front_of, room_get
 
 LIMITS = Limits(seconds=5.0)
 ROOM = '{"kind": "games#room", "roomId": "%s", %s}'
@@ -157,19 +156,7 @@ def test_invitations_of_forgotten_rooms_are_forgotten(monkeypatch: pytest.Monkey
             for i in range(10)
         ]
         body = json.dumps({"kind": "games#room", "roomId": f"r{number}", "participants": invited})
-        seen = Seen(
-            number=number + 1,
-            started=float(number),
-            method="GET",
-            path=f"/games/v1/rooms/r{number}",
-            query="",
-            player="player-1",
-            request_headers=[],
-            request_body=b"",
-            status=200,
-            response_headers=[("content-type", "application/json")],
-            response_body=body.encode(),
-        )
+        seen = room_get(number + 1, f"r{number}", body.encode(), started=float(number))
         data = exchange("games.rooms.get", "GET", seen.path, [], b"", 200, [], seen.response_body)
         assert rules.observe(seen, Route("games.rooms.get", f"r{number}"), data) == []
     assert list(rules.rooms) == ["r47", "r48", "r49"]

@@ -14,31 +14,15 @@ from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.recording import Recorder
 from rooms_kit.traffic.replaying import run_replay
-from rooms_kit.traffic.seen import Seen
 from tests.traffic.hostile import ROOM, _bomb, hostile
-from tests.traffic.support import LoopbackServer
+from tests.traffic.support import LoopbackServer, room_get
 
 
 def _recording(tmp_path: Path, names: list[str]) -> Path:
     path = tmp_path / "recorded.ndjson"
     recorder = Recorder(path, Aliases())
     for number, name in enumerate(names, 1):
-        recorder.write(
-            Seen(
-                number=number,
-                started=1_700_000_000.0,
-                method="GET",
-                path=f"/games/v1/rooms/{name}",
-                query="",
-                player="player-1",
-                request_headers=[],
-                request_body=b"",
-                status=200,
-                response_headers=[("content-type", "application/json")],
-                response_body=ROOM % name.encode(),
-            ),
-            None,
-        )
+        recorder.write(room_get(number, name, ROOM % name.encode(), started=1_700_000_000.0), None)
     recorder.close()
     return path
 
