@@ -44,7 +44,6 @@ from rooms_kit.reference_server.postgres_loop import (
     POOL_WAIT_SECONDS,
     LoopConnections,
     answered,
-    fetch_rows,
 )
 from rooms_kit.reference_server.postgres_watch import StatementWatch
 from rooms_kit.reference_server.sqlite_store import StoreError
@@ -411,7 +410,7 @@ class PostgresStore:
         connection = wait_for(pool.take())
 
         def run(sql: str, parameters: Sequence[object]) -> Rows:
-            return _Fetched(wait_for(answered(fetch_rows(connection, sql, parameters))))
+            return _Fetched(wait_for(answered(connection.rows(sql, parameters))))
 
         try:
             if write:
@@ -422,7 +421,7 @@ class PostgresStore:
         except BaseException:
             # Undo a transaction left open (a refusal, a failed statement); a connection caught
             # mid-statement (a cancelled call) is not idle, and give_back closes it instead.
-            if connection.info.transaction_status in _OPEN_TRANSACTION:
+            if connection.transaction_status in _OPEN_TRANSACTION:
                 with contextlib.suppress(psycopg.Error):
                     run("ROLLBACK", ())
             raise

@@ -96,8 +96,8 @@ def test_a_connection_given_back_inside_a_transaction_is_closed_not_reused(
 
     async def main() -> tuple[int, int, bool]:
         first = await pool.take()
-        await first.execute("BEGIN")
-        before = first.info.backend_pid
+        await first.rows("BEGIN")
+        before = first.backend_pid
         pool.give_back(first)  # inside a transaction: closed, so nothing it held leaks on
         after = (await pool.rows(PID, ()))[0][0]
         return before, after, first.closed
