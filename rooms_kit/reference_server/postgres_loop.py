@@ -186,8 +186,7 @@ class LoopConnections:
 
     def give_back(self, connection: WireConnection) -> None:
         """Return a connection ``take`` lent; it is closed instead unless it is idle and well."""
-        idle = connection.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        if connection not in self._mine or connection.closed or not idle:
+        if connection not in self._mine or not connection.idle:
             self.drop(connection)  # broken, mid-transaction, or opened on a loop that is gone
         elif not self._wake_next(connection):
             self._idle.append(connection)

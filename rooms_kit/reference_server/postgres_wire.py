@@ -28,11 +28,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg
 from psycopg import pq
 
+DEFERRED_LIMIT = 64
+"""Most statements ``defer`` queues before a ``rows`` call sends them (a transaction of the
+server queues at most three)."""
 PREPARED_LIMIT = 64
 """Most statements prepared on one connection; later ones are sent unnamed (parsed each time).
 The server's statements are a fixed set well below this."""
@@ -53,6 +56,10 @@ _cancelling: set[asyncio.Task[None]] = set()
 
 class WireTypeError(TypeError):
     """A parameter or column of a type this module does not send or read."""
+
+
+_Queued: TypeAlias = "tuple[str, list[bytes | None] | None]"
+"""A statement to send and its encoded parameters (``None``: a statement without any)."""
 
 
 def numbered(sql: str) -> str:
@@ -88,6 +95,10 @@ def encoded(value: object) -> bytes | None:
     if isinstance(value, (list, tuple)):
         return ("{" + ",".join(_element(item) for item in value) + "}").encode("utf-8")
     raise WireTypeError(f"cannot send a parameter of type {type(value).__name__}")
+
+
+def _encoded_all(parameters: Sequence[object]) -> list[bytes | None] | None:
+    return [encoded(value) for value in parameters] if parameters else None
 
 
 def _element(value: object) -> str:
@@ -142,6 +153,10 @@ class WireConnection:
         self._loop = asyncio.get_running_loop()
         self._socket = self.pgconn.socket
         self._names: dict[str, bytes] = {}
+        """The name each statement is prepared under on this connection."""
+        self._prepared = 0  # names given so far (a failed preparation's name is not reused)
+        self._deferred: list[_Queued] = []
+        self._broken = False
         self._waiter: asyncio.Future[None] | None = None
         self._watched = True
         self._loop.add_reader(self._socket, self._readable)
@@ -160,7 +175,7 @@ class WireConnection:
 
     @property
     def closed(self) -> bool:
-        return self.pgconn.status != pq.ConnStatus.OK
+        return self._broken or self.pgconn.status != pq.ConnStatus.OK
 
     @property
     def transaction_status(self) -> pq.TransactionStatus:
@@ -170,57 +185,97 @@ class WireConnection:
     def backend_pid(self) -> int:
         return self.pgconn.backend_pid
 
+    @property
+    def idle(self) -> bool:
+        """Open, outside any transaction, with nothing running and nothing queued."""
+        return (
+            not self.closed
+            and not self._deferred
+            and self.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        )
+
+    def defer(self, sql: str, parameters: Sequence[object] = ()) -> None:
+        """Queue a statement whose rows nobody reads (BEGIN, a lock, an INSERT): it goes out
+        with the next ``rows`` call, in the same round trip and in order before it, and a
+        failure of it is raised there. Its parameters are encoded now."""
+        if len(self._deferred) >= DEFERRED_LIMIT:
+            raise RuntimeError(f"more than {DEFERRED_LIMIT} statements queued on one connection")
+        self._deferred.append((sql, _encoded_all(parameters)))
+
+    def discard_deferred(self) -> None:
+        """Forget the queued statements (their transaction is being given up)."""
+        self._deferred.clear()
+
     async def rows(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Every row ``sql`` answers (none for a command such as BEGIN or an INSERT)."""
+        """Every row ``sql`` answers (none for a command such as BEGIN or an INSERT), after
+        the statements ``defer`` queued, all in one round trip."""
         if self.transaction_status == pq.TransactionStatus.ACTIVE:
             raise psycopg.OperationalError("another statement is still running on this connection")
-        if parameters:
-            name = self._names.get(sql)
-            values = [encoded(value) for value in parameters]
-            if name is None and len(self._names) < PREPARED_LIMIT:
-                name = f"rooms_kit_{len(self._names) + 1}".encode("ascii")
-                self.pgconn.send_prepare(name, numbered(sql).encode("utf-8"))
-                await self._result()
-                self._names[sql] = name
-            if name is None:
-                self.pgconn.send_query_params(numbered(sql).encode("utf-8"), values)
-            else:
-                self.pgconn.send_query_prepared(name, values)
-        else:
-            self.pgconn.send_query(sql.replace("%%", "%").encode("utf-8"))
-        return await self._result()
+        values = _encoded_all(parameters)
+        batch, self._deferred = self._deferred, []
+        batch.append((sql, values))
+        try:
+            sent = self._send(batch)
+            return await self._read(sent)
+        except psycopg.OperationalError:
+            self._broken = True  # the connection is lost, or in a state no caller can use
+            raise
 
-    async def _result(self) -> list[tuple[Any, ...]]:
-        """Flush what was sent, then read every result of it; the last one's rows."""
+    def _send(self, batch: list[_Queued]) -> list[tuple[str, bytes] | None]:
+        """Send ``batch`` in pipeline mode, ended by one sync, preparing each statement with
+        parameters the first time; one entry per query sent, ``(sql, name)`` for a
+        preparation."""
+        pgconn = self.pgconn
+        sent: list[tuple[str, bytes] | None] = []
+        preparing: dict[str, bytes] = {}
+        try:
+            pgconn.enter_pipeline_mode()
+            for sql, values in batch:
+                name = self._names.get(sql) or preparing.get(sql)
+                if values is None:
+                    pgconn.send_query_params(sql.replace("%%", "%").encode("utf-8"), None)
+                elif name is None and len(self._names) + len(preparing) >= PREPARED_LIMIT:
+                    pgconn.send_query_params(numbered(sql).encode("utf-8"), values)
+                else:
+                    if name is None:
+                        self._prepared += 1
+                        name = preparing[sql] = f"rooms_kit_{self._prepared}".encode("ascii")
+                        pgconn.send_prepare(name, numbered(sql).encode("utf-8"))
+                        sent.append((sql, name))
+                    pgconn.send_query_prepared(name, values)
+                sent.append(None)
+            pgconn.pipeline_sync()
+        except BaseException:
+            self._broken = True  # part of a pipeline went out: nothing after it can be read
+            raise
+        return sent
+
+    async def _read(self, sent: list[tuple[str, bytes] | None]) -> list[tuple[Any, ...]]:
+        """Every result of what ``_send`` sent: the last statement's rows, or the first
+        failure (a failure makes the server skip the rest, up to the sync)."""
         while self.pgconn.flush():
             await self._writable()
-        rows: list[tuple[Any, ...]] = []
-        failure: Exception | None = None  # the first; the results after it are still read
+        answer = _Answer()
+        for index, preparation in enumerate(sent):
+            while (result := await self._next_result()) is not None:
+                if answer.take(result, keep=index == len(sent) - 1) and preparation:
+                    self._names[preparation[0]] = preparation[1]
+        synced = await self._next_result()
+        if answer.unexpected or synced is None or synced.status != pq.ExecStatus.PIPELINE_SYNC:
+            self._broken = True
+            raise psycopg.ProgrammingError(answer.unexpected or "the pipeline lost its sync")
+        self.pgconn.exit_pipeline_mode()
+        if answer.failure is not None:
+            raise answer.failure
+        return answer.rows
+
+    async def _next_result(self) -> pq.abc.PGresult | None:
+        """The next result; ``None`` ends one statement's results."""
         while True:
             self.pgconn.consume_input()
-            if self.pgconn.is_busy():
-                await self._readable_soon()
-                continue
-            result = self.pgconn.get_result()
-            if result is None:
-                break
-            status = result.status
-            if failure is not None:
-                continue
-            if status == pq.ExecStatus.TUPLES_OK:
-                try:
-                    rows = decoded(result)
-                except WireTypeError as exc:
-                    failure = exc
-            elif status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.EMPTY_QUERY):
-                rows = []
-            elif status == pq.ExecStatus.FATAL_ERROR:
-                failure = _failure(result)
-            else:  # COPY and the like: none of the server's statements; the pool drops it
-                raise psycopg.ProgrammingError(f"unexpected answer ({pq.ExecStatus(status).name})")
-        if failure is not None:
-            raise failure
-        return rows
+            if not self.pgconn.is_busy():
+                return self.pgconn.get_result()
+            await self._readable_soon()
 
     async def _readable_soon(self) -> None:
         waiter = self._loop.create_future()
@@ -282,6 +337,34 @@ class WireConnection:
             pass  # the server is unreachable or the statement ended: close all the same
         finally:
             self.pgconn.finish()
+
+
+class _Answer:
+    """What the results of one pipeline come to."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.failure: Exception | None = None
+        self.unexpected = ""
+
+    def take(self, result: pq.abc.PGresult, *, keep: bool) -> bool:
+        """Note one result (its rows when ``keep``); whether it was a success."""
+        status = result.status
+        if status == pq.ExecStatus.TUPLES_OK:
+            if keep and self.failure is None:
+                try:
+                    self.rows = decoded(result)
+                except WireTypeError as exc:
+                    self.failure = exc
+            return True
+        if status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.EMPTY_QUERY):
+            return True
+        if status == pq.ExecStatus.FATAL_ERROR:
+            self.failure = self.failure or _failure(result)
+        elif status != pq.ExecStatus.PIPELINE_ABORTED:  # skipped after a failure: expected
+            # COPY and the like: none of the server's statements
+            self.unexpected = f"unexpected answer ({pq.ExecStatus(status).name})"
+        return False
 
 
 def _failure(result: pq.abc.PGresult) -> psycopg.Error:

@@ -281,3 +281,77 @@ def test_a_statement_given_up_is_cancelled_at_the_server(
     finally:
         pool.close()
     assert counts[-1] == 0, counts
+
+
+def test_deferred_statements_go_out_in_order_before_the_next_one(url: str) -> None:
+    async def use(connection: WireConnection) -> tuple[bool, list[tuple[Any, ...]], bool]:
+        await connection.rows("CREATE TEMPORARY TABLE queued (n int, word text)")
+        connection.defer("BEGIN")
+        connection.defer("INSERT INTO queued VALUES (%s, %s)", (1, "first"))
+        connection.defer("INSERT INTO queued VALUES (%s, %s)", (2, 'sec"ond'))
+        waiting = connection.idle  # nothing sent yet, but something queued
+        rows = await connection.rows("SELECT n, word FROM queued ORDER BY n")
+        await connection.rows("COMMIT")
+        return waiting, rows, connection.idle
+
+    waiting, rows, idle = _on_connection(url, use)
+    assert (waiting, rows, idle) == (False, [(1, "first"), (2, 'sec"ond')], True)
+
+
+def test_a_deferred_failure_is_raised_by_the_next_statement_which_is_skipped(url: str) -> None:
+    async def use(connection: WireConnection) -> tuple[str, list[tuple[Any, ...]], str]:
+        await connection.rows("CREATE TEMPORARY TABLE keys (key text PRIMARY KEY)")
+        await connection.rows("INSERT INTO keys VALUES (%s)", ("taken",))
+        connection.defer("BEGIN")
+        connection.defer("INSERT INTO keys VALUES (%s)", ("taken",))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            await connection.rows("INSERT INTO keys VALUES (%s)", ("skipped",))
+        inside = connection.transaction_status.name
+        await connection.rows("ROLLBACK")
+        return (
+            inside,
+            await connection.rows("SELECT key FROM keys ORDER BY key"),
+            (connection.transaction_status.name),
+        )
+
+    assert _on_connection(url, use) == ("INERROR", [("taken",)], "IDLE")
+
+
+def test_discarded_statements_are_never_sent(url: str) -> None:
+    async def use(connection: WireConnection) -> list[tuple[Any, ...]]:
+        await connection.rows("CREATE TEMPORARY TABLE kept (n int)")
+        connection.defer("INSERT INTO kept VALUES (%s)", (1,))
+        connection.discard_deferred()
+        assert connection.idle
+        return await connection.rows("SELECT count(*) FROM kept")
+
+    assert _on_connection(url, use) == [(0,)]
+
+
+def test_the_queue_of_deferred_statements_is_bounded(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_wire, "DEFERRED_LIMIT", 3)
+
+    async def use(connection: WireConnection) -> list[tuple[Any, ...]]:
+        for number in range(3):
+            connection.defer("SELECT %s::int", (number,))
+        with pytest.raises(RuntimeError, match="more than 3 statements queued"):
+            connection.defer("SELECT 4")
+        return await connection.rows("SELECT %s::int", (5,))
+
+    assert _on_connection(url, use) == [(5,)]
+
+
+def test_a_preparation_skipped_after_a_failure_is_prepared_again(url: str) -> None:
+    """A statement new to the connection goes out with its preparation; when an earlier
+    statement of the same round trip fails, the server skips both, and the next use prepares
+    it again rather than executing a name that does not exist."""
+
+    async def use(connection: WireConnection) -> list[tuple[Any, ...]]:
+        connection.defer("SELECT 1 / %s", (0,))
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await connection.rows("SELECT %s::text || 'x'", ("a",))
+        return await connection.rows("SELECT %s::text || 'x'", ("b",))
+
+    assert _on_connection(url, use) == [("bx",)]
