@@ -91,10 +91,22 @@ def encoded(value: object) -> bytes | None:
     if isinstance(value, int):
         return str(value).encode("ascii")
     if isinstance(value, str):
-        return value.encode("utf-8")
+        return _utf8(value)
     if isinstance(value, (list, tuple)):
-        return ("{" + ",".join(_element(item) for item in value) + "}").encode("utf-8")
+        return _utf8("{" + ",".join(_element(item) for item in value) + "}")
     raise WireTypeError(f"cannot send a parameter of type {type(value).__name__}")
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as libpq sends it. A NUL would end the parameter early without a word (libpq
+    takes C strings) and a lone surrogate has no UTF-8 form: both are refused, as psycopg
+    refuses them."""
+    if "\0" in text:
+        raise psycopg.DataError("PostgreSQL text cannot contain NUL (0x00) characters")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise psycopg.DataError(f"text that cannot be sent as UTF-8: {exc.reason}") from None
 
 
 def _encoded_all(parameters: Sequence[object]) -> list[bytes | None] | None:

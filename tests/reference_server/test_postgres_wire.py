@@ -106,6 +106,20 @@ def test_parameters_of_other_types_are_refused(value: object) -> None:
         encoded(value)
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("a\0b", "cannot contain NUL"),  # libpq would cut the parameter short at the NUL
+        (["ok", "a\0b"], "cannot contain NUL"),
+        ("lone \ud800 surrogate", "cannot be sent as UTF-8"),
+        (["lone \udfff"], "cannot be sent as UTF-8"),
+    ],
+)
+def test_text_postgresql_cannot_take_is_refused_not_cut(value: object, reason: str) -> None:
+    with pytest.raises(psycopg.DataError, match=reason):
+        encoded(value)
+
+
 def test_hostile_texts_survive_as_parameters_and_as_array_elements(url: str) -> None:
     async def use(connection: WireConnection) -> tuple[list[Any], list[Any]]:
         singles = [
