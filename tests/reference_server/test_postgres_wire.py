@@ -369,3 +369,50 @@ def test_a_preparation_skipped_after_a_failure_is_prepared_again(url: str) -> No
         return await connection.rows("SELECT %s::text || 'x'", ("b",))
 
     assert _on_connection(url, use) == [("bx",)]
+
+
+def _active(url: str, name: str) -> int:
+    """How many statements of connections named ``name`` PostgreSQL is running."""
+    with psycopg.connect(url, autocommit=True) as other:
+        row = other.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = %s AND state = 'active'",
+            (name,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_statement_given_up_as_its_loop_ends_is_still_cancelled_and_closed(url: str) -> None:
+    """The end of ``asyncio.run`` (a server's, once it stops) cancels the tasks still running,
+    then closes the loop: a request's statement given up there is asked to end all the same,
+    and its connection closed, by the time the pool is closed after the loop (the app's
+    close). A task doing that was cancelled before it could, or created too late to be run at
+    all: the statement ran on, holding what it held, on a connection never closed."""
+    name = "rooms-kit stranded"
+    pool = LoopConnections(url, 1, name=name)
+    lent: list[WireConnection] = []
+    left: list[asyncio.Task[Any]] = []
+
+    async def main() -> None:
+        left.append(asyncio.create_task(pool.rows("SELECT pg_sleep(%s)", (HANG_SECONDS,))))
+        for _ in range(HANG_SECONDS * 10):
+            await asyncio.sleep(0.1)
+            if _active(url, name):
+                break
+        lent.extend(pool._mine)
+        # returns with the statement running: asyncio.run cancels its task
+
+    asyncio.run(main())
+    pool.close()
+    counts = [_active(url, name)]
+    while counts[-1] and len(counts) < 100:  # the server ends a cancelled statement at once
+        time.sleep(0.1)
+        counts.append(_active(url, name))
+    assert left[0].cancelled()
+    assert (len(lent), counts[-1]) == (1, 0), counts
+    assert lent[0].closed
+    assert not postgres_wire._requests
+    # The pool serves on, on a loop of its own.
+    assert asyncio.run(pool.rows("SELECT %s::int", (7,))) == [(7,)]
+    pool.close()
