@@ -237,8 +237,12 @@ class WireConnection:
         try:
             sent = self._send(batch)
             return await self._read(sent)
-        except psycopg.OperationalError:
-            self._broken = True  # the connection is lost, or in a state no caller can use
+        except psycopg.OperationalError as exc:
+            # The connection is lost, or in a state no caller can use; not when PostgreSQL
+            # only refused the statement (a deadlock, a lock or statement timeout: psycopg's
+            # OperationalError too, with a SQLSTATE), after which it serves on as before.
+            if exc.sqlstate is None or self.pgconn.status != pq.ConnStatus.OK:
+                self._broken = True
             raise
 
     def _send(self, batch: list[_Queued]) -> list[tuple[str, bytes] | None]:

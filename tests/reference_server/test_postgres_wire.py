@@ -416,3 +416,42 @@ def test_a_statement_given_up_as_its_loop_ends_is_still_cancelled_and_closed(url
     # The pool serves on, on a loop of its own.
     assert asyncio.run(pool.rows("SELECT %s::int", (7,))) == [(7,)]
     pool.close()
+
+
+def test_a_statement_refused_for_a_timeout_keeps_its_connection_in_the_pool(url: str) -> None:
+    """A lock or statement timeout (or a deadlock) comes as psycopg's OperationalError with
+    PostgreSQL's SQLSTATE, on a connection that is fine: a transaction rolled back after it
+    gives its connection back to the pool (``_transaction_on_loop``). It was closed as if
+    lost, so that contention made every such refusal cost a new connection."""
+    pool = LoopConnections(url, 1, name="rooms-kit refused")
+    key = 7_000_001
+
+    async def refused_in_a_transaction(sql: str, parameters: tuple[object, ...]) -> str:
+        connection = await pool.take()
+        try:
+            connection.defer("BEGIN")
+            connection.defer("SET LOCAL lock_timeout = 50")
+            connection.defer("SET LOCAL statement_timeout = 100")
+            with pytest.raises(psycopg.OperationalError) as raised:
+                await connection.rows(sql, parameters)
+            await connection.rows("ROLLBACK")
+        finally:
+            pool.give_back(connection)
+        return type(raised.value).__name__
+
+    async def main() -> tuple[int, list[str], int]:
+        async with asyncio.timeout(HANG_SECONDS):
+            before = (await pool.rows("SELECT pg_backend_pid()", ()))[0][0]
+            with psycopg.connect(url, autocommit=True) as other:
+                other.execute("SELECT pg_advisory_lock(%s)", (key,))
+                refused = [await refused_in_a_transaction("SELECT pg_advisory_lock(%s)", (key,))]
+            refused.append(await refused_in_a_transaction("SELECT pg_sleep(%s)", (HANG_SECONDS,)))
+            after = (await pool.rows("SELECT pg_backend_pid()", ()))[0][0]
+            return before, refused, after
+
+    try:
+        before, refused, after = asyncio.run(main())
+    finally:
+        pool.close()
+    assert refused == ["LockNotAvailable", "QueryCanceled"]
+    assert after == before
