@@ -294,12 +294,15 @@ class WireConnection:
         return answer.rows
 
     async def _next_result(self) -> pq.abc.PGresult | None:
-        """The next result; ``None`` ends one statement's results."""
-        while True:
+        """The next result; ``None`` ends one statement's results. What has arrived is used
+        before the socket is read again: a server that answers and then ends the session (a
+        restart, an idle timeout) leaves the whole answer in hand, and a read would meet the
+        closed socket and fail instead."""
+        while self.pgconn.is_busy():
             self.pgconn.consume_input()
-            if not self.pgconn.is_busy():
-                return self.pgconn.get_result()
-            await self._readable_soon()
+            if self.pgconn.is_busy():
+                await self._readable_soon()
+        return self.pgconn.get_result()
 
     async def _readable_soon(self) -> None:
         waiter = self._loop.create_future()

@@ -455,3 +455,25 @@ def test_a_statement_refused_for_a_timeout_keeps_its_connection_in_the_pool(url:
         pool.close()
     assert refused == ["LockNotAvailable", "QueryCanceled"]
     assert after == before
+
+
+def test_an_answer_followed_by_the_end_of_the_session_is_not_lost(url: str) -> None:
+    """PostgreSQL answers a COMMIT, then ends the session (here its idle timeout; a restart or
+    a terminated backend alike) before the loop gets to read: the answer is in hand, and the
+    write is reported done, not failed ('server closed the connection unexpectedly', raised
+    by reading the socket again before taking the results already read)."""
+
+    async def use(connection: WireConnection) -> tuple[list[tuple[Any, ...]], bool]:
+        await connection.rows("CREATE TABLE IF NOT EXISTS answered_then_ended (n int)")
+        await connection.rows("TRUNCATE answered_then_ended")
+        await connection.rows("SET idle_session_timeout = 50")
+        connection.defer("BEGIN")
+        connection.defer("INSERT INTO answered_then_ended VALUES (%s)", (1,))
+        commit = asyncio.ensure_future(connection.rows("COMMIT"))
+        await asyncio.sleep(0)  # sent; the answer comes, then the session ends 50 ms later
+        time.sleep(0.5)  # the loop busy meanwhile
+        return await commit, connection.closed
+
+    assert _on_connection(url, use) == ([], True)
+    with psycopg.connect(url, autocommit=True) as other:
+        assert other.execute("SELECT n FROM answered_then_ended").fetchall() == [(1,)]
