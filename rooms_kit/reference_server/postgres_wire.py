@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import select
+import selectors
 import time
 from collections.abc import Sequence
 from typing import Any, TypeAlias
@@ -435,11 +435,14 @@ class _CancelRequest:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            socket = [self._request.socket]
-            if wait == pq.PollingStatus.READING:
-                select.select(socket, [], [], remaining)
-            else:
-                select.select([], socket, [], remaining)
+            # a selector, not select.select, which refuses descriptors past 1023
+            with selectors.DefaultSelector() as selector:
+                reading = wait == pq.PollingStatus.READING
+                selector.register(
+                    self._request.socket,
+                    selectors.EVENT_READ if reading else selectors.EVENT_WRITE,
+                )
+                selector.select(remaining)
         self.end()
 
     def end(self) -> None:
