@@ -34,6 +34,7 @@ from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
+from rooms_kit.contract.schema_errors import DETAILED_ITEMS, SchemaErrors
 from rooms_kit.formats import INT64_MAX, INT64_MIN
 from rooms_kit.schemas.patterns import compile_ecma
 from rooms_kit.validation import Validators
@@ -218,12 +219,9 @@ def error_envelope(ctx: CheckContext, exchange: Exchange) -> None:
     if status < 400:
         return
     body = _json_body(exchange)
-    validator = ctx.openapi.validator(ctx.openapi.error_envelope)
-    problems = [_describe(e) for e in validator.iter_errors(body)]
-    if problems:
-        raise ContractFailure(
-            "error_envelope", "error without Google's envelope", "; ".join(problems[:5])
-        )
+    found = ctx.openapi.errors(ctx.openapi.error_envelope, body, exchange.response.body)
+    if found:
+        raise ContractFailure("error_envelope", "error without Google's envelope", _listed(found))
     code = body["error"]["code"]
     if code != status:
         raise ContractFailure(
@@ -241,17 +239,19 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     schema = ctx.openapi.response_schema(exchange.operation, status)
     if schema is None:
         return
-    body = _json_body(exchange)
-    if ctx.openapi.passes_quickly(schema, exchange.response.body):
-        return
-    errors = list(ctx.openapi.validator(schema).iter_errors(body))
-    if errors:
-        problems = [(_pointer(e), str(e.validator), _message(e)) for e in errors]
+    found = ctx.openapi.errors(schema, _json_body(exchange), exchange.response.body)
+    if found:
+        problems = [
+            (p.pointer or "/", p.keyword, clip(p.message, MAX_MESSAGE_CHARS))
+            for p in found.problems
+        ]
         raise ContractFailure(
             "openapi_response_schema",
-            f"{len(errors)} schema violation(s) in the {status} body",
-            "; ".join(_describe(e) for e in errors[:MAX_LISTED_ERRORS]),
-            findings=ctx.findings(schema, problems),
+            f"{found.count} schema violation(s) in the {status} body"
+            if found.count
+            else f"{found.unjudged.items} item(s) of the {status} body not judged",
+            _listed(found),
+            findings=ctx.findings(schema, [*problems, *_unjudged(found)]),
         )
 
 
@@ -323,6 +323,37 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
     elif isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             yield from _int64_problems(ctx, schema["items"], item, f"{at}/{index}")
+
+
+def _listed(found: SchemaErrors) -> str:
+    """The first violations described, then what was left out of the description."""
+    listed = [
+        f"{p.pointer or '/'}: {clip(p.message, MAX_MESSAGE_CHARS)}"
+        for p in found.problems[:MAX_LISTED_ERRORS]
+    ]
+    if found.failing.items:
+        listed.append(
+            f"{found.failing.items} more failing item(s) counted, not described (the first at "
+            f"{found.failing.first})"
+        )
+    if found.unjudged.items:
+        listed.append(_unjudged_text(found))
+    return "; ".join(listed)
+
+
+def _unjudged_text(found: SchemaErrors) -> str:
+    return (
+        f"{found.unjudged.items} item(s) not judged (the first at {found.unjudged.first}): they "
+        f"hold values only Python reads (NaN, Infinity, integers beyond 64 bits, lone "
+        f"surrogates), and {DETAILED_ITEMS} such items per list is what is judged in detail"
+    )
+
+
+def _unjudged(found: SchemaErrors) -> list[tuple[str, str, str]]:
+    """Items not judged as a problem of their own (a body no quick reader can read)."""
+    if not found.unjudged.items:
+        return []
+    return [(found.unjudged.first, "unjudged", _unjudged_text(found))]
 
 
 def _pointer(error: Any) -> str:
