@@ -210,7 +210,9 @@ def render(found: dict[str, object], total: int, connections: int) -> str:
         "of each, plus one per violation not seen yet (`rooms_kit/contract/schema_errors.py`), and "
         "the checks of one exchange share one parse (`CheckContext.body`). What is left grows "
         "with the size whether the answer is valid or not: the one `json` parse, jsonschema-rs "
-        "over every item, and `int64_strings`, which walks every value in Python.",
+        "over every item, and `int64_strings`, which walks every value in Python. The small `get` "
+        "above costs the proxy the same CPU as before (A/B against `main`, three rounds each, "
+        "alternating: 0.134 ms before, 0.130 ms after, on 2026-12-01 at load 2 to 3).",
         "",
         "What the profiles (cProfile with a CPU clock, on the proxy process) showed, in the order "
         "it was fixed: (1) every answer ran the suite's schema checks, about 3.5 ms of "

@@ -88,9 +88,8 @@ class _Cut:
     trusted: bool  # orjson read the whole body: jsonschema-rs reads every part as Python does
     detailed: int
     kept: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)  # cut path -> indices
-    seen: set[tuple[tuple[str, ...], str]] = field(
-        default_factory=set
-    )  # pairs of the items described
+    # (pointer pattern, keyword) pairs of the items kept for the description so far
+    seen: set[tuple[tuple[str, ...], str]] = field(default_factory=set)
     new_pairs: int = 0
     left_out: int = 0  # violations in the failing items left out
     failing_items: int = 0
