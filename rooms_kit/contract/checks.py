@@ -261,7 +261,8 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
         ]
         raise ContractFailure(
             "openapi_response_schema",
-            f"{found.count} schema violation(s) in the {status} body"
+            f"{'' if found.exact else 'at least '}{found.count} schema violation(s) in the "
+            f"{status} body"
             if found.count
             else f"{found.unjudged.items} item(s) of the {status} body not judged",
             _listed(found),
@@ -335,8 +336,11 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
             if name in value:
                 yield from _int64_problems(ctx, sub, value[name], f"{at}/{name}")
     elif isinstance(value, list) and "items" in schema:
+        items = ctx.openapi.resolve(schema["items"])
+        containers_only = not _is_int64(ctx, items)  # int64 fields can only be inside them
         for index, item in enumerate(value):
-            yield from _int64_problems(ctx, schema["items"], item, f"{at}/{index}")
+            if not containers_only or isinstance(item, dict | list):
+                yield from _int64_problems(ctx, items, item, f"{at}/{index}")
 
 
 def _listed(found: SchemaErrors) -> str:

@@ -23,7 +23,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from rooms_kit.contract.failures import CannotRun
-from rooms_kit.contract.schema_errors import DETAILED_ITEMS, SchemaErrors, bounded_errors
+from rooms_kit.contract.schema_errors import (
+    DETAILED_ITEMS,
+    EXAMINED_ERRORS,
+    SchemaErrors,
+    bounded_errors,
+)
 from rooms_kit.schemas.loading import token_of
 from rooms_kit.schemas.patterns import compile_ecma
 
@@ -148,7 +153,13 @@ class OpenApi:
         return self._passes(schema, value)
 
     def errors(
-        self, schema: dict[str, Any], document: Any, body: bytes, *, detailed: int = DETAILED_ITEMS
+        self,
+        schema: dict[str, Any],
+        document: Any,
+        body: bytes,
+        *,
+        detailed: int = DETAILED_ITEMS,
+        examined: int = EXAMINED_ERRORS,
     ) -> SchemaErrors:
         """The violations of ``document`` (``body`` as Python's json reads it) of ``schema``,
         worded by ``validator``, in a time bounded by ``detailed`` items of each long array
@@ -169,6 +180,7 @@ class OpenApi:
             quick=self.quick_validator,
             resolve=self.resolve,
             detailed=detailed,
+            examined=examined,
         )
 
     def _passes(self, schema: dict[str, Any], value: Any) -> bool:

@@ -13,7 +13,10 @@ worth describing:
 - and the same again inside each item kept (a room's participants).
 
 The indices of the copy are mapped back to the body's, so pointers are the body's; errors come in
-the Python validator's order. The failing items left out are counted with jsonschema-rs's errors.
+the Python validator's order. The failing items left out are counted with jsonschema-rs's errors,
+up to ``EXAMINED_ERRORS`` of them; past that, each further failing item counts as one violation
+(the count is then a lower bound, ``SchemaErrors.exact`` is False) and is not looked at for
+violations not seen yet.
 Only arrays and objects whose schemas hold nothing but ``type``, ``items``, ``properties``,
 ``required``, ``additionalProperties`` and annotations are cut: for those, the items left out
 change no other keyword's verdict or message. Anything else is validated whole, as before.
@@ -36,6 +39,9 @@ import orjson
 
 DETAILED_ITEMS = 16  # per array: the items that jsonschema-rs does not confirm, described first
 MAX_NEW_PAIRS = 20  # in the whole body: further items described for a violation not yet seen
+EXAMINED_ERRORS = 20_000  # in the whole body: errors of the items left out that are read
+"""jsonschema-rs makes a Python object of every error it reports (a few microseconds each):
+past this many, failing items are only told apart from good ones, and counted."""
 ANNOTATIONS = frozenset(
     {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly",
      "$comment"}
@@ -70,6 +76,7 @@ class SchemaErrors:
     count: int  # every violation in the body, those of the items left out included
     failing: Skipped = Skipped()  # items jsonschema-rs faults, counted but not described
     unjudged: Skipped = Skipped()  # items it cannot read, past the budget: not judged at all
+    exact: bool = True  # False when some failing items were counted as one violation each
 
     def __bool__(self) -> bool:
         return self.count > 0 or self.unjudged.items > 0
@@ -92,6 +99,8 @@ class _Cut:
     seen: set[tuple[tuple[str, ...], str]] = field(default_factory=set)
     new_pairs: int = 0
     left_out: int = 0  # violations in the failing items left out
+    examined: int = EXAMINED_ERRORS  # errors of the items left out still to be read
+    exact: bool = True
     failing_items: int = 0
     unjudged_items: int = 0
     first_failing: str = ""
@@ -139,6 +148,14 @@ class _Cut:
         indices: list[int] = []
         prefix = _pattern((*path, 0))  # the pattern of every item's pointer
         for index, item in enumerate(items):
+            if len(kept) >= self.detailed and self.examined <= 0:  # tell good from bad only
+                if not self.trusted and not _readable(item):
+                    self.unjudged_items += 1
+                    self.first_unjudged = self.first_unjudged or _pointer((*path, index))
+                elif not _passes(quick, item):  # one violation at least, not read any further
+                    self._leave_out((*path, index), 1)
+                    self.exact = False
+                continue
             errors = self._errors(quick, item)
             if errors == []:
                 continue
@@ -151,9 +168,8 @@ class _Cut:
             elif len(kept) >= self.detailed:
                 new = not {_pair(prefix, error) for error in errors} <= self.seen
                 if not new or self.new_pairs >= MAX_NEW_PAIRS:
-                    self.failing_items += 1
-                    self.first_failing = self.first_failing or _pointer(where)
-                    self.left_out += len(errors)
+                    self._leave_out(where, len(errors))
+                    self.examined -= len(errors)
                     continue
                 self.new_pairs += 1
             copied = self.cut(schema, item, where, (*at, len(kept)))
@@ -164,6 +180,11 @@ class _Cut:
             indices.append(index)
         self.kept[at] = indices
         return kept
+
+    def _leave_out(self, where: tuple[Any, ...], violations: int) -> None:
+        self.failing_items += 1
+        self.first_failing = self.first_failing or _pointer(where)
+        self.left_out += violations
 
     def _errors(self, quick: Any, item: Any) -> list[Any] | None:
         """jsonschema-rs's errors on ``item`` ([] when it matches), or None when it cannot be
@@ -189,11 +210,11 @@ class _Cut:
 
 def bounded_errors(
     validator: Any, schema: dict[str, Any], body: Any, *, trusted: bool, quick: Quick,
-    resolve: Resolve, detailed: int = DETAILED_ITEMS,
+    resolve: Resolve, detailed: int = DETAILED_ITEMS, examined: int = EXAMINED_ERRORS,
 ) -> SchemaErrors:  # fmt: skip
     """``body``'s violations of ``schema``: the Python ``validator`` describes a cut copy (see
     the module's docstring); ``trusted`` says orjson read the body's bytes."""
-    state = _Cut(quick, resolve, trusted, detailed)
+    state = _Cut(quick, resolve, trusted, detailed, examined=examined)
     copy = state.cut(schema, body, (), ())
     problems = tuple(
         Problem(_pointer(state.original(tuple(error.absolute_path))), str(error.validator),
@@ -205,11 +226,19 @@ def bounded_errors(
         len(problems) + state.left_out,
         Skipped(state.failing_items, state.first_failing),
         Skipped(state.unjudged_items, state.first_unjudged),
+        state.exact,
     )
 
 
 def _iterate(validator: Any, value: Any) -> Iterator[Any]:
     return iter(validator.iter_errors(value))
+
+
+def _passes(quick: Any, item: Any) -> bool:
+    try:
+        return bool(quick.is_valid(item))
+    except (ValueError, TypeError):  # too deep: a failing item, as far as counting goes
+        return False
 
 
 def _only(schema: dict[str, Any], allowed: frozenset[str]) -> bool:

@@ -347,3 +347,16 @@ def test_a_small_exchange_beside_a_big_wrong_one_is_served_and_judged_apart(
     assert {line.split(":", 2)[1] for line in big.lines()} == {"1"}  # only the list is wrong
     assert big.checks() == {"openapi_response_schema", "strict_schema"}
     assert (big.monitor.exchanges, big.monitor.checked, big.monitor.defects) == (3, 3, 0)
+
+
+def test_a_request_naming_150_000_players_is_judged_in_part() -> None:
+    # a create of 1 MiB (the proxy's default cap on requests) answered 2xx: the body's checks
+    # ran the Python validator over every id (1.5 s when they were numbers, 0.4 s when good)
+    rules = InputRules(judge().openapi)
+    wrong = json.dumps({"invitedPlayerIds": list(range(150_000))}).encode()
+    assert len(wrong) > 1_000_000
+    assert rules.problems("games.rooms.create", "", wrong) == [
+        f"body /invitedPlayerIds/{n}: {n} is not of type 'string'" for n in range(3)
+    ]
+    good = json.dumps({"invitedPlayerIds": [f"p{n}" for n in range(100_000)]}).encode()
+    assert rules.problems("games.rooms.create", "", good) == []
