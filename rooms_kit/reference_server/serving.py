@@ -254,6 +254,7 @@ def serve(
     validate_responses: bool = False,
     workers: int = 1,
     migrate: bool = False,
+    migrate_seconds: float | None = None,
     pool_size: int | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     limits: ConnectionLimits | None = None,
@@ -261,6 +262,7 @@ def serve(
     """Run until SIGTERM or SIGINT; announces development mode and the bound address first.
     Returns the exit status (0 after a clean stop).
 
+    ``migrate_seconds`` bounds each migration step of ``migrate`` (``stores.upgrade``).
     ``max_body_bytes`` caps request bodies (default 1 MiB); ``limits`` bounds connections
     (``rooms_kit.reference_server.limits``), in every worker."""
     limits = limits or ConnectionLimits()
@@ -272,7 +274,7 @@ def serve(
         # ``stopped``, as after a stop of a running server.
         with stop_signals_to(_stop_while_starting):
             if migrate:
-                before, after = upgrade(database)
+                before, after = upgrade(database, step_seconds=migrate_seconds)
                 _event(
                     f"database layout version {before} -> {after}",
                     event="migrated",
