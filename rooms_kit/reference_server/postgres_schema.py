@@ -240,6 +240,7 @@ def _apply(connection: Any, where: str, step: Migration, previous: int, seconds:
     watch = StatementWatch(connection, where)
     waited = seconds + postgres_watch.THREAD_STATEMENT_SECONDS
     committing = False
+    started = time.monotonic()
     try:
         # The version table is made in the step's transaction, so a step that fails leaves
         # nothing behind (before, a database of another application kept an empty one).
@@ -263,6 +264,8 @@ def _apply(connection: Any, where: str, step: Migration, previous: int, seconds:
             "(nothing was changed)"
         ) from None
     except psycopg.errors.QueryCanceled:
+        if time.monotonic() - started < seconds:  # (the message may be in another language)
+            raise  # cancelled by someone else (pg_cancel_backend): said as it is
         raise UpgradeTimeout(
             f"{where}: {name} did not finish within {seconds:g} s; PostgreSQL cancelled it "
             f"and rolled it back, so the layout stays at version {previous}"

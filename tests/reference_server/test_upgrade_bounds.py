@@ -4,7 +4,8 @@ case with the exact line it must end with, exit status 2, and the database usabl
 - a migration step longer than ``--timeout``: PostgreSQL cancels it and rolls it back;
 - another upgrade holding the lock longer than ``--timeout``: nothing is changed;
 - a database gone mute (``MuteRelay``) while the lock is asked for, while a step runs, and
-  while a step's COMMIT is on its way (the only case that may have been applied after all).
+  while a step's COMMIT is on its way (the only case that may have been applied after all);
+- a step cancelled by an operator, which is not reported as the limit.
 
 Before, each of these waited for good (only Ctrl-C ended it)."""
 
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -28,6 +30,8 @@ from rooms_kit.reference_server.postgres_schema import (
     Migration,
     UpgradeTimeout,
 )
+from rooms_kit.reference_server.sqlite_store import StoreError
+from rooms_kit.reference_server.stores import upgrade
 from tests.reference_server.mute_relay import GUARD_SECONDS, MuteRelay, outcome, relayed
 from tests.reference_server.postgres_cluster import Cluster
 from tests.reference_server.support import empty_postgres_database
@@ -261,3 +265,30 @@ def test_a_step_whose_commit_goes_unanswered_may_have_been_applied(
     with psycopg.connect(current, autocommit=True) as connection:
         again = postgres_schema.upgrade(connection, "db")
     assert again == (EXTRA.version, EXTRA.version)
+
+
+def test_a_step_cancelled_by_someone_else_is_not_called_a_timeout(
+    current: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's ``pg_cancel_backend`` raises the same error as the step's limit: it is
+    reported as PostgreSQL words it, not as a limit the step did not reach."""
+    _one_more(monkeypatch, SLOW)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(lambda: outcome(lambda: upgrade(current, step_seconds=3600)))
+        with psycopg.connect(current, autocommit=True) as operator:
+            deadline = time.monotonic() + GUARD_SECONDS
+            while True:
+                cancelled = operator.execute(
+                    "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                    "WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
+                ).fetchall()
+                if cancelled == [(True,)]:
+                    break
+                assert time.monotonic() < deadline, "the step never started"
+                time.sleep(0.05)
+        error = running.result()
+    assert type(error) is StoreError, error
+    assert str(error) == (
+        f"{current}: cannot upgrade the database: canceling statement due to user request"
+    )
+    assert _state(current) == (LATEST_VERSION, False)
