@@ -75,9 +75,9 @@ def migrate_timeout(flag: str, parser: argparse.ArgumentParser) -> None:
         type=_positive(float, MAX_MIGRATE_SECONDS),
         default=MIGRATE_SECONDS,
         metavar="SECONDS",
-        help="seconds one PostgreSQL migration step, or the wait for another upgrade's lock, "
-        f"may take before it is stopped and rolled back (default {MIGRATE_SECONDS:g}; "
-        f"at most {MAX_MIGRATE_SECONDS})",
+        help="seconds each statement of a PostgreSQL migration step may run before the step "
+        "is cancelled and rolled back, and the wait for another upgrade's lock may last "
+        f"(default {MIGRATE_SECONDS:g}; at most {MAX_MIGRATE_SECONDS})",
     )
 
 

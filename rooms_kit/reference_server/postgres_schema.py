@@ -14,12 +14,14 @@ Upgrades hold a session-level advisory lock, so workers and hosts started togeth
 Every wait of an upgrade is bounded, for a database that stops answering without closing its
 socket as much as for one that is only busy. A migration step may rightly take long on a large
 database, so it gets its own limit (``step_seconds``: ``db upgrade --timeout``, ``serve
---migrate-timeout``; an hour unless told): PostgreSQL cancels a step that runs longer
-(``statement_timeout``) and rolls its transaction back; a database that does not even answer that
-is cut off ``THREAD_STATEMENT_SECONDS`` later (``postgres_watch.StatementWatch``). Waiting for
-another upgrader's lock is bounded by the same limit (``lock_timeout``), since that upgrader's
-steps are. The rest (reading the version, releasing the lock) is bounded like every statement
-sent from a thread (40 s).
+--migrate-timeout``; an hour unless told): PostgreSQL cancels a statement of the step that runs
+longer (``statement_timeout``, set for the step's transaction only) and rolls the step back, and
+the whole step is given up ``THREAD_STATEMENT_SECONDS`` after that limit
+(``postgres_watch.StatementWatch``), which also ends the wait on a database that no longer
+answers at all. Another upgrader's lock is waited for at most the same limit, since that
+upgrader's steps are bounded by it; the lock is asked for again and again with
+``pg_try_advisory_lock``, each ask bounded like the rest (reading the version, releasing the
+lock): 40 s, as every statement sent from a thread.
 """
 
 from __future__ import annotations
