@@ -29,7 +29,14 @@ BEHAVIOUR = tuple(
 )  # fmt: skip
 BELOW_HTTP = tuple(
     f"rooms_kit.reference_server.{name}"
-    for name in ("group_commit", "hand_over", "on_loop", "postgres_loop", "postgres_watch")
+    for name in (
+        "group_commit",
+        "hand_over",
+        "on_loop",
+        "postgres_loop",
+        "postgres_watch",
+        "postgres_wire",
+    )
 )
 ABOVE_SCHEMAS = ("rooms_kit.validation", "rooms_kit.codegen", "rooms_kit.contract")
 APPLICATIONS = ("rooms_kit.reference_server", "rooms_kit.traffic", "rooms_kit.cli")

@@ -1,7 +1,8 @@
 """Asynchronous PostgreSQL connections for the event loop: a small pool of its own.
 
 The server runs the room service on the event loop (``on_loop``) and lets it wait for PostgreSQL
-on psycopg's ``AsyncConnection``s from this pool, with no thread in between.
+on asynchronous connections from this pool, with no thread in between; their statements go
+through libpq directly (``postgres_wire``).
 
 The pool is deliberately plain: at most ``size`` connections (autocommit; a write transaction
 sends its own BEGIN and COMMIT), opened on demand, idle ones reused last-in first-out, callers
@@ -22,7 +23,9 @@ from typing import Any, TypeAlias, TypeVar
 
 import psycopg
 
-Lent: TypeAlias = "psycopg.AsyncConnection[Any] | None"
+from rooms_kit.reference_server.postgres_wire import WireConnection
+
+Lent: TypeAlias = "WireConnection | None"
 """What a waiting caller is handed: a connection, or ``None`` for a free slot to open one in."""
 
 POOL_WAIT_SECONDS = 30
@@ -32,11 +35,10 @@ CONNECT_TIMEOUT_SECONDS = 10
 STATEMENT_SECONDS = 30.0
 """How long a statement run on the loop may wait for PostgreSQL's answer (``answered``)."""
 CANCEL_SECONDS = 10.0
-"""How long a statement's wait, once cancelled by ``answered``, may take to end before it is
-cancelled again, which psycopg does not wait out. psycopg 3.3.6 and later end it within 10 s
-themselves (5 s to ask the server to cancel, 5 s for the statement's end); older ones wait for
-the statement's end without a limit, and with a libpq older than 17 the request to cancel runs
-in a thread without one."""
+"""How long a wait, once cancelled by ``answered``, may take to end before it is cancelled
+again. A statement of ``postgres_wire`` ends at once (its connection is given up and the server
+asked, in the background, to cancel the statement); the second cancellation is for awaitables
+that wait out a cancellation of their own."""
 
 T = TypeVar("T")
 
@@ -55,12 +57,12 @@ async def answered(awaitable: Awaitable[T]) -> T:
     the socket (stopped, swamped, cut off) would otherwise hold the request, its connection and
     its locks for as long as the server stays mute.
 
-    The wait is then cancelled: psycopg asks the server to cancel the statement and waits for
-    its end, at most 5 s for each, and closes the connection when either does not come. Should
-    that take ``CANCEL_SECONDS`` (an older libpq), the wait is cancelled once more, which psycopg
-    does not wait out. Either way the caller has its answer at most ``STATEMENT_SECONDS`` +
-    ``CANCEL_SECONDS`` after the statement was sent, and a connection left in any state but
-    idle is closed by the pool, never reused. A cancellation from elsewhere (the server
+    The wait is then cancelled. A statement of ``postgres_wire`` ends there: the caller has
+    its answer, and the pool closes the connection, left mid-statement, after asking the server
+    in the background to cancel that statement. An awaitable that waits out a cancellation is
+    cancelled once more after ``CANCEL_SECONDS``. Either way the caller has its answer at most
+    ``STATEMENT_SECONDS`` + ``CANCEL_SECONDS`` after the statement was sent, and a connection
+    left in any state but idle is closed by the pool, never reused. A cancellation from elsewhere (the server
     stopping) stays a cancellation."""
     task = asyncio.current_task()
     if task is None:
@@ -106,9 +108,9 @@ class LoopConnections:
         self._name = name
         self._options = options
         self.size = max(size, 1)
-        self._mine: set[psycopg.AsyncConnection[Any]] = set()
+        self._mine: set[WireConnection] = set()
         """The open connections of the current loop, idle or lent out."""
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._idle: list[WireConnection] = []
         self._connecting = 0
         self._waiting: collections.deque[asyncio.Future[Lent]] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -117,7 +119,7 @@ class LoopConnections:
         """Every row ``sql`` answers (one autocommit statement, hence one snapshot)."""
         connection = await self.take()
         try:
-            rows = await answered(fetch_rows(connection, sql, parameters))
+            rows = await answered(connection.rows(sql, parameters))
         except BaseException:
             # Broken, or left mid-statement by a cancelled caller: never reuse it.
             self.drop(connection)
@@ -125,7 +127,7 @@ class LoopConnections:
         self.give_back(connection)
         return rows
 
-    async def take(self) -> psycopg.AsyncConnection[Any]:
+    async def take(self) -> WireConnection:
         self._adopt_running_loop()
         while self._idle:
             connection = self._idle.pop()
@@ -141,13 +143,12 @@ class LoopConnections:
         # ``_connecting`` by ``_wake_next``), so no newcomer can take it first.
         return lent if lent is not None else await self._connect()
 
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+    async def _connect(self) -> WireConnection:
         """Open a connection in a place already counted in ``_connecting``."""
         settings: dict[str, Any] = {"options": self._options} if self._options else {}
         try:
-            connection = await psycopg.AsyncConnection.connect(
+            connection = await WireConnection.connect(
                 self._url,
-                autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
                 application_name=self._name,
                 **settings,
@@ -183,15 +184,14 @@ class LoopConnections:
                 ) from None
             raise
 
-    def give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def give_back(self, connection: WireConnection) -> None:
         """Return a connection ``take`` lent; it is closed instead unless it is idle and well."""
-        idle = connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        if connection not in self._mine or connection.closed or not idle:
+        if connection not in self._mine or not connection.idle:
             self.drop(connection)  # broken, mid-transaction, or opened on a loop that is gone
         elif not self._wake_next(connection):
             self._idle.append(connection)
 
-    def drop(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def drop(self, connection: WireConnection) -> None:
         """Close a connection ``take`` lent, freeing its place for a new one."""
         _finish(connection)
         if connection in self._mine:
@@ -229,15 +229,7 @@ class LoopConnections:
         self._mine.clear()
 
 
-async def fetch_rows(
-    connection: psycopg.AsyncConnection[Any], sql: str, parameters: Sequence[object]
-) -> list[tuple[Any, ...]]:
-    """What ``sql`` answers on ``connection``: its rows, none for a command (BEGIN, COMMIT)."""
-    cursor = await connection.execute(sql, parameters)
-    return await cursor.fetchall() if cursor.description is not None else []
-
-
-def _still_open(connection: psycopg.AsyncConnection[Any]) -> bool:
+def _still_open(connection: WireConnection) -> bool:
     """Whether an idle connection is still open at PostgreSQL's end. A server that restarted
     or ended the backend has sent a last message and closed the socket meanwhile: reading what
     is there (no round trip, never blocks) finds that out before a caller's statement would.
@@ -252,6 +244,6 @@ def _still_open(connection: psycopg.AsyncConnection[Any]) -> bool:
     return connection.pgconn.status == psycopg.pq.ConnStatus.OK
 
 
-def _finish(connection: psycopg.AsyncConnection[Any]) -> None:
-    """Close ``connection``'s socket without awaiting anything (its loop may be gone)."""
-    connection.pgconn.finish()
+def _finish(connection: WireConnection) -> None:
+    """Close ``connection`` without awaiting anything (its loop may be gone)."""
+    connection.finish()

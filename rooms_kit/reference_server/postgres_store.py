@@ -44,7 +44,6 @@ from rooms_kit.reference_server.postgres_loop import (
     POOL_WAIT_SECONDS,
     LoopConnections,
     answered,
-    fetch_rows,
 )
 from rooms_kit.reference_server.postgres_watch import StatementWatch
 from rooms_kit.reference_server.sqlite_store import StoreError
@@ -128,11 +127,28 @@ class PostgresTransaction:
     """``Transaction`` on one pooled connection: inside an open transaction when writing; a
     single autocommit statement when reading."""
 
-    def __init__(self, run: Statement, store: PostgresStore, write: bool):
+    def __init__(
+        self,
+        run: Statement,
+        store: PostgresStore,
+        write: bool,
+        *,
+        later: Callable[[str, Sequence[object]], None] | None = None,
+    ):
         self._run = run
         self._store = store
         self._write = write
         self._statements = 0
+        self._later = later
+        """Queues a statement whose rows nobody reads, sent with the next one (on the loop)."""
+
+    def _execute_later(self, sql: str, parameters: Sequence[object]) -> None:
+        """``sql`` whose rows are not read: queued where the connection can (a failure is then
+        raised by the next statement or the commit), run at once elsewhere."""
+        if self._later is None:
+            self.execute(sql, parameters)
+        else:
+            self._later(sql, parameters)
 
     def execute(self, sql: str, parameters: Sequence[object] = ()) -> Rows:
         if not self._write:
@@ -158,7 +174,7 @@ class PostgresTransaction:
         # nobody was invited. No foreign key ties the two tables, so their order does not matter.
         deleted = room.status == ROOM_DELETED
         invited = [p for p in room.participants if p.invited]
-        self.execute(
+        self._execute_later(
             SAVE_ROOM_SQL,
             (
                 room.room_id,
@@ -178,7 +194,7 @@ class PostgresTransaction:
     def find_request(self, application_id: str, player_id: str, request_id: int) -> str | None:
         if self._write:
             # Parallel retries of one create queue here until the first one commits.
-            self.execute(
+            self._execute_later(
                 "SELECT pg_advisory_xact_lock(%s)",
                 (_lock_key("request", application_id, player_id, request_id),),
             )
@@ -192,14 +208,14 @@ class PostgresTransaction:
     def remember_request(
         self, application_id: str, player_id: str, request_id: int, room_id: str
     ) -> None:
-        self.execute(
+        self._execute_later(
             "INSERT INTO create_requests (application_id, player_id, request_id, room_id)"
             " VALUES (%s, %s, %s, %s)",
             (application_id, _text(player_id), request_id, room_id),
         )
 
     def match_candidates(self, application_id: str, variant: int | None) -> Iterator[RoomState]:
-        self.execute(
+        self._execute_later(
             "SELECT pg_advisory_xact_lock(%s)", (_lock_key("match", application_id, variant),)
         )
         after: tuple[int, str] = (-1, "")
@@ -411,18 +427,21 @@ class PostgresStore:
         connection = wait_for(pool.take())
 
         def run(sql: str, parameters: Sequence[object]) -> Rows:
-            return _Fetched(wait_for(answered(fetch_rows(connection, sql, parameters))))
+            return _Fetched(wait_for(answered(connection.rows(sql, parameters))))
 
         try:
             if write:
-                run("BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE", ())
-            yield PostgresTransaction(run, self, write)
+                # BEGIN, the locks and the saves go out with the next statement that reads,
+                # or with COMMIT: a write of the service is two or three round trips, not five.
+                connection.defer("BEGIN ISOLATION LEVEL READ COMMITTED, READ WRITE")
+            yield PostgresTransaction(run, self, write, later=connection.defer if write else None)
             if write:
                 run("COMMIT", ())
         except BaseException:
+            connection.discard_deferred()
             # Undo a transaction left open (a refusal, a failed statement); a connection caught
             # mid-statement (a cancelled call) is not idle, and give_back closes it instead.
-            if connection.info.transaction_status in _OPEN_TRANSACTION:
+            if connection.transaction_status in _OPEN_TRANSACTION:
                 with contextlib.suppress(psycopg.Error):
                     run("ROLLBACK", ())
             raise

@@ -16,6 +16,7 @@ from rooms_kit.reference_server.errors import RoomNotFound
 from rooms_kit.reference_server.on_loop import LoopRunner
 from rooms_kit.reference_server.postgres_loop import LoopConnections, LoopPoolTimeout
 from rooms_kit.reference_server.postgres_store import PostgresStore
+from rooms_kit.reference_server.postgres_wire import WireConnection
 from rooms_kit.reference_server.stores import upgrade
 from tests.reference_server.postgres_cluster import Cluster, _free_port
 from tests.reference_server.support import empty_postgres_database
@@ -96,8 +97,8 @@ def test_a_connection_given_back_inside_a_transaction_is_closed_not_reused(
 
     async def main() -> tuple[int, int, bool]:
         first = await pool.take()
-        await first.execute("BEGIN")
-        before = first.info.backend_pid
+        await first.rows("BEGIN")
+        before = first.backend_pid
         pool.give_back(first)  # inside a transaction: closed, so nothing it held leaks on
         after = (await pool.rows(PID, ()))[0][0]
         return before, after, first.closed
@@ -418,3 +419,85 @@ def test_a_statement_answered_in_time_is_not_cancelled_afterwards(
         return answer
 
     assert asyncio.run(main()) == "rows"
+
+
+def test_a_write_of_the_service_takes_two_or_three_round_trips(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BEGIN, the locks and the saves travel with the next statement that reads, or with the
+    COMMIT; the clock has its own connection."""
+    trips: list[str] = []
+    read = WireConnection._read
+
+    async def counted(self: WireConnection, sent: Any) -> Any:
+        trips.append("trip")
+        return await read(self, sent)
+
+    monkeypatch.setattr(WireConnection, "_read", counted)
+    store = PostgresStore(url, pool_size=2)
+    service = RoomService(store)
+    runner = LoopRunner()
+
+    async def main() -> list[int]:
+        counts = []
+        created = await runner.call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
+        counts.append(len(trips))
+        await runner.call(service.join, "bob", created["roomId"], {})
+        counts.append(len(trips) - sum(counts))
+        await runner.call(service.create, "carol", {"invitedPlayerIds": ["dan"], "requestId": "7"})
+        counts.append(len(trips) - sum(counts))
+        await runner.call(service.create, "carol", {"invitedPlayerIds": ["dan"], "requestId": "7"})
+        counts.append(len(trips) - sum(counts))
+        return counts
+
+    try:
+        counts = _run(main())
+    finally:
+        store.close()
+    # create: clock, [BEGIN, save, COMMIT]; join: [BEGIN, lock], clock, [save, COMMIT];
+    # create with a requestId: [BEGIN, lock, look-up], clock, [save, remember, COMMIT];
+    # its retry: [BEGIN, lock, look-up], [load], [COMMIT]
+    assert counts == [2, 3, 3, 3]
+
+
+def test_a_save_that_fails_at_commit_fails_the_write_and_leaves_nothing(url: str) -> None:
+    """A queued save's failure surfaces with the COMMIT it travels with: the call fails with
+    PostgreSQL's error, the room stays as it was, and the pool's one connection serves on."""
+    store = PostgresStore(url, pool_size=1)
+    service = RoomService(store)
+    runner = LoopRunner()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(
+            "CREATE FUNCTION refuse_updates() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'updates refused for this test'; END $$"
+        )
+
+    def refuse(on: bool) -> None:
+        with psycopg.connect(url, autocommit=True) as connection:
+            if on:
+                connection.execute(
+                    "CREATE TRIGGER refuse BEFORE UPDATE ON rooms"
+                    " FOR EACH ROW EXECUTE FUNCTION refuse_updates()"
+                )
+            else:
+                connection.execute("DROP TRIGGER refuse ON rooms")
+
+    async def main() -> tuple[str, str]:
+        created = await runner.call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
+        refuse(True)
+        try:
+            with pytest.raises(psycopg.errors.RaiseException, match="updates refused"):
+                await runner.call(service.join, "bob", created["roomId"], {})
+        finally:
+            refuse(False)
+        after = await runner.call(service.get, "alice", created["roomId"])
+        joined = await runner.call(service.join, "bob", created["roomId"], {})
+        return after["status"], joined["status"]
+
+    try:
+        statuses = _run(main())
+    finally:
+        store.close()
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("DROP FUNCTION refuse_updates()")
+    assert statuses == ("ROOM_INVITING", "ROOM_CONNECTING")
