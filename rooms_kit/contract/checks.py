@@ -35,9 +35,11 @@ from rooms_kit.contract.http import Exchange, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
 from rooms_kit.contract.schema_errors import DETAILED_ITEMS, SchemaErrors
+from rooms_kit.contract.strict_share import share_of
 from rooms_kit.formats import INT64_MAX, INT64_MIN
 from rooms_kit.schemas.patterns import compile_ecma
 from rooms_kit.validation import Validators
+from rooms_kit.validation.issues import Issue
 
 MAX_LISTED_ERRORS = 5
 MAX_FINDINGS = 20  # distinct places reported per answer
@@ -277,11 +279,19 @@ def strict_schema(ctx: CheckContext, exchange: Exchange) -> None:
     if kind is None or not 200 <= status < 300:
         return
     body = ctx.body(exchange)
-    issues = ctx.strict.check(body, kind=kind, max_errors=MAX_FINDINGS)
+    share = share_of(body, len(exchange.response.body))
+    issues = ctx.strict.check(share.document, kind=kind, max_errors=MAX_FINDINGS)
+    if not issues and share.left_out and not ctx.strict.kind(kind).is_valid(body):
+        issues = [Issue(share.first, "strict", "a violation among the items not described")]
     if issues:
         text = "; ".join(
             f"{i.pointer or '/'} ({i.keyword}): {i.message}" for i in issues[:MAX_LISTED_ERRORS]
         )
+        if share.left_out:
+            text += (
+                f"; {share.left_out} array item(s) from {share.first} on were judged as a whole, "
+                "not described (the body is larger than the strict check describes)"
+            )
         schema = ctx.openapi.response_schema(exchange.operation, status) or {}
         problems = [(i.pointer, i.keyword, i.message) for i in issues]
         raise ContractFailure(
