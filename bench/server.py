@@ -695,7 +695,7 @@ def _measure_setup(
 
 
 PROFILE_NOTES = (
-    "### Where the time goes (profiled with py-spy, 2026-11-30)",
+    "### Where the time goes (profiled with py-spy, 2026-11-30 and 2026-12-01)",
     "",
     "`rooms-kit serve` sampled at 200 Hz (`py-spy record --gil`, so only the thread running "
     "Python counts) under 8 connections of `get`, `create` and the mixed flow, on a SQLite file "
@@ -733,9 +733,15 @@ PROFILE_NOTES = (
     "transaction of its own with one snapshot, so reads are now that single round trip (a read "
     "transaction refuses a second statement). A room and its memberships are saved in one "
     "statement (two upserts in a CTE). Writes keep BEGIN ... COMMIT plus the clock's own round "
-    "trip. What psycopg still costs per statement (about 0.07 ms of CPU: building the query, "
-    "adapting parameters, registering the socket with the loop for each wait) is now the "
-    "largest part of a PostgreSQL request that the ceiling does not pay.",
+    "trip. psycopg's cursor layer then cost about 0.06 ms of CPU per statement (building the "
+    "query, adapting parameters, registering the socket with the loop for each wait), three "
+    "times what libpq itself needs: statements on the loop now go through libpq directly "
+    "(`postgres_wire.py`: prepared once per connection, text-format parameters and columns, one "
+    "socket watch per connection), and a write's statements whose rows nobody reads (BEGIN, "
+    "advisory locks, saves) travel in one pipeline with the next statement that reads, or with "
+    "COMMIT: the mixed flow makes 16 round trips instead of 26. What a PostgreSQL request still "
+    "pays that the ceiling does not is mostly the kernel's work for each round trip over "
+    "loopback TCP (libpq's send was 22% of the mixed flow's samples on 2026-12-01).",
     "7. **Two workers on one SQLite file**: they met at SQLite's write lock, whose busy handler "
     "sleeps (1, 2, 5 ... 100 ms) between attempts. The writers of every process now queue on an "
     "`flock` of `<database>-writer`, which wakes the next one as soon as the lock is free, and "

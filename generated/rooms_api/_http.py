@@ -97,6 +97,20 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def missing_base_url(client: str, args: tuple[object, ...]) -> str:
+    """What a ``client`` built without ``base_url`` says (``args``: its positional arguments)."""
+    message = (
+        f"{client}() needs base_url=, the address of a server that implements the rooms API, "
+        f"for example {client}(token, base_url='http://127.0.0.1:8080') (the service at "
+        f"{RETIRED_ROOT_URL} was retired, so there is no default)"
+    )
+    if any(
+        isinstance(arg, str) and arg.strip().startswith(("http://", "https://")) for arg in args
+    ):
+        message += "; an address was passed by position, where only the token goes: name it"
+    return message
+
+
 def service_root(base_url: str) -> str:
     """The URL every operation path is appended to, from the base URL a user gives.
 

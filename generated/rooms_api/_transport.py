@@ -11,6 +11,7 @@ server (see ``RetryPolicy``).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,7 +20,15 @@ from typing import Any, Self
 import httpx
 from pydantic import BaseModel
 
-from rooms_api._http import USER_AGENT, RetryPolicy, Settings, Token, json_body, query_params
+from rooms_api._http import (
+    USER_AGENT,
+    RetryPolicy,
+    Settings,
+    Token,
+    json_body,
+    missing_base_url,
+    query_params,
+)
 from rooms_api.errors import RoomsConnectionError, error_from_response
 
 __all__ = ["AsyncTransport", "BlockingTransport"]
@@ -29,7 +38,25 @@ def _headers(extra: Mapping[str, str] | None) -> dict[str, str]:
     return {"User-Agent": USER_AGENT, **(extra or {})}
 
 
-class BlockingTransport:
+class _NamedByTheClient:
+    """Checks a client's constructor arguments before ``__init__`` runs, so that a call that does
+    not fit is a ``TypeError`` naming the client (``RoomsClient``) and its parameter, rather than
+    this module's base class: Python's own message names the class that defines ``__init__``.
+
+    Defined on a base below the transports, so that ``inspect.signature`` and type checkers still
+    read the transports' ``__init__``, which comes first in the method resolution order."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        try:
+            inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        except TypeError as exc:
+            if "base_url" not in kwargs:
+                raise TypeError(missing_base_url(cls.__name__, args)) from None
+            raise TypeError(f"{cls.__name__}(): {exc}") from None
+        return super().__new__(cls)
+
+
+class BlockingTransport(_NamedByTheClient):
     """Blocking HTTP plumbing. Use the client as a context manager, or call ``close()`` when done.
 
     ``base_url`` is required: the server's address, with or without the ``games/v1/`` path.
@@ -97,7 +124,7 @@ class BlockingTransport:
             attempt += 1
 
 
-class AsyncTransport:
+class AsyncTransport(_NamedByTheClient):
     """Asynchronous HTTP plumbing. Use the client as an async context manager, or ``aclose()`` it.
 
     ``base_url`` is required: the server's address, with or without the ``games/v1/`` path.

@@ -21,6 +21,8 @@ MAX_APPLICATION_ID = 256
 MAX_BODY_BYTES = 64 * 1024 * 1024  # with the default 1 MiB, memory stays under 300 MB
 MAX_CONNECTIONS = 100_000
 MAX_SECONDS = 3600
+MIGRATE_SECONDS = 3600.0  # postgres_schema.DEFAULT_STEP_SECONDS (that module needs psycopg)
+MAX_MIGRATE_SECONDS = 86_400  # a day: a limit must stay a limit
 USABLE_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_CHARS}}}")
 
 
@@ -64,6 +66,19 @@ def _positive(kind: type[int] | type[float], most: float) -> Any:
         return kind(text)
 
     return parse
+
+
+def migrate_timeout(flag: str, parser: argparse.ArgumentParser) -> None:
+    """The bound of each PostgreSQL migration step (``db upgrade``, ``serve --migrate``)."""
+    parser.add_argument(
+        flag,
+        type=_positive(float, MAX_MIGRATE_SECONDS),
+        default=MIGRATE_SECONDS,
+        metavar="SECONDS",
+        help="seconds each statement of a PostgreSQL migration step may run before the step "
+        "is cancelled and rolled back, and the wait for another upgrade's lock may last "
+        f"(default {MIGRATE_SECONDS:g}; at most {MAX_MIGRATE_SECONDS})",
+    )
 
 
 def _token_file(text: str) -> Path:
@@ -120,6 +135,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="bring the database layout up to date before serving (like rooms-kit db upgrade)",
     )
+    migrate_timeout("--migrate-timeout", serve)
     serve.add_argument(
         "--pool-size",
         type=_pool_size,
@@ -203,6 +219,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         validate_responses=args.validate_responses,
         workers=args.workers,
         migrate=args.migrate,
+        migrate_seconds=args.migrate_timeout,
         pool_size=args.pool_size,
         max_body_bytes=args.max_body_bytes,
         limits=ConnectionLimits(

@@ -5,7 +5,8 @@
     results.ok, results.failures
 
 Modules: ``failures`` (the typed failure), ``http`` (targets, exchanges, curl), ``openapi`` (the
-generated document as data), ``checks`` (named response checks), ``negative`` and ``scenarios``
+generated document as data), ``schema_errors`` (a failing body's violations, described
+in bounded time), ``checks`` (named response checks), ``negative`` and ``scenarios``
 (deterministic behaviour), ``fuzz`` (Schemathesis-generated requests), ``stateful`` (chains
 through the OpenAPI links), ``context`` (what units share), ``runner`` (plans and runs units),
 ``results``, ``profiles``, ``report`` (text, JUnit XML, HTML), ``reference`` (starts the

@@ -26,17 +26,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_pattern
-from rooms_kit.contract.http import Exchange
+from rooms_kit.contract.http import Exchange, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
+from rooms_kit.contract.schema_errors import DETAILED_ITEMS, SchemaErrors
+from rooms_kit.contract.strict_share import share_of
 from rooms_kit.formats import INT64_MAX, INT64_MIN
 from rooms_kit.schemas.patterns import compile_ecma
 from rooms_kit.validation import Validators
+from rooms_kit.validation.issues import Issue
 
 MAX_LISTED_ERRORS = 5
 MAX_FINDINGS = 20  # distinct places reported per answer
@@ -68,6 +71,27 @@ class CheckContext:
     """What the checks need: the OpenAPI document and the strict validators."""
 
     openapi: OpenApi
+    # the last answer parsed, its JSON or why it is none: the checks of one exchange share it
+    _parsed: tuple[RecordedResponse, Any, str] | None = field(default=None, init=False, repr=False)
+
+    def body(self, exchange: Exchange) -> Any:
+        """The answer's body as JSON, parsed once for all the checks of the exchange (an 8 MiB
+        body costs a tenth of a second each time); raises ``NotJson`` when it is not JSON."""
+        response = exchange.response
+        parsed = self._parsed
+        if parsed is None or parsed[0] is not response:
+            try:
+                parsed = (response, response.json(), "")
+            except ValueError as exc:
+                parsed = (response, None, str(exc))
+            self._parsed = parsed
+        if parsed[2]:
+            raise NotJson(parsed[2])
+        return parsed[1]
+
+    def forget(self) -> None:
+        """Drop the parsed body (``run_response_checks`` does once the exchange is judged)."""
+        self._parsed = None
 
     @cached_property
     def strict(self) -> Validators:
@@ -124,13 +148,6 @@ class CheckContext:
             if key not in found and len(found) < MAX_FINDINGS:
                 found[key] = Finding(self.place(schema, pattern), pattern, keyword, text)
         return tuple(found.values())
-
-
-def _json_body(exchange: Exchange) -> Any:
-    try:
-        return exchange.response.json()
-    except ValueError:
-        raise NotJson() from None
 
 
 @response_check("the status is within 100-599, with no 1xx before it")
@@ -206,8 +223,8 @@ def json_body(ctx: CheckContext, exchange: Exchange) -> None:
     if response.status == 204 or 300 <= response.status < 400:
         return
     try:
-        response.json()
-    except ValueError as exc:
+        ctx.body(exchange)
+    except NotJson as exc:
         preview = response.body[:200].decode("utf-8", "replace")
         raise ContractFailure("json_body", f"body is not JSON: {exc}", preview) from None
 
@@ -217,13 +234,10 @@ def error_envelope(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
     if status < 400:
         return
-    body = _json_body(exchange)
-    validator = ctx.openapi.validator(ctx.openapi.error_envelope)
-    problems = [_describe(e) for e in validator.iter_errors(body)]
-    if problems:
-        raise ContractFailure(
-            "error_envelope", "error without Google's envelope", "; ".join(problems[:5])
-        )
+    body = ctx.body(exchange)
+    found = ctx.openapi.errors(ctx.openapi.error_envelope, body, exchange.response.body)
+    if found:
+        raise ContractFailure("error_envelope", "error without Google's envelope", _listed(found))
     code = body["error"]["code"]
     if code != status:
         raise ContractFailure(
@@ -241,17 +255,20 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     schema = ctx.openapi.response_schema(exchange.operation, status)
     if schema is None:
         return
-    body = _json_body(exchange)
-    if ctx.openapi.passes_quickly(schema, exchange.response.body):
-        return
-    errors = list(ctx.openapi.validator(schema).iter_errors(body))
-    if errors:
-        problems = [(_pointer(e), str(e.validator), _message(e)) for e in errors]
+    found = ctx.openapi.errors(schema, ctx.body(exchange), exchange.response.body)
+    if found:
+        problems = [
+            (p.pointer or "/", p.keyword, clip(p.message, MAX_MESSAGE_CHARS))
+            for p in found.problems
+        ]
         raise ContractFailure(
             "openapi_response_schema",
-            f"{len(errors)} schema violation(s) in the {status} body",
-            "; ".join(_describe(e) for e in errors[:MAX_LISTED_ERRORS]),
-            findings=ctx.findings(schema, problems),
+            f"{'' if found.exact else 'at least '}{found.count} schema violation(s) in the "
+            f"{status} body"
+            if found.count
+            else f"{found.unjudged.items} item(s) of the {status} body not judged",
+            _listed(found),
+            findings=ctx.findings(schema, [*problems, *_unjudged(found)]),
         )
 
 
@@ -261,12 +278,20 @@ def strict_schema(ctx: CheckContext, exchange: Exchange) -> None:
     kind = ctx.openapi.success_kind(exchange.operation)
     if kind is None or not 200 <= status < 300:
         return
-    body = _json_body(exchange)
-    issues = ctx.strict.check(body, kind=kind, max_errors=MAX_FINDINGS)
+    body = ctx.body(exchange)
+    share = share_of(body, len(exchange.response.body))
+    issues = ctx.strict.check(share.document, kind=kind, max_errors=MAX_FINDINGS)
+    if not issues and share.left_out and not ctx.strict.kind(kind).is_valid(body):
+        issues = [Issue(share.first, "strict", "a violation among the items not described")]
     if issues:
         text = "; ".join(
             f"{i.pointer or '/'} ({i.keyword}): {i.message}" for i in issues[:MAX_LISTED_ERRORS]
         )
+        if share.left_out:
+            text += (
+                f"; {share.left_out} array item(s) from {share.first} on were judged as a whole, "
+                "not described (the body is larger than the strict check describes)"
+            )
         schema = ctx.openapi.response_schema(exchange.operation, status) or {}
         problems = [(i.pointer, i.keyword, i.message) for i in issues]
         raise ContractFailure(
@@ -285,7 +310,7 @@ def int64_strings(ctx: CheckContext, exchange: Exchange) -> None:
     schema = ctx.openapi.response_schema(exchange.operation, status)
     if schema is None:
         return
-    body = _json_body(exchange)
+    body = ctx.body(exchange)
     bad = list(_int64_problems(ctx, schema, body, ""))
     if bad:
         raise ContractFailure(
@@ -321,8 +346,42 @@ def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: s
             if name in value:
                 yield from _int64_problems(ctx, sub, value[name], f"{at}/{name}")
     elif isinstance(value, list) and "items" in schema:
+        items = ctx.openapi.resolve(schema["items"])
+        containers_only = not _is_int64(ctx, items)  # int64 fields can only be inside them
         for index, item in enumerate(value):
-            yield from _int64_problems(ctx, schema["items"], item, f"{at}/{index}")
+            if not containers_only or isinstance(item, dict | list):
+                yield from _int64_problems(ctx, items, item, f"{at}/{index}")
+
+
+def _listed(found: SchemaErrors) -> str:
+    """The first violations described, then what was left out of the description."""
+    listed = [
+        f"{p.pointer or '/'}: {clip(p.message, MAX_MESSAGE_CHARS)}"
+        for p in found.problems[:MAX_LISTED_ERRORS]
+    ]
+    if found.failing.items:
+        listed.append(
+            f"{found.failing.items} more failing item(s) counted, not described (the first at "
+            f"{found.failing.first})"
+        )
+    if found.unjudged.items:
+        listed.append(_unjudged_text(found))
+    return "; ".join(listed)
+
+
+def _unjudged_text(found: SchemaErrors) -> str:
+    return (
+        f"{found.unjudged.items} item(s) not judged (the first at {found.unjudged.first}): they "
+        f"hold values only Python reads (NaN, Infinity, integers beyond 64 bits, lone "
+        f"surrogates), and {DETAILED_ITEMS} such items per list is what is judged in detail"
+    )
+
+
+def _unjudged(found: SchemaErrors) -> list[tuple[str, str, str]]:
+    """Items not judged as a problem of their own (a body no quick reader can read)."""
+    if not found.unjudged.items:
+        return []
+    return [(found.unjudged.first, "unjudged", _unjudged_text(found))]
 
 
 def _pointer(error: Any) -> str:
@@ -345,13 +404,16 @@ def run_response_checks(
 ) -> list[tuple[str, ContractFailure | None]]:
     """Every response check on one exchange: its name and its failure, or None when it passed."""
     results: list[tuple[str, ContractFailure | None]] = []
-    for name, check in RESPONSE_CHECKS:
-        try:
-            check(ctx, exchange)
-        except ContractFailure as failure:
-            results.append((name, failure))
-        except NotJson:
-            continue  # json_body reports it
-        else:
-            results.append((name, None))
+    try:
+        for name, check in RESPONSE_CHECKS:
+            try:
+                check(ctx, exchange)
+            except ContractFailure as failure:
+                results.append((name, failure))
+            except NotJson:
+                continue  # json_body reports it
+            else:
+                results.append((name, None))
+    finally:
+        ctx.forget()
     return results

@@ -23,6 +23,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from rooms_kit.contract.failures import CannotRun
+from rooms_kit.contract.schema_errors import (
+    DETAILED_ITEMS,
+    EXAMINED_ERRORS,
+    SchemaErrors,
+    bounded_errors,
+)
 from rooms_kit.schemas.loading import token_of
 from rooms_kit.schemas.patterns import compile_ecma
 
@@ -144,17 +150,58 @@ class OpenApi:
             value = orjson.loads(body)
         except orjson.JSONDecodeError:
             return False
-        key = json.dumps(schema, sort_keys=True)
-        fast = self._fast.get(key)
+        return self._passes(schema, value)
+
+    def errors(
+        self,
+        schema: dict[str, Any],
+        document: Any,
+        body: bytes,
+        *,
+        detailed: int = DETAILED_ITEMS,
+        examined: int = EXAMINED_ERRORS,
+    ) -> SchemaErrors:
+        """The violations of ``document`` (``body`` as Python's json reads it) of ``schema``,
+        worded by ``validator``, in a time bounded by ``detailed`` items of each long array
+        rather than by the body's size (see ``schema_errors``)."""
         try:
-            if fast is None:
-                fast = jsonschema_rs.Draft202012Validator(
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            trusted = False
+        else:
+            if self._passes(schema, value):
+                return SchemaErrors((), 0)
+            trusted = value == document  # the Rust engine may judge parts of ``document``
+        return bounded_errors(
+            self.validator(schema),
+            schema,
+            document,
+            trusted=trusted,
+            quick=self.quick_validator,
+            resolve=self.resolve,
+            detailed=detailed,
+            examined=examined,
+        )
+
+    def _passes(self, schema: dict[str, Any], value: Any) -> bool:
+        fast = self.quick_validator(schema)
+        try:
+            return fast is not None and bool(fast.is_valid(value))
+        except ValueError:  # nested past the Rust engine's limit
+            return False
+
+    def quick_validator(self, schema: dict[str, Any]) -> Any:
+        """The jsonschema-rs validator of ``schema`` (compiled once), or None when that engine
+        cannot build it."""
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._fast:
+            try:
+                self._fast[key] = jsonschema_rs.Draft202012Validator(
                     _rebase(schema), registry=self._fast_registry
                 )
-                self._fast[key] = fast
-            return bool(fast.is_valid(value))
-        except (ValueError, jsonschema_rs.ReferencingError):  # not for the Rust engine
-            return False
+            except (ValueError, jsonschema_rs.ReferencingError):  # not for the Rust engine
+                self._fast[key] = None
+        return self._fast[key]
 
     @cached_property
     def _fast_registry(self) -> Any:

@@ -10,18 +10,44 @@ highest recorded version is the database's layout version:
 
 Upgrades hold a session-level advisory lock, so workers and hosts started together with
 ``--migrate`` apply each step exactly once.
+
+Every wait of an upgrade is bounded, for a database that stops answering without closing its
+socket as much as for one that is only busy. A migration step may rightly take long on a large
+database, so it gets its own limit (``step_seconds``: ``db upgrade --timeout``, ``serve
+--migrate-timeout``; an hour unless told): PostgreSQL cancels a statement of the step that runs
+longer (``statement_timeout``, set for the step's transaction only) and rolls the step back, and
+the whole step is given up ``THREAD_STATEMENT_SECONDS`` after that limit
+(``postgres_watch.StatementWatch``), which also ends the wait on a database that no longer
+answers at all. Another upgrader's lock is waited for at most the same limit, since that
+upgrader's steps are bounded by it; the lock is asked for again and again with
+``pg_try_advisory_lock``, each ask bounded like the rest (reading the version, releasing the
+lock): 40 s, as every statement sent from a thread.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+import psycopg
 
 from rooms_kit.errors import KitError
+from rooms_kit.reference_server import postgres_watch
+from rooms_kit.reference_server.postgres_watch import StatementWatch
+from rooms_kit.reference_server.sqlite_store import StoreError
 
 MIGRATION_LOCK = 0x726F_6F6D_736B_6974
 """Advisory lock key held while migrating (any fixed int64; spells ``roomskit``)."""
+
+DEFAULT_STEP_SECONDS = 3600.0
+"""How long one migration step (and the wait for another upgrader's lock) may take by default."""
+LOCK_POLL_SECONDS = 0.05
+"""First pause between two asks for a busy upgrade lock (doubling up to 1 s)."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,6 +121,10 @@ class SchemaVersionError(KitError):
     """The database's layout version does not match this code."""
 
 
+class UpgradeTimeout(StoreError):
+    """An upgrade gave up waiting: for another upgrader's lock, a step, or PostgreSQL's answer."""
+
+
 def current_version(connection: Any) -> int:
     """Layout version of the database behind ``connection`` (0 when nothing was applied)."""
     row = connection.execute("SELECT to_regclass('rooms_kit_migrations') IS NOT NULL").fetchone()
@@ -127,41 +157,140 @@ def check_version(connection: Any, where: str) -> None:
         )
 
 
-def upgrade(connection: Any, where: str) -> tuple[int, int]:
-    """Apply every missing step on an autocommit ``connection``; returns (before, after)."""
-    import psycopg  # noqa: PLC0415 - only called with a psycopg connection
+def upgrade(
+    connection: Any, where: str, *, step_seconds: float = DEFAULT_STEP_SECONDS
+) -> tuple[int, int]:
+    """Apply every missing step on an autocommit ``connection``; returns (before, after).
 
-    connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    ``step_seconds`` bounds each step and the wait for another upgrader's lock (see the module
+    docstring); a wait that runs out raises ``UpgradeTimeout``."""
+    _take_lock(connection, where, step_seconds)
     try:
-        before = current_version(connection)
+        reading = "reading the layout version"
+        before = _bounded(connection, where, reading, current_version, "nothing was changed")
         refuse_newer(before, where)
+        after = before
         for step in MIGRATIONS:
-            if step.version <= before:
-                continue
-            # The version table is made in the step's transaction, so a step that fails leaves
-            # nothing behind (before, a database of another application kept an empty one).
-            try:
-                with connection.transaction():
-                    connection.execute(_VERSION_TABLE)
-                    connection.execute(step.sql)
-                    connection.execute(
-                        "INSERT INTO rooms_kit_migrations (version, description) VALUES (%s, %s)",
-                        (step.version, step.description),
-                    )
-            except (psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject) as exc:
-                if before:
-                    raise
-                raise SchemaVersionError(
-                    f"{where}: this database already holds tables that rooms-kit did not "
-                    f"make ({exc.diag.message_primary}); give rooms-kit a database of its own "
-                    "(nothing was changed)"
-                ) from None
-        versions = before, current_version(connection)
+            if step.version > after:
+                _apply(connection, where, step, after, step_seconds)
+                after = step.version
+        if after != before:  # read back, as the steps' transactions recorded it
+            done = f"the layout was upgraded from version {before} to {after}"
+            after = _bounded(connection, where, reading, current_version, done)
     except BaseException:
         # The lock goes with the session anyway; a release that fails on a connection already
         # lost (an interrupted statement psycopg gave up cancelling) must not hide the reason.
-        with contextlib.suppress(psycopg.Error):
-            connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        _release_lock(connection, where)
         raise
-    connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
-    return versions
+    # Best effort here too: the steps are committed, and the caller closes the connection,
+    # which frees a lock that a lost connection could not release.
+    _release_lock(connection, where)
+    return before, after
+
+
+def _timeout_error(where: str, seconds: float, doing: str, outcome: str) -> UpgradeTimeout:
+    return UpgradeTimeout(
+        f"{where}: PostgreSQL did not answer within {seconds:g} s while {doing} "
+        f"(the connection was closed); {outcome}"
+    )
+
+
+def _bounded(connection: Any, where: str, doing: str, read: Callable[[Any], T], outcome: str) -> T:
+    """``read(connection)``, waiting at most ``THREAD_STATEMENT_SECONDS`` for PostgreSQL;
+    ``outcome`` says what a timeout leaves behind."""
+    watch = StatementWatch(connection, where)
+    try:
+        with watch.bounded():
+            return read(connection)
+    except psycopg.Error:
+        if watch.expired:
+            seconds = postgres_watch.THREAD_STATEMENT_SECONDS
+            raise _timeout_error(where, seconds, doing, outcome) from None
+        raise
+
+
+def _take_lock(connection: Any, where: str, seconds: float) -> None:
+    """The upgrade lock, waited for at most ``seconds`` (another upgrader holds it while its
+    steps run, and those are bounded by its own limit). Asked for again and again rather than
+    waited for in one statement, so that each ask is bounded like any other statement: a
+    database that stops answering is told apart from a lock that stays busy."""
+    deadline = time.monotonic() + seconds
+    pause = LOCK_POLL_SECONDS
+    while not _bounded(
+        connection, where, "taking the upgrade lock", _try_lock, "nothing was changed"
+    ):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise UpgradeTimeout(
+                f"{where}: another upgrade holds the lock and did not finish within "
+                f"{seconds:g} s; nothing was changed (run the upgrade again once it is done)"
+            )
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 1.0)
+
+
+def _try_lock(connection: Any) -> bool:
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK,)).fetchone()
+    return bool(row and row[0])
+
+
+def _apply(connection: Any, where: str, step: Migration, previous: int, seconds: float) -> None:
+    """One step, its version row and (for the first) the version table, in one transaction
+    whose statements PostgreSQL cancels after ``seconds``; cut off
+    ``THREAD_STATEMENT_SECONDS`` later when PostgreSQL does not answer at all."""
+    name = f"migration step {step.version} ({step.description})"
+    watch = StatementWatch(connection, where)
+    waited = seconds + postgres_watch.THREAD_STATEMENT_SECONDS
+    committing = False
+    started = time.monotonic()
+    try:
+        # The version table is made in the step's transaction, so a step that fails leaves
+        # nothing behind (before, a database of another application kept an empty one).
+        with watch.bounded(waited), connection.transaction():
+            connection.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (_milliseconds(seconds),)
+            )
+            connection.execute(_VERSION_TABLE)
+            connection.execute(step.sql)
+            connection.execute(
+                "INSERT INTO rooms_kit_migrations (version, description) VALUES (%s, %s)",
+                (step.version, step.description),
+            )
+            committing = True  # the end of the block sends COMMIT
+    except (psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject) as exc:
+        if previous:
+            raise
+        raise SchemaVersionError(
+            f"{where}: this database already holds tables that rooms-kit did not "
+            f"make ({exc.diag.message_primary}); give rooms-kit a database of its own "
+            "(nothing was changed)"
+        ) from None
+    except psycopg.errors.QueryCanceled:
+        if time.monotonic() - started < seconds:  # (the message may be in another language)
+            raise  # cancelled by someone else (pg_cancel_backend): said as it is
+        raise UpgradeTimeout(
+            f"{where}: {name} did not finish within {seconds:g} s; PostgreSQL cancelled it "
+            f"and rolled it back, so the layout stays at version {previous}"
+        ) from None
+    except psycopg.Error:
+        if not watch.expired:
+            raise
+        if committing:
+            outcome = (
+                f"{name} may or may not have been applied (its COMMIT went unanswered); "
+                "run the upgrade again, which applies only what is missing"
+            )
+        else:
+            outcome = f"{name} was not applied (PostgreSQL rolls it back)"
+        raise _timeout_error(where, waited, f"applying {name}", outcome) from None
+
+
+def _release_lock(connection: Any, where: str) -> None:
+    """Best effort: the lock also goes with the session when the connection closes."""
+    watch = StatementWatch(connection, where)
+    with contextlib.suppress(psycopg.Error), watch.bounded():
+        connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+
+def _milliseconds(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"

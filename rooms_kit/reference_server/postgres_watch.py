@@ -13,8 +13,8 @@ queue, and a server that was only slow applies it, so the error then says the wr
 not have been applied. Whatever psycopg raises on this side becomes a ``StoreError`` that names
 the database (without its password), so the CLI prints one line instead of a traceback.
 
-Not bounded here: ``rooms-kit db upgrade``, whose migration steps may rightly take long on a
-large database and which waits for any other upgrader's lock (Ctrl-C stops it).
+``rooms-kit db upgrade`` uses the same watch with longer bounds for its migration steps, which
+may rightly take long on a large database (``postgres_schema.upgrade``).
 """
 
 from __future__ import annotations
@@ -65,9 +65,11 @@ class StatementWatch:
         self.expired = False
 
     @contextmanager
-    def bounded(self) -> Iterator[None]:
-        """The block (one statement, or a few) may wait ``THREAD_STATEMENT_SECONDS`` in all."""
-        seconds = THREAD_STATEMENT_SECONDS
+    def bounded(self, seconds: float | None = None) -> Iterator[None]:
+        """The block (one statement, or a few) may wait ``seconds`` in all
+        (``THREAD_STATEMENT_SECONDS`` unless told)."""
+        if seconds is None:
+            seconds = THREAD_STATEMENT_SECONDS
         lock = threading.Lock()
         running = True
         copy = _copy_of_socket(self.connection, self.where)

@@ -29,6 +29,7 @@ asyncio cancels the tasks it finds and then closes) neither drops it nor leaves 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import selectors
 import time
@@ -280,13 +281,23 @@ class WireConnection:
         while self.pgconn.flush():
             await self._writable()
         answer = _Answer()
-        for index, preparation in enumerate(sent):
-            while (result := await self._next_result()) is not None:
-                if answer.take(result, keep=index == len(sent) - 1) and preparation:
-                    self._names[preparation[0]] = preparation[1]
-        synced = await self._next_result()
+        try:
+            for index, preparation in enumerate(sent):
+                while (result := await self._next_result()) is not None:
+                    if answer.take(result, keep=index == len(sent) - 1) and preparation:
+                        self._names[preparation[0]] = preparation[1]
+            synced = await self._next_result()
+        except psycopg.Error:
+            if answer.failure is None:
+                raise
+            # The session ended after an error: that error (PostgreSQL's reason, such as an
+            # administrator's shutdown) says more than the closed socket that followed it.
+            self._broken = True
+            raise answer.failure from None
         if answer.unexpected or synced is None or synced.status != pq.ExecStatus.PIPELINE_SYNC:
             self._broken = True
+            if answer.failure is not None and not answer.unexpected:
+                raise answer.failure  # the connection's end, as libpq reported it
             raise psycopg.ProgrammingError(answer.unexpected or "the pipeline lost its sync")
         self.pgconn.exit_pipeline_mode()
         if answer.failure is not None:
@@ -299,10 +310,22 @@ class WireConnection:
         restart, an idle timeout) leaves the whole answer in hand, and a read would meet the
         closed socket and fail instead."""
         while self.pgconn.is_busy():
-            self.pgconn.consume_input()
+            try:
+                self.pgconn.consume_input()
+            except psycopg.OperationalError as lost:
+                raise self._why_lost(lost) from None
             if self.pgconn.is_busy():
                 await self._readable_soon()
         return self.pgconn.get_result()
+
+    def _why_lost(self, lost: psycopg.OperationalError) -> psycopg.Error:
+        """PostgreSQL's own reason when it ended the session with an error message before
+        closing the socket (an administrator, a shutdown), else libpq's report ``lost``."""
+        with contextlib.suppress(psycopg.Error):
+            result = self.pgconn.get_result()
+            if result is not None and result.status == pq.ExecStatus.FATAL_ERROR:
+                return _failure(result)
+        return lost
 
     async def _readable_soon(self) -> None:
         waiter = self._loop.create_future()

@@ -28,6 +28,7 @@ import uvicorn
 from rooms_api.server import DEFAULT_MAX_BODY_BYTES
 
 from rooms_kit.errors import KitError
+from rooms_kit.reference_server import port_sharers
 from rooms_kit.reference_server.access_log import ACCESS_LOGGER, BatchedLineHandler
 from rooms_kit.reference_server.app import ReferenceApp, create_reference_app
 from rooms_kit.reference_server.limits import (
@@ -170,17 +171,31 @@ def bind_workers(host: str, port: int, count: int) -> list[socket.socket]:
     ``SO_REUSEPORT`` group instead, so the kernel spreads connections over the workers; elsewhere
     the list holds one shared socket ``count`` times.
 
-    A plain socket is bound first, so that a port in use by anyone (a ``SO_REUSEPORT`` group of
-    another server of the same user included) is refused as it would be without workers."""
-    probe = bind(host, port)
+    A port in use is refused as it would be without workers, a ``SO_REUSEPORT`` group of another
+    server of the same user included, which the group would otherwise quietly join: once the
+    group listens, no other listener may share its port (``port_sharers``). Looking after the
+    bind leaves no gap, where a plain bind first, closed before the group's, left one in which
+    another server could take the port or join the group."""
     if not SPREADS_CONNECTIONS:
-        return [probe] * count
-    port = probe.getsockname()[1]
-    probe.close()
+        return [bind(host, port)] * count
     sockets: list[socket.socket] = []
     try:
-        for _ in range(count):
+        sockets.append(bind(host, port, reuse_port=True))
+        port = sockets[0].getsockname()[1]  # the port the kernel picked for port 0
+        for _ in range(count - 1):
             sockets.append(bind(host, port, reuse_port=True))
+        try:
+            others = port_sharers.strangers(sockets)
+        except OSError as exc:  # /proc not mounted: no way to look, so no way to be sure
+            raise KitError(
+                f"cannot listen on {host}:{port} with workers: cannot read the kernel's list of "
+                f"listening sockets to check that no other server shares the port ({exc.strerror})"
+            ) from None
+        if others:
+            raise KitError(
+                f"cannot listen on {host}:{port}: Address already in use (another listening "
+                "socket of this user shares the port through SO_REUSEPORT)"
+            )
     except KitError:
         for sock in sockets:
             sock.close()
@@ -254,6 +269,7 @@ def serve(
     validate_responses: bool = False,
     workers: int = 1,
     migrate: bool = False,
+    migrate_seconds: float | None = None,
     pool_size: int | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     limits: ConnectionLimits | None = None,
@@ -261,6 +277,7 @@ def serve(
     """Run until SIGTERM or SIGINT; announces development mode and the bound address first.
     Returns the exit status (0 after a clean stop).
 
+    ``migrate_seconds`` bounds each migration step of ``migrate`` (``stores.upgrade``).
     ``max_body_bytes`` caps request bodies (default 1 MiB); ``limits`` bounds connections
     (``rooms_kit.reference_server.limits``), in every worker."""
     limits = limits or ConnectionLimits()
@@ -272,7 +289,7 @@ def serve(
         # ``stopped``, as after a stop of a running server.
         with stop_signals_to(_stop_while_starting):
             if migrate:
-                before, after = upgrade(database)
+                before, after = upgrade(database, step_seconds=migrate_seconds)
                 _event(
                     f"database layout version {before} -> {after}",
                     event="migrated",

@@ -51,8 +51,11 @@ def open_store(database: str | Path, *, pool_size: int | None = None) -> Store:
     return SqliteStore(database)
 
 
-def upgrade(database: str | Path) -> tuple[int, int]:
-    """Bring the database's layout to this code's version; returns (before, after)."""
+def upgrade(database: str | Path, *, step_seconds: float | None = None) -> tuple[int, int]:
+    """Bring the database's layout to this code's version; returns (before, after).
+
+    ``step_seconds`` bounds each PostgreSQL migration step and the wait for another upgrader
+    (``postgres_schema.DEFAULT_STEP_SECONDS`` unless told)."""
     if not is_postgres(database):
         # SQLite databases are created at the current layout and need no step.
         store = SqliteStore(database)
@@ -68,6 +71,8 @@ def upgrade(database: str | Path) -> tuple[int, int]:
     where = describe(database)
     try:
         with psycopg.connect(str(database), autocommit=True, connect_timeout=10) as connection:
-            return postgres_schema.upgrade(connection, where)
+            if step_seconds is None:
+                return postgres_schema.upgrade(connection, where)
+            return postgres_schema.upgrade(connection, where, step_seconds=step_seconds)
     except psycopg.Error as exc:
         raise StoreError(f"{where}: cannot upgrade the database: {exc}") from None

@@ -9,8 +9,10 @@ import pytest
 
 from rooms_kit.contract.checks import (
     CheckContext,
+    error_envelope,
     int64_strings,
     json_body,
+    openapi_response_schema,
     run_response_checks,
 )
 from rooms_kit.contract.failures import ContractFailure
@@ -109,3 +111,63 @@ def test_public_api_is_complete() -> None:
     }
     assert len(set(contract.__all__)) == len(contract.__all__)
     assert set(contract.__all__) == public
+
+
+def _rooms(count: int, **changes: object) -> list[dict[str, object]]:
+    room = {"kind": "games#room", "roomId": "r", "status": "ROOM_ACTIVE", "roomStatusVersion": 1}
+    return [dict(room, roomId=f"r{n}", **changes) for n in range(count)]
+
+
+def test_rooms_only_python_reads_are_judged_sixteen_at_a_time(ctx: CheckContext) -> None:
+    # a lone surrogate: Python's json reads it, orjson (and so jsonschema-rs) cannot; such rooms
+    # go to the Python validator, 16 of them, and the rest are said to be not judged (room 30's
+    # mistake among them) rather than judged for seconds or passed in silence
+    rooms = _rooms(40, description="\ud800")
+    rooms[30]["roomStatusVersion"] = "x"
+    body = {"kind": "games#roomList", "items": rooms}
+    with pytest.raises(ContractFailure) as failure:
+        openapi_response_schema(ctx, _exchange(200, body, "games.rooms.list"))
+    text = (
+        "24 item(s) not judged (the first at /items/16): they hold values only Python reads "
+        "(NaN, Infinity, integers beyond 64 bits, lone surrogates), and 16 such items per list "
+        "is what is judged in detail"
+    )
+    assert (failure.value.title, failure.value.message) == (
+        "24 item(s) of the 200 body not judged",
+        text,
+    )
+    assert [(f.pointer, f.keyword, f.text) for f in failure.value.findings] == [
+        ("/items/*", "unjudged", text)
+    ]
+    rooms[3]["roomStatusVersion"] = "y"  # within the 16: described, and counted
+    with pytest.raises(ContractFailure) as failure:
+        openapi_response_schema(ctx, _exchange(200, body, "games.rooms.list"))
+    assert failure.value.title == "1 schema violation(s) in the 200 body"
+    assert (
+        failure.value.message == f"/items/3/roomStatusVersion: 'y' is not of type 'integer'; {text}"
+    )
+
+
+def test_a_long_error_envelope_is_described_in_part(ctx: CheckContext) -> None:
+    entries = [{"domain": "global", "message": f"m{n}"} for n in range(50_000)]  # no reason
+    body = {"error": {"code": 404, "message": "gone", "errors": entries}}
+    with pytest.raises(ContractFailure) as failure:
+        error_envelope(ctx, _exchange(404, body))
+    listed = "; ".join(f"/error/errors/{n}: 'reason' is a required property" for n in range(5))
+    assert failure.value.message == (
+        f"{listed}; 49984 more failing item(s) counted, not described (the first at "
+        "/error/errors/16)"
+    )
+
+
+def test_a_million_wrong_items_are_told_apart_not_read(ctx: CheckContext) -> None:
+    # jsonschema-rs makes an object of every error it reports; past 20,000 of them the items
+    # are only told good from bad, so the count becomes a lower bound (and says so)
+    body = {"kind": "games#roomList", "items": list(range(1_000_000))}
+    with pytest.raises(ContractFailure) as failure:
+        openapi_response_schema(ctx, _exchange(200, body, "games.rooms.list"))
+    listed = "; ".join(f"/items/{n}: {n} is not of type 'object'" for n in range(5))
+    assert (failure.value.title, failure.value.message) == (
+        "at least 1000000 schema violation(s) in the 200 body",
+        f"{listed}; 999984 more failing item(s) counted, not described (the first at /items/16)",
+    )

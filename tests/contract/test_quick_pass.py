@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
+from rooms_kit.contract.checks import MAX_FINDINGS, MAX_LISTED_ERRORS
+from rooms_kit.contract.failures import pointer_pattern
 from rooms_kit.contract.openapi import OpenApi
 
 ROOM: dict[str, Any] = {
@@ -122,3 +126,85 @@ def test_a_list_of_thousands_of_rooms_passes_quickly(openapi: OpenApi) -> None:
     rooms[19_999] = dict(ROOM, roomStatusVersion="2")
     raw = json.dumps({"kind": "games#roomList", "items": rooms}).encode()
     assert not openapi.passes_quickly(schema, raw)
+
+
+def _distinct(problems: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    """The (pointer pattern, keyword) pairs the reports keep, in order (``CheckContext.findings``)."""
+    found: list[tuple[str, str]] = []
+    for pointer, keyword, _ in problems:
+        pair = (pointer_pattern(pointer), keyword)
+        if pair not in found and len(found) < MAX_FINDINGS:
+            found.append(pair)
+    return found
+
+
+def _wrong_lists(count: int, *, unreadable: bool) -> Iterator[tuple[Any, bytes]]:
+    """Lists of rooms (two participants each) with a few leaves of a few rooms replaced; with
+    ``unreadable``, some replacements are values orjson refuses (so the body is not trusted)."""
+    rng = random.Random(7)
+    room = dict(
+        ROOM, participants=[ROOM["participants"][0], dict(ROOM["participants"][0], id="p2")]
+    )
+    valid = {"kind": "games#roomList", "items": [room] * 7, "nextPageToken": "t"}
+    leaves = [p for p in _leaves(valid) if p]
+    odd = [float("nan"), float("inf"), 2**70, "\ud800"]
+    for _ in range(count):
+        body = copy.deepcopy(valid)
+        for _ in range(rng.randint(1, 6)):
+            new = rng.choice(odd if unreadable and rng.random() < 0.3 else REPLACEMENTS)
+            try:
+                body = _replaced(body, rng.choice(leaves), new)
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier replacement took the way away
+        raw = json.dumps(body).encode()
+        yield json.loads(raw), raw
+
+
+def _differently_read(raw: bytes, body: Any) -> bool:
+    """Whether orjson refuses ``raw`` or reads it otherwise than Python (10**40 as a float)."""
+    try:
+        return bool(orjson.loads(raw) != body)
+    except orjson.JSONDecodeError:
+        return True
+
+
+@pytest.mark.parametrize("unreadable", [False, True], ids=["trusted", "untrusted"])
+def test_the_bounded_description_finds_what_the_whole_python_run_finds(
+    openapi: OpenApi, unreadable: bool
+) -> None:
+    # the Python validator describes only a few items of each list; the rest are judged by
+    # jsonschema-rs, which must agree on which items fail, how many violations they hold and
+    # which distinct (place, rule) pairs they show, so that reports keep the same violations
+    schema = openapi.response_schema("games.rooms.list", 200)
+    assert schema is not None
+    validator = openapi.validator(schema)
+    cut_short = unjudged = 0
+    for body, raw in _wrong_lists(300, unreadable=unreadable):
+        whole = [
+            ("".join(f"/{p}" for p in e.absolute_path), str(e.validator), e.message)
+            for e in validator.iter_errors(body)
+        ]
+        found = openapi.errors(schema, body, raw)  # 7 rooms: all of them described
+        assert [(p.pointer, p.keyword, p.message) for p in found.problems] == whole
+        assert (found.count, found.failing.items, found.unjudged.items) == (len(whole), 0, 0)
+        short = openapi.errors(schema, body, raw, detailed=1)
+        described = [(p.pointer, p.keyword, p.message) for p in short.problems]
+        assert [problem for problem in whole if problem in described] == described  # in order
+        if short.unjudged.items:  # only where orjson cannot read the body as Python does
+            assert _differently_read(raw, body)
+            assert short.count <= len(whole)
+            unjudged += 1
+            continue
+        assert short.count == len(whole)
+        assert _distinct(described) == _distinct(whole)
+        # with no errors read past the one room described, the rest are only told good from
+        # bad: each failing one counts once, and the count says it is a lower bound
+        rough = openapi.errors(schema, body, raw, detailed=1, examined=0)
+        first = [(p.pointer, p.keyword, p.message) for p in rough.problems]
+        assert [problem for problem in whole if problem in first] == first
+        assert len(first) + rough.failing.items <= rough.count <= len(whole)
+        assert rough.exact == (rough.failing.items == 0)
+        assert described[:MAX_LISTED_ERRORS] == whole[:MAX_LISTED_ERRORS] or short.failing.items
+        cut_short += short.failing.items > 0
+    assert cut_short > 30  # bodies with more failing rooms than described were among them
+    assert unjudged > 0 if unreadable else True

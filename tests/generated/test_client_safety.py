@@ -145,11 +145,47 @@ def test_base_url_with_or_without_the_service_path(base_url: str, path: str) -> 
     assert recorder.requests[0].url.path == path
 
 
-def test_there_is_no_default_host() -> None:
-    with pytest.raises(TypeError, match="base_url"):
-        RoomsClient("t")  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="base_url"):
-        AsyncRoomsClient("t")  # type: ignore[call-arg]
+@pytest.mark.parametrize("cls", [RoomsClient, AsyncRoomsClient])
+def test_there_is_no_default_host(cls: type[RoomsClient] | type[AsyncRoomsClient]) -> None:
+    """A client built without ``base_url`` says so in its own name; before, Python's message
+    named the internal ``BlockingTransport.__init__()``."""
+    name = cls.__name__
+    needs = (
+        f"{name}() needs base_url=, the address of a server that implements the rooms API, for "
+        f"example {name}(token, base_url='http://127.0.0.1:8080') (the service at "
+        "https://www.googleapis.com/ was retired, so there is no default)"
+    )
+    with pytest.raises(TypeError) as raised:
+        cls("t")  # type: ignore[call-arg]
+    assert str(raised.value) == needs
+    with pytest.raises(TypeError) as raised:
+        cls()  # type: ignore[call-arg]
+    assert str(raised.value) == needs
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (
+            ("http://127.0.0.1:8080",),
+            {},
+            "; an address was passed by position, where only the token goes: name it",
+        ),
+        (("t", "http://127.0.0.1:8080"), {}, "; an address was passed by position"),
+        (("t",), {"base_url": "http://h", "timout": 3}, "(): got an unexpected keyword argument"),
+        (("t", "u"), {"base_url": "http://h"}, "(): too many positional arguments"),
+    ],
+)
+def test_a_constructor_call_that_does_not_fit_names_the_client(
+    args: tuple[Any, ...], kwargs: dict[str, Any], message: str
+) -> None:
+    for cls in (RoomsClient, AsyncRoomsClient):
+        with pytest.raises(TypeError) as raised:
+            cls(*args, **kwargs)
+        text = str(raised.value)
+        assert text.startswith(f"{cls.__name__}()"), text
+        assert message in text, text
+        assert "Transport" not in text, text
 
 
 @pytest.mark.parametrize(

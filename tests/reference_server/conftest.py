@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -8,6 +9,7 @@ import pytest
 
 from rooms_kit.reference_server import RoomService, Store
 from rooms_kit.reference_server.app import create_reference_app
+from rooms_kit.reference_server.sqlite_store import SqliteStore
 from rooms_kit.reference_server.stores import open_store
 from rooms_kit.schemas import SchemaSet, reference_validator
 from tests.reference_server.client_service import ClientService
@@ -94,6 +96,20 @@ def store(database: str) -> Iterator[Store]:
     store = open_store(database)
     yield store
     store.close()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> Path:
+    """A SQLite file for the tests of the file store alone (``database`` covers both stores)."""
+    return tmp_path / "rooms.db"
+
+
+@pytest.fixture
+def sqlite_store(sqlite_path: Path) -> Iterator[SqliteStore]:
+    """The store on ``sqlite_path``, closed after the test."""
+    opened = SqliteStore(sqlite_path)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(params=["direct", "http"])

@@ -7,8 +7,41 @@ from __future__ import annotations
 import select
 import socket
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import psycopg
+import pytest
 
 POLL_SECONDS = 0.02
+GUARD_SECONDS = 60
+"""Only catches a hang: the answers the tests wait for come after the bound each test sets
+plus the 10 s psycopg may take to cancel a statement."""
+
+
+def outcome(call: Callable[[], object]) -> object:
+    """What ``call()`` returned or raised; a hang fails the test after ``GUARD_SECONDS``."""
+
+    def caught() -> object:
+        try:
+            return call()
+        except Exception as exc:  # the answer under test
+            return exc
+
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(caught).result(timeout=GUARD_SECONDS)
+    except FutureTimeout:
+        pytest.fail(f"no answer within {GUARD_SECONDS} s while the database is mute")
+    finally:
+        pool.shutdown(wait=False)
+
+
+def relayed(relay: MuteRelay, direct: str) -> str:
+    """The PostgreSQL address ``direct`` with its port replaced by the relay's."""
+    port = psycopg.conninfo.conninfo_to_dict(direct)["port"]
+    return direct.replace(f":{port}/", f":{relay.port}/")
 
 
 class MuteRelay:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +17,6 @@ from rooms_kit.reference_server.group_commit import GroupCommitter
 from rooms_kit.reference_server.sqlite_store import SqliteStore, StoreError
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "rooms.db"
-
-
-@pytest.fixture
-def store(database: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(database)
-    yield opened
-    opened.close()
-
-
 def rooms_on_disk(database: Path, player: str) -> list[str]:
     """Room ids ``player`` sees, read through a connection of its own (committed data only)."""
     fresh = SqliteStore(database)
@@ -40,15 +28,15 @@ def rooms_on_disk(database: Path, player: str) -> list[str]:
 
 
 def test_a_failing_call_is_undone_alone_and_the_others_are_committed(
-    store: SqliteStore, database: Path
+    sqlite_store: SqliteStore, sqlite_path: Path
 ) -> None:
-    service = RoomService(store)
+    service = RoomService(sqlite_store)
 
     def refused() -> object:
         service.create("carol", {"invitedPlayerIds": ["dave"]})  # written, then undone
         raise ServiceError("refused on purpose")
 
-    outcomes = store.run_batch(
+    outcomes = sqlite_store.run_batch(
         [
             lambda: service.create("alice", {"invitedPlayerIds": ["bob"]}),
             refused,
@@ -58,50 +46,50 @@ def test_a_failing_call_is_undone_alone_and_the_others_are_committed(
     assert [ok for ok, _ in outcomes] == [True, False, True]
     assert isinstance(outcomes[1][1], ServiceError)
     made = [value["roomId"] for ok, value in outcomes if ok]  # type: ignore[index]
-    assert rooms_on_disk(database, "bob") == sorted(made)
-    assert rooms_on_disk(database, "dave") == []
+    assert rooms_on_disk(sqlite_path, "bob") == sorted(made)
+    assert rooms_on_disk(sqlite_path, "dave") == []
     # the store is still usable on its own afterwards
     assert service.create("frank", {"invitedPlayerIds": ["bob"]})["kind"] == "games#room"
 
 
 def test_a_call_that_loses_the_whole_transaction_fails_the_whole_batch(
-    store: SqliteStore, database: Path
+    sqlite_store: SqliteStore, sqlite_path: Path
 ) -> None:
-    service = RoomService(store)
+    service = RoomService(sqlite_store)
 
     def lose_everything() -> object:  # what SQLite does itself on some errors (disk full)
-        store._connection().execute("ROLLBACK")
+        sqlite_store._connection().execute("ROLLBACK")
         return None
 
     with pytest.raises(Exception, match="savepoint"):
-        store.run_batch(
+        sqlite_store.run_batch(
             [
                 lambda: service.create("alice", {"invitedPlayerIds": ["bob"]}),
                 lose_everything,
                 lambda: service.create("carol", {"invitedPlayerIds": ["bob"]}),
             ]
         )
-    assert rooms_on_disk(database, "bob") == []  # nothing acknowledged, nothing kept
+    assert rooms_on_disk(sqlite_path, "bob") == []  # nothing acknowledged, nothing kept
     made = service.create("erin", {"invitedPlayerIds": ["bob"]})["roomId"]
-    assert rooms_on_disk(database, "bob") == [made]
+    assert rooms_on_disk(sqlite_path, "bob") == [made]
 
 
-def test_the_same_request_id_inside_one_batch_makes_one_room(store: SqliteStore) -> None:
-    service = RoomService(store)
+def test_the_same_request_id_inside_one_batch_makes_one_room(sqlite_store: SqliteStore) -> None:
+    service = RoomService(sqlite_store)
     body = {"invitedPlayerIds": ["bob"], "requestId": "77"}
-    outcomes = store.run_batch([lambda: service.create("alice", body) for _ in range(4)])
+    outcomes = sqlite_store.run_batch([lambda: service.create("alice", body) for _ in range(4)])
     assert {value["roomId"] for _, value in outcomes} == {outcomes[0][1]["roomId"]}  # type: ignore[index]
 
 
 def test_concurrent_writes_share_commits_and_are_on_disk_when_answered(
-    store: SqliteStore, database: Path
+    sqlite_store: SqliteStore, sqlite_path: Path
 ) -> None:
-    service = RoomService(store)
-    writer = GroupCommitter(store)
+    service = RoomService(sqlite_store)
+    writer = GroupCommitter(sqlite_store)
 
     async def go() -> list[str]:
         # Hold the writer lock so that the calls pile up behind the first batch.
-        with store._writer_lock:
+        with sqlite_store._writer_lock:
             tasks = [
                 asyncio.ensure_future(
                     writer.call(service.create, f"p{n}", {"invitedPlayerIds": ["bob"]})
@@ -118,14 +106,14 @@ def test_concurrent_writes_share_commits_and_are_on_disk_when_answered(
     finally:
         writer.close()
     assert len(set(made)) == 20
-    assert rooms_on_disk(database, "bob") == sorted(made)
+    assert rooms_on_disk(sqlite_path, "bob") == sorted(made)
     assert writer.largest_batch >= 10
     assert writer.batches < 20
 
 
-def test_service_errors_reach_their_own_caller_only(store: SqliteStore) -> None:
-    service = RoomService(store)
-    writer = GroupCommitter(store)
+def test_service_errors_reach_their_own_caller_only(sqlite_store: SqliteStore) -> None:
+    service = RoomService(sqlite_store)
+    writer = GroupCommitter(sqlite_store)
 
     async def go() -> tuple[Any, ...]:
         return tuple(
@@ -179,9 +167,11 @@ def test_a_failed_commit_fails_every_call_of_its_batch_and_the_writer_goes_on() 
     assert writer.batches >= 2
 
 
-def test_a_closed_writer_refuses_new_calls_and_finishes_queued_ones(store: SqliteStore) -> None:
-    service = RoomService(store)
-    writer = GroupCommitter(store)
+def test_a_closed_writer_refuses_new_calls_and_finishes_queued_ones(
+    sqlite_store: SqliteStore,
+) -> None:
+    service = RoomService(sqlite_store)
+    writer = GroupCommitter(sqlite_store)
 
     async def go() -> Any:
         return await writer.call(service.create, "alice", {"invitedPlayerIds": ["bob"]})
@@ -194,9 +184,9 @@ def test_a_closed_writer_refuses_new_calls_and_finishes_queued_ones(store: Sqlit
 
 
 def test_the_reference_server_on_a_file_writes_through_the_group_committer(
-    database: Path,
+    sqlite_path: Path,
 ) -> None:
-    app = create_reference_app(database, dev_tokens=True, validate_responses=True)
+    app = create_reference_app(sqlite_path, dev_tokens=True, validate_responses=True)
     assert app.writer is not None
     headers = {"Authorization": "Bearer dev-alice"}
 

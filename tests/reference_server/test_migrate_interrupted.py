@@ -32,8 +32,8 @@ class LostMidway:
             raise self._failure
         return self._connection.execute(sql, *args)
 
-    def transaction(self) -> Any:
-        return self._connection.transaction()
+    def __getattr__(self, name: str) -> Any:  # transaction(), pgconn, close() for the bounds
+        return getattr(self._connection, name)
 
 
 @pytest.mark.parametrize(

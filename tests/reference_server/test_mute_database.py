@@ -14,8 +14,6 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,13 +30,10 @@ from rooms_kit.reference_server.postgres_store import PostgresStore
 from rooms_kit.reference_server.postgres_watch import ThreadStatementTimeout
 from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.storage import Store
-from tests.reference_server.mute_relay import MuteRelay
+from tests.reference_server.mute_relay import GUARD_SECONDS, MuteRelay, outcome, relayed
 from tests.reference_server.postgres_cluster import Cluster
 from tests.reference_server.support import empty_postgres_database, in_process_http, serve_logged
 
-GUARD_SECONDS = 60
-"""Only catches a hang: the answers below come after the bound set in each test plus the
-10 s psycopg may take to cancel a statement."""
 ALICE = {"Authorization": "Bearer dev-alice"}
 
 
@@ -71,28 +66,10 @@ def served(relay: tuple[MuteRelay, str]) -> Iterator[tuple[httpx.Client, Referen
         app.close()
 
 
-def _outcome(call: Callable[[], object]) -> object:
-    """What ``call()`` returned or raised; a hang fails the test after ``GUARD_SECONDS``."""
-
-    def caught() -> object:
-        try:
-            return call()
-        except Exception as exc:  # the answer under test
-            return exc
-
-    pool = ThreadPoolExecutor(1)
-    try:
-        return pool.submit(caught).result(timeout=GUARD_SECONDS)
-    except FutureTimeout:
-        pytest.fail(f"no answer within {GUARD_SECONDS} s while the database is mute")
-    finally:
-        pool.shutdown(wait=False)
-
-
 def _answer(call: Callable[[], httpx.Response]) -> httpx.Response:
     """``call()``'s response (the fixtures unmute the relay after a hang, which lets the stuck
     call end)."""
-    response = _outcome(call)
+    response = outcome(call)
     assert isinstance(response, httpx.Response), response
     return response
 
@@ -178,15 +155,10 @@ def test_health_says_503_in_its_own_time_while_the_database_is_mute(
 # rather than on the event loop; ``postgres_watch`` bounds those statements.
 
 
-def _relayed(mute_relay: MuteRelay, direct: str) -> str:
-    port = psycopg.conninfo.conninfo_to_dict(direct)["port"]
-    return direct.replace(f":{port}/", f":{mute_relay.port}/")
-
-
 @pytest.fixture
 def thread_store(relay: tuple[MuteRelay, str]) -> Iterator[PostgresStore]:
     mute_relay, direct = relay
-    store = PostgresStore(_relayed(mute_relay, direct), pool_size=2)
+    store = PostgresStore(relayed(mute_relay, direct), pool_size=2)
     try:
         yield store
     finally:
@@ -202,7 +174,7 @@ def test_a_thread_side_read_from_a_mute_database_fails_in_bounded_time_and_resum
     assert thread_store.has_tokens() is False  # a pooled connection is open before the silence
     mute_relay.mute()
     started = time.monotonic()
-    error = _outcome(thread_store.has_tokens)
+    error = outcome(thread_store.has_tokens)
     assert isinstance(error, ThreadStatementTimeout), error
     assert str(error) == (
         f"{thread_store.path}: PostgreSQL did not answer within 1 s (the connection was closed)"
@@ -219,7 +191,7 @@ def test_a_thread_side_write_to_a_mute_database_fails_and_keeps_nothing(
     mute_relay, direct = relay
     assert thread_store.auth_mode() is None
     mute_relay.mute()
-    error = _outcome(lambda: thread_store.add_token_digest("d" * 64, "alice"))
+    error = outcome(lambda: thread_store.add_token_digest("d" * 64, "alice"))
     assert isinstance(error, ThreadStatementTimeout), error
     mute_relay.unmute()
     with psycopg.connect(direct) as connection:
@@ -234,7 +206,7 @@ def test_a_connection_lost_on_the_thread_side_is_a_store_error_not_a_traceback(
     mute_relay, _ = relay
     assert thread_store.has_tokens() is False
     mute_relay.close()  # every relayed socket closes, as when PostgreSQL is killed
-    error = _outcome(thread_store.has_tokens)
+    error = outcome(thread_store.has_tokens)
     assert type(error) is StoreError, error
     assert str(error).startswith(f"{thread_store.path}: "), error
     assert "password" not in str(error)
@@ -259,8 +231,8 @@ def test_tokens_add_on_a_database_gone_mute_exits_2_with_one_line(
 
     real_open = stores.open_store
     monkeypatch.setattr(stores, "open_store", open_then_mute)
-    address = _relayed(mute_relay, direct)
-    status = _outcome(lambda: cli_main(["tokens", "add", "alice", "--database", address]))
+    address = relayed(mute_relay, direct)
+    status = outcome(lambda: cli_main(["tokens", "add", "alice", "--database", address]))
     mute_relay.unmute()
     assert len(opened) == 1
     assert status == 2
@@ -280,10 +252,10 @@ def test_no_connection_from_a_mute_database_is_a_store_error_in_bounded_time(
     ``PoolTimeout``."""
     monkeypatch.setattr(postgres_store, "POOL_WAIT_SECONDS", 1.0)
     mute_relay, direct = relay
-    store = PostgresStore(_relayed(mute_relay, direct), pool_size=2)
+    store = PostgresStore(relayed(mute_relay, direct), pool_size=2)
     try:
         mute_relay.mute()
-        error = _outcome(store.has_tokens)
+        error = outcome(store.has_tokens)
         assert type(error) is StoreError, error
         assert str(error) == (
             f"{store.path}: no database connection within 1 s (PostgreSQL did not answer, "
@@ -291,7 +263,7 @@ def test_no_connection_from_a_mute_database_is_a_store_error_in_bounded_time(
         )
         mute_relay.unmute()
         deadline = time.monotonic() + GUARD_SECONDS
-        while _outcome(store.has_tokens) is not False:  # the pool retries with a back-off
+        while outcome(store.has_tokens) is not False:  # the pool retries with a back-off
             assert time.monotonic() < deadline, "no connection once PostgreSQL answers again"
             time.sleep(0.2)
     finally:
@@ -311,7 +283,7 @@ def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
     mute_relay.mute()
     log = tmp_path / "serve.log"
     arguments = ["--port", "0", "--workers", workers, "--dev-tokens"]
-    arguments += ["--database", _relayed(mute_relay, direct)]
+    arguments += ["--database", relayed(mute_relay, direct)]
     with serve_logged(arguments, tmp_path, log) as process:
         deadline = time.monotonic() + GUARD_SECONDS
         while mute_relay.connections() == 0:  # serve (or its first worker) is connecting
@@ -347,8 +319,8 @@ def test_an_answer_that_arrives_as_the_bound_passes_leaves_no_cut_connection_in_
     try:
         with monkeypatch.context() as late:
             late.setattr(postgres_store, "StatementWatch", PausedAfterTheAnswer)
-            assert _outcome(store.has_tokens) is False
-        assert _outcome(store.has_tokens) is False
+            assert outcome(store.has_tokens) is False
+        assert outcome(store.has_tokens) is False
     finally:
         store.close()
 
@@ -369,7 +341,7 @@ def test_a_commit_left_unanswered_says_the_write_may_have_been_applied(
             tx.execute("INSERT INTO tokens (digest, player_id) VALUES (%s, %s)", ("e" * 64, "bob"))
             mute_relay.mute()
 
-    error = _outcome(write_then_fall_silent)
+    error = outcome(write_then_fall_silent)
     assert isinstance(error, ThreadStatementTimeout), error
     assert str(error) == (
         f"{thread_store.path}: PostgreSQL did not answer the COMMIT within 1 s (the connection"
@@ -406,7 +378,7 @@ def test_a_write_cut_before_its_commit_fails_plainly_and_keeps_nothing(
     try:
         with monkeypatch.context() as late:
             late.setattr(postgres_store, "StatementWatch", PausedAfterTheAnswer)
-            error = _outcome(lambda: store.add_token_digest("f" * 64, "carol"))
+            error = outcome(lambda: store.add_token_digest("f" * 64, "carol"))
         assert isinstance(error, ThreadStatementTimeout), error
         assert str(error) == (
             f"{store.path}: PostgreSQL did not answer within 0.2 s (the connection was closed)"
@@ -427,13 +399,13 @@ def test_a_database_gone_mute_right_after_the_layout_check_does_not_hang_the_sta
 
     class SilentAfterTheChecks(postgres_watch.StatementWatch):
         @contextmanager
-        def bounded(self) -> Iterator[None]:
-            with super().bounded():
+        def bounded(self, seconds: float | None = None) -> Iterator[None]:
+            with super().bounded(seconds):
                 yield
             mute_relay.mute()
 
     monkeypatch.setattr(postgres_store, "StatementWatch", SilentAfterTheChecks)
-    store = _outcome(lambda: PostgresStore(_relayed(mute_relay, direct), pool_size=1))
+    store = outcome(lambda: PostgresStore(relayed(mute_relay, direct), pool_size=1))
     mute_relay.unmute()
     assert isinstance(store, PostgresStore), store
     store.close()
@@ -450,7 +422,7 @@ def test_a_statement_that_cannot_be_watched_is_not_sent(
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
     monkeypatch.setattr(os, "dup", no_descriptors)
-    error = _outcome(thread_store.has_tokens)
+    error = outcome(thread_store.has_tokens)
     assert type(error) is StoreError, error
     assert str(error) == (
         f"{thread_store.path}: cannot watch the statement: {os.strerror(errno.EMFILE)}"

@@ -477,3 +477,20 @@ def test_an_answer_followed_by_the_end_of_the_session_is_not_lost(url: str) -> N
     assert _on_connection(url, use) == []
     with psycopg.connect(url, autocommit=True) as other:
         assert other.execute("SELECT n FROM answered_then_ended").fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize("queued", [0, 2])
+def test_a_session_ended_mid_statement_reports_postgresql_s_reason(url: str, queued: int) -> None:
+    """The backend ends the session while answering (an administrator, a restart): the caller
+    gets PostgreSQL's own error, not a complaint about the pipeline, and the connection counts
+    as closed, so that no pool lends it again."""
+
+    async def use(connection: WireConnection) -> tuple[str, bool]:
+        for number in range(queued):
+            connection.defer("SELECT %s::int", (number,))
+        with pytest.raises(psycopg.OperationalError) as raised:
+            await connection.rows("SELECT pg_terminate_backend(pg_backend_pid())")
+        return type(raised.value).__name__, connection.closed
+
+    name, closed = _on_connection(url, use)
+    assert (name, closed) == ("AdminShutdown", True)

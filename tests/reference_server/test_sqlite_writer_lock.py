@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,24 +33,12 @@ with store.write() as tx:
 """
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Path:
-    return tmp_path / "rooms.db"
-
-
-@pytest.fixture
-def store(database: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(database)
-    yield opened
-    opened.close()
-
-
 def test_a_writer_waits_for_the_side_lock_and_goes_on_once_it_is_free(
-    database: Path, store: SqliteStore
+    sqlite_path: Path, sqlite_store: SqliteStore
 ) -> None:
-    service = RoomService(store)
+    service = RoomService(sqlite_store)
     room = service.create("alice", {"invitedPlayerIds": ["bob"]})
-    side = os.open(str(database) + WRITER_LOCK_SUFFIX, os.O_RDWR)
+    side = os.open(str(sqlite_path) + WRITER_LOCK_SUFFIX, os.O_RDWR)
     done = threading.Event()
     answers: list[str] = []
 
@@ -76,16 +63,18 @@ def test_a_writer_waits_for_the_side_lock_and_goes_on_once_it_is_free(
     assert [r["roomId"] for r in service.list("bob")["items"]] == [room["roomId"], answers[0]]
 
 
-def test_a_killed_holder_does_not_wedge_the_database(database: Path, store: SqliteStore) -> None:
+def test_a_killed_holder_does_not_wedge_the_database(
+    sqlite_path: Path, sqlite_store: SqliteStore
+) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(database)],
+        [sys.executable, "-c", HOLDER, str(sqlite_path)],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "holding"
-        side = os.open(str(database) + WRITER_LOCK_SUFFIX, os.O_RDWR)
+        side = os.open(str(sqlite_path) + WRITER_LOCK_SUFFIX, os.O_RDWR)
         try:  # the other process holds the side lock now
             with pytest.raises(BlockingIOError):
                 fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -99,21 +88,21 @@ def test_a_killed_holder_does_not_wedge_the_database(database: Path, store: Sqli
     done = threading.Event()
 
     def write() -> None:
-        RoomService(store).create("alice", {"invitedPlayerIds": ["bob"]})
+        RoomService(sqlite_store).create("alice", {"invitedPlayerIds": ["bob"]})
         done.set()
 
     threading.Thread(target=write, daemon=True).start()
     assert done.wait(HANG_SECONDS)
-    with store.read() as tx:  # the killed holder's transaction was never committed
+    with sqlite_store.read() as tx:  # the killed holder's transaction was never committed
         rows = tx.execute("SELECT key FROM settings WHERE key = 'holder'").fetchall()
     assert rows == []
 
 
-def test_a_store_gives_its_side_lock_back_when_closed(database: Path) -> None:
-    first = SqliteStore(database)
+def test_a_store_gives_its_side_lock_back_when_closed(sqlite_path: Path) -> None:
+    first = SqliteStore(sqlite_path)
     RoomService(first).create("alice", {"invitedPlayerIds": ["bob"]})
     first.close()
-    side = os.open(str(database) + WRITER_LOCK_SUFFIX, os.O_RDWR)
+    side = os.open(str(sqlite_path) + WRITER_LOCK_SUFFIX, os.O_RDWR)
     try:  # nobody holds it after a write and a close
         fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from rooms_kit.traffic.checking import Limits, exchange
 from rooms_kit.traffic.inputs import InputRules
 from rooms_kit.traffic.lifecycle import Lifecycle
 from rooms_kit.traffic.operations import Route
+from tests.contract.test_quick_pass import ROOM as QUICK_ROOM
 from tests.traffic.support import LoopbackServer, ProxyRun, judge, proxy_in_front_of, room_get
 
 LIMITS = Limits(seconds=5.0)
@@ -208,3 +212,153 @@ def test_a_deep_wrong_value_in_a_request_is_invalid_input() -> None:
         # the words are cut at 200 characters
         assert problem == "body /variant: " + "[" * 128 + "]" * 71 + "…"
         assert problems_below(frames, b'{"unknown": ' + deep + b"}") == []
+
+
+def _wrong_rooms(limit: int) -> bytes:
+    """A list of rooms as large as the proxy reads, every room wrong (its ``roomStatusVersion`` a
+    string) and one in 5,000 wrong in a second way (an unknown ``status``)."""
+    rooms: list[bytes] = []
+    size = len(b'{"kind": "games#roomList", "items": []}')
+    while True:
+        number = len(rooms)
+        status = "ROOM_GONE" if number % 5000 == 4999 else "ROOM_ACTIVE"
+        room = dict(QUICK_ROOM, roomId=f"r{number}", roomStatusVersion=str(number), status=status)
+        raw = json.dumps(room).encode()
+        if size + len(raw) + 2 > limit:
+            return b'{"kind": "games#roomList", "items": [' + b", ".join(rooms) + b"]}"
+        rooms.append(raw)
+        size += len(raw) + 2
+
+
+WRONG_ROOMS = _wrong_rooms(LIMITS.max_response_bytes)
+SMALL_ROOM = ROOM % ("small", '"status": "ROOM_ACTIVE"')
+
+
+async def _big_and_small(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    body = WRONG_ROOMS if scope["path"] == "/games/v1/rooms" else SMALL_ROOM.encode()
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def big(tmp_path: Path) -> Iterator[ProxyRun]:
+    with (
+        LoopbackServer(_big_and_small) as upstream,
+        proxy_in_front_of(upstream.url, limits=LIMITS) as running,
+    ):
+        yield running
+
+
+def test_a_list_of_8_mib_of_wrong_rooms_is_described_in_part_and_counted_whole(
+    big: ProxyRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the Python validator used to describe all 15,103 violations (3 s on the proxy's event
+    # loop); it now describes 16 rooms and the first room wrong in another way (4999), and
+    # jsonschema-rs counts the rest: the same count, the same first errors and the same two
+    # distinct violations in the report, and one more clause for what was not described (the
+    # strict check keeps its first 20 issues in document order, so it does not reach room 4999)
+    assert 8 * 1024 * 1024 - 600 < len(WRONG_ROOMS) <= LIMITS.max_response_bytes
+    described = _rooms_described(big, monkeypatch)
+    headers = {"Authorization": "Bearer t-1"}
+    with httpx.Client(base_url=big.url, trust_env=False, timeout=60) as client:
+        got = client.get("/games/v1/rooms", headers=headers)
+        assert (got.status_code, got.content) == (200, WRONG_ROOMS)
+        assert client.get("/games/v1/rooms/small", headers=headers).text == SMALL_ROOM
+    big.wait(2)
+    listed = "; ".join(
+        f"/items/{n}/roomStatusVersion: '{n}' is not of type 'integer'" for n in range(5)
+    )
+    assert big.lines() == [
+        "proxy:1: list GET /games/v1/rooms: [openapi_response_schema] 15103 schema violation(s) "
+        f"in the 200 body: {listed}; 15083 more failing item(s) counted, not described (the "
+        "first at /items/16)",
+        "proxy:1: list GET /games/v1/rooms: [strict_schema] 20 violation(s) of games#roomList: "
+        + "; ".join(
+            f'/items/{n}/roomStatusVersion (type): got string "{n}"' for n in (0, 1, 10, 100, 101)
+        )
+        + "; 14684 array item(s) from /items/416/participants/0 on were judged as a whole, not "
+        "described (the body is larger than the strict check describes)",
+    ]
+    kept = [(r.check, r.title) for r in big.monitor.results.failures]
+    assert kept == [
+        ("openapi_response_schema", "/items/*/roomStatusVersion: '0' is not of type 'integer'"),
+        (
+            "openapi_response_schema",
+            "/items/*/status: 'ROOM_GONE' is not one of ['ROOM_INVITING', 'ROOM_AUTO_MATCHING', "
+            "'ROOM_CONNECTING', 'ROOM_ACTIVE', 'ROOM_DELETED']",
+        ),
+        ("strict_schema", '/items/*/roomStatusVersion: got string "0"'),
+    ]
+    assert big.monitor.defects == 0
+    assert described == [17]  # the rooms the Python validator was given: the bound, no clock
+
+
+def _rooms_described(run: ProxyRun, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rooms each list that the proxy's Python validator is given holds (the judge's
+    cache of verdicts is emptied for the test, so the body is judged again)."""
+    openapi = run.monitor.judge.openapi
+    validator = openapi.validator
+    counts: list[int] = []
+
+    def spying(schema: dict[str, Any]) -> Any:
+        python = validator(schema)
+
+        class Spy:
+            def iter_errors(self, instance: Any) -> Any:
+                if isinstance(instance, dict) and isinstance(instance.get("items"), list):
+                    counts.append(len(instance["items"]))
+                return python.iter_errors(instance)
+
+        return Spy()
+
+    monkeypatch.setattr(openapi, "validator", spying)
+    monkeypatch.setattr(run.monitor.judge, "_cache", OrderedDict())
+    return counts
+
+
+def test_a_small_exchange_beside_a_big_wrong_one_is_served_and_judged_apart(
+    big: ProxyRun,
+) -> None:
+    # one client asks for the 8 MiB list of wrong rooms; as soon as its answer is in (the proxy
+    # judges it from then on), another client asks for one room, and then for another: both are
+    # answered (the bound only catches a hang) and judged on their own, with nothing wrong
+    headers = {"Authorization": "Bearer t-1"}
+    answered = threading.Event()
+
+    def ask_big() -> bytes:
+        with httpx.Client(base_url=big.url, trust_env=False, timeout=60) as client:
+            got = client.get("/games/v1/rooms", headers=headers)
+            answered.set()
+            return got.content
+
+    with (
+        ThreadPoolExecutor(1) as pool,
+        httpx.Client(base_url=big.url, trust_env=False, timeout=60) as small,
+    ):
+        listed = pool.submit(ask_big)
+        assert answered.wait(60)
+        rooms = [small.get("/games/v1/rooms/small", headers=headers) for _ in range(2)]
+        assert listed.result(60) == WRONG_ROOMS
+    assert [(got.status_code, got.text) for got in rooms] == [(200, SMALL_ROOM)] * 2
+    big.wait(3)
+    assert {line.split(":", 2)[1] for line in big.lines()} == {"1"}  # only the list is wrong
+    assert big.checks() == {"openapi_response_schema", "strict_schema"}
+    assert (big.monitor.exchanges, big.monitor.checked, big.monitor.defects) == (3, 3, 0)
+
+
+def test_a_request_naming_150_000_players_is_judged_in_part() -> None:
+    # a create of 1 MiB (the proxy's default cap on requests) answered 2xx: the body's checks
+    # ran the Python validator over every id (1.5 s when they were numbers, 0.4 s when good)
+    rules = InputRules(judge().openapi)
+    wrong = json.dumps({"invitedPlayerIds": list(range(150_000))}).encode()
+    assert len(wrong) > 1_000_000
+    assert rules.problems("games.rooms.create", "", wrong) == [
+        f"body /invitedPlayerIds/{n}: {n} is not of type 'string'" for n in range(3)
+    ]
+    good = json.dumps({"invitedPlayerIds": [f"p{n}" for n in range(100_000)]}).encode()
+    assert rules.problems("games.rooms.create", "", good) == []
