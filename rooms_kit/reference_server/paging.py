@@ -10,6 +10,7 @@ import base64
 import binascii
 import re
 
+from rooms_kit.formats import INT64_MAX
 from rooms_kit.reference_server.errors import InvalidRequest
 from rooms_kit.reference_server.storage import ListPosition
 
@@ -33,5 +34,7 @@ def decode_page_token(token: str) -> ListPosition:
         raise InvalidRequest("Invalid pageToken")
     created, sep, room_id = raw[len(_PREFIX) :].partition(":")
     if not sep or not room_id or not re.fullmatch(r"[0-9]{1,19}", created):
+        raise InvalidRequest("Invalid pageToken")
+    if int(created) > INT64_MAX:  # 19 digits reach past what either store holds
         raise InvalidRequest("Invalid pageToken")
     return int(created), room_id

@@ -23,7 +23,7 @@ from typing import Any, TypeAlias, TypeVar
 
 import psycopg
 
-from rooms_kit.reference_server.postgres_wire import WireConnection
+from rooms_kit.reference_server.postgres_wire import WireConnection, finish_stranded
 
 Lent: TypeAlias = "WireConnection | None"
 """What a waiting caller is handed: a connection, or ``None`` for a free slot to open one in."""
@@ -222,11 +222,13 @@ class LoopConnections:
         self._loop = loop
 
     def close(self) -> None:
-        """Close the idle connections (called once the server's loop has stopped)."""
+        """Close the idle connections (called once the server's loop has stopped), and send
+        the requests to cancel that the stopped loop left unfinished (``finish_stranded``)."""
         for connection in self._idle:
             _finish(connection)
         self._idle.clear()
         self._mine.clear()
+        finish_stranded()
 
 
 def _still_open(connection: WireConnection) -> bool:

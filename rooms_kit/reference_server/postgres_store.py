@@ -257,7 +257,7 @@ def _invitations_parameters(
     application_id: str, player_id: str, after: ListPosition | None, limit: int
 ) -> tuple[object, ...]:
     start = after if after is not None else (-1, "")
-    return (application_id, _text(player_id), start[0], start[1], limit)
+    return (application_id, _text(player_id), start[0], _text(start[1]), limit)
 
 
 def _room(document: str) -> RoomState:

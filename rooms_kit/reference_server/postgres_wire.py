@@ -19,8 +19,11 @@ the connections of the event loop's pool (``postgres_loop``) send them here inst
 - PostgreSQL's errors are raised as psycopg's exceptions for the same SQLSTATE, so callers see
   what psycopg would have raised.
 
-psycopg still opens and authenticates the connection, and asks the server to cancel a
-statement left running when its connection is given up (``finish``).
+psycopg still opens and authenticates the connection. A statement left running when its
+connection is given up (``finish``) is asked to end by a cancel request that the loop drives
+with callbacks, not a task, so that a loop stopping meanwhile (a server's last turns, where
+asyncio cancels the tasks it finds and then closes) neither drops it nor leaves it pending;
+``finish_stranded``, called once the loop has stopped, completes what is left.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import selectors
+import time
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 import psycopg
-from psycopg import pq
+from psycopg import capabilities, pq
 
 DEFERRED_LIMIT = 64
 """Most statements ``defer`` queues before a ``rows`` call sends them (a transaction of the
@@ -42,7 +47,7 @@ PREPARED_LIMIT = 64
 The server's statements are a fixed set well below this."""
 CANCEL_SECONDS = 10.0
 """How long the request to cancel a statement left running may take before the connection is
-closed without it."""
+closed without it (for all the requests ``finish_stranded`` completes together, too)."""
 
 _TEXT_TYPES = frozenset({19, 25, 1042, 1043})  # name, text, bpchar, varchar
 _INTEGER_TYPES = frozenset({20, 21, 23, 26})  # int8, int2, int4, oid
@@ -52,7 +57,10 @@ _VOID = 2278  # what pg_advisory_xact_lock returns
 _PLACEHOLDER = re.compile(r"%(.)", re.DOTALL)
 
 _cancelling: set[asyncio.Task[None]] = set()
-"""Requests to cancel still on their way (kept so that they are not collected midway)."""
+"""Requests to cancel still on their way through psycopg (a libpq older than 17), kept so that
+they are not collected midway."""
+_requests: set[_CancelRequest] = set()
+"""Requests to cancel still on their way, driven by their loop."""
 
 
 class WireTypeError(TypeError):
@@ -230,8 +238,12 @@ class WireConnection:
         try:
             sent = self._send(batch)
             return await self._read(sent)
-        except psycopg.OperationalError:
-            self._broken = True  # the connection is lost, or in a state no caller can use
+        except psycopg.OperationalError as exc:
+            # The connection is lost, or in a state no caller can use; not when PostgreSQL
+            # only refused the statement (a deadlock, a lock or statement timeout: psycopg's
+            # OperationalError too, with a SQLSTATE), after which it serves on as before.
+            if exc.sqlstate is None or self.pgconn.status != pq.ConnStatus.OK:
+                self._broken = True
             raise
 
     def _send(self, batch: list[_Queued]) -> list[tuple[str, bytes] | None]:
@@ -293,15 +305,18 @@ class WireConnection:
         return answer.rows
 
     async def _next_result(self) -> pq.abc.PGresult | None:
-        """The next result; ``None`` ends one statement's results."""
-        while True:
+        """The next result; ``None`` ends one statement's results. What has arrived is used
+        before the socket is read again: a server that answers and then ends the session (a
+        restart, an idle timeout) leaves the whole answer in hand, and a read would meet the
+        closed socket and fail instead."""
+        while self.pgconn.is_busy():
             try:
                 self.pgconn.consume_input()
             except psycopg.OperationalError as lost:
                 raise self._why_lost(lost) from None
-            if not self.pgconn.is_busy():
-                return self.pgconn.get_result()
-            await self._readable_soon()
+            if self.pgconn.is_busy():
+                await self._readable_soon()
+        return self.pgconn.get_result()
 
     def _why_lost(self, lost: psycopg.OperationalError) -> psycopg.Error:
         """PostgreSQL's own reason when it ended the session with an error message before
@@ -361,6 +376,9 @@ class WireConnection:
         if not running or self._loop.is_closed() or not self._loop.is_running():
             self.pgconn.finish()  # an open transaction ends with the session: rolled back
             return
+        if capabilities.has_cancel_safe():
+            _CancelRequest(self.connection, self._loop)
+            return
         task = self._loop.create_task(self._cancel_then_finish())
         _cancelling.add(task)
         task.add_done_callback(_cancelling.discard)
@@ -372,6 +390,102 @@ class WireConnection:
             pass  # the server is unreachable or the statement ended: close all the same
         finally:
             self.pgconn.finish()
+
+
+class _CancelRequest:
+    """Asks PostgreSQL to cancel the statement running on ``connection``, then closes it:
+    libpq's non-blocking cancel request, stepped by callbacks on its socket and ended after
+    ``CANCEL_SECONDS`` at most. No task is involved, so the end of a loop cannot cancel it
+    halfway (the connection would be closed with its statement still running, holding its
+    locks) nor leave it pending; ``finish_stranded`` completes it once the loop has stopped."""
+
+    def __init__(
+        self, connection: psycopg.AsyncConnection[Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.loop = loop
+        self._connection = connection  # held, so that psycopg sees it closed when collected
+        self._watched: tuple[int, int] | None = None
+        self._request: pq.abc.PGcancelConn | None = None
+        self._timer = loop.call_later(CANCEL_SECONDS, self.end)
+        _requests.add(self)
+        try:
+            self._request = connection.pgconn.cancel_conn()
+            self._request.start()
+        except psycopg.Error:
+            self.end()
+            return
+        self._step()
+
+    def _next_wait(self) -> int | None:
+        """What the request waits for next (``READING`` or ``WRITING``); ``None``: it is over,
+        sent or failed (the server unreachable, say: the connection is closed all the same)."""
+        if self._request is None:
+            return None
+        try:
+            status = self._request.poll()
+        except psycopg.Error:
+            return None
+        reading, writing = pq.PollingStatus.READING, pq.PollingStatus.WRITING
+        return status if status in (reading, writing) else None
+
+    def _step(self) -> None:
+        self._unwatch()
+        wait = self._next_wait()
+        if wait is None or self._request is None:
+            self.end()
+            return
+        socket = self._request.socket
+        if wait == pq.PollingStatus.READING:
+            self.loop.add_reader(socket, self._step)
+        else:
+            self.loop.add_writer(socket, self._step)
+        self._watched = (socket, wait)
+
+    def _unwatch(self) -> None:
+        if self._watched is not None and not self.loop.is_closed():
+            socket, wait = self._watched
+            if wait == pq.PollingStatus.READING:
+                self.loop.remove_reader(socket)
+            else:
+                self.loop.remove_writer(socket)
+        self._watched = None
+
+    def complete(self, deadline: float) -> None:
+        """Carry the request on without the loop (stopped), waiting until ``deadline`` (a
+        ``time.monotonic`` time) at most, then end it."""
+        self._unwatch()
+        while (wait := self._next_wait()) is not None and self._request is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            # a selector, not select.select, which refuses descriptors past 1023
+            with selectors.DefaultSelector() as selector:
+                reading = wait == pq.PollingStatus.READING
+                selector.register(
+                    self._request.socket,
+                    selectors.EVENT_READ if reading else selectors.EVENT_WRITE,
+                )
+                selector.select(remaining)
+        self.end()
+
+    def end(self) -> None:
+        """Stop waiting for the request and close the connection (done, failed or late)."""
+        self._unwatch()
+        self._timer.cancel()
+        if self._request is not None:
+            self._request.finish()
+            self._request = None
+        self._connection.pgconn.finish()
+        _requests.discard(self)
+
+
+def finish_stranded() -> None:
+    """Complete the requests to cancel whose loop has stopped before they ended (a server's
+    last requests, given up as it stopped): each is sent, and its connection closed, within
+    ``CANCEL_SECONDS`` for all of them together. For code that runs once the loop is over."""
+    deadline = time.monotonic() + CANCEL_SECONDS
+    for request in [request for request in _requests if not request.loop.is_running()]:
+        request.complete(deadline)
 
 
 class _Answer:

@@ -79,9 +79,31 @@ def test_max_results_outside_1_to_500_is_refused(service: CheckedService, value:
         base64.urlsafe_b64encode(b"rk1:\xb2:x").decode(),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
         "é",
+        # 19 digits, past the largest 64-bit integer either store holds (was a 500)
+        base64.urlsafe_b64encode(b"rk1:9223372036854775808:x").decode(),
+        base64.urlsafe_b64encode(b"rk1:9999999999999999999:x").decode(),
     ],
 )
 def test_foreign_page_tokens_are_refused(service: CheckedService, token: str) -> None:
     """R-list-2"""
     with pytest.raises(InvalidRequest, match="pageToken"):
         service.list("bob", page_token=token)
+
+
+def test_the_largest_position_a_token_can_hold_lists_nothing(service: CheckedService) -> None:
+    """R-list-2"""
+    service.create("alice", {"invitedPlayerIds": ["bob"]})
+    token = base64.urlsafe_b64encode(b"rk1:9223372036854775807:x").decode()
+    assert service.list("bob", page_token=token)["items"] == []
+
+
+@pytest.mark.parametrize("room_id", ["a\0b", "a\\b", "\0"])
+def test_a_token_naming_a_room_id_with_nul_or_backslash_lists_on_from_it(
+    service: CheckedService, room_id: str
+) -> None:
+    """R-list-2: no room id the server makes holds either, but a token can; PostgreSQL, whose
+    text cannot hold NUL, answered 500 for a NUL."""
+    listed = service.create("alice", {"invitedPlayerIds": ["bob"]})["roomId"]
+    token = base64.urlsafe_b64encode(f"rk1:0:{room_id}".encode()).decode()
+    assert [room["roomId"] for room in service.list("bob", page_token=token)["items"]] == [listed]
+    assert [room["roomId"] for room in service.list("bob")["items"]] == [listed]

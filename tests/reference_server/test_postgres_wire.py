@@ -371,6 +371,114 @@ def test_a_preparation_skipped_after_a_failure_is_prepared_again(url: str) -> No
     assert _on_connection(url, use) == [("bx",)]
 
 
+def _active(url: str, name: str) -> int:
+    """How many statements of connections named ``name`` PostgreSQL is running."""
+    with psycopg.connect(url, autocommit=True) as other:
+        row = other.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = %s AND state = 'active'",
+            (name,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_statement_given_up_as_its_loop_ends_is_still_cancelled_and_closed(url: str) -> None:
+    """The end of ``asyncio.run`` (a server's, once it stops) cancels the tasks still running,
+    then closes the loop: a request's statement given up there is asked to end all the same,
+    and its connection closed, by the time the pool is closed after the loop (the app's
+    close). A task doing that was cancelled before it could, or created too late to be run at
+    all: the statement ran on, holding what it held, on a connection never closed."""
+    name = "rooms-kit stranded"
+    pool = LoopConnections(url, 1, name=name)
+    lent: list[WireConnection] = []
+    left: list[asyncio.Task[Any]] = []
+
+    async def main() -> None:
+        left.append(asyncio.create_task(pool.rows("SELECT pg_sleep(%s)", (HANG_SECONDS,))))
+        for _ in range(HANG_SECONDS * 10):
+            await asyncio.sleep(0.1)
+            if _active(url, name):
+                break
+        lent.extend(pool._mine)
+        # returns with the statement running: asyncio.run cancels its task
+
+    asyncio.run(main())
+    pool.close()
+    counts = [_active(url, name)]
+    while counts[-1] and len(counts) < 100:  # the server ends a cancelled statement at once
+        time.sleep(0.1)
+        counts.append(_active(url, name))
+    assert left[0].cancelled()
+    assert (len(lent), counts[-1]) == (1, 0), counts
+    assert lent[0].closed
+    assert not [r for r in postgres_wire._requests if r._connection is lent[0].connection]
+    # The pool serves on, on a loop of its own.
+    assert asyncio.run(pool.rows("SELECT %s::int", (7,))) == [(7,)]
+    pool.close()
+
+
+def test_a_statement_refused_for_a_timeout_keeps_its_connection_in_the_pool(url: str) -> None:
+    """A lock or statement timeout (or a deadlock) comes as psycopg's OperationalError with
+    PostgreSQL's SQLSTATE, on a connection that is fine: a transaction rolled back after it
+    gives its connection back to the pool (``_transaction_on_loop``). It was closed as if
+    lost, so that contention made every such refusal cost a new connection."""
+    pool = LoopConnections(url, 1, name="rooms-kit refused")
+    key = 7_000_001
+
+    async def refused_in_a_transaction(sql: str, parameters: tuple[object, ...]) -> str:
+        connection = await pool.take()
+        try:
+            connection.defer("BEGIN")
+            connection.defer("SET LOCAL lock_timeout = 50")
+            connection.defer("SET LOCAL statement_timeout = 100")
+            with pytest.raises(psycopg.OperationalError) as raised:
+                await connection.rows(sql, parameters)
+            await connection.rows("ROLLBACK")
+        finally:
+            pool.give_back(connection)
+        return type(raised.value).__name__
+
+    async def main() -> tuple[int, list[str], int]:
+        async with asyncio.timeout(HANG_SECONDS):
+            before = (await pool.rows("SELECT pg_backend_pid()", ()))[0][0]
+            with psycopg.connect(url, autocommit=True) as other:
+                other.execute("SELECT pg_advisory_lock(%s)", (key,))
+                refused = [await refused_in_a_transaction("SELECT pg_advisory_lock(%s)", (key,))]
+            refused.append(await refused_in_a_transaction("SELECT pg_sleep(%s)", (HANG_SECONDS,)))
+            after = (await pool.rows("SELECT pg_backend_pid()", ()))[0][0]
+            return before, refused, after
+
+    try:
+        before, refused, after = asyncio.run(main())
+    finally:
+        pool.close()
+    assert refused == ["LockNotAvailable", "QueryCanceled"]
+    assert after == before
+
+
+def test_an_answer_followed_by_the_end_of_the_session_is_not_lost(url: str) -> None:
+    """PostgreSQL answers a COMMIT, then ends the session (here its idle timeout; a restart or
+    a terminated backend alike) before the loop gets to read: the answer is in hand, and the
+    write is reported done, not failed ('server closed the connection unexpectedly', raised
+    by reading the socket again before taking the results already read)."""
+
+    async def use(connection: WireConnection) -> list[tuple[Any, ...]]:
+        await connection.rows("CREATE TABLE IF NOT EXISTS answered_then_ended (n int)")
+        await connection.rows("TRUNCATE answered_then_ended")
+        await connection.rows("SET idle_session_timeout = 50")
+        connection.defer("BEGIN")
+        connection.defer("INSERT INTO answered_then_ended VALUES (%s)", (1,))
+        commit = asyncio.ensure_future(connection.rows("COMMIT"))
+        await asyncio.sleep(0)  # sent; the answer comes, then the session ends 50 ms later
+        time.sleep(0.5)  # the loop busy meanwhile
+        return await commit
+
+    assert _on_connection(url, use) == []
+    with psycopg.connect(url, autocommit=True) as other:
+        assert other.execute("SELECT n FROM answered_then_ended").fetchall() == [(1,)]
+
+
 @pytest.mark.parametrize("queued", [0, 2])
 def test_a_session_ended_mid_statement_reports_postgresql_s_reason(url: str, queued: int) -> None:
     """The backend ends the session while answering (an administrator, a restart): the caller

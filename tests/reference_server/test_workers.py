@@ -737,3 +737,41 @@ def test_a_replacement_that_never_starts_is_killed(
     )
     exited = [e for e in events if e.get("event") == "worker_exited"]
     assert (hung["pid"], -signal.SIGKILL) in [(e["pid"], e["exitcode"]) for e in exited]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_statement_left_waiting_by_a_stop_is_cancelled_at_the_database(
+    workers: str, postgres: Cluster, tmp_path: Path
+) -> None:
+    """A join waits for its room's row lock (held here) when a second SIGTERM ends the drain:
+    the request is answered 503, the server exits 0, and PostgreSQL no longer runs the join's
+    statement. Before, it ran on after the process had gone, waiting for the lock and then
+    holding it (the request to cancel it was cancelled with the loop's last tasks)."""
+    url = empty_postgres_database(postgres, "stop_waiting")
+
+    def waiting() -> int:
+        with psycopg.connect(url, autocommit=True) as other:
+            row = other.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = 'rooms-kit' AND state = 'active'"
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    with ServerProcess(
+        "--database", url, "--workers", workers, "--dev-tokens", cwd=tmp_path
+    ) as server, httpx.Client(base_url=server.base_url, timeout=REQUEST_SECONDS) as http:  # fmt: skip
+        created = post(http, "alice", "rooms/create", {"invitedPlayerIds": ["bob"]})
+        room_id = created.json()["roomId"]
+        with psycopg.connect(url) as holder, ThreadPoolExecutor(1) as pool:
+            holder.execute("SELECT 1 FROM rooms WHERE room_id = %s FOR UPDATE", (room_id,))
+            joined = pool.submit(post, http, "bob", f"rooms/{room_id}/join", {})
+            wait_for(lambda: waiting() == 1)
+            os.kill(server.pid, signal.SIGTERM)
+            assert _until_refused(server)
+            os.kill(server.pid, signal.SIGTERM)
+            assert joined.result(REQUEST_SECONDS).status_code == 503
+            assert server._reap() == 0
+            wait_for(lambda: waiting() == 0, REQUEST_SECONDS)
+            holder.rollback()
+    assert [r.get("event") for r in server.records()][-1] == "stopped"
