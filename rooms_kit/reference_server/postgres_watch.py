@@ -19,9 +19,12 @@ may rightly take long on a large database (``postgres_schema.upgrade``).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -40,6 +43,91 @@ the event loop can wait, its cancellation included (40 s)."""
 
 class ThreadStatementTimeout(StoreError):
     """PostgreSQL did not answer a statement sent from a thread within the bound."""
+
+
+class _Alarm:
+    """One armed bound: ``fire`` is called once it is due, unless it was disarmed first."""
+
+    __slots__ = ("fire", "off")
+
+    def __init__(self, fire: Callable[[], None]) -> None:
+        self.fire = fire
+        self.off = False
+
+
+class _Watchdog:
+    """One daemon thread that fires every due alarm, earliest first.
+
+    A thread per statement (``threading.Timer``) cost more than the statement itself on a
+    local database (0.39 ms of CPU for a ``get`` through the service, against 0.12 ms without
+    the bound); arming and disarming an alarm here is a push onto a heap and a flag. Disarmed
+    alarms leave the heap when they come to its top, or all at once when they are most of it."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, _Alarm]] = []
+        self._order = itertools.count()
+        self._off = 0  # disarmed alarms still in the heap
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, fire: Callable[[], None]) -> _Alarm:
+        alarm = _Alarm(fire)
+        entry = (time.monotonic() + seconds, next(self._order), alarm)
+        with self._changed:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="rooms-kit-statement-watch", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0] is entry:
+                self._changed.notify()  # sooner than the alarm the thread sleeps for
+        return alarm
+
+    def disarm(self, alarm: _Alarm) -> None:
+        with self._changed:
+            if alarm.off:
+                return
+            alarm.off = True
+            self._off += 1
+            if self._off > 64 and self._off * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].off]
+                heapq.heapify(self._heap)
+                self._off = 0
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                due = self._next_due()
+            due.fire()  # outside the lock: it takes the watch's own lock
+
+    def _next_due(self) -> _Alarm:
+        """Wait (holding the condition) until an alarm armed is due; it is then disarmed."""
+        while True:
+            while self._heap and self._heap[0][2].off:
+                heapq.heappop(self._heap)
+                self._off -= 1
+            if not self._heap:
+                self._changed.wait()
+                continue
+            left = self._heap[0][0] - time.monotonic()
+            if left > 0:
+                self._changed.wait(left)
+                continue
+            alarm = heapq.heappop(self._heap)[2]
+            alarm.off = True
+            return alarm
+
+    def reset_in_child(self) -> None:
+        """After a fork: the thread did not come along, and its lock may be held for good."""
+        self._changed = threading.Condition(threading.Lock())
+        self._heap = []
+        self._off = 0
+        self._thread = None
+
+
+_WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.reset_in_child)
 
 
 def _copy_of_socket(connection: psycopg.Connection[Any], where: str) -> socket.socket | None:
@@ -86,15 +174,13 @@ class StatementWatch:
                     except OSError:  # not connected any more
                         pass
 
-        timer = threading.Timer(seconds, expire)
-        timer.daemon = True
+        alarm = _WATCHDOG.arm(seconds, expire)
         try:
-            timer.start()
             yield
         finally:
             with lock:
                 running = False
-            timer.cancel()
+            _WATCHDOG.disarm(alarm)
             copy.close()
             if self.expired:
                 # The timer may fire just as the answer arrives: the block then ends normally
