@@ -89,11 +89,15 @@ def test_an_alarm_that_raises_leaves_the_others_armed(caplog: pytest.LogCaptureF
 def test_a_forked_child_never_fires_its_parents_alarms() -> None:
     """The child starts with no alarm: its parent's would shut down sockets the two share."""
     read, write = os.pipe()
-    parents = _WATCHDOG.arm(0.2, lambda: os.write(write, b"parent "))
+
+    def say(what: bytes) -> None:
+        os.write(write, what)
+
+    parents = _WATCHDOG.arm(0.2, lambda: say(b"parent "))
     pid = os.fork()
     if pid == 0:  # the child: one alarm of its own, then time for the parent's to come due
         try:
-            _WATCHDOG.arm(0.3, lambda: os.write(write, b"child"))
+            _WATCHDOG.arm(0.3, lambda: say(b"child"))
             time.sleep(0.6)
         finally:
             os._exit(0)
