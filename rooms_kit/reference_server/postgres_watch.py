@@ -181,7 +181,11 @@ class StatementWatch:
                     except OSError:  # not connected any more
                         pass
 
-        alarm = _WATCHDOG.arm(seconds, expire)
+        try:
+            alarm = _WATCHDOG.arm(seconds, expire)
+        except RuntimeError as exc:  # no thread to fire the bound: the statement is not sent
+            copy.close()
+            raise StoreError(f"{self.where}: cannot watch the statement: {exc}") from None
         try:
             yield
         finally:
