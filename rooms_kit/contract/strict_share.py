@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rooms_kit.schemas.loading import pointer_of
+
 STRICT_VALUES = 10_000
 """Values (every object, array and scalar counts one) of a body described in strict mode."""
 SMALLEST_VALUE_BYTES = 2
@@ -39,8 +41,10 @@ def share_of(body: Any, size: int, budget: int | None = None) -> Share:
     budget = STRICT_VALUES if budget is None else budget
     if size < budget * SMALLEST_VALUE_BYTES:
         return Share(body)
+    if not isinstance(body, dict | list):
+        return Share(body)
     walk = _Walk(budget)
-    copy = walk.copy(body, "")
+    copy = walk.copy(body)
     return Share(copy, walk.left_out, walk.first) if walk.left_out else Share(body)
 
 
@@ -49,25 +53,36 @@ class _Walk:
         self.budget = budget
         self.left_out = 0
         self.first = ""
+        self.path: list[str | int] = []  # where the walk is; a pointer is written only when needed
 
-    def copy(self, value: Any, pointer: str) -> Any:
+    def copy(self, value: Any) -> Any:
+        """``value`` (a container, counted) with its arrays cut to the budget. Loops, not
+        comprehensions: one frame per level. Scalars are counted without a call: an object of a
+        million members costs a pass over them, not a million calls and pointers."""
         self.budget -= 1
-        if isinstance(value, dict):  # a loop, not a comprehension: one frame per level
+        path = self.path
+        if isinstance(value, dict):
             members = {}
             for key, item in value.items():
-                members[key] = self.copy(item, _down(pointer, key))
+                if isinstance(item, dict | list):
+                    path.append(key)
+                    members[key] = self.copy(item)
+                    path.pop()
+                else:
+                    self.budget -= 1
+                    members[key] = item
             return members
-        if isinstance(value, list):
-            kept = []
-            for index, item in enumerate(value):
-                if self.budget <= 0:
-                    self.left_out += len(value) - index
-                    self.first = self.first or f"{pointer}/{index}"
-                    break
-                kept.append(self.copy(item, f"{pointer}/{index}"))
-            return kept
-        return value
-
-
-def _down(pointer: str, key: str) -> str:
-    return f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+        kept = []
+        for index, item in enumerate(value):
+            if self.budget <= 0:
+                self.left_out += len(value) - index
+                self.first = self.first or pointer_of([*path, index])
+                break
+            if isinstance(item, dict | list):
+                path.append(index)
+                kept.append(self.copy(item))
+                path.pop()
+            else:
+                self.budget -= 1
+                kept.append(item)
+        return kept

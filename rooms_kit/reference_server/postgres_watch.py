@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import os
 import socket
 import threading
@@ -43,6 +44,9 @@ the event loop can wait, its cancellation included (40 s)."""
 
 class ThreadStatementTimeout(StoreError):
     """PostgreSQL did not answer a statement sent from a thread within the bound."""
+
+
+_LOG = logging.getLogger(__name__)
 
 
 class _Alarm:
@@ -99,7 +103,10 @@ class _Watchdog:
         while True:
             with self._changed:
                 due = self._next_due()
-            due.fire()  # outside the lock: it takes the watch's own lock
+            try:
+                due.fire()  # outside the lock: it takes the watch's own lock
+            except Exception:  # the thread must live on: other alarms are waiting on it
+                _LOG.exception("a statement bound failed as it fired")
 
     def _next_due(self) -> _Alarm:
         """Wait (holding the condition) until an alarm armed is due; it is then disarmed."""
@@ -174,7 +181,11 @@ class StatementWatch:
                     except OSError:  # not connected any more
                         pass
 
-        alarm = _WATCHDOG.arm(seconds, expire)
+        try:
+            alarm = _WATCHDOG.arm(seconds, expire)
+        except RuntimeError as exc:  # no thread to fire the bound: the statement is not sent
+            copy.close()
+            raise StoreError(f"{self.where}: cannot watch the statement: {exc}") from None
         try:
             yield
         finally:

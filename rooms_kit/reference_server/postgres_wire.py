@@ -517,5 +517,10 @@ class _Answer:
 
 
 def _failure(result: pq.abc.PGresult) -> psycopg.Error:
-    """PostgreSQL's error in ``result`` as psycopg's exception for its SQLSTATE."""
+    """PostgreSQL's error in ``result`` as psycopg's exception for its SQLSTATE. A result
+    without one is libpq's own account of a lost connection (the socket closed with no word
+    from the server): ``OperationalError``, as psycopg raises for it, where the lookup by
+    SQLSTATE would give a bare ``DatabaseError`` that no handler of lost connections catches."""
+    if not result.error_field(pq.DiagnosticField.SQLSTATE):
+        return psycopg.OperationalError(pq.error_message(result, encoding="utf-8"))
     return psycopg.errors.error_from_result(result, encoding="utf-8")

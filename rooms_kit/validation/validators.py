@@ -52,18 +52,28 @@ class KindValidator:
             return None
 
     def is_valid(self, document: Any) -> bool:
-        if self._owner.fast.accepts_object(document, self.kind):
-            return True
-        compiled = self._compiled
-        if compiled is not None:
-            try:
-                return bool(compiled.is_valid(document))
-            except ValueError:
-                pass  # not a JSON value the engine can read: ask the reference validator
+        verdict = self.quick_verdict(document)
+        if verdict is not None:
+            return verdict
         try:
             return bool(self._reference.is_valid(document))
         except RecursionError:
             return False  # nested past Python's limit: ``errors`` reports it as ``depth``
+
+    def quick_verdict(self, document: Any) -> bool | None:
+        """``is_valid`` without the reference validator, whose time grows with the document
+        (milliseconds a room): None when the fast path and jsonschema-rs cannot decide (a value
+        the engine cannot read, such as a string holding a lone surrogate, or a kind it could
+        not compile)."""
+        if self._owner.fast.accepts_object(document, self.kind):
+            return True
+        compiled = self._compiled
+        if compiled is None:
+            return None
+        try:
+            return bool(compiled.is_valid(document))
+        except ValueError:
+            return None  # not a JSON value the engine can read
 
     def errors(
         self, document: Any, *, max_errors: int | None = None, fast: bool = True

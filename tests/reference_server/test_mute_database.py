@@ -429,3 +429,23 @@ def test_a_statement_that_cannot_be_watched_is_not_sent(
     )
     monkeypatch.undo()
     assert thread_store.has_tokens() is False
+
+
+def test_a_statement_whose_bound_cannot_be_armed_is_not_sent(
+    thread_store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No thread to be had for the watchdog: the statement is refused with the reason, and the
+    copy of the socket made for the bound is closed (it was left open, and the error raw)."""
+    assert thread_store.has_tokens() is False
+    descriptors = len(os.listdir("/proc/self/fd"))
+
+    def no_thread(seconds: float, fire: Any) -> Any:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(postgres_watch._WATCHDOG, "arm", no_thread)
+    error = outcome(thread_store.has_tokens)
+    assert type(error) is StoreError, error
+    assert str(error) == f"{thread_store.path}: cannot watch the statement: can't start new thread"
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+    monkeypatch.undo()
+    assert thread_store.has_tokens() is False

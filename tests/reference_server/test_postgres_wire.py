@@ -6,6 +6,8 @@ running is cancelled at the server."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -494,3 +496,24 @@ def test_a_session_ended_mid_statement_reports_postgresql_s_reason(url: str, que
 
     name, closed = _on_connection(url, use)
     assert (name, closed) == ("AdminShutdown", True)
+
+
+def test_a_socket_lost_mid_statement_is_an_operational_error(url: str) -> None:
+    """The socket ends under a statement with no word from PostgreSQL (a network cut, a backend
+    killed): the caller gets psycopg's OperationalError for a lost connection, whose handlers
+    treat it as such, not the bare DatabaseError that libpq's error result without a SQLSTATE
+    turns into; and the connection counts as closed."""
+
+    async def use(connection: WireConnection) -> tuple[type[psycopg.Error], str | None, bool]:
+        cut = socket.socket(fileno=os.dup(connection.pgconn.socket))
+        asyncio.get_running_loop().call_later(0.2, cut.shutdown, socket.SHUT_RDWR)
+        try:
+            with pytest.raises(psycopg.Error) as raised:
+                await connection.rows("SELECT pg_sleep(5)")
+        finally:
+            cut.close()
+        return type(raised.value), raised.value.sqlstate, connection.closed
+
+    kind, sqlstate, closed = _on_connection(url, use)
+    assert issubclass(kind, psycopg.OperationalError), kind
+    assert (sqlstate, closed) == (None, True)

@@ -4,10 +4,13 @@ up; the bounds of the mute-database tests rest on it."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
-from rooms_kit.reference_server.postgres_watch import _Watchdog
+import pytest
+
+from rooms_kit.reference_server.postgres_watch import _WATCHDOG, _Watchdog
 
 HANG_SECONDS = 30.0
 """Only a guard against a hang, never a measurement."""
@@ -66,3 +69,41 @@ def test_an_alarm_sooner_than_the_one_waited_for_wakes_the_thread() -> None:
     time.sleep(0.05)
     watchdog.arm(0.0, fired.set)
     assert fired.wait(HANG_SECONDS)
+
+
+def test_an_alarm_that_raises_leaves_the_others_armed(caplog: pytest.LogCaptureFixture) -> None:
+    """The thread outlives a failing alarm: before, it died with it, and the alarms already
+    armed (statements hanging on a mute database) never fired until another one was armed."""
+    watchdog = _Watchdog()
+    fired = threading.Event()
+
+    def fail() -> None:
+        raise OSError("a bound that breaks")
+
+    watchdog.arm(0.0, fail)
+    watchdog.arm(0.2, fired.set)
+    assert fired.wait(HANG_SECONDS)
+    assert "a statement bound failed as it fired" in caplog.text
+
+
+def test_a_forked_child_never_fires_its_parents_alarms() -> None:
+    """The child starts with no alarm: its parent's would shut down sockets the two share."""
+    read, write = os.pipe()
+
+    def say(what: bytes) -> None:
+        os.write(write, what)
+
+    parents = _WATCHDOG.arm(0.2, lambda: say(b"parent "))
+    pid = os.fork()
+    if pid == 0:  # the child: one alarm of its own, then time for the parent's to come due
+        try:
+            _WATCHDOG.arm(0.3, lambda: say(b"child"))
+            time.sleep(0.6)
+        finally:
+            os._exit(0)
+    _WATCHDOG.disarm(parents)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as pipe:
+        assert pipe.read() == b"child"
+    assert status == 0

@@ -174,3 +174,22 @@ def test_fast_path_never_accepts_what_the_schema_rejects(
 
 _TOLERANT = Validators.load()
 _STRICT = Validators.load(strict=True)
+
+
+def test_a_crowd_of_unknown_members_is_named_in_part(strict: Validators) -> None:
+    """Wording an unknown member costs a look for a close known name: 600,000 of them took 6 s
+    and made a 6 MB message. The issue names the first 20 (sorted), counts the rest, and cuts a
+    long name."""
+    room = load_example("valid/room.json")
+    long_name = "w" * 5_000
+    crowd = {f"x{i:05}": 0 for i in range(5_000)}
+    document = {**room, **crowd, "roomStatusVerison": 7, long_name: 1}
+    (issue,) = strict.check(document, kind="room")
+    cut = f"{'w' * 59!r}… (4941 more characters)"
+    named = ", ".join(repr(f"x{i:05}") for i in range(18))
+    assert issue.message == (
+        "unknown properties 'roomStatusVerison' (did you mean 'roomStatusVersion'?), "
+        f"{cut}, {named} and 4982 more"
+    )
+    (issue,) = strict.check({**room, long_name: 1}, kind="room")
+    assert issue.message == f"unknown property {cut}"
