@@ -238,9 +238,12 @@ def scenario(base_url: str) -> Outcomes:
             http.close()
 
 
+SCENARIO_TOKENS = ("dev-alice", "dev-bob", "dev-carol", "dev-eve")
+"""The bearer tokens ``scenario`` sends, one per player."""
+
+
 def _scenario(base_url: str, opened: list[BearerHttp]) -> Outcomes:
-    alice, bob = rooms_for(base_url, "dev-alice", opened), rooms_for(base_url, "dev-bob", opened)
-    carol, eve = rooms_for(base_url, "dev-carol", opened), rooms_for(base_url, "dev-eve", opened)
+    alice, bob, carol, eve = (rooms_for(base_url, token, opened) for token in SCENARIO_TOKENS)
     run = Outcomes()
     create = {"invitedPlayerIds": ["bob"], "requestId": "31337", "variant": 2}
     room = run.step("create", lambda: alice.create(body=create, language="en").execute())
