@@ -32,6 +32,21 @@ def empty_postgres_database(cluster: Cluster, name: str) -> str:
     return url
 
 
+def active_statements(url: str, application_name: str) -> int:
+    """How many statements of the connections named ``application_name`` PostgreSQL is
+    running now (asked on a connection of its own)."""
+    import psycopg  # noqa: PLC0415  (the postgres extra: only PostgreSQL tests call this)
+
+    with psycopg.connect(url, autocommit=True) as other:
+        row = other.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = %s AND state = 'active'",
+            (application_name,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 class PortalTransport(httpx.BaseTransport):
     """Blocking transport that hands each request to an ASGI app running on a portal's loop."""
 

@@ -24,7 +24,7 @@ from rooms_kit.reference_server.postgres_wire import (
     numbered,
 )
 from tests.reference_server.postgres_cluster import Cluster
-from tests.reference_server.support import empty_postgres_database
+from tests.reference_server.support import active_statements, empty_postgres_database
 
 HANG_SECONDS = 60
 """Only a guard against a hang, never a measurement."""
@@ -273,23 +273,14 @@ def test_a_statement_given_up_is_cancelled_at_the_server(
     monkeypatch.setattr(postgres_loop, "STATEMENT_SECONDS", 0.3)
     pool = LoopConnections(url, 1, name="rooms-kit given up")
 
-    def running() -> int:
-        with psycopg.connect(url, autocommit=True) as other:
-            row = other.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE application_name = 'rooms-kit given up' AND state = 'active'"
-            ).fetchone()
-        assert row is not None
-        return int(row[0])
-
     async def main() -> list[int]:
         async with asyncio.timeout(HANG_SECONDS):
             with pytest.raises(LoopStatementTimeout):
                 await pool.rows("SELECT pg_sleep(%s)", (HANG_SECONDS,))
-            counts = [running()]
+            counts = [active_statements(url, "rooms-kit given up")]
             while counts[-1] and len(counts) < 100:  # the cancel runs in the background
                 await asyncio.sleep(0.1)
-                counts.append(running())
+                counts.append(active_statements(url, "rooms-kit given up"))
             return counts
 
     try:
@@ -373,18 +364,6 @@ def test_a_preparation_skipped_after_a_failure_is_prepared_again(url: str) -> No
     assert _on_connection(url, use) == [("bx",)]
 
 
-def _active(url: str, name: str) -> int:
-    """How many statements of connections named ``name`` PostgreSQL is running."""
-    with psycopg.connect(url, autocommit=True) as other:
-        row = other.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE application_name = %s AND state = 'active'",
-            (name,),
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def test_a_statement_given_up_as_its_loop_ends_is_still_cancelled_and_closed(url: str) -> None:
     """The end of ``asyncio.run`` (a server's, once it stops) cancels the tasks still running,
     then closes the loop: a request's statement given up there is asked to end all the same,
@@ -400,17 +379,17 @@ def test_a_statement_given_up_as_its_loop_ends_is_still_cancelled_and_closed(url
         left.append(asyncio.create_task(pool.rows("SELECT pg_sleep(%s)", (HANG_SECONDS,))))
         for _ in range(HANG_SECONDS * 10):
             await asyncio.sleep(0.1)
-            if _active(url, name):
+            if active_statements(url, name):
                 break
         lent.extend(pool._mine)
         # returns with the statement running: asyncio.run cancels its task
 
     asyncio.run(main())
     pool.close()
-    counts = [_active(url, name)]
+    counts = [active_statements(url, name)]
     while counts[-1] and len(counts) < 100:  # the server ends a cancelled statement at once
         time.sleep(0.1)
-        counts.append(_active(url, name))
+        counts.append(active_statements(url, name))
     assert left[0].cancelled()
     assert (len(lent), counts[-1]) == (1, 0), counts
     assert lent[0].closed

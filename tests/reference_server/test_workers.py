@@ -23,7 +23,11 @@ import psycopg
 import pytest
 
 from tests.reference_server.postgres_cluster import Cluster
-from tests.reference_server.support import ServerProcess, empty_postgres_database
+from tests.reference_server.support import (
+    ServerProcess,
+    active_statements,
+    empty_postgres_database,
+)
 
 BARRIER_SECONDS = 120
 """Only a guard against a hang when a racer fails before the start."""
@@ -749,15 +753,6 @@ def test_a_statement_left_waiting_by_a_stop_is_cancelled_at_the_database(
     holding it (the request to cancel it was cancelled with the loop's last tasks)."""
     url = empty_postgres_database(postgres, "stop_waiting")
 
-    def waiting() -> int:
-        with psycopg.connect(url, autocommit=True) as other:
-            row = other.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE application_name = 'rooms-kit' AND state = 'active'"
-            ).fetchone()
-        assert row is not None
-        return int(row[0])
-
     with ServerProcess(
         "--database", url, "--workers", workers, "--dev-tokens", cwd=tmp_path
     ) as server, httpx.Client(base_url=server.base_url, timeout=REQUEST_SECONDS) as http:  # fmt: skip
@@ -766,12 +761,12 @@ def test_a_statement_left_waiting_by_a_stop_is_cancelled_at_the_database(
         with psycopg.connect(url) as holder, ThreadPoolExecutor(1) as pool:
             holder.execute("SELECT 1 FROM rooms WHERE room_id = %s FOR UPDATE", (room_id,))
             joined = pool.submit(post, http, "bob", f"rooms/{room_id}/join", {})
-            wait_for(lambda: waiting() == 1)
+            wait_for(lambda: active_statements(url, "rooms-kit") == 1)
             os.kill(server.pid, signal.SIGTERM)
             assert _until_refused(server)
             os.kill(server.pid, signal.SIGTERM)
             assert joined.result(REQUEST_SECONDS).status_code == 503
             assert server._reap() == 0
-            wait_for(lambda: waiting() == 0, REQUEST_SECONDS)
+            wait_for(lambda: active_statements(url, "rooms-kit") == 0, REQUEST_SECONDS)
             holder.rollback()
     assert [r.get("event") for r in server.records()][-1] == "stopped"
