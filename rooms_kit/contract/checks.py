@@ -296,7 +296,7 @@ def strict_schema(ctx: CheckContext, exchange: Exchange) -> None:
         fate = "were judged as a whole, not described"
         if verdict is False:
             issues = [Issue(share.first, "strict", "a violation among the items not described")]
-            title = f"1 violation(s) of {kind}"
+            title = f"at least 1 violation(s) of {kind}"  # the first-error test stops at one
         elif verdict is None:
             issues = [Issue(share.first, "strict", UNJUDGED_SHARE)]
             title = f"{share.left_out} item(s) of the {status} body not judged"
