@@ -34,7 +34,7 @@ from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_
 from rooms_kit.contract.http import Exchange, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.registry import CHECKS, declare, names
-from rooms_kit.contract.schema_errors import DETAILED_ITEMS, SchemaErrors
+from rooms_kit.contract.schema_errors import DETAILED_ITEMS, SchemaErrors, path_pointer
 from rooms_kit.contract.strict_share import share_of
 from rooms_kit.formats import INT64_MAX, INT64_MIN
 from rooms_kit.schemas.patterns import compile_ecma
@@ -402,12 +402,8 @@ def _unjudged(found: SchemaErrors) -> list[tuple[str, str, str]]:
     return [(found.unjudged.first, "unjudged", _unjudged_text(found))]
 
 
-def _pointer(error: Any) -> str:
-    return "".join(f"/{part}" for part in error.absolute_path)
-
-
 def _describe(error: Any) -> str:
-    return f"{_pointer(error) or '/'}: {_message(error)}"
+    return f"{path_pointer(error.absolute_path) or '/'}: {_message(error)}"
 
 
 def _message(error: Any) -> str:

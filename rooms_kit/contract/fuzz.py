@@ -29,6 +29,7 @@ from rooms_kit.contract.generation import (
 )
 from rooms_kit.contract.http import Exchange
 from rooms_kit.contract.results import SCENARIO
+from rooms_kit.contract.schema_errors import path_pointer
 from rooms_kit.contract.stateful import run_stateful
 from rooms_kit.contract.units import Unit
 
@@ -84,7 +85,7 @@ def invalid_as_sent(
             return "the body is not JSON"
         errors = list(openapi.validator(schema).iter_errors(document))
         if errors:
-            pointer = "".join(f"/{part}" for part in errors[0].absolute_path) or "/"
+            pointer = path_pointer(errors[0].absolute_path) or "/"
             return f"body {pointer}: {errors[0].message}"
     return None
 

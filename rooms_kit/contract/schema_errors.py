@@ -151,7 +151,7 @@ class _Cut:
             if len(kept) >= self.detailed and self.examined <= 0:  # tell good from bad only
                 if not self.trusted and not _readable(item):
                     self.unjudged_items += 1
-                    self.first_unjudged = self.first_unjudged or _pointer((*path, index))
+                    self.first_unjudged = self.first_unjudged or path_pointer((*path, index))
                 elif not _passes(quick, item):  # one violation at least, not read any further
                     self._leave_out((*path, index), 1)
                     self.exact = False
@@ -163,7 +163,7 @@ class _Cut:
             if errors is None:  # not readable by jsonschema-rs: the Python validator judges it
                 if len(kept) >= self.detailed:
                     self.unjudged_items += 1
-                    self.first_unjudged = self.first_unjudged or _pointer(where)
+                    self.first_unjudged = self.first_unjudged or path_pointer(where)
                     continue
             elif len(kept) >= self.detailed:
                 new = not {_pair(prefix, error) for error in errors} <= self.seen
@@ -183,7 +183,7 @@ class _Cut:
 
     def _leave_out(self, where: tuple[Any, ...], violations: int) -> None:
         self.failing_items += 1
-        self.first_failing = self.first_failing or _pointer(where)
+        self.first_failing = self.first_failing or path_pointer(where)
         self.left_out += violations
 
     def _errors(self, quick: Any, item: Any) -> list[Any] | None:
@@ -217,7 +217,7 @@ def bounded_errors(
     state = _Cut(quick, resolve, trusted, detailed, examined=examined)
     copy = state.cut(schema, body, (), ())
     problems = tuple(
-        Problem(_pointer(state.original(tuple(error.absolute_path))), str(error.validator),
+        Problem(path_pointer(state.original(tuple(error.absolute_path))), str(error.validator),
                 error.message)
         for error in _iterate(validator, copy)
     )  # fmt: skip
@@ -253,7 +253,9 @@ def _readable(item: Any) -> bool:
         return False
 
 
-def _pointer(path: tuple[Any, ...]) -> str:
+def path_pointer(path: tuple[Any, ...] | Any) -> str:
+    """The pointer the reports print for a path into a body: its parts as they are, unescaped,
+    as the Python validator's messages give them."""
     return "".join(f"/{part}" for part in path)
 
 

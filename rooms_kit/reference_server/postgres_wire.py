@@ -230,7 +230,7 @@ class WireConnection:
     async def rows(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Every row ``sql`` answers (none for a command such as BEGIN or an INSERT), after
         the statements ``defer`` queued, all in one round trip."""
-        if self.transaction_status == pq.TransactionStatus.ACTIVE:
+        if self.pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
             raise psycopg.OperationalError("another statement is still running on this connection")
         values = _encoded_all(parameters)
         batch, self._deferred = self._deferred, []

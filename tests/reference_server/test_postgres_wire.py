@@ -484,6 +484,7 @@ def test_a_socket_lost_mid_statement_is_an_operational_error(url: str) -> None:
     turns into; and the connection counts as closed."""
 
     async def use(connection: WireConnection) -> tuple[type[psycopg.Error], str | None, bool]:
+        pid = connection.backend_pid
         cut = socket.socket(fileno=os.dup(connection.pgconn.socket))
         asyncio.get_running_loop().call_later(0.2, cut.shutdown, socket.SHUT_RDWR)
         try:
@@ -491,6 +492,10 @@ def test_a_socket_lost_mid_statement_is_an_operational_error(url: str) -> None:
                 await connection.rows("SELECT pg_sleep(5)")
         finally:
             cut.close()
+            # The backend did not see the cut and sleeps on: end it, so that no later test
+            # counts its connection.
+            with psycopg.connect(url, autocommit=True) as other:
+                other.execute("SELECT pg_terminate_backend(%s, %s)", (pid, HANG_SECONDS * 1000))
         return type(raised.value), raised.value.sqlstate, connection.closed
 
     kind, sqlstate, closed = _on_connection(url, use)
