@@ -7,6 +7,7 @@ suite's bounded reader and check registry change, only this file follows.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
@@ -104,6 +105,7 @@ class Judge:
         _ = self.context.int64_pattern
         self.cache_size = cache_size
         self._cache: OrderedDict[bytes, Verdicts] = OrderedDict()
+        self._lock = threading.Lock()  # proxies judge beside their loops (and tests share a judge)
         self.hits = 0
 
     @property
@@ -119,15 +121,17 @@ class Judge:
             + response.body,
             digest_size=20,
         ).digest()
-        found = self._cache.get(key)
-        if found is not None:
-            self._cache.move_to_end(key)
-            self.hits += 1
-            return found
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+                return found
         verdicts = run_response_checks(self.context, exchange)
-        self._cache[key] = verdicts
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = verdicts
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return verdicts
 
 

@@ -1,15 +1,16 @@
 """Forwarding: every request goes upstream unchanged, every answer comes back unchanged (or, in
 strict mode, as a 502 when it breaks the contract), within the limits.
 
-``Proxy`` holds what every exchange shares (the upstream, the judge behind ``inspect``, the
-limits); ``Forwarding`` is one exchange on its way, fed by the upstream connection (it is that
+``Proxy`` holds what every exchange shares (the upstream, the judging behind ``inspections``,
+the limits); ``Forwarding`` is one exchange on its way, fed by the upstream connection (it is that
 connection's ``Listener``) and writing to the client's connection (``rooms_kit.traffic.front``).
 The request body is read whole (it is small and bounded); the answer is passed on to the client
-as it arrives while a copy, decoded and capped, is kept for the checks. In strict mode the answer
-is held until it has been judged. Hop-by-hop headers are dropped in both directions; the only
-header ever added is the framing the client needs (``transfer-encoding: chunked`` when the
-upstream's body was not sized, ``connection: close`` when the connection ends). What the proxy
-itself answers (upstream unreachable or too slow, a refusal in strict mode) carries Google's
+as it arrives while a copy, decoded and capped, is kept for the checks, which run once the
+exchange is over (``rooms_kit.traffic.inspections``: beside the loop when the bodies are large).
+In strict mode the answer is held until it has been judged. Hop-by-hop headers are dropped in both
+directions; the only header ever added is the framing the client needs (``transfer-encoding:
+chunked`` when the upstream's body was not sized, ``connection: close`` when the connection ends).
+What the proxy itself answers (upstream unreachable or too slow, a refusal in strict mode) carries Google's
 error envelope.
 """
 
@@ -20,8 +21,8 @@ import json
 import os
 import ssl
 import time
-from collections.abc import Callable
 from http import HTTPStatus
+from typing import TextIO
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,6 +42,7 @@ from rooms_kit.traffic.checking import (
     headers_problem,
 )
 from rooms_kit.traffic.front import ClientConnection, Request
+from rooms_kit.traffic.inspections import Inspections, Inspector
 from rooms_kit.traffic.seen import Seen
 from rooms_kit.traffic.upstream import Connection, Upstream, UpstreamError
 
@@ -62,8 +64,6 @@ NOT_FORWARDED = HOP_BY_HOP | {b"content-length", b"expect"}
 NO_BODY_METHODS = frozenset({b"GET", b"HEAD", b"DELETE", b"OPTIONS"})
 TICK_SECONDS = 0.1  # how often deadlines are checked: every bound holds to within this
 PHRASES = {status.value: status.phrase.encode() for status in HTTPStatus}
-
-Inspector = Callable[[Seen], list[ContractFailure]]
 
 
 def envelope(status: int, reason: str, message: str, details: list[str] | None = None) -> bytes:
@@ -111,10 +111,11 @@ class Proxy:
         strict: bool = False,
         limits: Limits | None = None,
         connection_limits: ConnectionLimits | None = None,
+        err: TextIO | None = None,
     ) -> None:
         parts = urlsplit(upstream.rstrip("/"))
         self.upstream = upstream.rstrip("/")
-        self.inspect = inspect
+        self.inspections = Inspections(inspect, err=err)
         self.aliases = aliases
         self.strict = strict
         self.limits = limits or Limits()
@@ -345,6 +346,8 @@ class Forwarding:
     # -- endings -------------------------------------------------------------------------------
 
     def too_slow(self) -> None:
+        if self.done:  # over, or waiting for its verdict (strict mode): no deadline left
+            return
         seconds = self.proxy.limits.seconds
         if not self.seen.status:
             text = f"the upstream did not answer within {seconds:g} s"
@@ -383,25 +386,32 @@ class Forwarding:
         seen = self.seen
         seen.latency_ms = (time.monotonic() - self.begun) * 1000
         close = cut or not self.request.keep_alive or self.proxy.stopping
-        client = self.client
         if self.proxy.strict and not answered:
-            failures = self.proxy.inspect(seen)
             body = b"".join(self._kept)
-            if failures:
-                out = self._refusal(failures, close)
-                cut = False
-            elif cut:
-                out = b""
-            else:
-                out = self._sized_head(len(body)) + body
-            client.write(out)
-        else:
-            if self._pending:
-                client.write(b"".join(self._pending))
-                self._pending.clear()
-            self.proxy.inspect(seen)
-        self.proxy.in_flight.pop(client, None)
-        client.finished(close=close)
+            self._kept = []
+
+            def verdict(failures: list[ContractFailure]) -> None:
+                if failures:
+                    out = self._refusal(failures, close)
+                elif cut:
+                    out = b""
+                else:
+                    out = self._sized_head(len(body)) + body
+                self.client.write(out)
+                self._release(close)
+
+            self.proxy.inspections.submit(seen, verdict)  # the answer waits for its verdict
+            return
+        if self._pending:
+            self.client.write(b"".join(self._pending))
+            self._pending.clear()
+        self.proxy.inspections.submit(seen)
+        self._release(close)
+
+    def _release(self, close: bool) -> None:
+        """The exchange is over for the client: its connection may take the next request."""
+        self.proxy.in_flight.pop(self.client, None)
+        self.client.finished(close=close)
 
     def _sized_head(self, size: int) -> bytes:
         """The held answer's head, framed by its length (strict mode sends it whole)."""

@@ -53,6 +53,8 @@ class Assembled:
     aliases: Aliases
 
     def close(self) -> None:
+        """Judge (and record) every exchange still waiting, then close the recording."""
+        self.proxy.inspections.close()
         if self.recorder is not None:
             self.recorder.close()
 
@@ -83,6 +85,7 @@ def assemble(
         strict=settings.strict,
         limits=settings.limits,
         connection_limits=settings.connection_limits,
+        err=err,
     )
     return Assembled(proxy, monitor, recorder, aliases)
 
@@ -155,12 +158,13 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     if settings.report_dir is not None:
         write_reports(settings.report_dir, monitor.results, monitor.exchanges, aliases)
         print(f"rooms-kit proxy: reports in {settings.report_dir}", file=err)
-    if monitor.defects:
+    defects = monitor.defects + app.inspections.defects
+    if defects:
         print(
-            f"rooms-kit proxy: {monitor.defects} exchange(s) could not be judged (a defect of "
+            f"rooms-kit proxy: {defects} exchange(s) could not be judged (a defect of "
             "rooms-kit, each said above); exit status 2",
             file=err,
         )
-    if (recorder is not None and recorder.failure is not None) or monitor.defects:
+    if (recorder is not None and recorder.failure is not None) or defects:
         return 2
     return 1 if monitor.violations else 0

@@ -137,7 +137,7 @@ class ProxyRun:
     def wait(self, exchanges: int) -> None:
         """Until the proxy has judged that many exchanges (judging follows the answer)."""
         deadline = time.monotonic() + START_LIMIT
-        while self.monitor.exchanges < exchanges:
+        while self.parts.proxy.inspections.judged < exchanges:
             assert time.monotonic() < deadline, "the proxy did not judge the exchange"
             time.sleep(0.01)
 

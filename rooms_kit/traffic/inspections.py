@@ -1,0 +1,143 @@
+"""Judging beside the event loop: exchanges are inspected in the order they end, on a thread of
+their own as soon as one of them is large.
+
+The checks of a big answer (an 8 MiB list of rooms, say) take about a second of CPU, most of it
+parsing and walking the body in Python. On the proxy's event loop that second held every other
+client. ``Inspections`` gives such an exchange to one worker thread, and with it every exchange
+that ends while anything is still waiting to be judged, so the rules that follow rooms over time
+and the recording still see exchanges in the order they ended. An exchange that ends while
+nothing waits, with bodies of at most ``INLINE_BYTES``, is judged at once on the loop: handing it
+over would cost more than judging it.
+
+The interpreter lock is still shared: the loop runs between the worker's slices (a few
+milliseconds each), except while one long call into a C library (a JSON parser over the whole
+body) holds the lock. At most ``QUEUED_BYTES`` of bodies wait for the worker; an exchange that
+would go beyond waits on the loop until the worker has caught up, which holds the loop no longer
+than judging it there would. In strict mode an answer waits for its own verdict, which is handed
+back to the loop (``then``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import sys
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from rooms_kit.contract.failures import ContractFailure, clip
+from rooms_kit.traffic.seen import Seen
+
+INLINE_BYTES = 64 * 1024
+"""Bodies (request and answer together) judged at once on the loop when nothing waits."""
+QUEUED_BYTES = 64 * 1024 * 1024
+"""Bodies that may wait for the worker at one time (a single larger exchange still may)."""
+
+Inspector = Callable[[Seen], list[ContractFailure]]
+Verdict = Callable[[list[ContractFailure]], None]
+_Waiting = tuple[Seen, Verdict | None, asyncio.AbstractEventLoop | None, int]
+
+
+class Inspections:
+    """``submit`` each exchange as it ends; ``close`` judges what waits and ends the worker."""
+
+    def __init__(
+        self,
+        inspect: Inspector,
+        *,
+        err: TextIO | None = None,
+        inline_bytes: int = INLINE_BYTES,
+        queued_bytes: int = QUEUED_BYTES,
+    ) -> None:
+        self._inspect = inspect
+        self._err = err
+        self.inline_bytes = inline_bytes
+        self.queued_bytes = queued_bytes
+        self._changed = threading.Condition()
+        self._queue: collections.deque[_Waiting] = collections.deque()
+        self._waiting = 0  # submitted to the worker and not judged yet
+        self._bytes = 0  # the bodies of those
+        self._worker: threading.Thread | None = None
+        self._closing = False
+        self.judged = 0
+        """Exchanges whose inspection has ended (written, recorded, counted)."""
+        self.defects = 0
+        """Inspections that failed with an error of the kit's own (each said on ``err``)."""
+
+    def submit(self, seen: Seen, then: Verdict | None = None) -> None:
+        """Judge ``seen`` after every exchange submitted before it; ``then`` gets its failures
+        (on the calling loop when judged by the worker)."""
+        size = len(seen.request_body) + len(seen.response_body)
+        with self._changed:
+            inline = self._waiting == 0 and (self._closing or size <= self.inline_bytes)
+        if inline:
+            failures = self._judge(seen)
+            if then is not None:
+                then(failures)
+            return
+        loop = asyncio.get_running_loop() if then is not None else None
+        with self._changed:
+            while self._waiting and self._bytes + size > self.queued_bytes:
+                self._changed.wait()  # the worker is behind: wait here, as judging here would
+            self._queue.append((seen, then, loop, size))
+            self._waiting += 1
+            self._bytes += size
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._work, name="rooms-kit-proxy-judge", daemon=True
+                )
+                self._worker.start()
+            self._changed.notify_all()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until nothing waits to be judged; False if ``timeout`` seconds passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._waiting == 0, timeout)
+
+    def close(self) -> None:
+        """Judge every exchange still waiting, then end the worker (from then on an exchange is
+        judged at once by its caller)."""
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+            worker = self._worker
+        if worker is not None:
+            worker.join()
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                while not self._queue and not self._closing:
+                    self._changed.wait()
+                if not self._queue:
+                    self._worker = None
+                    return
+                seen, then, loop, size = self._queue.popleft()
+            try:
+                failures = self._judge(seen)
+                if then is not None and loop is not None:
+                    # A closed loop has dropped its clients: nobody is left to answer.
+                    with contextlib.suppress(RuntimeError):
+                        loop.call_soon_threadsafe(then, failures)
+            finally:
+                with self._changed:
+                    self._waiting -= 1
+                    self._bytes -= size
+                    self._changed.notify_all()
+
+    def _judge(self, seen: Seen) -> list[ContractFailure]:
+        try:
+            return self._inspect(seen)
+        except Exception as exc:  # a defect of the kit: said, and the proxy goes on
+            self.defects += 1
+            print(
+                f"rooms-kit proxy: exchange {seen.number} could not be judged, a defect of "
+                f"rooms-kit (please report it): {type(exc).__name__}: {clip(str(exc), 200)}",
+                file=self._err or sys.stderr,
+                flush=True,
+            )
+            return []
+        finally:
+            self.judged += 1

@@ -1,0 +1,250 @@
+"""Judging beside the proxy's event loop (``rooms_kit.traffic.inspections``).
+
+An 8 MiB answer took the proxy's loop for about a second of judging, during which no other client
+was served. Large exchanges, and every exchange behind one, are now judged by one worker thread in
+the order they ended; small ones, when nothing waits, at once on the loop. Here the worker is held
+on purpose (an inspection that waits for an event), so what is asserted does not depend on how
+fast the machine judges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.traffic.inspections import Inspections
+from rooms_kit.traffic.seen import Seen
+from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
+from tests.traffic.test_hostile_bodies import LIMITS, SMALL_ROOM, WRONG_ROOMS, _big_and_small
+
+HOLD_LIMIT = 60.0  # the longest any wait below may take (it only catches a hang)
+HEADERS = {"Authorization": "Bearer t-1"}
+
+
+def _seen(number: int, size: int = 0) -> Seen:
+    return Seen(
+        number=number,
+        started=0.0,
+        method="GET",
+        path=f"/games/v1/rooms/r{number}",
+        query="",
+        player="player-1",
+        request_headers=[],
+        request_body=b"",
+        status=200,
+        response_body=b"x" * size,
+    )
+
+
+class Held:
+    """An inspector that notes who judged what, and holds exchange ``hold`` until released."""
+
+    def __init__(
+        self, hold: int | None = None, judged: Callable[[Seen], list[ContractFailure]] | None = None
+    ) -> None:
+        self.hold = hold
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.order: list[tuple[int, str]] = []
+        self._judged = judged
+
+    def __call__(self, seen: Seen) -> list[ContractFailure]:
+        if seen.number == self.hold:
+            self.started.set()
+            assert self.release.wait(HOLD_LIMIT)
+        self.order.append((seen.number, threading.current_thread().name))
+        return self._judged(seen) if self._judged else []
+
+
+def test_small_exchanges_are_judged_at_once_and_large_ones_and_those_behind_them_by_the_worker() -> (
+    None
+):
+    held = Held(hold=2)
+    inspections = Inspections(held, inline_bytes=100)
+    inspections.submit(_seen(1, 100))  # nothing waits, small: here, now
+    assert held.order == [(1, threading.current_thread().name)]
+    inspections.submit(_seen(2, 101))  # large: the worker
+    assert held.started.wait(HOLD_LIMIT)
+    inspections.submit(_seen(3, 10))  # small, but behind a waiting one: the worker, after it
+    assert [number for number, _ in held.order] == [1]
+    assert not inspections.drain(timeout=0)
+    held.release.set()
+    assert inspections.drain(HOLD_LIMIT)
+    assert held.order[1:] == [(2, "rooms-kit-proxy-judge"), (3, "rooms-kit-proxy-judge")]
+    assert inspections.judged == 3
+    inspections.close()
+    inspections.submit(_seen(4, 1000))  # after close: judged by the caller
+    assert held.order[-1] == (4, threading.current_thread().name)
+
+
+def test_close_judges_what_waits_before_it_returns() -> None:
+    held = Held(hold=1)
+    inspections = Inspections(held, inline_bytes=0)
+    for number in (1, 2, 3):
+        inspections.submit(_seen(number, 10))
+    assert held.started.wait(HOLD_LIMIT)
+    held.release.set()
+    inspections.close()
+    assert [number for number, _ in held.order] == [1, 2, 3]
+    assert inspections.judged == 3
+
+
+def _blocked_in_submit(thread: threading.Thread) -> bool:
+    frame = sys._current_frames().get(thread.ident or 0)
+    names = []
+    while frame is not None:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return "submit" in names and "wait" in names
+
+
+def test_what_waits_for_the_worker_is_bounded_in_bytes() -> None:
+    # 8 bytes wait while the worker holds the first exchange; the next 8 would make 16 > 10, so
+    # the caller waits until the worker has room (as if it judged the exchange itself)
+    held = Held(hold=1)
+    inspections = Inspections(held, inline_bytes=0, queued_bytes=10)
+    inspections.submit(_seen(1, 8))
+    assert held.started.wait(HOLD_LIMIT)
+    submitter = threading.Thread(target=inspections.submit, args=(_seen(2, 8),))
+    submitter.start()
+    for _ in range(int(HOLD_LIMIT * 100)):
+        if _blocked_in_submit(submitter):
+            break
+        threading.Event().wait(0.01)
+    assert _blocked_in_submit(submitter)
+    assert submitter.is_alive()
+    held.release.set()
+    submitter.join(HOLD_LIMIT)
+    assert not submitter.is_alive()
+    inspections.close()
+    assert [number for number, _ in held.order] == [1, 2]
+
+
+def test_an_inspection_that_fails_is_said_counted_and_answered_with_no_failures() -> None:
+    def broken(seen: Seen) -> list[ContractFailure]:
+        raise KeyError("boom")
+
+    err = io.StringIO()
+    inspections = Inspections(broken, err=err, inline_bytes=0)
+    got: list[list[ContractFailure]] = []
+
+    async def main() -> None:
+        done = asyncio.Event()
+
+        def then(failures: list[ContractFailure]) -> None:
+            got.append(failures)
+            done.set()
+
+        inspections.submit(_seen(7, 1), then)
+        await asyncio.wait_for(done.wait(), HOLD_LIMIT)
+
+    asyncio.run(main())
+    inspections.close()
+    assert got == [[]]
+    assert (inspections.defects, inspections.judged) == (1, 1)
+    assert err.getvalue() == (
+        "rooms-kit proxy: exchange 7 could not be judged, a defect of rooms-kit (please report "
+        "it): KeyError: 'boom'\n"
+    )
+
+
+def test_a_verdict_from_the_worker_is_handed_to_the_loop() -> None:
+    failure = ContractFailure("strict_schema", "wrong")
+    inspections = Inspections(lambda seen: [failure], inline_bytes=0)
+    got: list[tuple[list[ContractFailure], str]] = []
+
+    async def main() -> None:
+        done = asyncio.Event()
+
+        def then(failures: list[ContractFailure]) -> None:
+            got.append((failures, threading.current_thread().name))
+            done.set()
+
+        inspections.submit(_seen(1, 1), then)
+        await asyncio.wait_for(done.wait(), HOLD_LIMIT)
+
+    asyncio.run(main())
+    inspections.close()
+    assert got == [([failure], threading.current_thread().name)]
+
+
+@contextmanager
+def _held_proxy(strict: bool) -> Iterator[tuple[ProxyRun, Held]]:
+    with (
+        LoopbackServer(_big_and_small) as upstream,
+        proxy_in_front_of(upstream.url, limits=LIMITS, strict=strict) as run,
+    ):
+        inspections = run.parts.proxy.inspections
+        held = Held(hold=1, judged=run.monitor.inspect)
+        inspections._inspect = held
+        try:
+            yield run, held
+        finally:
+            held.release.set()
+
+
+def test_clients_are_served_while_a_big_answer_is_judged() -> None:
+    # the list of 8 MiB of wrong rooms is relayed, and its judging held: meanwhile another client
+    # gets two small rooms (on the old proxy the loop was busy judging for about a second); the
+    # small exchanges are judged after the big one, in the order they ended
+    with _held_proxy(strict=False) as (run, held):
+        with httpx.Client(base_url=run.url, trust_env=False, timeout=HOLD_LIMIT) as client:
+            got = client.get("/games/v1/rooms", headers=HEADERS)
+            assert (got.status_code, got.content) == (200, WRONG_ROOMS)
+            assert held.started.wait(HOLD_LIMIT)
+            rooms = [client.get("/games/v1/rooms/small", headers=HEADERS) for _ in range(2)]
+            assert [(r.status_code, r.text) for r in rooms] == [(200, SMALL_ROOM)] * 2
+            assert not held.release.is_set() and held.order == [] and run.lines() == []
+            held.release.set()
+            run.wait(3)
+        assert [number for number, _ in held.order] == [1, 2, 3]
+        assert {line.split(":", 2)[1] for line in run.lines()} == {"1"}
+        assert run.checks() == {"openapi_response_schema", "strict_schema"}
+        assert (run.monitor.exchanges, run.monitor.defects) == (3, 0)
+
+
+def test_in_strict_mode_each_answer_waits_for_its_own_verdict() -> None:
+    # the big list is refused with a 502 once the worker has judged it; a small room asked for
+    # meanwhile on another connection is judged after it, and then relayed unchanged
+    with _held_proxy(strict=True) as (run, held):
+        with (
+            ThreadPoolExecutor(2) as pool,
+            httpx.Client(base_url=run.url, trust_env=False, timeout=HOLD_LIMIT) as first,
+            httpx.Client(base_url=run.url, trust_env=False, timeout=HOLD_LIMIT) as second,
+        ):
+            big = pool.submit(first.get, "/games/v1/rooms", headers=HEADERS)
+            assert held.started.wait(HOLD_LIMIT)
+            small = pool.submit(second.get, "/games/v1/rooms/small", headers=HEADERS)
+            assert not big.done()
+            held.release.set()
+            refused, relayed = big.result(HOLD_LIMIT), small.result(HOLD_LIMIT)
+        assert refused.status_code == 502
+        assert refused.json()["error"]["errors"][0]["reason"] == "contractViolation"
+        assert (relayed.status_code, relayed.text) == (200, SMALL_ROOM)
+        run.wait(2)
+        assert [number for number, _ in held.order] == [1, 2]
+        assert run.monitor.defects == 0
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_the_proxy_still_serves_and_judges_after_big_answers(strict: bool) -> None:
+    with _held_proxy(strict=strict) as (run, held):
+        held.release.set()
+        with httpx.Client(base_url=run.url, trust_env=False, timeout=HOLD_LIMIT) as client:
+            statuses = [
+                client.get("/games/v1/rooms", headers=HEADERS).status_code for _ in range(2)
+            ]
+            small = client.get("/games/v1/rooms/small", headers=HEADERS)
+        assert statuses == [502 if strict else 200] * 2
+        assert (small.status_code, small.text) == (200, SMALL_ROOM)
+        run.wait(3)
+        assert [number for number, _ in held.order] == [1, 2, 3]
