@@ -13,12 +13,17 @@ limits and turn ``TransportFailure`` into its own answer.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import time
 import zlib
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Any
+
+import orjson
 
 MIB = 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 10.0
@@ -197,6 +202,31 @@ _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 """A complete JSON string, escapes included (its brackets do not nest anything)."""
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+"""Where an integer may be too long for orjson to read it as one (``read_json``)."""
+
+
+def read_json(body: bytes) -> tuple[Any, bool]:
+    """``body`` as JSON, and whether orjson read it; raises ``ValueError`` when it is not JSON
+    or not safe to parse (``json_problem``).
+
+    orjson reads a text to the same values as Python's json, in about half the time, except
+    that it refuses some (NaN and Infinity, numbers past the largest float, lone surrogates)
+    and reads an integer beyond 64 bits as a float: json reads a body that orjson refuses or
+    that holds a run of 19 digits or more anywhere (an integer that long may not fit; a string
+    that holds one costs only the slower reading). An 8 MiB list of rooms took 0.38 s with json
+    alone, all of it in one call that keeps the interpreter lock."""
+    problem = json_problem(body)
+    if problem is not None:
+        raise ValueError(problem)
+    if _LONG_DIGITS.search(body) is None:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(body), True
+    # From text, not bytes: given bytes, json.loads guesses UTF-16 or UTF-32 from the NULs
+    # (which are valid UTF-8) and skips a UTF-8 byte order mark, and such a body passed.
+    return json.loads(body.decode("utf-8")), False
 
 
 def json_problem(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> str | None:

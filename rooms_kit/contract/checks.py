@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from rooms_kit.contract.bounded import read_json
 from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_pattern
 from rooms_kit.contract.http import Exchange, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
@@ -76,23 +77,36 @@ class CheckContext:
     """What the checks need: the OpenAPI document and the strict validators."""
 
     openapi: OpenApi
-    # the last answer parsed, its JSON or why it is none: the checks of one exchange share it
-    _parsed: tuple[RecordedResponse, Any, str] | None = field(default=None, init=False, repr=False)
+    # the last answer parsed, its JSON or why it is none, and whether orjson read it: the
+    # checks of one exchange share it
+    _parsed: tuple[RecordedResponse, Any, str, bool] | None = field(
+        default=None, init=False, repr=False
+    )
+
+    int64_plans: dict[int, _Int64Plan] = field(default_factory=dict, init=False, repr=False)
+    """How the int64 check walks values of each schema node (``_int64_plan``), by its id."""
 
     def body(self, exchange: Exchange) -> Any:
         """The answer's body as JSON, parsed once for all the checks of the exchange (an 8 MiB
         body costs a tenth of a second each time); raises ``NotJson`` when it is not JSON."""
+        return self.read(exchange)[0]
+
+    def read(self, exchange: Exchange) -> tuple[Any, bool]:
+        """``body`` and whether orjson read it (``bounded.read_json``), which lets the schema
+        checks hand the same value to jsonschema-rs without parsing the body again."""
         response = exchange.response
         parsed = self._parsed
         if parsed is None or parsed[0] is not response:
             try:
-                parsed = (response, response.json(), "")
+                value, quick = read_json(response.body)
             except ValueError as exc:
-                parsed = (response, None, str(exc))
+                parsed = (response, None, str(exc), False)
+            else:
+                parsed = (response, value, "", quick)
             self._parsed = parsed
         if parsed[2]:
             raise NotJson(parsed[2])
-        return parsed[1]
+        return parsed[1], parsed[3]
 
     def forget(self) -> None:
         """Drop the parsed body (``run_response_checks`` does once the exchange is judged)."""
@@ -239,8 +253,10 @@ def error_envelope(ctx: CheckContext, exchange: Exchange) -> None:
     status = exchange.response.status
     if status < 400:
         return
-    body = ctx.body(exchange)
-    found = ctx.openapi.errors(ctx.openapi.error_envelope, body, exchange.response.body)
+    body, quick = ctx.read(exchange)
+    found = ctx.openapi.errors(
+        ctx.openapi.error_envelope, body, exchange.response.body, read_quickly=quick
+    )
     if found:
         raise ContractFailure("error_envelope", "error without Google's envelope", _listed(found))
     code = body["error"]["code"]
@@ -260,7 +276,8 @@ def openapi_response_schema(ctx: CheckContext, exchange: Exchange) -> None:
     schema = ctx.openapi.response_schema(exchange.operation, status)
     if schema is None:
         return
-    found = ctx.openapi.errors(schema, ctx.body(exchange), exchange.response.body)
+    document, quick = ctx.read(exchange)
+    found = ctx.openapi.errors(schema, document, exchange.response.body, read_quickly=quick)
     if found:
         problems = [
             (p.pointer or "/", p.keyword, clip(p.message, MAX_MESSAGE_CHARS))
@@ -329,7 +346,7 @@ def int64_strings(ctx: CheckContext, exchange: Exchange) -> None:
     if schema is None:
         return
     body = ctx.body(exchange)
-    bad = list(_int64_problems(ctx, schema, body, ""))
+    bad = _int64_problems(ctx, schema, body)
     if bad:
         raise ContractFailure(
             "int64_strings",
@@ -339,36 +356,102 @@ def int64_strings(ctx: CheckContext, exchange: Exchange) -> None:
         )
 
 
+INT64_PLANS_LIMIT = 4096
+"""Schema nodes whose plan ``_int64_plan`` remembers before it starts over."""
+
+
 def _is_int64(ctx: CheckContext, schema: dict[str, Any]) -> bool:
     return schema.get("format") == "int64" or (
         "pattern" in schema and schema["pattern"] == ctx.int64_source
     )
 
 
-def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any, at: str) -> Any:
-    schema = ctx.openapi.resolve(schema)
-    if _is_int64(ctx, schema):
-        if not isinstance(value, str):
-            shown = clip(repr(value), MAX_MESSAGE_CHARS)
-            text = f"{type(value).__name__} {shown} where an int64 string belongs"
-            yield (at or "/", "type", text)
-        elif not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
-            yield (
-                at or "/",
-                "int64",
-                f"{clip(repr(value), MAX_MESSAGE_CHARS)} is not an int64 in decimal digits",
-            )
+Problem = tuple[str, str, str]
+"""Where (a JSON pointer), the keyword, and the words."""
+
+
+class _Int64Plan:
+    """How ``_int64_walk`` goes through values of one schema node: whether the node is an int64
+    field, and else only the properties (and the items) under which one can be."""
+
+    __slots__ = ("items", "node", "properties", "scalar", "string")
+
+    def __init__(self, node: dict[str, Any]) -> None:
+        self.node = node  # kept, so that the id this plan is remembered by is not reused
+        self.string = False  # an int64 field itself
+        self.properties: list[tuple[str, _Int64Plan]] = []
+        self.items: _Int64Plan | None = None
+        self.scalar = False  # the items are int64 fields (so a value of any type is looked at)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.string or self.properties or self.items)
+
+
+def _int64_plan(ctx: CheckContext, schema: dict[str, Any]) -> _Int64Plan:
+    """The plan of ``schema``, worked out once per node: an 8 MiB list of rooms took the walk
+    half a second when it resolved and tried every property of every value."""
+    known = ctx.int64_plans
+    found = known.get(id(schema))
+    if found is not None and found.node is schema:
+        return found
+    if len(known) >= INT64_PLANS_LIMIT:
+        known.clear()
+    plan = known[id(schema)] = _Int64Plan(schema)
+    resolved = ctx.openapi.resolve(schema)
+    if _is_int64(ctx, resolved):
+        plan.string = True
+        return plan
+    plan.string = True  # a node that refers back to itself while planned: walked, to be safe
+    for name, sub in resolved.get("properties", {}).items():
+        below = _int64_plan(ctx, sub)
+        if not below.empty:
+            plan.properties.append((name, below))
+    if "items" in resolved:
+        below = _int64_plan(ctx, resolved["items"])
+        if not below.empty:
+            plan.items, plan.scalar = below, below.string and not below.properties
+    plan.string = False
+    return plan
+
+
+def _int64_problems(ctx: CheckContext, schema: dict[str, Any], value: Any) -> list[Problem]:
+    found: list[Problem] = []
+    _int64_walk(ctx, _int64_plan(ctx, schema), value, [], found)
+    return found
+
+
+def _int64_walk(
+    ctx: CheckContext, plan: _Int64Plan, value: Any, path: list[str], found: list[Problem]
+) -> None:
+    if plan.string:
+        problem = _int64_problem(ctx, value)
+        if problem is not None:
+            found.append(("".join(path) or "/", *problem))
         return
     if isinstance(value, dict):
-        for name, sub in schema.get("properties", {}).items():
+        for name, below in plan.properties:
             if name in value:
-                yield from _int64_problems(ctx, sub, value[name], f"{at}/{name}")
-    elif isinstance(value, list) and "items" in schema:
-        items = ctx.openapi.resolve(schema["items"])
-        containers_only = not _is_int64(ctx, items)  # int64 fields can only be inside them
+                path.append(f"/{name}")
+                _int64_walk(ctx, below, value[name], path, found)
+                path.pop()
+    elif isinstance(value, list) and plan.items is not None:
+        items, containers_only = plan.items, not plan.scalar
         for index, item in enumerate(value):
             if not containers_only or isinstance(item, dict | list):
-                yield from _int64_problems(ctx, items, item, f"{at}/{index}")
+                path.append(f"/{index}")
+                _int64_walk(ctx, items, item, path, found)
+                path.pop()
+
+
+def _int64_problem(ctx: CheckContext, value: Any) -> tuple[str, str] | None:
+    """What is wrong with ``value`` where an int64 string belongs (keyword, words), if anything."""
+    if not isinstance(value, str):
+        shown = clip(repr(value), MAX_MESSAGE_CHARS)
+        return "type", f"{type(value).__name__} {shown} where an int64 string belongs"
+    if not ctx.int64_pattern.search(value) or not INT64_MIN <= int(value) <= INT64_MAX:
+        return "int64", f"{clip(repr(value), MAX_MESSAGE_CHARS)} is not an int64 in decimal digits"
+    return None
 
 
 def _listed(found: SchemaErrors) -> str:

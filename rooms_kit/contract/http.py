@@ -33,6 +33,7 @@ from rooms_kit.contract.bounded import (
     TransportFailure,
     check_headers,
     json_problem,
+    read_json,
 )
 from rooms_kit.contract.failures import CannotRun, ContractFailure, Deadline
 from rooms_kit.contract.wire import DeadlineHit, Unreachable, WireAnswer, WireClient
@@ -84,12 +85,7 @@ class RecordedResponse:
     def json(self) -> Any:
         """The parsed body; raises ``ValueError`` when it is not JSON (or not safe to parse:
         invalid UTF-8, nested deeper than the JSON depth limit)."""
-        problem = json_problem(self.body)
-        if problem is not None:
-            raise ValueError(problem)
-        # From text, not bytes: given bytes, json.loads guesses UTF-16 or UTF-32 from the NULs
-        # (which are valid UTF-8) and skips a UTF-8 byte order mark, and such a body passed.
-        return json.loads(self.body.decode("utf-8"))
+        return read_json(self.body)[0]
 
     def trimmed(self) -> RecordedResponse:
         """The same response with the body cut to what a report keeps."""

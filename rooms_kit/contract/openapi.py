@@ -67,6 +67,9 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> I
 _Validator = Any
 
 
+_UNREAD = object()  # a body orjson refuses: only the Python validator reads it
+
+
 class OpenApi:
     """Operations of the document and validators for response bodies, request bodies, parameters."""
 
@@ -143,9 +146,10 @@ class OpenApi:
         """Whether ``body`` certainly matches ``schema``, found out by jsonschema-rs in a few
         milliseconds where ``validator`` (pure Python, and the one whose messages the reports
         quote) takes seconds for a list of thousands of rooms. Only a pass is trusted, and only
-        for a body orjson parses: orjson refuses what the Rust engine could judge differently
-        (integers beyond 64 bits, NaN, lone surrogates, deep nesting), and every refusal, doubt
-        or failure is left to ``validator``."""
+        for a body orjson parses: orjson refuses much of what the Rust engine could judge
+        differently (NaN, lone surrogates, deep nesting), and every refusal, doubt or failure is
+        left to ``validator``. It reads an integer beyond 64 bits as a float, which the schemas'
+        integer fields (int32, bounded) refuse as they refuse the integer."""
         try:
             value = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -160,18 +164,24 @@ class OpenApi:
         *,
         detailed: int = DETAILED_ITEMS,
         examined: int = EXAMINED_ERRORS,
+        read_quickly: bool = False,
     ) -> SchemaErrors:
         """The violations of ``document`` (``body`` as Python's json reads it) of ``schema``,
         worded by ``validator``, in a time bounded by ``detailed`` items of each long array
-        rather than by the body's size (see ``schema_errors``)."""
-        try:
-            value = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            trusted = False
-        else:
+        rather than by the body's size (see ``schema_errors``). ``read_quickly``: ``document``
+        is orjson's reading of ``body`` (``bounded.read_json``), so it is not parsed again."""
+        trusted = read_quickly
+        value = document
+        if not read_quickly:
+            try:
+                value = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                value = _UNREAD
+        if value is not _UNREAD:
             if self._passes(schema, value):
                 return SchemaErrors((), 0)
-            trusted = value == document  # the Rust engine may judge parts of ``document``
+            # the Rust engine may judge parts of ``document`` when it is the same value
+            trusted = trusted or value == document
         return bounded_errors(
             self.validator(schema),
             schema,

@@ -81,11 +81,12 @@ class InputRules:
             except orjson.JSONDecodeError:
                 return [*found, "the body is not JSON"]
             deep = body.count(b"[") + body.count(b"{") > MAX_DEPTH  # a quick look first
-            if deep and deeper_than(document, MAX_DEPTH) is not None:
+            pruned = deep and deeper_than(document, MAX_DEPTH) is not None
+            if pruned:
                 document = _pruned(document, MAX_DEPTH)
             # jsonschema-rs confirms a good body; a wrong one is described in bounded time (a
             # create naming 150,000 players by numbers took 1.5 s of the event loop)
-            errors = self.openapi.errors(body_schema, document, body)
+            errors = self.openapi.errors(body_schema, document, body, read_quickly=not pruned)
             for problem in errors.problems[:MAX_PROBLEMS]:
                 found.append(f"body {problem.pointer or '/'}: {clip(problem.message, 200)}")
         return found[:MAX_PROBLEMS]
