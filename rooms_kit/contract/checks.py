@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from rooms_kit.contract.bounded import read_json
 from rooms_kit.contract.failures import ContractFailure, Finding, clip, pointer_pattern
 from rooms_kit.contract.http import Exchange, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
@@ -98,7 +97,7 @@ class CheckContext:
         parsed = self._parsed
         if parsed is None or parsed[0] is not response:
             try:
-                value, quick = read_json(response.body)
+                value, quick = response.reading()
             except ValueError as exc:
                 parsed = (response, None, str(exc), False)
             else:

@@ -75,6 +75,8 @@ class RecordedResponse:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     interim: tuple[int, ...] = ()  # 1xx statuses that came before this one
+    reader: Callable[[], tuple[Any, bool]] | None = field(default=None, repr=False, compare=False)
+    """Reads ``body`` as ``read_json`` does, when another reader of it keeps the result."""
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -85,7 +87,11 @@ class RecordedResponse:
     def json(self) -> Any:
         """The parsed body; raises ``ValueError`` when it is not JSON (or not safe to parse:
         invalid UTF-8, nested deeper than the JSON depth limit)."""
-        return read_json(self.body)[0]
+        return self.reading()[0]
+
+    def reading(self) -> tuple[Any, bool]:
+        """``bounded.read_json`` of the body (through ``reader`` when there is one)."""
+        return self.reader() if self.reader is not None else read_json(self.body)
 
     def trimmed(self) -> RecordedResponse:
         """The same response with the body cut to what a report keeps."""

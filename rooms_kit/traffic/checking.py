@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import httpx
 
@@ -144,10 +146,12 @@ def exchange(
     status: int,
     response_headers: list[tuple[str, str]],
     response_body: bytes,
+    reader: Callable[[], tuple[Any, bool]] | None = None,
 ) -> Exchange:
-    """An exchange in the suite's terms (headers must already carry aliases, never tokens)."""
+    """An exchange in the suite's terms (headers must already carry aliases, never tokens);
+    ``reader`` reads the answer's body for the checks (``Seen.reading``, shared with the rules)."""
     return Exchange(
         operation,
         RecordedRequest(method, url, tuple(request_headers), request_body or None),
-        RecordedResponse(status, tuple(response_headers), response_body),
+        RecordedResponse(status, tuple(response_headers), response_body, reader=reader),
     )

@@ -92,6 +92,7 @@ class Monitor:
             seen.status,
             seen.response_headers,
             seen.response_body,
+            seen.reading,
         )
         if seen.problem is not None:
             found.append((EXCHANGES, seen.problem))
@@ -116,6 +117,7 @@ class Monitor:
             self.out.flush()
         if self.sink is not None:
             self.sink.write(seen, route)
+        seen.forget_reading()  # the reports may keep the exchange, never its parsed body
         return [failure for _, failure in found]
 
     def _judge(

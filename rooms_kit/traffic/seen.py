@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from rooms_kit.contract.bounded import read_json
 from rooms_kit.contract.failures import ContractFailure
 
 
@@ -25,19 +26,34 @@ class Seen:
     response_body: bytes = b""  # without its content coding
     latency_ms: float = 0.0
     problem: ContractFailure | None = None  # a bound broken or no answer, found by the proxy itself
-    _parsed: tuple[Any, bool] | None = field(default=None, repr=False, compare=False)
+    _reading: tuple[Any, bool] | str | None = field(default=None, repr=False, compare=False)
+
+    def reading(self) -> tuple[Any, bool]:
+        """The answer's body as ``read_json`` reads it, once for every check and rule: its
+        value, and whether orjson read it; raises ``ValueError`` when it is not JSON."""
+        if self._reading is None:
+            try:
+                self._reading = read_json(self.response_body)
+            except ValueError as exc:
+                self._reading = str(exc)
+        if isinstance(self._reading, str):
+            raise ValueError(self._reading)
+        return self._reading
+
+    def forget_reading(self) -> None:
+        self._reading = None
 
     def response_json(self) -> Any:
-        """The answer's body parsed once (orjson) for every rule; raises ``ValueError`` when it
-        is not JSON."""
-        if self._parsed is None:
+        """The answer's body for the rules; raises ``ValueError`` when it is not JSON, or holds
+        what orjson refuses (NaN, Infinity, a lone surrogate: values the rules would quote in
+        lines that must stay printable)."""
+        value, quick = self.reading()
+        if not quick:
             try:
-                self._parsed = (orjson.loads(self.response_body), True)
+                orjson.loads(self.response_body)  # only json read it: was that needed?
             except orjson.JSONDecodeError:
-                self._parsed = (None, False)
-        if not self._parsed[1]:
-            raise ValueError("the answer is not JSON")
-        return self._parsed[0]
+                raise ValueError("the answer is not JSON that orjson reads") from None
+        return value
 
     @property
     def target(self) -> str:
