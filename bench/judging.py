@@ -1,11 +1,11 @@
-"""How long the proxy's judge holds its event loop for one large answer (part of ``bench/proxy.py``).
+"""How much CPU the proxy's judge spends on one large answer (part of ``bench/proxy.py``).
 
 The judge (``rooms_kit.traffic.checking.Judge``, every per-exchange check of the contract suite)
 runs in this process on answers as large as the proxy reads by default (8 MiB), built from
 ``corpus.room``: a valid list of rooms, the same list with every room wrong, and one room whose
 participants are all wrong. Each is judged a few times with the verdict cache off, and the least
-CPU time (``time.process_time``) is kept: for the whole judging; for the one parse the checks share
-(``CheckContext.body``); for the costly checks apart, the body already parsed; and for the
+CPU time (``time.process_time``) is kept: for the whole judging; for the one reading the checks
+share (``CheckContext.body``); for the costly checks apart, the body already parsed; and for the
 baseline, a bare ``orjson.loads`` of the same bytes.
 
 Run alone: ``.venv/bin/python bench/judging.py`` (prints the table).
@@ -156,7 +156,7 @@ def run() -> list[Judged]:
 
 def table(found: list[Judged]) -> list[str]:
     lines = [
-        "| answer (8 MiB) | items | all checks, ms CPU | of which: json parse | "
+        "| answer (8 MiB) | items | all checks, ms CPU | of which: the shared reading | "
         "openapi_response_schema | strict_schema | int64_strings | bare orjson.loads | "
         "all / orjson | verdict |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
