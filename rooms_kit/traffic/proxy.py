@@ -10,8 +10,8 @@ exchange is over (``rooms_kit.traffic.inspections``: beside the loop when the bo
 In strict mode the answer is held until it has been judged. Hop-by-hop headers are dropped in both
 directions; the only header ever added is the framing the client needs (``transfer-encoding:
 chunked`` when the upstream's body was not sized, ``connection: close`` when the connection ends).
-What the proxy itself answers (upstream unreachable or too slow, a refusal in strict mode) carries Google's
-error envelope.
+What the proxy itself answers (upstream unreachable or too slow, a refusal in strict mode) carries
+Google's error envelope.
 """
 
 from __future__ import annotations

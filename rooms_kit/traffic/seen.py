@@ -27,6 +27,7 @@ class Seen:
     latency_ms: float = 0.0
     problem: ContractFailure | None = None  # a bound broken or no answer, found by the proxy itself
     _reading: tuple[Any, bool] | str | None = field(default=None, repr=False, compare=False)
+    _for_rules: bool | None = field(default=None, repr=False, compare=False)
 
     def reading(self) -> tuple[Any, bool]:
         """The answer's body as ``read_json`` reads it, once for every check and rule: its
@@ -41,18 +42,17 @@ class Seen:
         return self._reading
 
     def forget_reading(self) -> None:
-        self._reading = None
+        self._reading = self._for_rules = None
 
     def response_json(self) -> Any:
         """The answer's body for the rules; raises ``ValueError`` when it is not JSON, or holds
         what orjson refuses (NaN, Infinity, a lone surrogate: values the rules would quote in
         lines that must stay printable)."""
         value, quick = self.reading()
-        if not quick:
-            try:
-                orjson.loads(self.response_body)  # only json read it: was that needed?
-            except orjson.JSONDecodeError:
-                raise ValueError("the answer is not JSON that orjson reads") from None
+        if self._for_rules is None:
+            self._for_rules = quick or _orjson_reads(self.response_body)
+        if not self._for_rules:
+            raise ValueError("the answer is not JSON that orjson reads")
         return value
 
     @property
@@ -68,3 +68,12 @@ def body_value(body: bytes) -> tuple[Any, str | None]:
         return orjson.loads(body), None
     except orjson.JSONDecodeError:
         return None, body.decode("utf-8", "replace")
+
+
+def _orjson_reads(body: bytes) -> bool:
+    """Whether orjson reads ``body`` (which only json read: was that needed?)."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return True

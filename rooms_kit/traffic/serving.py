@@ -53,10 +53,13 @@ class Assembled:
     aliases: Aliases
 
     def close(self) -> None:
-        """Judge (and record) every exchange still waiting, then close the recording."""
-        self.proxy.inspections.close()
-        if self.recorder is not None:
-            self.recorder.close()
+        """Judge (and record) every exchange still waiting, then close the recording (also
+        when a second interrupt cuts the judging short: what was recorded stays readable)."""
+        try:
+            self.proxy.inspections.close()
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
 
 
 def assemble(
