@@ -64,6 +64,7 @@ class RustEngine:
         # Issues worked out once and reused while the same mistake repeats (see ``issues``).
         self._issues: dict[tuple[Any, ...], tuple[tuple[str, ...], Issue]] = {}
         self._parts: dict[str, Any] = {}  # schema (as JSON) -> validator, for shares
+        self._depth: Any = None  # the validator of depth_schema(MAX_DEPTH), once needed
         self.pulled = 0  # errors read from jsonschema-rs by ``issues`` (the tests count them)
 
     def validator(self, kind: str) -> Any:
@@ -116,6 +117,8 @@ class RustEngine:
         share = None
         if limit is not None and kind is not None:
             share = self._share(kind, document, limit, trusted=trusted)
+        # Whether a value may nest past MAX_DEPTH: not in a share's document found shallow.
+        shallow = share is not None and not share.deep
         found: list[tuple[tuple[str, ...], Issue]] = []
         known = self._issues
         deep: Issue | None = None
@@ -146,7 +149,7 @@ class RustEngine:
                         known.clear()
                     known[key] = entry
             else:
-                if isinstance(value, dict | list):
+                if not shallow and isinstance(value, dict | list):
                     below = deeper_than(value, MAX_DEPTH - len(path))
                     if below is not None:
                         deep = depth_issue((*path, *below))
@@ -173,13 +176,14 @@ class RustEngine:
             return None
         if not trusted and orjson.loads(raw) != document:
             return None
+        if self._depth is None:
+            self._depth = self._part(depth_schema(MAX_DEPTH))
         try:
-            deep = not self._part(depth_schema(MAX_DEPTH)).is_valid(document)
+            deep = not self._depth.is_valid(document)
         except ValueError:  # past the engine's own limit
             deep = True
         cutter = Cutter(self._at, self._part, limit, deep=deep, max_depth=MAX_DEPTH)
-        share = cutter.share(f"{self._uris[kind]}#", document)
-        return share if share.cut else None
+        return cutter.share(f"{self._uris[kind]}#", document)
 
     def _part(self, schema: dict[str, Any]) -> Any:
         """A validator compiled (once) for ``schema`` over the registry of the kit's schemas."""

@@ -21,8 +21,9 @@ string order are found by walking the indices as a tree of decimal digits (0, 1,
 11, ...), skipping each subtree whose slices all pass; each level of the tree judges every item at
 most once, so the time is bounded by a few passes of the Rust validator over the array.
 
-Objects keep every member, so ``required`` and unknown-property verdicts (strict mode) are the
-same; the payload schemas say nothing about an array's length, so dropping good items, or failing
+Objects keep every member they may hold by name, so ``required`` and unknown-property verdicts
+(strict mode) are the same; where unknown members are refused, only one of them is kept (the
+object is still reported once, and its issue is worded from the document's object); the payload schemas say nothing about an array's length, so dropping good items, or failing
 items that cannot show, changes no verdict on what is kept. Kept items stay in their order, so
 errors come in the order they would on the whole document, and paths are mapped back to it.
 """
@@ -49,13 +50,10 @@ Lookup = Callable[[str], Any]  # an absolute schema location -> the node there
 class Share:
     """A document's bounded copy, and how its paths map back to the document."""
 
-    def __init__(self, document: Any, kept: dict[int, list[int]]) -> None:
-        self.document = document
+    def __init__(self, document: Any, kept: dict[int, list[int]], *, deep: bool) -> None:
+        self.document = document  # the document itself when no array was cut
         self._kept = kept  # id of a cut array in the copy -> the document's indices of its items
-
-    @property
-    def cut(self) -> bool:
-        return bool(self._kept)
+        self.deep = deep  # whether the document nests past the depth limit somewhere
 
     def original(self, path: tuple[Any, ...]) -> tuple[Any, ...]:
         """A path into the copy as the same path into the document."""
@@ -90,7 +88,7 @@ class Cutter:
         self.kept: dict[int, list[int]] = {}
 
     def share(self, location: str, document: Any) -> Share:
-        return Share(self.value(location, document, 0), self.kept)
+        return Share(self.value(location, document, 0), self.kept, deep=self.deep)
 
     def node(self, location: str, allowed: frozenset[str]) -> tuple[str, dict[str, Any]] | None:
         """The node at ``location`` behind its ``$ref``s when it holds only ``allowed`` keywords,
@@ -130,6 +128,9 @@ class Cutter:
                     if inner is not item:
                         copied = dict(value) if copied is None else copied
                         copied[name] = inner
+            if node.get("additionalProperties") is False and len(value) > len(properties) + 1:
+                trimmed = self._one_unknown(properties, value if copied is None else copied)
+                copied = copied if trimmed is None else trimmed
             return value if copied is None else copied
         if isinstance(value, list):
             found = self.node(location, ARRAY_KEYWORDS)
@@ -141,6 +142,27 @@ class Cutter:
                 return value
             return self._items(f"{found[0]}/items", value, level)
         return value
+
+    def _one_unknown(
+        self, properties: dict[str, Any], members: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """``members`` with one unknown member left of many, where unknown members are refused:
+        jsonschema-rs still reports the object once (its message, which lists every name, is
+        not printed: the wording reads the document's object), and builds no message of
+        megabytes. Not in a deep document, whose unknown members may hold the deep value."""
+        if self.deep:
+            return None
+        unknown = None
+        for name in members:
+            if name not in properties:
+                if unknown is not None:
+                    return {
+                        key: item
+                        for key, item in members.items()
+                        if key in properties or key == unknown
+                    }
+                unknown = name
+        return None
 
     def _items(self, location: str, items: list[Any], level: int) -> list[Any]:
         if len(items) <= self.limit:

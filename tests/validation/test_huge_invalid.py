@@ -4,7 +4,8 @@ Each case is a document of several MiB holding hundreds of thousands of errors. 
 exact answer (the first ``max_errors`` issues in document order, or the one ``depth`` issue), and
 the engine must read at most a bounded number of errors from jsonschema-rs for it (the unbounded
 method read every one, about 25 µs each with their wording: 12 s or more of CPU for the first
-case). The validators must still work afterwards. The last case runs the command itself.
+case), or one error whose message jsonschema-rs does not build in full (the unknown members).
+The validators must still work afterwards. The last case runs the command itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import orjson
 import pytest
 
 from rooms_kit.validation import Validators
-from rooms_kit.validation.issues import Issue
+from rooms_kit.validation.issues import Issue, shorten
 from rooms_kit.validation.reading import Record
 from rooms_kit.validation.run import Checker
 from tests.cli.conftest import ROOMS_KIT, ROOTDIR
@@ -101,6 +102,20 @@ def test_a_deep_value_among_a_million_wrong_ones(validators: Validators, spot: i
     assert [(i.pointer, i.keyword) for i in issues] == [(pointer, "depth")]
     assert issues[0].message == "nested deeper than 128 levels (this value starts level 129)"
     assert pulled <= 11  # the ten first and the deep one; then the answer is decided
+
+
+def test_six_hundred_thousand_unknown_members_in_strict_mode() -> None:
+    validators = Validators.load(strict=True)
+    room = {**ROOM, **{f"x{n}": n for n in range(600_000)}}
+    assert len(orjson.dumps(room)) > 8 * 2**20
+    (issue,), pulled = _check(validators, room)
+    first = sorted((f"x{n}" for n in range(600_000)), key=str)[:20]
+    names = ", ".join(map(repr, first))
+    assert (issue.pointer, issue.keyword) == ("", "additionalProperties")
+    assert issue.message == f"unknown properties {names} and 599980 more"
+    assert issue.value == shorten(first)
+    assert issue.value.startswith('["x0","x1","x10","x100","x1000","x10000","x100000"')
+    assert pulled == 1  # one error, whose message (every name, 6.5 MB) jsonschema-rs never builds
 
 
 def test_still_healthy_afterwards(validators: Validators) -> None:
