@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import jsonschema_rs
 import orjson
 from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from rooms_kit.schemas import SchemaSet
 from rooms_kit.schemas.loading import token_of
@@ -183,7 +184,10 @@ class RustEngine:
         except ValueError:  # past the engine's own limit
             deep = True
         cutter = Cutter(self._at, self._part, limit, deep=deep, max_depth=MAX_DEPTH)
-        return cutter.share(f"{self._uris[kind]}#", document)
+        try:
+            return cutter.share(f"{self._uris[kind]}#", document)
+        except Unresolvable:  # not expected with the kit's schemas: described whole
+            return None
 
     def _part(self, schema: dict[str, Any]) -> Any:
         """A validator compiled (once) for ``schema`` over the registry of the kit's schemas."""

@@ -23,6 +23,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from referencing.exceptions import Unresolvable
 
 from rooms_kit.validation import Validators, engine
 from rooms_kit.validation.depth import MAX_DEPTH, deeper_than
@@ -245,3 +246,18 @@ def test_the_errors_read_are_bounded_by_the_issues_printed() -> None:
         whole, everything = _pulled(TOLERANT, lambda: room_list.errors(document, max_errors=10))
     assert everything == 60_000
     assert whole == bounded
+
+
+def test_a_schema_the_walk_cannot_resolve_leaves_the_document_whole() -> None:
+    validators = Validators.load()
+    document = {"kind": "games#roomList", "items": list(range(5_000))}
+
+    def nowhere(location: str) -> Any:
+        raise Unresolvable(ref=location)
+
+    validators.engine._at = nowhere  # type: ignore[method-assign]
+    issues, pulled = _pulled(
+        validators, lambda: validators.kind("roomList").errors(document, max_errors=3)
+    )
+    assert pulled == 5_000  # described whole, as before
+    assert [issue.pointer for issue in issues] == ["/items/0", "/items/1", "/items/10"]
