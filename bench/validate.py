@@ -22,6 +22,11 @@ goals; the CPU-time ratios (user + system time of the process against that of th
 printed too, because on a busy machine they move less. The peak resident memory of every
 rooms-kit run is the largest of the process and its workers (from /usr/bin/time).
 
+Then one huge document each (about 8 MiB, one `rooms-kit validate` process each): a valid
+games#roomList of rooms, one whose items are 1.2 million integers, and one of rooms wrong in every
+member; only the first --max-errors issues are printed, and the invalid ones should cost about what
+the valid one does (their CPU time is printed as a ratio to the valid one's).
+
 Goals (issue 10), wall clock: every-document-invalid corpora >= 0.3 x floor, one in ten >= 0.5 x,
 valid >= 0.6 x in one process and >= 1.0 x with --jobs 2; peak memory under 50 MB.
 """
@@ -192,6 +197,49 @@ def _measure(corpora: list[Corpus], repeat: int) -> None:
                     item.summary = summary
 
 
+HUGE_BYTES = 8 * 1024 * 1024
+
+
+def _huge_documents(work: Path) -> list[tuple[str, Path]]:
+    """About 8 MiB each: valid rooms, 1.2 million wrong values, rooms wrong in every member."""
+    room = json.loads((ROOT / "schemas" / "examples" / "valid" / "room.json").read_text())
+    wrong: dict[str, object] = {name: 1 for name in room}
+    wrong["kind"] = "games#room"
+    wrong["participants"] = [{name: 1 for name in room["participants"][0]}] * 4
+    made: list[tuple[str, Path]] = []
+    for name, items in [
+        ("valid rooms", [room] * (HUGE_BYTES // len(orjson.dumps(room)))),
+        ("1.2 million wrong values", list(range(1_200_000))),
+        ("rooms wrong in every member", [wrong] * (HUGE_BYTES // len(orjson.dumps(wrong)))),
+    ]:
+        path = work / f"huge-{len(made)}.json"
+        path.write_bytes(orjson.dumps({"kind": "games#roomList", "items": items}))
+        made.append((name, path))
+    return made
+
+
+def _huge(work: Path, repeat: int) -> None:
+    documents = _huge_documents(work)
+    timings = {name: Timing() for name, _ in documents}
+    errors: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, path in documents:
+            wall, cpu, peak, summary = _rooms_kit(path)
+            timings[name].keep_best(wall, cpu, peak)
+            errors[name] = summary["errors"]
+    print()
+    print("| one huge document | size | errors printed | wall | CPU | CPU ratio to valid | peak |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    valid = timings[documents[0][0]].cpu
+    for name, path in documents:
+        timing = timings[name]
+        print(
+            f"| {name} | {path.stat().st_size / 2**20:.1f} MiB | {errors[name]} "
+            f"| {timing.wall:.2f} s | {timing.cpu:.2f} s | {timing.cpu / valid:.2f} "
+            f"| {timing.peak_mb:.0f} MB |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -270,6 +318,8 @@ def main() -> None:
     print(f"peak memory of any rooms-kit run: {peak:.0f} MB (goal < {MEMORY_GOAL_MB} MB)")
     verdicts.append(peak < MEMORY_GOAL_MB)
     print(f"goals: {sum(verdicts)} of {len(verdicts)} met")
+    with tempfile.TemporaryDirectory(prefix="rooms-bench-huge-") as tmp:
+        _huge(Path(tmp), args.repeat)
 
 
 if __name__ == "__main__":

@@ -76,11 +76,17 @@ class KindValidator:
             return None  # not a JSON value the engine can read
 
     def errors(
-        self, document: Any, *, max_errors: int | None = None, fast: bool = True
+        self,
+        document: Any,
+        *,
+        max_errors: int | None = None,
+        fast: bool = True,
+        trusted: bool = False,
     ) -> list[Issue]:
         """The document's errors in document order (at most ``max_errors``); empty when valid.
 
-        ``fast=False`` skips the fast path, for a caller that has just tried it on the bytes.
+        ``fast=False`` skips the fast path, for a caller that has just tried it on the bytes;
+        ``trusted=True`` says orjson read the document from JSON (see ``RustEngine.issues``).
         An offending value that nests past ``MAX_DEPTH`` levels makes the one ``depth`` issue the
         answer, instead of a crash deep inside an engine or a message printer.
         """
@@ -89,7 +95,9 @@ class KindValidator:
         compiled = self._compiled
         if compiled is not None:
             try:
-                return self._owner.engine.issues(compiled, document, max_errors)
+                return self._owner.engine.issues(
+                    compiled, document, max_errors, kind=self.kind, trusted=trusted
+                )
             except ValueError:
                 path = deeper_than(document, MAX_DEPTH)
                 if path is not None:
@@ -145,7 +153,7 @@ class Validators:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return [not_json_issue(exc)]
-        return self.check(document, kind=kind, max_errors=max_errors, fast=False)
+        return self.check(document, kind=kind, max_errors=max_errors, fast=False, trusted=True)
 
     def check(
         self,
@@ -154,17 +162,19 @@ class Validators:
         kind: str | None = None,
         max_errors: int | None = None,
         fast: bool = True,
+        trusted: bool = False,
     ) -> list[Issue]:
         """Validate a parsed document; without ``kind`` the document's own ``kind`` decides.
 
-        ``fast=False`` skips the fast path (the caller has already tried it on the bytes).
+        ``fast=False`` skips the fast path (the caller has already tried it on the bytes);
+        ``trusted=True`` says orjson read the document from JSON.
         """
         if kind is None:
             chosen = self._kind_of(document)
             if isinstance(chosen, Issue):
                 return [chosen]
             kind = chosen
-        return self.kind(kind).errors(document, max_errors=max_errors, fast=fast)
+        return self.kind(kind).errors(document, max_errors=max_errors, fast=fast, trusted=trusted)
 
     def _kind_of(self, document: Any) -> str | Issue:
         if not isinstance(document, dict):
