@@ -4,7 +4,8 @@ Rules (named like the contract suite's behaviour checks):
 
 - ``status_version_monotonic``: a room's version (``roomStatusVersion``, ``statusVersion``) never
   goes below one seen in an answer that completed before the request was sent, and a successful
-  join, leave or decline answers a version above every earlier one.
+  join, leave or decline answers a version above every earlier one, unless it changed nothing
+  (a repeated one: the participants' statuses are those already seen at that version).
 - ``participants_only``: a player who is not among a room's participants never gets the room.
 - ``invitation_listed``: a complete list (no ``pageToken`` asked, no ``nextPageToken`` given) of a
   player invited to a room, sent after the create was answered, holds that room while the player
@@ -21,7 +22,8 @@ Rules (named like the contract suite's behaviour checks):
 
 Only what completed before a request was sent counts against its answer, so concurrent requests
 never raise false alarms. Which alias stands for which player id is learned from traffic: the
-creator named in a created room, and the invitee common to every room of a player's list.
+creator named in the room a create without auto-matching answered (an auto-matching create may
+place its caller in someone else's room), and the invitee common to every room of a player's list.
 Memory is bounded: at most ``MAX_ROOMS`` rooms are followed (the oldest are forgotten).
 """
 
@@ -65,11 +67,17 @@ HIDES = {
 }
 
 
+Shape = tuple[tuple[str, str], ...]
+"""(participant id, status) of every participant of a room, sorted: what a change changes."""
+
+
 @dataclass
 class Room:
     version: int = 0  # highest version known, and when the answer that showed it completed
     version_at: float = 0.0
     previous: int = 0  # the highest version before that one, for requests sent earlier
+    shape: Shape | None = None  # the participants' statuses at ``version``, and at ``previous``
+    previous_shape: Shape | None = None
     invited: dict[str, float] = field(
         default_factory=dict
     )  # player id -> when the invite was known
@@ -87,6 +95,7 @@ class _Facts:
     deleted: bool
     not_active: tuple[ContractFailure, ...]  # room_lifecycle's verdict on the room alone
     version: int | None
+    shape: Shape | None  # None: some participant lacks a string id or status
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -140,6 +149,16 @@ def _not_active(room_id: str, body: dict[str, Any]) -> list[ContractFailure]:
             f"room {room_id} says {status} with {len(joined)} joined and connected players",
         )
     ]
+
+
+def _shape(room: dict[str, Any]) -> Shape | None:
+    pairs = []
+    for entry in _dicts(room.get("participants")):
+        pair = (entry.get("id"), entry.get("status"))
+        if not isinstance(pair[0], str) or not isinstance(pair[1], str):
+            return None
+        pairs.append((pair[0], pair[1]))
+    return tuple(sorted(pairs))
 
 
 def _version(body: Any) -> int | None:
@@ -223,13 +242,16 @@ class Lifecycle:
     def _create(self, seen: Seen, body: Any) -> list[ContractFailure]:
         if not isinstance(body, dict):
             return []
-        creator = _dict(body.get("creationDetails")).get("participantId")
-        for entry in _dicts(body.get("participants")):
-            if entry.get("id") == creator:
-                player_id = _dict(entry.get("player")).get("playerId")
-                if isinstance(player_id, str):
-                    self.players.setdefault(seen.player, player_id)
         sent_body = _json(seen.request_body)
+        # An auto-matching create may be answered with a room someone else created (the caller
+        # placed in it), whose creator is then not the caller: only other creates tell who is.
+        if not isinstance(sent_body, dict) or "autoMatchingCriteria" not in sent_body:
+            creator = _dict(body.get("creationDetails")).get("participantId")
+            for entry in _dicts(body.get("participants")):
+                if entry.get("id") == creator:
+                    player_id = _dict(entry.get("player")).get("playerId")
+                    if isinstance(player_id, str):
+                        self.players.setdefault(seen.player, player_id)
         request_id = sent_body.get("requestId") if isinstance(sent_body, dict) else None
         room_id = body.get("roomId")
         if not isinstance(request_id, str) or not isinstance(room_id, str):
@@ -277,7 +299,9 @@ class Lifecycle:
             room.deleted_at = done
         found += facts.not_active
         strict = operation in CHANGES
-        found += self._version(room_id, operation, facts.version, sent, done, grows=strict)
+        found += self._version(
+            room_id, operation, facts.version, sent, done, grows=strict, shape=facts.shape
+        )
         return found
 
     def _facts(self, seen: Seen, body: Any) -> list[_Facts]:
@@ -294,6 +318,7 @@ class Lifecycle:
                 room.get("status") == "ROOM_DELETED",
                 tuple(_not_active(room_id, room)),
                 _version(room),
+                _shape(room),
             )
             for room in _rooms(body)
             if isinstance(room_id := room.get("roomId"), str)
@@ -313,13 +338,20 @@ class Lifecycle:
         done: float,
         *,
         grows: bool = False,
+        shape: Shape | None = None,
     ) -> list[ContractFailure]:
+        """``grows``: the answer is to a change (join, leave, decline), which must raise the
+        version unless it changed nothing (a repeated one is a no-op: the participants' statuses
+        are those already seen at that version)."""
         if version is None:
             return []
         room = self.room(room_id)
-        known = room.version if room.version_at < sent else room.previous
+        earlier = room.version_at < sent
+        known = room.version if earlier else room.previous
+        known_shape = room.shape if earlier else room.previous_shape
+        unchanged = shape is not None and shape == known_shape
         found: list[ContractFailure] = []
-        if version < known or (grows and known and version == known):
+        if version < known or (grows and known and version == known and not unchanged):
             moved = "went back" if version < known else "did not grow"
             found.append(
                 ContractFailure(
@@ -332,6 +364,9 @@ class Lifecycle:
             )
         if version > room.version:
             room.previous, room.version, room.version_at = room.version, version, done
+            room.previous_shape, room.shape = room.shape, shape
+        elif version == room.version and room.shape is None:
+            room.shape = shape
         return found
 
     def _list(self, seen: Seen, body: Any, sent: float) -> list[ContractFailure]:
