@@ -204,7 +204,16 @@ def _convert(query: Query, value: str) -> Any:
 
 
 def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
-    header = request.headers.get("authorization")
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:  # which player is calling would be a guess, as for two oauth_token
+        raise ApiError(
+            400,
+            "badRequest",
+            "Header Authorization is given more than once",
+            location="Authorization",
+            location_type="header",
+        )
+    header = headers[0] if headers else None
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():

@@ -133,6 +133,9 @@ CATALOGUE = [
     Case("http: 200 kB of headers",
          request("GET", "/healthz", headers=tuple(f"X-Pad-{i}: {'a' * 1000}" for i in range(200))),
          400, "badRequest", None, "at most 16384 bytes"),
+    Case("http: two Authorization headers, two players",  # the first was used, silently
+         request("GET", "/games/v1/rooms", headers=("Authorization: Bearer dev-bob",)),
+         400, "badRequest", "Authorization", "Header Authorization is given more than once"),
     Case("http: not HTTP at all", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 500,
          400, "badRequest", None, "Invalid HTTP request received."),
 ]  # fmt: skip
