@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -89,7 +90,15 @@ class RecordedResponse:
             raise ValueError(problem)
         # From text, not bytes: given bytes, json.loads guesses UTF-16 or UTF-32 from the NULs
         # (which are valid UTF-8) and skips a UTF-8 byte order mark, and such a body passed.
-        return json.loads(self.body.decode("utf-8"))
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # int() reads at most sys.get_int_max_str_digits() digits
+            limit = sys.get_int_max_str_digits()
+            raise ValueError(
+                f"an integer has more than {limit} digits, more than the checks read"
+            ) from None
 
     def trimmed(self) -> RecordedResponse:
         """The same response with the body cut to what a report keeps."""
