@@ -24,7 +24,8 @@ Only what completed before a request was sent counts against its answer, so conc
 never raise false alarms. Which alias stands for which player id is learned from traffic: the
 creator named in the room a create without auto-matching answered (an auto-matching create may
 place its caller in someone else's room), and the invitee common to every room of a player's list.
-Memory is bounded: at most ``MAX_ROOMS`` rooms are followed (the oldest are forgotten).
+Memory is bounded: at most ``MAX_ROOMS`` rooms are followed (the oldest are forgotten), and an id
+longer than ``MAX_ID_CHARS`` (a room's, a player's, a create's ``requestId``) is not followed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ MAX_ROOMS = 100_000
 MAX_REQUEST_IDS = 100_000
 MAX_FACTS = 1024  # distinct answers whose facts are remembered, keyed by the body itself
 MAX_FACT_BODY_BYTES = 16 * 1024  # larger answers are not remembered (at most 16 MiB of keys)
+MAX_ID_CHARS = 1024  # a room, player or request id longer than this is not followed by the rules
 READS = {"games.rooms.get", "games.rooms.list"}
 CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
 ROOM_RULES = ("status_version_monotonic", "participants_only", "room_lifecycle")
@@ -104,6 +106,12 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _id(value: Any) -> str | None:
+    """``value`` when it can be an id the rules remember: a string of at most ``MAX_ID_CHARS``
+    (the tables hold ids by the hundred thousand; a 1 MB id would make them gigabytes)."""
+    return value if isinstance(value, str) and len(value) <= MAX_ID_CHARS else None
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -122,8 +130,8 @@ def _player_ids(room: dict[str, Any], status: str | None = None) -> set[str] | N
     entries = room.get("participants")
     for entry in entries if isinstance(entries, list) else []:
         player = entry.get("player") if isinstance(entry, dict) else None
-        player_id = player.get("playerId") if isinstance(player, dict) else None
-        if not isinstance(player_id, str):
+        player_id = _id(player.get("playerId")) if isinstance(player, dict) else None
+        if player_id is None:
             return None
         if status is None or entry.get("status") == status:
             found.add(player_id)
@@ -229,14 +237,15 @@ class Lifecycle:
             found += self._create(seen, body)
         if operation == "games.rooms.list":
             found += self._list(seen, body, sent)
-        if operation in HIDES and route.room_id:
+        path_room = _id(route.room_id)
+        if operation in HIDES and path_room:
             me = self.players.get(seen.player)
             if me is not None:
-                self.room(route.room_id).hidden[me] = (HIDES[operation], done)
+                self.room(path_room).hidden[me] = (HIDES[operation], done)
         for facts in self._facts(seen, body) if operation != "games.rooms.list" else []:
             found += self._room(seen, operation, facts, sent, done)
-        if operation == "games.rooms.reportStatus" and route.room_id:
-            found += self._version(route.room_id, operation, _version(body), sent, done)
+        if operation == "games.rooms.reportStatus" and path_room:
+            found += self._version(path_room, operation, _version(body), sent, done)
         return found
 
     def _create(self, seen: Seen, body: Any) -> list[ContractFailure]:
@@ -249,12 +258,12 @@ class Lifecycle:
             creator = _dict(body.get("creationDetails")).get("participantId")
             for entry in _dicts(body.get("participants")):
                 if entry.get("id") == creator:
-                    player_id = _dict(entry.get("player")).get("playerId")
-                    if isinstance(player_id, str):
+                    player_id = _id(_dict(entry.get("player")).get("playerId"))
+                    if player_id is not None:
                         self.players.setdefault(seen.player, player_id)
-        request_id = sent_body.get("requestId") if isinstance(sent_body, dict) else None
-        room_id = body.get("roomId")
-        if not isinstance(request_id, str) or not isinstance(room_id, str):
+        request_id = _id(sent_body.get("requestId")) if isinstance(sent_body, dict) else None
+        room_id = _id(body.get("roomId"))
+        if request_id is None or room_id is None:
             return []
         key = (seen.player, request_id)
         first = self.creates.setdefault(key, room_id)
@@ -321,7 +330,7 @@ class Lifecycle:
                 _shape(room),
             )
             for room in _rooms(body)
-            if isinstance(room_id := room.get("roomId"), str)
+            if (room_id := _id(room.get("roomId"))) is not None
         ]
         if len(seen.response_body) <= MAX_FACT_BODY_BYTES:
             self.facts[seen.response_body] = found
