@@ -116,6 +116,12 @@ CATALOGUE = [
     Case("body: nine players in one room",
          create(json.dumps({"invitedPlayerIds": [f"p{i}" for i in range(8)]}).encode()),
          400, "invalid", "/invitedPlayerIds", "a room holds at most 8 players"),
+    Case("body: 340,000 numbers where player ids belong (680 kB)",  # held the loop 10 s
+         create(b'{"invitedPlayerIds": [' + b",".join([b"1"] * 340_000) + b"]}"),
+         400, "invalid", "/invitedPlayerIds", "more than 4096 values; this server reads at most"),
+    Case("body: 4,097 wrong values spread over the members",
+         create(json.dumps({"capabilities": [1] * 2048, "invitedPlayerIds": [2] * 2049}).encode()),
+         400, "invalid", "/invitedPlayerIds", "more than 4096 values"),
     Case("query: maxResults=1_0", request("GET", "/games/v1/rooms?maxResults=1_0"),
          400, "invalidParameter", "maxResults", "'1_0' is not an integer"),
     Case("query: maxResults=+5", request("GET", "/games/v1/rooms?maxResults=%2B5"),
