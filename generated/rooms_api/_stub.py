@@ -39,6 +39,10 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 """Largest request body ``create_app`` accepts by default (1 MiB); larger ones get 413."""
 MAX_JSON_DEPTH = 32
 """Deepest nesting of arrays and objects accepted in a request body (the schemas need 5)."""
+MAX_JSON_VALUES = 4096
+"""Most values (members and items, at any depth) accepted in a request body: one of the rooms API
+holds a few hundred at most, and each value the schemas refuse costs the validators tens of
+microseconds (680 kB of numbers where player ids belong held the event loop for 10 s)."""
 
 
 @dataclass(frozen=True)
@@ -204,13 +208,39 @@ def _convert(query: Query, value: str) -> Any:
 
 
 def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
-    header = request.headers.get("authorization")
+    headers = request.headers.getlist("authorization")
+    if len(headers) > 1:  # which player is calling would be a guess, as for two oauth_token
+        raise ApiError(
+            400,
+            "badRequest",
+            "Header Authorization is given more than once",
+            location="Authorization",
+            location_type="header",
+        )
+    header = headers[0] if headers else None
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
         return None
     return query.get("oauth_token") or None
+
+
+def _crowded(value: Any, limit: int = MAX_JSON_VALUES) -> tuple[str | int, ...] | None:
+    """The path of the object or array in which the values of ``value`` pass ``limit``, counted
+    level by level in document order (counting stops there); None when there are at most
+    ``limit``."""
+    count = 0
+    queue: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    for path, node in queue:  # grows while it is read; at most ``limit`` containers
+        members = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in members:
+            count += 1
+            if count > limit:
+                return path
+            if isinstance(child, dict | list):
+                queue.append(((*path, key), child))
+    return None
 
 
 def _pointer(parts: Sequence[Any]) -> str:
@@ -398,6 +428,18 @@ class Stub:
                     f"Parse Error: the body nests deeper than {MAX_JSON_DEPTH} levels",
                 ) from None
             raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
+        # counted first: it stops at the limit, while the depth walk reads every value
+        crowded = _crowded(data) if isinstance(data, dict | list) else None
+        if crowded is not None:
+            pointer = _pointer(crowded)
+            raise ApiError(
+                400,
+                "invalid",
+                f"Invalid value at '{pointer}': the body holds more than {MAX_JSON_VALUES} "
+                f"values; this server reads at most {MAX_JSON_VALUES}",
+                location=pointer,
+                location_type="body",
+            )
         deep = deeper_than(data, MAX_JSON_DEPTH)
         if deep is not None:
             pointer = _pointer(deep)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import sys
 import time
 import zlib
 from array import array
@@ -226,7 +227,15 @@ def read_json(body: bytes) -> tuple[Any, bool]:
             return orjson.loads(body), True
     # From text, not bytes: given bytes, json.loads guesses UTF-16 or UTF-32 from the NULs
     # (which are valid UTF-8) and skips a UTF-8 byte order mark, and such a body passed.
-    return json.loads(body.decode("utf-8")), False
+    try:
+        return json.loads(body.decode("utf-8")), False
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # int() reads at most sys.get_int_max_str_digits() digits
+        limit = sys.get_int_max_str_digits()
+        raise ValueError(
+            f"an integer has more than {limit} digits, more than the checks read"
+        ) from None
 
 
 def json_problem(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> str | None:

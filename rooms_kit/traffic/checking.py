@@ -53,9 +53,10 @@ def check_base_url(url: str, flag: str) -> str:
     """``url`` without a trailing slash, or a ``KitError`` naming ``flag`` and what is wrong."""
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
+        host = parsed.host  # an IDNA label that does not decode ('xn--ls8h') raises here
+    except (httpx.InvalidURL, UnicodeError) as exc:  # idna's errors are UnicodeErrors
         raise KitError(f"{flag} {url!r} is not a URL: {exc}") from None
-    if parsed.scheme not in {"http", "https"} or not parsed.host:
+    if parsed.scheme not in {"http", "https"} or not host:
         raise KitError(f"{flag} {url!r} must be an http:// or https:// URL with a host")
     if parsed.query or parsed.fragment:
         raise KitError(f"{flag} {url!r} must not carry a query or a fragment")

@@ -118,6 +118,7 @@ class ClientConnection(asyncio.Protocol):
         self._disarm()
         self.waiting.clear()
         self.proxy.connections.discard(self)
+        self.proxy.client_is_slow(self, False)  # an answer in flight is read on, and judged
 
     def data_received(self, data: bytes) -> None:
         if self.gone or self._deferred is not None:

@@ -4,7 +4,8 @@ Rules (named like the contract suite's behaviour checks):
 
 - ``status_version_monotonic``: a room's version (``roomStatusVersion``, ``statusVersion``) never
   goes below one seen in an answer that completed before the request was sent, and a successful
-  join, leave or decline answers a version above every earlier one.
+  join, leave or decline answers a version above every earlier one, unless it changed nothing
+  (a repeated one: the participants' statuses are those already seen at that version).
 - ``participants_only``: a player who is not among a room's participants never gets the room.
 - ``invitation_listed``: a complete list (no ``pageToken`` asked, no ``nextPageToken`` given) of a
   player invited to a room, sent after the create was answered, holds that room while the player
@@ -21,8 +22,10 @@ Rules (named like the contract suite's behaviour checks):
 
 Only what completed before a request was sent counts against its answer, so concurrent requests
 never raise false alarms. Which alias stands for which player id is learned from traffic: the
-creator named in a created room, and the invitee common to every room of a player's list.
-Memory is bounded: at most ``MAX_ROOMS`` rooms are followed (the oldest are forgotten).
+creator named in the room a create without auto-matching answered (an auto-matching create may
+place its caller in someone else's room), and the invitee common to every room of a player's list.
+Memory is bounded: at most ``MAX_ROOMS`` rooms are followed (the oldest are forgotten), and an id
+longer than ``MAX_ID_CHARS`` (a room's, a player's, a create's ``requestId``) is not followed.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ MAX_ROOMS = 100_000
 MAX_REQUEST_IDS = 100_000
 MAX_FACTS = 1024  # distinct answers whose facts are remembered, keyed by the body itself
 MAX_FACT_BODY_BYTES = 16 * 1024  # larger answers are not remembered (at most 16 MiB of keys)
+MAX_ID_CHARS = 1024  # a room, player or request id longer than this is not followed by the rules
 READS = {"games.rooms.get", "games.rooms.list"}
 CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
 ROOM_RULES = ("status_version_monotonic", "participants_only", "room_lifecycle")
@@ -65,11 +69,17 @@ HIDES = {
 }
 
 
+Shape = tuple[tuple[str, str], ...]
+"""(participant id, status) of every participant of a room, sorted: what a change changes."""
+
+
 @dataclass
 class Room:
     version: int = 0  # highest version known, and when the answer that showed it completed
     version_at: float = 0.0
     previous: int = 0  # the highest version before that one, for requests sent earlier
+    shape: Shape | None = None  # the participants' statuses at ``version``, and at ``previous``
+    previous_shape: Shape | None = None
     invited: dict[str, float] = field(
         default_factory=dict
     )  # player id -> when the invite was known
@@ -87,12 +97,19 @@ class _Facts:
     deleted: bool
     not_active: tuple[ContractFailure, ...]  # room_lifecycle's verdict on the room alone
     version: int | None
+    shape: Shape | None  # None: some participant lacks a string id or status
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
     """The objects in ``value`` when it is an array; nothing for any other JSON value (a broken
     upstream may send a string, a number or an object where an array belongs)."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _id(value: Any) -> str | None:
+    """``value`` when it can be an id the rules remember: a string of at most ``MAX_ID_CHARS``
+    (the tables hold ids by the hundred thousand; a 1 MB id would make them gigabytes)."""
+    return value if isinstance(value, str) and len(value) <= MAX_ID_CHARS else None
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -113,8 +130,8 @@ def _player_ids(room: dict[str, Any], status: str | None = None) -> set[str] | N
     entries = room.get("participants")
     for entry in entries if isinstance(entries, list) else []:
         player = entry.get("player") if isinstance(entry, dict) else None
-        player_id = player.get("playerId") if isinstance(player, dict) else None
-        if not isinstance(player_id, str):
+        player_id = _id(player.get("playerId")) if isinstance(player, dict) else None
+        if player_id is None:
             return None
         if status is None or entry.get("status") == status:
             found.add(player_id)
@@ -140,6 +157,16 @@ def _not_active(room_id: str, body: dict[str, Any]) -> list[ContractFailure]:
             f"room {room_id} says {status} with {len(joined)} joined and connected players",
         )
     ]
+
+
+def _shape(room: dict[str, Any]) -> Shape | None:
+    pairs = []
+    for entry in _dicts(room.get("participants")):
+        pair = (entry.get("id"), entry.get("status"))
+        if not isinstance(pair[0], str) or not isinstance(pair[1], str):
+            return None
+        pairs.append((pair[0], pair[1]))
+    return tuple(sorted(pairs))
 
 
 def _version(body: Any) -> int | None:
@@ -210,29 +237,33 @@ class Lifecycle:
             found += self._create(seen, body)
         if operation == "games.rooms.list":
             found += self._list(seen, body, sent)
-        if operation in HIDES and route.room_id:
+        path_room = _id(route.room_id)
+        if operation in HIDES and path_room:
             me = self.players.get(seen.player)
             if me is not None:
-                self.room(route.room_id).hidden[me] = (HIDES[operation], done)
+                self.room(path_room).hidden[me] = (HIDES[operation], done)
         for facts in self._facts(seen, body) if operation != "games.rooms.list" else []:
             found += self._room(seen, operation, facts, sent, done)
-        if operation == "games.rooms.reportStatus" and route.room_id:
-            found += self._version(route.room_id, operation, _version(body), sent, done)
+        if operation == "games.rooms.reportStatus" and path_room:
+            found += self._version(path_room, operation, _version(body), sent, done)
         return found
 
     def _create(self, seen: Seen, body: Any) -> list[ContractFailure]:
         if not isinstance(body, dict):
             return []
-        creator = _dict(body.get("creationDetails")).get("participantId")
-        for entry in _dicts(body.get("participants")):
-            if entry.get("id") == creator:
-                player_id = _dict(entry.get("player")).get("playerId")
-                if isinstance(player_id, str):
-                    self.players.setdefault(seen.player, player_id)
         sent_body = _json(seen.request_body)
-        request_id = sent_body.get("requestId") if isinstance(sent_body, dict) else None
-        room_id = body.get("roomId")
-        if not isinstance(request_id, str) or not isinstance(room_id, str):
+        # An auto-matching create may be answered with a room someone else created (the caller
+        # placed in it), whose creator is then not the caller: only other creates tell who is.
+        if not isinstance(sent_body, dict) or "autoMatchingCriteria" not in sent_body:
+            creator = _dict(body.get("creationDetails")).get("participantId")
+            for entry in _dicts(body.get("participants")):
+                if entry.get("id") == creator:
+                    player_id = _id(_dict(entry.get("player")).get("playerId"))
+                    if player_id is not None:
+                        self.players.setdefault(seen.player, player_id)
+        request_id = _id(sent_body.get("requestId")) if isinstance(sent_body, dict) else None
+        room_id = _id(body.get("roomId"))
+        if request_id is None or room_id is None:
             return []
         key = (seen.player, request_id)
         first = self.creates.setdefault(key, room_id)
@@ -277,7 +308,9 @@ class Lifecycle:
             room.deleted_at = done
         found += facts.not_active
         strict = operation in CHANGES
-        found += self._version(room_id, operation, facts.version, sent, done, grows=strict)
+        found += self._version(
+            room_id, operation, facts.version, sent, done, grows=strict, shape=facts.shape
+        )
         return found
 
     def _facts(self, seen: Seen, body: Any) -> list[_Facts]:
@@ -294,9 +327,10 @@ class Lifecycle:
                 room.get("status") == "ROOM_DELETED",
                 tuple(_not_active(room_id, room)),
                 _version(room),
+                _shape(room),
             )
             for room in _rooms(body)
-            if isinstance(room_id := room.get("roomId"), str)
+            if (room_id := _id(room.get("roomId"))) is not None
         ]
         if len(seen.response_body) <= MAX_FACT_BODY_BYTES:
             self.facts[seen.response_body] = found
@@ -313,13 +347,20 @@ class Lifecycle:
         done: float,
         *,
         grows: bool = False,
+        shape: Shape | None = None,
     ) -> list[ContractFailure]:
+        """``grows``: the answer is to a change (join, leave, decline), which must raise the
+        version unless it changed nothing (a repeated one is a no-op: the participants' statuses
+        are those already seen at that version)."""
         if version is None:
             return []
         room = self.room(room_id)
-        known = room.version if room.version_at < sent else room.previous
+        earlier = room.version_at < sent
+        known = room.version if earlier else room.previous
+        known_shape = room.shape if earlier else room.previous_shape
+        unchanged = shape is not None and shape == known_shape
         found: list[ContractFailure] = []
-        if version < known or (grows and known and version == known):
+        if version < known or (grows and known and version == known and not unchanged):
             moved = "went back" if version < known else "did not grow"
             found.append(
                 ContractFailure(
@@ -332,6 +373,9 @@ class Lifecycle:
             )
         if version > room.version:
             room.previous, room.version, room.version_at = room.version, version, done
+            room.previous_shape, room.shape = room.shape, shape
+        elif version == room.version and room.shape is None:
+            room.shape = shape
         return found
 
     def _list(self, seen: Seen, body: Any, sent: float) -> list[ContractFailure]:

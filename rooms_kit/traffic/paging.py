@@ -12,7 +12,8 @@ show three ways a server breaks paging:
 
 A single page that was not full and lacks an invitation is ``invitation_listed``'s finding, not
 this one. Memory is bounded: at most ``MAX_WALKS`` walks are followed (the oldest are forgotten),
-each remembering the room ids it served, at most ``MAX_SERVED`` of them.
+each remembering the room ids it served, at most ``MAX_SERVED`` of them and none longer than
+``MAX_ID_CHARS``; a next token longer than ``MAX_TOKEN_CHARS`` opens no walk.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from rooms_kit.contract.failures import ContractFailure
 
 MAX_WALKS = 10_000
 MAX_SERVED = 10_000
+MAX_ID_CHARS = 1024  # a longer room id is not remembered as served (it is still counted)
+MAX_TOKEN_CHARS = 16 * 1024  # a longer next token opens no walk: no request head could carry it
 PAGING = "paging_complete"
 
 
@@ -82,7 +85,9 @@ class Walks:
         if page.token is not None:
             walk.tokens.append(page.token)
         if len(walk.served) < MAX_SERVED:
-            walk.served.update(page.rooms)
+            walk.served.update(room for room in page.rooms if len(room) <= MAX_ID_CHARS)
+        if page.next_token is not None and len(page.next_token) > MAX_TOKEN_CHARS:
+            return walk, found  # never followed: a request head is at most 16 KiB
         if page.next_token is not None and not found:
             self._open[(page.player, page.next_token)] = walk
             if len(self._open) > MAX_WALKS:

@@ -142,8 +142,14 @@ class Proxy:
             for client in [c for c in self.connections if 0 < c.deadline <= now]:
                 client.deadline = 0.0
                 client.expire()
-            for forwarding in [f for f in self.in_flight.values() if f.deadline <= now]:
-                forwarding.too_slow()
+            unread = self.connection_limits.write_timeout
+            for forwarding in list(self.in_flight.values()):
+                if forwarding.paused_at:  # the client's pace, not the upstream's: its own bound
+                    transport = forwarding.client.transport
+                    if now - forwarding.paused_at > unread and transport is not None:
+                        transport.abort()  # connection_lost lets the answer go on to its end
+                elif forwarding.deadline <= now:
+                    forwarding.too_slow()
 
     def forward(self, client: ClientConnection, request: Request) -> None:
         self.count += 1
@@ -152,9 +158,18 @@ class Proxy:
         forwarding.start()
 
     def client_is_slow(self, client: ClientConnection, slow: bool) -> None:
-        """Stop reading the upstream's answer while the client does not read it."""
+        """Stop reading the upstream's answer while the client does not read it; the time it
+        waits for the client is added to the upstream's deadline (a client gone: ``slow`` is
+        False, and the answer is read to its end, to be judged)."""
         forwarding = self.in_flight.get(client)
-        upstream = forwarding.connection if forwarding is not None else None
+        if forwarding is None:
+            return
+        now = time.monotonic()
+        if slow and not forwarding.paused_at:
+            forwarding.paused_at = now
+        elif not slow and forwarding.paused_at:
+            forwarding.waited(now - forwarding.paused_at)
+        upstream = forwarding.connection
         if upstream is not None and upstream.transport is not None and not upstream.closed:
             if slow:
                 upstream.transport.pause_reading()
@@ -203,8 +218,16 @@ class Forwarding:
         self._reader: BodyReader | None = None
         self.begun = time.monotonic()
         self.deadline = self.begun + proxy.limits.seconds
+        self.paused_at = 0.0  # since when the client has not been reading (0: it reads)
         self.target = request.target  # already in origin form (front.origin_form)
         self.seen = self._seen(request.target)
+
+    def waited(self, seconds: float) -> None:
+        """The client read again after ``seconds``: that time is not the upstream's."""
+        self.paused_at = 0.0
+        self.deadline += seconds
+        if self._reader is not None:
+            self._reader.started += seconds
 
     def _seen(self, target: bytes) -> Seen:
         """The exchange as it may be shown: each credential replaced by its alias (one pass)."""

@@ -4,7 +4,7 @@
 issue of a line that is not one, ``read_lines`` only the exchanges (stopping at such a line),
 ``bodies`` the (kind, body) pairs of an exchange that have a schema, and ``check_recording`` the
 ``rooms-kit validate`` results for every such body, its JSON pointer starting at ``/request`` or
-``/response`` of the line.
+``/response`` of the line (``/requestText`` or ``/responseText`` for a body kept as text).
 """
 
 from __future__ import annotations
@@ -139,14 +139,20 @@ def bodies(
     """(where in the line, kind, body) for the bodies of an exchange that have a schema.
 
     ``kinds`` maps an operation id to its (request kind, response kind); only successful answers
-    are checked against the response kind (errors carry the envelope, checked by the proxy).
+    are checked against the response kind (errors carry the envelope, checked by the proxy). A
+    body kept as text (``requestText`` / ``responseText``: not JSON, or nested too deep for a
+    line) is yielded as that text, at ``/requestText`` or ``/responseText``, to be parsed as a
+    document of its own.
     """
     request_kind, response_kind = kinds.get(str(line.get("operation")), (None, None))
-    if request_kind and line.get("request") is not None:
-        yield "/request", request_kind, line["request"]
     status = line.get("status", 0)
-    if response_kind and 200 <= status < 300 and line.get("response") is not None:
-        yield "/response", response_kind, line["response"]
+    for key, kind in (("request", request_kind), ("response", response_kind)):
+        if not kind or (key == "response" and not 200 <= status < 300):
+            continue
+        if line.get(key) is not None:
+            yield f"/{key}", kind, line[key]
+        elif isinstance(line.get(f"{key}Text"), str):  # not JSON, or too deep for a line
+            yield f"/{key}Text", kind, line[f"{key}Text"]
 
 
 def operation_kinds(validators: Validators) -> dict[str, tuple[str | None, str | None]]:
@@ -176,7 +182,7 @@ def check_recording(
             if checker is None:
                 checker = checkers[kind] = Checker(validators, kind=kind, max_errors=max_errors)
             try:
-                raw = orjson.dumps(body)
+                raw = body.encode() if where.endswith("Text") else orjson.dumps(body)
             except orjson.JSONEncodeError:  # deeper than orjson writes: the validators' answer
                 deep = deeper_than(body, MAX_DEPTH) or ()
                 issue = replace(depth_issue(deep), pointer=where + pointer_of(deep), line=line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,8 @@ def shorten(value: Any, width: int = VALUE_WIDTH) -> str:
     """Render a JSON value compactly, cut to ``width`` characters with an ellipsis."""
     if isinstance(value, str) and len(value) > width * 4:
         value = value[: width * 4]  # do not serialise a 50 MB string to show 60 characters
+    if isinstance(value, float) and not math.isfinite(value):  # orjson writes these as null
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
     try:
         text = orjson.dumps(value).decode()
     except TypeError:  # not JSON (a Python caller's object) or nested past orjson's limit

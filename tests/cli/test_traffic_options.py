@@ -181,3 +181,26 @@ def test_an_upstream_path_goes_upstream_percent_encoded() -> None:
     assert sent == (
         b"GET /a%20b/%E2%82%AC/games/v1/rooms HTTP/1.1\r\nhost: xn--bcher-kva.example:8080\r\n\r\n"
     )
+
+
+@pytest.mark.parametrize("command", ["proxy", "replay"])
+def test_a_host_that_is_not_valid_idna_is_refused_in_words(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 'xn--ls8h' decodes to an emoji, which IDNA forbids: idna's InvalidCodepoint came out as a
+    # traceback (exit 1) when the URL was taken apart
+    url = "http://xn--ls8h.la"
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = (
+        ["proxy", "--upstream", url, "--port", "0"]
+        if command == "proxy"
+        else ["replay", str(recording), "--url", url, "--token", "player-1=t"]
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    flag = "--upstream" if command == "proxy" else "--url"
+    assert err == (
+        f"rooms-kit: error: {flag} {url!r} is not a URL: Codepoint U+1F4A9 at position 1 of "
+        "'💩' not allowed\n"
+    )

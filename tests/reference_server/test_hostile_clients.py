@@ -116,6 +116,12 @@ CATALOGUE = [
     Case("body: nine players in one room",
          create(json.dumps({"invitedPlayerIds": [f"p{i}" for i in range(8)]}).encode()),
          400, "invalid", "/invitedPlayerIds", "a room holds at most 8 players"),
+    Case("body: 340,000 numbers where player ids belong (680 kB)",  # held the loop 10 s
+         create(b'{"invitedPlayerIds": [' + b",".join([b"1"] * 340_000) + b"]}"),
+         400, "invalid", "/invitedPlayerIds", "more than 4096 values; this server reads at most"),
+    Case("body: 4,097 wrong values spread over the members",
+         create(json.dumps({"capabilities": [1] * 2048, "invitedPlayerIds": [2] * 2049}).encode()),
+         400, "invalid", "/invitedPlayerIds", "more than 4096 values"),
     Case("query: maxResults=1_0", request("GET", "/games/v1/rooms?maxResults=1_0"),
          400, "invalidParameter", "maxResults", "'1_0' is not an integer"),
     Case("query: maxResults=+5", request("GET", "/games/v1/rooms?maxResults=%2B5"),
@@ -133,6 +139,9 @@ CATALOGUE = [
     Case("http: 200 kB of headers",
          request("GET", "/healthz", headers=tuple(f"X-Pad-{i}: {'a' * 1000}" for i in range(200))),
          400, "badRequest", None, "at most 16384 bytes"),
+    Case("http: two Authorization headers, two players",  # the first was used, silently
+         request("GET", "/games/v1/rooms", headers=("Authorization: Bearer dev-bob",)),
+         400, "badRequest", "Authorization", "Header Authorization is given more than once"),
     Case("http: not HTTP at all", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 500,
          400, "badRequest", None, "Invalid HTTP request received."),
 ]  # fmt: skip

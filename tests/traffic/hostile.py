@@ -65,6 +65,10 @@ async def hostile(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif name == "deep":  # JSON 1,000 levels deep: replay's comparisons recursed into it
         await _start(send, 200, [JSON])
         await _body(send, b"[" * 1000 + b"]" * 1000)
+    elif name == "large":  # a good room, then 16 MiB of JSON whitespace, all sent at once
+        body = ROOM % b"large" + b" " * (16 * 1024 * 1024)
+        await _start(send, 200, [JSON, (b"content-length", str(len(body)).encode())])
+        await _body(send, body)
     elif name == "html":
         await _start(send, 200, [(b"content-type", b"text/html")])
         await _body(send, b"<html><body>Welcome</body></html>")

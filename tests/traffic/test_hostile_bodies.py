@@ -167,6 +167,35 @@ def test_invitations_of_forgotten_rooms_are_forgotten(monkeypatch: pytest.Monkey
     assert sorted(rules.invitations) == sorted(f"p{n}-{i}" for n in (47, 48, 49) for i in range(10))
 
 
+def test_ids_too_long_to_be_ids_are_not_remembered() -> None:
+    # the rules keep ids by the hundred thousand (requestIds, rooms, players): 300 creates whose
+    # requestId was 900 kB of digits, answered 200 by a lenient upstream, held 270 MB, and the
+    # cap of 100,000 would have held 90 GB; ids longer than MAX_ID_CHARS are now passed over
+    rules = Lifecycle(Aliases())
+    long_id = "9" * (lifecycle.MAX_ID_CHARS + 1)
+    for number, (request_id, room_id, player_id) in enumerate(
+        [(long_id, "r1", "alice"), ("1", long_id, "alice"), ("2", "r2", long_id)], 1
+    ):
+        room = {
+            "kind": "games#room",
+            "roomId": room_id,
+            "creationDetails": {"participantId": "p1"},
+            "participants": [
+                {"id": "p1", "status": "PARTICIPANT_JOINED", "player": {"playerId": player_id}},
+                {"id": "p2", "status": "PARTICIPANT_INVITED", "player": {"playerId": player_id}},
+            ],
+        }
+        seen = room_get(number, room_id, json.dumps(room).encode(), started=float(number))
+        seen.method, seen.path = "POST", "/games/v1/rooms/create"
+        seen.request_body = json.dumps({"requestId": request_id}).encode()
+        data = exchange("games.rooms.create", "POST", seen.path, [], b"", 200, [], b"")
+        assert rules.observe(seen, Route("games.rooms.create", None), data) == []
+    assert list(rules.creates) == [("player-1", "2")]
+    assert list(rules.rooms) == ["r1", "r2"]
+    assert rules.players == {"player-1": "alice"}
+    assert rules.invitations == {"alice": {"r1"}}
+
+
 def test_a_defect_of_the_judging_never_costs_the_exchange(
     recorded: tuple[ProxyRun, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -210,3 +211,68 @@ def test_head_gets_the_head_alone_and_the_connection_goes_on(proxy: ProxyRun) ->
         sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         rest = _until_closed(sock)
     assert rest.startswith(b"HTTP/1.1 200 OK") and rest.endswith(OK_CHUNKED)
+
+
+PATIENT_WRITES = ConnectionLimits(max_connections=4, write_timeout=2.0)
+ROOMY = Limits(seconds=1.0, max_request_bytes=4096, max_response_bytes=32 * 1024 * 1024)
+
+
+@pytest.fixture
+def roomy_proxy(upstream: str) -> Iterator[ProxyRun]:
+    """Room for a 16 MiB answer; a client may leave its answer unread for 2 s."""
+    with proxy_in_front_of(upstream, limits=ROOMY, connection_limits=PATIENT_WRITES) as running:
+        yield running
+
+
+def _stalled(proxy: ProxyRun) -> socket.socket:
+    """A connection whose client reads nothing of a 16 MiB answer: a small receive window, so
+    the proxy has to stop reading the upstream's answer (which came at once) for it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(WAIT)
+    sock.connect(("127.0.0.1", int(proxy.url.rsplit(":", 1)[1])))
+    sock.sendall(GET % b"large")
+    return sock
+
+
+def test_a_slow_reader_is_not_the_upstreams_delay(roomy_proxy: ProxyRun) -> None:
+    """The answer stays unread past the upstream's 1 s, then is read whole: the upstream sent it
+    at once, so no responds_in_time (the proxy blamed the upstream for the client's pace)."""
+    with _stalled(roomy_proxy) as sock:
+        time.sleep(1.5)
+        data = b""
+        while len(data) < 16 * 1024 * 1024:
+            chunk = sock.recv(1 << 20)
+            assert chunk, len(data)
+            data += chunk
+    assert b'"roomId": "large"' in data
+    roomy_proxy.wait(1)
+    assert roomy_proxy.checks() == set()
+    _still_healthy(roomy_proxy)
+
+
+@pytest.mark.parametrize("leaves", [True, False], ids=["closes", "never_reads"])
+def test_a_client_that_stops_reading_is_dropped_and_the_answer_still_judged(
+    roomy_proxy: ProxyRun, leaves: bool
+) -> None:
+    """A client that hangs up with its answer unread, or leaves it unread past the write
+    timeout (2 s here), costs the exchange nothing: the upstream's answer is read to its end
+    and judged (it used to wait, never judged, until the upstream's time ran out and was then
+    blamed on the upstream)."""
+    begun = time.monotonic()
+    with _stalled(roomy_proxy) as sock:
+        if not leaves:
+            roomy_proxy.wait(1)  # dropped after 2 s without reading
+            assert 1.5 < time.monotonic() - begun < WAIT
+            received = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(1 << 20):
+                    received += chunk
+            assert b'"roomId": "large"' in received  # what the kernel held, then the end
+            assert len(received) < 16 * 1024 * 1024
+        else:
+            time.sleep(0.5)
+    roomy_proxy.wait(1)
+    assert roomy_proxy.checks() == set()
+    assert roomy_proxy.monitor.exchanges == 1
+    _still_healthy(roomy_proxy)

@@ -121,3 +121,18 @@ def test_a_huge_page_is_judged_in_one_pass() -> None:
             "page 1 of player-1's walk served again room-7",
         )
     ]
+
+
+def test_long_ids_and_tokens_are_not_kept() -> None:
+    # each of 10,000 open walks kept the room ids it served and its next token whatever their
+    # length: an upstream serving 8 MiB ids or tokens could make that tens of gigabytes
+    walks = Walks()
+    long_room = "r" * (paging.MAX_ID_CHARS + 1)
+    long_token = "t" * (paging.MAX_TOKEN_CHARS + 1)
+    walk, found = walks.follow(Page("player-1", None, 2, ["a", long_room], long_token, 1.0))
+    assert found == [] and walk is not None
+    assert walk.served == {"a"}
+    assert walks.follow(Page("player-1", long_token, 2, ["b"], None, 2.0)) == (None, [])
+    # a long id served twice on one page is still seen
+    _, titles = _walk(Walks(), (None, [long_room, long_room], None))
+    assert titles == ["paging_complete: one walk through the pages served a room twice"]

@@ -22,6 +22,7 @@ from rooms_kit.traffic.reading import (
 from rooms_kit.traffic.recording import Recorder, rotated_name
 from rooms_kit.traffic.seen import Seen
 from tests.contract.broken_variants.variants import BadEnumValue
+from tests.traffic.hostile import hostile
 from tests.traffic.support import LoopbackServer, proxy_in_front_of, scenario
 
 SECRET = "s3cret-token-of-alice"
@@ -281,3 +282,39 @@ def test_a_body_nested_too_deep_is_one_depth_error_at_its_line(
         "expected at most 128 levels of nested objects and arrays"
     )
     assert out[1].startswith("2 documents, 1 invalid, ")
+
+
+def test_validate_checks_the_bodies_a_recording_keeps_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A body that is not JSON, or JSON nested past what a line holds, is recorded as
+    ``requestText`` / ``responseText``. Such a body of a successful answer (or a request with a
+    schema) is still a body to check: it used to be passed over, so a recording of an upstream
+    answering HTML or a 300-level list with 200 validated without an error."""
+    record = tmp_path / "traffic.ndjson"
+    with (
+        LoopbackServer(hostile) as upstream,
+        proxy_in_front_of(upstream.url, record=record) as proxy,
+        httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
+    ):
+        token = {"Authorization": "Bearer t-1234"}
+        for name in ("fine", "html", "deep", "fine"):
+            assert client.get(f"/games/v1/rooms/{name}", headers=token).status_code == 200
+        created = client.post("/games/v1/rooms/create", headers=token, content=b"{not json")
+        assert created.status_code == 200  # the hostile upstream answers a room to anything
+    lines = [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+    assert [sorted(k for k in line if k.endswith("Text")) for line in lines] == [
+        [], ["responseText"], ["responseText"], [], ["requestText"],
+    ]  # fmt: skip
+    assert main(["validate", str(record)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == [
+        f"{record}:2: games#room /responseText: [json] not JSON: unexpected character, "
+        "expected a JSON value (line 1, column 1)",
+        f"{record}:3: games#room /responseText" + "/0" * 128 + ": [depth] nested deeper than "
+        "128 levels (this value starts level 129); expected at most 128 levels of nested "
+        "objects and arrays",
+        f"{record}:5: games#roomCreateRequest /requestText: [json] not JSON: unexpected "
+        "character, expected a string key (line 1, column 2)",
+    ]
+    assert out[-1].startswith("6 documents, 3 invalid, ")

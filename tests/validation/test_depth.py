@@ -7,6 +7,7 @@ exact answer, and the validators must still work afterwards.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -130,3 +131,13 @@ def test_request_bodies_as_the_server_stub_checks_them(member: str) -> None:
     (issue,) = STRICT.kind("roomCreateRequest").errors(body, max_errors=1)
     assert issue.keyword == "depth"
     assert issue.pointer.startswith(f"/{member}/0/0")
+
+
+def test_shorten_names_numbers_json_cannot_write() -> None:
+    # NaN and the infinities (which Python's json reads from NaN, Infinity and 1e999) were
+    # written as orjson writes them, null: a message said 'got number null'
+    assert [shorten(v) for v in (math.nan, math.inf, -math.inf, 1.5)] == [
+        "NaN", "Infinity", "-Infinity", "1.5",
+    ]  # fmt: skip
+    (issue,) = STRICT.kind("room").errors({"kind": "games#room", "roomStatusVersion": math.inf})
+    assert issue.message == "got number Infinity"
