@@ -122,6 +122,14 @@ def register(subparsers: Any) -> None:
         help="largest answer checked, raw or decompressed (8M); larger: cut off and a violation",
     )
     parser.add_argument(
+        "--max-held-bytes",
+        type=_size,
+        default=256 * 1024 * 1024,
+        metavar="SIZE",
+        help="answers kept for checking at one time, all exchanges together (256M); beyond: "
+        "forwarded unchecked (strict: 503)",
+    )
+    parser.add_argument(
         "--max-request-bytes",
         type=_body_size,
         default=1024 * 1024,
@@ -150,6 +158,7 @@ def _run(args: argparse.Namespace) -> int:
             seconds=args.timeout,
             max_request_bytes=args.max_request_bytes,
             max_response_bytes=args.max_response_bytes,
+            max_held_bytes=args.max_held_bytes,
         ),
     )
     return run_proxy(settings)

@@ -142,6 +142,11 @@ class BodyReader:
             partial=b"".join(self._parts)[:KEPT_PARTIAL_BYTES],
         )
 
+    @property
+    def kept(self) -> int:
+        """Bytes of the body kept so far (after decompression)."""
+        return self._size
+
     def _keep(self, data: bytes) -> None:
         if not data:
             return

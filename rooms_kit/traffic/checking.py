@@ -35,11 +35,15 @@ CACHE_SIZE = 4096  # verdicts kept, one per distinct (operation, status, content
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on everything that comes from outside, per exchange."""
+    """Bounds on everything that comes from outside, per exchange (and one for them all)."""
 
     seconds: float = 30.0  # from the request being forwarded to the last byte of the answer
     max_request_bytes: int = 1024 * 1024
     max_response_bytes: int = 8 * 1024 * 1024  # raw and after decompression alike
+    max_held_bytes: int = 256 * 1024 * 1024
+    """Answers kept for judging by every exchange in flight together (the one bound not per
+    exchange: 1,000 clients that stop reading 8 MiB answers would hold 8 GiB). An answer that
+    would go past it is forwarded but not judged (``Seen.unjudged``); in strict mode, 503."""
 
     @cached_property
     def suite(self) -> bounded.Limits:

@@ -64,6 +64,7 @@ class Monitor:
     checked: int = 0
     violations: int = 0
     defects: int = 0  # exchanges the kit failed to judge (each said on ``err``)
+    unjudged: int = 0  # exchanges let through unjudged past --max-held-bytes (each said on ``err``)
     _units: dict[tuple[str, str], UnitResult] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -96,6 +97,15 @@ class Monitor:
         )
         if seen.problem is not None:
             found.append((EXCHANGES, seen.problem))
+        elif seen.unjudged:
+            self.unjudged += 1
+            print(
+                f"rooms-kit proxy: exchange {seen.number} ({short(operation)} {seen.method} "
+                f"{self.aliases.scrub(seen.target)}) went through neither checked nor recorded: "
+                f"{seen.unjudged}",
+                file=self.err,
+                flush=True,
+            )
         elif route is not None:
             self.checked += 1
             try:
@@ -115,7 +125,7 @@ class Monitor:
             self.out.write(self.aliases.scrub(self.line(seen, operation, failure)) + "\n")
         if found:
             self.out.flush()
-        if self.sink is not None:
+        if self.sink is not None and not seen.unjudged:
             self.sink.write(seen, route)
         seen.forget_reading()  # the reports may keep the exchange, never its parsed body
         return [failure for _, failure in found]

@@ -122,6 +122,7 @@ class Proxy:
         self.connection_limits = connection_limits or ConnectionLimits()
         self.cap = connection_cap(self.connection_limits.max_connections)
         self.count = 0
+        self.held = 0  # bytes of answers kept for judging by the exchanges in flight
         self.connections: set[ClientConnection] = set()
         self.in_flight: dict[ClientConnection, Forwarding] = {}
         self.stopping = False
@@ -216,6 +217,7 @@ class Forwarding:
         self._chunked = False
         self._wire = 0
         self._reader: BodyReader | None = None
+        self._held = 0  # of ``proxy.held``, this exchange's
         self.begun = time.monotonic()
         self.deadline = self.begun + proxy.limits.seconds
         self.paused_at = 0.0  # since when the client has not been reading (0: it reads)
@@ -313,12 +315,16 @@ class Forwarding:
             self._pending.append(self._head)
 
     def chunk(self, data: bytes) -> None:
+        if self.done:  # refused meanwhile (strict mode, past --max-held-bytes)
+            return
         self._wire += len(data)
         limit = self.proxy.limits.max_response_bytes
         if self._wire > limit:
             self._cut(ContractFailure(RESPONSE_SIZE, f"body larger than {limit} bytes on the wire"))
             return
+        grown = len(data) if self.proxy.strict else 0  # strict mode holds the wire bytes too
         if self._reader is not None:
+            before = self._reader.kept
             try:
                 self._reader.feed(data)  # bounded: decompressed size and time
             except TransportFailure as failure:
@@ -326,6 +332,10 @@ class Forwarding:
                     self.too_slow()
                     return
                 self.seen.problem, self._reader = as_failure(failure), None
+            else:
+                grown += self._reader.kept - before
+        if grown and not self._hold(grown) and self.proxy.strict:
+            return  # answered 503 instead
         if self.proxy.strict:
             self._kept.append(data)
         elif self._chunked:
@@ -366,6 +376,43 @@ class Forwarding:
         else:
             self._cut(ContractFailure(COMPLETE_RESPONSE, "answer cut short", text))
 
+    def _hold(self, size: int) -> bool:
+        """Count ``size`` more bytes kept for judging, within what all exchanges together may
+        keep; past that, the answer is let go (``_let_go``) and False returned."""
+        proxy = self.proxy
+        if proxy.held + size > proxy.limits.max_held_bytes:
+            self._let_go(proxy.held + size)
+            return False
+        proxy.held += size
+        self._held += size
+        return True
+
+    def _let_go(self, needed: int) -> None:
+        """Keep nothing more of this answer: it is forwarded unjudged, or, in strict mode, where
+        only a judged answer may go out, refused with 503."""
+        limit = self.proxy.limits.max_held_bytes
+        text = (
+            f"the answers in flight would keep {needed:,} bytes for checking, more than "
+            f"--max-held-bytes allows ({limit:,})"
+        )
+        self.seen.unjudged = text
+        self._reader = None
+        self._release_held()
+        if not self.proxy.strict:
+            return
+        self._kept = []
+        self._head = b""
+        close = not self.request.keep_alive or self.proxy.stopping
+        body = envelope(
+            503, "proxyBusy", f"rooms-kit proxy (strict): the answer cannot be checked now: {text}"
+        )
+        self._pending = [_answer(503, body, close=close)]
+        self._finish(cut=False, answered=True)
+
+    def _release_held(self) -> None:
+        self.proxy.held -= self._held
+        self._held = 0
+
     # -- endings -------------------------------------------------------------------------------
 
     def too_slow(self) -> None:
@@ -403,6 +450,7 @@ class Forwarding:
 
     def _finish(self, *, cut: bool, answered: bool = False) -> None:
         self.done = True
+        self._release_held()  # the copy goes on to the judging, whose queue has its own bound
         connection, self.connection = self.connection, None
         if connection is not None and (cut or answered) and connection.listener is self:
             connection.abort()

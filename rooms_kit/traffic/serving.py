@@ -161,6 +161,12 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     if settings.report_dir is not None:
         write_reports(settings.report_dir, monitor.results, monitor.exchanges, aliases)
         print(f"rooms-kit proxy: reports in {settings.report_dir}", file=err)
+    if monitor.unjudged:
+        print(
+            f"rooms-kit proxy: {monitor.unjudged} exchange(s) went through neither checked nor "
+            "recorded, past --max-held-bytes (each said above)",
+            file=err,
+        )
     defects = monitor.defects + app.inspections.defects
     if defects:
         print(
