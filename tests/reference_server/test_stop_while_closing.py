@@ -26,16 +26,20 @@ from rooms_kit.reference_server import app as app_module
 
 original = app_module.ReferenceApp.close
 
+def say(line):  # one write with its newline: two workers print at the same moment
+    os.write(2, (line + "\\n").encode())
+
 def slow_close(self):
-    print('{"event": "test_closing", "pid": %d}' % os.getpid(), file=sys.stderr, flush=True)
+    say('{"event": "test_closing", "pid": %d}' % os.getpid())
     time.sleep(2)
     original(self)
-    print('{"event": "test_closed"}', file=sys.stderr, flush=True)
+    say('{"event": "test_closed"}')
 
 app_module.ReferenceApp.close = slow_close
 """
 """A ``sitecustomize`` that gives ``serve`` (and each of its spawned workers) a close that takes
-two seconds (standing for a slow database) and says when it starts and when it has ended."""
+two seconds (standing for a slow database) and says when it starts and when it has ended (print
+wrote the line and its newline apart, and two workers' lines ran together in the log)."""
 
 
 def _wait_for(log: Path, event: str, process: subprocess.Popen[bytes]) -> None:
