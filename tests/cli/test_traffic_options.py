@@ -150,12 +150,11 @@ def test_a_replay_token_that_cannot_be_sent(
     )
 
 
-@pytest.mark.parametrize("command", ["proxy", "replay"])
-def test_a_url_with_a_password_is_refused_without_echoing_it(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # the proxy sent 'host: user:secret@127.0.0.1:9', the password in every forwarded request
-    url = "http://user:secret@127.0.0.1:9"
+def _refused_url(
+    command: str, url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, str]:
+    """``proxy --upstream url`` or ``replay … --url url``, which must exit 2: the flag that took
+    the URL and what went to standard error."""
     recording = tmp_path / "traffic.ndjson"
     recording.write_text("")
     argv = (
@@ -164,8 +163,15 @@ def test_a_url_with_a_password_is_refused_without_echoing_it(
         else ["replay", str(recording), "--url", url, "--token", "player-1=t"]
     )
     assert main(argv) == 2
-    err = capsys.readouterr().err
-    flag = "--upstream" if command == "proxy" else "--url"
+    return ("--upstream" if command == "proxy" else "--url"), capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["proxy", "replay"])
+def test_a_url_with_a_password_is_refused_without_echoing_it(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the proxy sent 'host: user:secret@127.0.0.1:9', the password in every forwarded request
+    flag, err = _refused_url(command, "http://user:secret@127.0.0.1:9", tmp_path, capsys)
     assert err == (
         f"rooms-kit: error: {flag}: a user name or password in the URL is not supported (each "
         "request carries its own credentials)\n"
@@ -190,16 +196,7 @@ def test_a_host_that_is_not_valid_idna_is_refused_in_words(
     # 'xn--ls8h' decodes to an emoji, which IDNA forbids: idna's InvalidCodepoint came out as a
     # traceback (exit 1) when the URL was taken apart
     url = "http://xn--ls8h.la"
-    recording = tmp_path / "traffic.ndjson"
-    recording.write_text("")
-    argv = (
-        ["proxy", "--upstream", url, "--port", "0"]
-        if command == "proxy"
-        else ["replay", str(recording), "--url", url, "--token", "player-1=t"]
-    )
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    flag = "--upstream" if command == "proxy" else "--url"
+    flag, err = _refused_url(command, url, tmp_path, capsys)
     assert err == (
         f"rooms-kit: error: {flag} {url!r} is not a URL: Codepoint U+1F4A9 at position 1 of "
         "'💩' not allowed\n"

@@ -23,7 +23,7 @@ import pytest
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.traffic.inspections import Inspections
 from rooms_kit.traffic.seen import Seen
-from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
+from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of, room_get
 from tests.traffic.test_hostile_bodies import LIMITS, SMALL_ROOM, WRONG_ROOMS, _big_and_small
 
 HOLD_LIMIT = 60.0  # the longest any wait below may take (it only catches a hang)
@@ -31,18 +31,7 @@ HEADERS = {"Authorization": "Bearer t-1"}
 
 
 def _seen(number: int, size: int = 0) -> Seen:
-    return Seen(
-        number=number,
-        started=0.0,
-        method="GET",
-        path=f"/games/v1/rooms/r{number}",
-        query="",
-        player="player-1",
-        request_headers=[],
-        request_body=b"",
-        status=200,
-        response_body=b"x" * size,
-    )
+    return room_get(number, f"r{number}", b"x" * size, started=0.0)
 
 
 class Held:
