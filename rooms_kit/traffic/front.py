@@ -84,6 +84,7 @@ class ClientConnection(asyncio.Protocol):
         self.waiting: deque[Request] = deque()
         self._deferred: tuple[int, str, str, str, tuple[str, ...]] | None = None
         self.deadline = 0.0  # time.monotonic() when ``expire`` is due; 0: none
+        self.stalled_at = 0.0  # since when writing has waited for the client to read (0: never)
         self.expire: Callable[[], None] = self._idle_too_long
         self._reset()
 
@@ -134,9 +135,11 @@ class ClientConnection(asyncio.Protocol):
                 self.refuse(400, "Bad Request", "badRequest", f"malformed HTTP/1.1 request: {exc}")
 
     def pause_writing(self) -> None:
+        self.stalled_at = time.monotonic()
         self.proxy.client_is_slow(self, True)
 
     def resume_writing(self) -> None:
+        self.stalled_at = 0.0
         self.proxy.client_is_slow(self, False)
 
     # -- httptools callbacks -------------------------------------------------------------------

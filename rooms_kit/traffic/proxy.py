@@ -144,6 +144,11 @@ class Proxy:
                 client.deadline = 0.0
                 client.expire()
             unread = self.connection_limits.write_timeout
+            # an answer written after its exchange ended (strict mode writes it whole once
+            # judged; the tail of one that ended while the client did not read) has the same bound
+            for client in [c for c in self.connections if 0 < c.stalled_at < now - unread]:
+                if client.transport is not None:
+                    client.transport.abort()
             for forwarding in list(self.in_flight.values()):
                 if forwarding.paused_at:  # the client's pace, not the upstream's: its own bound
                     transport = forwarding.client.transport

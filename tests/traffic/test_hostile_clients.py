@@ -276,3 +276,41 @@ def test_a_client_that_stops_reading_is_dropped_and_the_answer_still_judged(
     assert roomy_proxy.checks() == set()
     assert roomy_proxy.monitor.exchanges == 1
     _still_healthy(roomy_proxy)
+
+
+@pytest.fixture
+def roomy_strict_proxy(upstream: str) -> Iterator[ProxyRun]:
+    """``roomy_proxy`` in strict mode: an answer goes out whole once judged."""
+    with proxy_in_front_of(
+        upstream, strict=True, limits=ROOMY, connection_limits=PATIENT_WRITES
+    ) as running:
+        yield running
+
+
+def test_in_strict_mode_a_client_that_never_reads_its_judged_answer_is_dropped(
+    roomy_strict_proxy: ProxyRun,
+) -> None:
+    """Strict mode writes the answer whole once it is judged, after the exchange has left the
+    exchanges in flight: a client that never read it kept its connection, and the 16 MiB
+    waiting for it, until the proxy stopped (1,000 such clients: 16 GiB and every connection
+    the proxy accepts). It is dropped once writing has waited the write timeout (2 s here)."""
+    proxy = roomy_strict_proxy.parts.proxy
+    begun = time.monotonic()
+    with _stalled(roomy_strict_proxy) as sock:
+        roomy_strict_proxy.wait(1)
+        while proxy.connections and time.monotonic() - begun < WAIT:
+            time.sleep(0.05)
+        assert not proxy.connections  # dropped, not kept until the proxy stops
+        assert time.monotonic() - begun > 1.5
+        received = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(1 << 20):
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 200 OK")
+        assert len(received) < 16 * 1024 * 1024  # what the kernel held, then the end
+    assert roomy_strict_proxy.checks() == set()
+    with _connect(roomy_strict_proxy) as sock:  # still serving (strict mode sends sized answers)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n")
+    assert answer.endswith(b"\r\n\r\nok")
