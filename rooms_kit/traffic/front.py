@@ -85,6 +85,7 @@ class ClientConnection(asyncio.Protocol):
         self._deferred: tuple[int, str, str, str, tuple[str, ...]] | None = None
         self.deadline = 0.0  # time.monotonic() when ``expire`` is due; 0: none
         self.stalled_at = 0.0  # since when writing has waited for the client to read (0: never)
+        self.unsent = 0  # bytes waiting to be written when the ticker last looked
         self.expire: Callable[[], None] = self._idle_too_long
         self._reset()
 
@@ -141,6 +142,8 @@ class ClientConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.stalled_at = 0.0
         self.proxy.client_is_slow(self, False)
+        if not self.busy and self.waiting:  # a request held back while the client did not read
+            self.finished(close=False)
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -238,6 +241,8 @@ class ClientConnection(asyncio.Protocol):
             self.transport.close()
             return
         if self.waiting:
+            if self.stalled_at:  # unread answers wait: the next is fetched once it reads again
+                return
             self._start(self.waiting.popleft())
             if not self.waiting and self._deferred is None:
                 self.transport.resume_reading()

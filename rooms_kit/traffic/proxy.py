@@ -17,9 +17,12 @@ Google's error envelope.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import ssl
+import struct
+import termios
 import time
 from http import HTTPStatus
 from typing import TextIO
@@ -86,6 +89,20 @@ def _answer(status: int, body: bytes, *, close: bool) -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
+def _unsent(transport: asyncio.Transport) -> int:
+    """Bytes written to a client that it has not taken yet: the transport's buffer and, where
+    the system says (Linux), the socket's send queue, which holds megabytes over loopback."""
+    size = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is not None and hasattr(termios, "TIOCOUTQ"):
+        try:
+            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return size
+        size += struct.unpack("i", queued)[0]
+    return size
+
+
 def system_reason(exc: OSError) -> str:
     """The system's reason in words, without Python's ``[Errno N]`` or the call that failed (a
     TLS failure carries OpenSSL's code in ``errno``: 1 read as "operation not permitted")."""
@@ -146,9 +163,18 @@ class Proxy:
             unread = self.connection_limits.write_timeout
             # an answer written after its exchange ended (strict mode writes it whole once
             # judged; the tail of one that ended while the client did not read) has the same bound
-            for client in [c for c in self.connections if 0 < c.stalled_at < now - unread]:
-                if client.transport is not None:
-                    client.transport.abort()
+            # (what counts is the time without any byte read: a whole answer written at once
+            # drains slowly, and writing only resumes once nearly all of it is read)
+            for client in [c for c in self.connections if c.stalled_at]:
+                transport = client.transport
+                if transport is None:
+                    continue
+                unsent = _unsent(transport)
+                if unsent < client.unsent:
+                    client.stalled_at = now
+                client.unsent = unsent
+                if client.stalled_at < now - unread:
+                    transport.abort()
             for forwarding in list(self.in_flight.values()):
                 if forwarding.paused_at:  # the client's pace, not the upstream's: its own bound
                     transport = forwarding.client.transport
