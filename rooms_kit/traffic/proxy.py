@@ -502,7 +502,8 @@ class Forwarding:
                 self.client.write(out)
                 self._release(close)
 
-            self.proxy.inspections.submit(seen, verdict)  # the answer waits for its verdict
+            # the answer waits for its verdict, and counts among what waits for the judging
+            self.proxy.inspections.submit(seen, verdict, held=len(body))
             return
         if self._pending:
             self.client.write(b"".join(self._pending))

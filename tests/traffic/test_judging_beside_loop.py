@@ -133,6 +133,28 @@ def test_what_waits_for_the_worker_is_bounded_in_bytes() -> None:
     assert [number for number, _ in held.order] == [1, 2]
 
 
+def test_what_a_verdict_holds_besides_the_bodies_counts_against_the_bound() -> None:
+    # strict mode keeps the answer as it came (to send it once judged) beside the decoded copy
+    # the checks read: 8 + 8 bytes wait, and the next exchange's 1 + 8 would make 25 > 20, so
+    # its caller waits (the answers held for strict verdicts were not counted: 2x the bound)
+    held = Held(hold=1)
+    inspections = Inspections(held, inline_bytes=0, queued_bytes=20)
+    inspections.submit(_seen(1, 8), held=8)
+    assert held.started.wait(HOLD_LIMIT)
+    submitter = threading.Thread(target=inspections.submit, args=(_seen(2, 1),), kwargs={"held": 8})
+    submitter.start()
+    for _ in range(int(HOLD_LIMIT * 100)):
+        if _blocked_in_submit(submitter):
+            break
+        threading.Event().wait(0.01)
+    assert _blocked_in_submit(submitter)
+    held.release.set()
+    submitter.join(HOLD_LIMIT)
+    assert not submitter.is_alive()
+    inspections.close()
+    assert [number for number, _ in held.order] == [1, 2]
+
+
 def test_an_inspection_that_fails_is_said_counted_and_answered_with_no_failures() -> None:
     def broken(seen: Seen) -> list[ContractFailure]:
         raise KeyError("boom")
