@@ -206,7 +206,7 @@ class ClientConnection(asyncio.Protocol):
             self.parser.should_keep_alive(),
         )
         self._reset()
-        if self.busy:
+        if self.busy or self.stalled_at:  # stalled: answers sent are unread, this one waits
             if len(self.waiting) >= MAX_PIPELINED:
                 raise _Refusal(
                     429,

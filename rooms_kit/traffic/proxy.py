@@ -160,11 +160,11 @@ class Proxy:
             for client in [c for c in self.connections if 0 < c.deadline <= now]:
                 client.deadline = 0.0
                 client.expire()
+            # a client whose answers stop our writing: dropped once it has taken no byte of them
+            # for the write timeout (whether its exchange is in flight or over: strict mode
+            # writes a judged answer whole; the time counts from the last byte taken, since
+            # writing resumes only once nearly all that waits has been read)
             unread = self.connection_limits.write_timeout
-            # an answer written after its exchange ended (strict mode writes it whole once
-            # judged; the tail of one that ended while the client did not read) has the same bound
-            # (what counts is the time without any byte read: a whole answer written at once
-            # drains slowly, and writing only resumes once nearly all of it is read)
             for client in [c for c in self.connections if c.stalled_at]:
                 transport = client.transport
                 if transport is None:
@@ -176,11 +176,9 @@ class Proxy:
                 if client.stalled_at < now - unread:
                     transport.abort()
             for forwarding in list(self.in_flight.values()):
-                if forwarding.paused_at:  # the client's pace, not the upstream's: its own bound
-                    transport = forwarding.client.transport
-                    if now - forwarding.paused_at > unread and transport is not None:
-                        transport.abort()  # connection_lost lets the answer go on to its end
-                elif forwarding.deadline <= now:
+                if forwarding.paused_at:  # the client's pace, not the upstream's: bounded above
+                    continue  # (dropped, connection_lost lets the answer go on to its end)
+                if forwarding.deadline <= now:
                     forwarding.too_slow()
 
     def forward(self, client: ClientConnection, request: Request) -> None:

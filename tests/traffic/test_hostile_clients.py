@@ -372,3 +372,38 @@ def test_in_strict_mode_a_client_that_reads_slowly_but_steadily_keeps_its_connec
     assert received.startswith(b"HTTP/1.1 200 OK\r\ncontent-length: ")
     head, _, body = received.partition(b"\r\n\r\n")
     assert len(body) == int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
+
+
+def test_a_request_sent_after_an_answer_left_unread_waits_until_the_client_reads(
+    roomy_strict_proxy: ProxyRun,
+) -> None:
+    """The same client sends its next request only once the first answer is over (not
+    pipelined): it went upstream at once, whatever the client had left unread, and so on for
+    every request (no MAX_PIPELINED bound there). It now waits as a pipelined one does."""
+    proxy = roomy_strict_proxy.parts.proxy
+    with _stalled(roomy_strict_proxy) as sock:
+        roomy_strict_proxy.wait(1)
+        (client,) = proxy.connections
+        assert client.transport is not None
+        loop = client.transport._loop  # type: ignore[attr-defined]
+
+        async def writing_stopped() -> None:
+            while not client.stalled_at:  # the first answer stopped the writing
+                await asyncio.sleep(0.01)
+
+        asyncio.run_coroutine_threadsafe(writing_stopped(), loop).result(WAIT)
+        sock.sendall(GET % b"large")
+
+        async def forwarded_once_it_came() -> int:
+            while not client.waiting and proxy.count < 2:  # parsed on the loop
+                await asyncio.sleep(0.01)
+            return proxy.count
+
+        assert asyncio.run_coroutine_threadsafe(forwarded_once_it_came(), loop).result(WAIT) == 1
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)  # now read it quickly
+        received = b""
+        while received.count(b'"roomId": "large"') < 2:
+            chunk = sock.recv(1 << 20)
+            assert chunk, received.count(b'"roomId": "large"')
+            received += chunk
+    assert proxy.count == 2
