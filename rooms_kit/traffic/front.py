@@ -215,6 +215,8 @@ class ClientConnection(asyncio.Protocol):
                     f"more than {MAX_PIPELINED} requests sent ahead of their answers",
                 )
             self.waiting.append(request)
+            if not self.busy:  # it came whole: only the write timeout bounds the wait now
+                self._disarm()
             if self.transport is not None:
                 self.transport.pause_reading()
             return
