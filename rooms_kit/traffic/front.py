@@ -84,6 +84,8 @@ class ClientConnection(asyncio.Protocol):
         self.waiting: deque[Request] = deque()
         self._deferred: tuple[int, str, str, str, tuple[str, ...]] | None = None
         self.deadline = 0.0  # time.monotonic() when ``expire`` is due; 0: none
+        self.stalled_at = 0.0  # since when writing has waited for the client to read (0: never)
+        self.unsent = 0  # bytes waiting to be written when the ticker last looked
         self.expire: Callable[[], None] = self._idle_too_long
         self._reset()
 
@@ -134,10 +136,14 @@ class ClientConnection(asyncio.Protocol):
                 self.refuse(400, "Bad Request", "badRequest", f"malformed HTTP/1.1 request: {exc}")
 
     def pause_writing(self) -> None:
+        self.stalled_at = time.monotonic()
         self.proxy.client_is_slow(self, True)
 
     def resume_writing(self) -> None:
+        self.stalled_at = 0.0
         self.proxy.client_is_slow(self, False)
+        if not self.busy and self.waiting:  # a request held back while the client did not read
+            self.finished(close=False)
 
     # -- httptools callbacks -------------------------------------------------------------------
 
@@ -200,7 +206,7 @@ class ClientConnection(asyncio.Protocol):
             self.parser.should_keep_alive(),
         )
         self._reset()
-        if self.busy:
+        if self.busy or self.stalled_at:  # stalled: answers sent are unread, this one waits
             if len(self.waiting) >= MAX_PIPELINED:
                 raise _Refusal(
                     429,
@@ -209,6 +215,8 @@ class ClientConnection(asyncio.Protocol):
                     f"more than {MAX_PIPELINED} requests sent ahead of their answers",
                 )
             self.waiting.append(request)
+            if not self.busy:  # it came whole: only the write timeout bounds the wait now
+                self._disarm()
             if self.transport is not None:
                 self.transport.pause_reading()
             return
@@ -235,6 +243,8 @@ class ClientConnection(asyncio.Protocol):
             self.transport.close()
             return
         if self.waiting:
+            if self.stalled_at:  # unread answers wait: the next is fetched once it reads again
+                return
             self._start(self.waiting.popleft())
             if not self.waiting and self._deferred is None:
                 self.transport.resume_reading()

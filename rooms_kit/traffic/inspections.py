@@ -33,7 +33,8 @@ from rooms_kit.traffic.seen import Seen
 INLINE_BYTES = 64 * 1024
 """Bodies (request and answer together) judged at once on the loop when nothing waits."""
 QUEUED_BYTES = 64 * 1024 * 1024
-"""Bodies that may wait for the worker at one time (a single larger exchange still may)."""
+"""Bodies (and answers held for strict verdicts) that may wait for the worker at one time (a
+single larger exchange still may)."""
 
 Inspector = Callable[[Seen], list[ContractFailure]]
 Verdict = Callable[[list[ContractFailure]], None]
@@ -66,10 +67,11 @@ class Inspections:
         self.defects = 0
         """Inspections that failed with an error of the kit's own (each said on ``err``)."""
 
-    def submit(self, seen: Seen, then: Verdict | None = None) -> None:
+    def submit(self, seen: Seen, then: Verdict | None = None, *, held: int = 0) -> None:
         """Judge ``seen`` after every exchange submitted before it; ``then`` gets its failures
-        (on the calling loop when judged by the worker)."""
-        size = len(seen.request_body) + len(seen.response_body)
+        (on the calling loop when judged by the worker). ``held``: bytes kept for ``then``
+        besides the bodies (the answer as it came, which strict mode sends once judged)."""
+        size = len(seen.request_body) + len(seen.response_body) + held
         with self._changed:
             inline = self._waiting == 0 and (self._closing or size <= self.inline_bytes)
         if inline:

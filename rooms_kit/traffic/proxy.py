@@ -17,9 +17,12 @@ Google's error envelope.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import ssl
+import struct
+import termios
 import time
 from http import HTTPStatus
 from typing import TextIO
@@ -86,6 +89,20 @@ def _answer(status: int, body: bytes, *, close: bool) -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
+def _unsent(transport: asyncio.Transport) -> int:
+    """Bytes written to a client that it has not taken yet: the transport's buffer and, where
+    the system says (Linux), the socket's send queue, which holds megabytes over loopback."""
+    size = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is not None and hasattr(termios, "TIOCOUTQ"):
+        try:
+            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return size
+        size += struct.unpack("i", queued)[0]
+    return size
+
+
 def system_reason(exc: OSError) -> str:
     """The system's reason in words, without Python's ``[Errno N]`` or the call that failed (a
     TLS failure carries OpenSSL's code in ``errno``: 1 read as "operation not permitted")."""
@@ -143,13 +160,25 @@ class Proxy:
             for client in [c for c in self.connections if 0 < c.deadline <= now]:
                 client.deadline = 0.0
                 client.expire()
+            # a client whose answers stop our writing: dropped once it has taken no byte of them
+            # for the write timeout (whether its exchange is in flight or over: strict mode
+            # writes a judged answer whole; the time counts from the last byte taken, since
+            # writing resumes only once nearly all that waits has been read)
             unread = self.connection_limits.write_timeout
+            for client in [c for c in self.connections if c.stalled_at]:
+                transport = client.transport
+                if transport is None:
+                    continue
+                unsent = _unsent(transport)
+                if unsent < client.unsent:
+                    client.stalled_at = now
+                client.unsent = unsent
+                if client.stalled_at < now - unread:
+                    transport.abort()
             for forwarding in list(self.in_flight.values()):
-                if forwarding.paused_at:  # the client's pace, not the upstream's: its own bound
-                    transport = forwarding.client.transport
-                    if now - forwarding.paused_at > unread and transport is not None:
-                        transport.abort()  # connection_lost lets the answer go on to its end
-                elif forwarding.deadline <= now:
+                if forwarding.paused_at:  # the client's pace, not the upstream's: bounded above
+                    continue  # (dropped, connection_lost lets the answer go on to its end)
+                if forwarding.deadline <= now:
                     forwarding.too_slow()
 
     def forward(self, client: ClientConnection, request: Request) -> None:
@@ -471,7 +500,8 @@ class Forwarding:
                 self.client.write(out)
                 self._release(close)
 
-            self.proxy.inspections.submit(seen, verdict)  # the answer waits for its verdict
+            # the answer waits for its verdict, and counts among what waits for the judging
+            self.proxy.inspections.submit(seen, verdict, held=len(body))
             return
         if self._pending:
             self.client.write(b"".join(self._pending))

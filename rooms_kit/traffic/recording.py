@@ -22,6 +22,7 @@ and checking, and ``failure`` keeps the message so that the proxy exits 2 at its
 from __future__ import annotations
 
 import gzip
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -114,6 +115,10 @@ class Recorder:
         self.lines = 0
         self._size = 0
         self._stream: IO[bytes] | None = None
+        # the proxy's judging thread writes; its stop closes, possibly while a write is under way
+        # (a second interrupt): a line is written whole before the close, or not at all
+        self._lock = threading.Lock()
+        self._closed = False
         self._open(path)
 
     def _open(self, path: Path) -> None:
@@ -129,8 +134,11 @@ class Recorder:
         self._size = 0
 
     def write(self, seen: Seen, route: Route | None) -> None:
-        if self.failure is not None:
-            return
+        with self._lock:
+            if self.failure is None and not self._closed:
+                self._write(seen, route)
+
+    def _write(self, seen: Seen, route: Route | None) -> None:
         line = line_of(seen, route)
         try:
             text = orjson.dumps(line).decode()
@@ -142,7 +150,7 @@ class Recorder:
         data = (text + "\n").encode()
         try:
             if self.rotate_bytes and self._size and self._size + len(data) > self.rotate_bytes:
-                self.close()
+                self._close_stream()
                 if self.failure is not None:
                     return
                 self._open(rotated_name(self.first, len(self.files) + 1))
@@ -176,6 +184,12 @@ class Recorder:
             )
 
     def close(self) -> None:
+        """Close the recording for good (a later ``write`` records nothing)."""
+        with self._lock:
+            self._closed = True
+            self._close_stream()
+
+    def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None and self.failure is None:
             try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
@@ -276,3 +277,136 @@ def test_a_client_that_stops_reading_is_dropped_and_the_answer_still_judged(
     assert roomy_proxy.checks() == set()
     assert roomy_proxy.monitor.exchanges == 1
     _still_healthy(roomy_proxy)
+
+
+@pytest.fixture
+def roomy_strict_proxy(upstream: str) -> Iterator[ProxyRun]:
+    """``roomy_proxy`` in strict mode: an answer goes out whole once judged (the upstream has
+    all of ``WAIT`` for it: a client reading meanwhile slows everything in this process)."""
+    limits = Limits(seconds=WAIT, max_request_bytes=4096, max_response_bytes=32 * 1024 * 1024)
+    with proxy_in_front_of(
+        upstream, strict=True, limits=limits, connection_limits=PATIENT_WRITES
+    ) as running:
+        yield running
+
+
+def test_in_strict_mode_a_client_that_never_reads_its_judged_answer_is_dropped(
+    roomy_strict_proxy: ProxyRun,
+) -> None:
+    """Strict mode writes the answer whole once it is judged, after the exchange has left the
+    exchanges in flight: a client that never read it kept its connection, and the 16 MiB
+    waiting for it, until the proxy stopped (1,000 such clients: 16 GiB and every connection
+    the proxy accepts). It is dropped once writing has waited the write timeout (2 s here)."""
+    proxy = roomy_strict_proxy.parts.proxy
+    begun = time.monotonic()
+    with _stalled(roomy_strict_proxy) as sock:
+        roomy_strict_proxy.wait(1)
+        while proxy.connections and time.monotonic() - begun < WAIT:
+            time.sleep(0.05)
+        assert not proxy.connections  # dropped, not kept until the proxy stops
+        assert time.monotonic() - begun > 1.5
+        received = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(1 << 20):
+                received += chunk
+        assert received.startswith(b"HTTP/1.1 200 OK")
+        assert len(received) < 16 * 1024 * 1024  # what the kernel held, then the end
+    assert roomy_strict_proxy.checks() == set()
+    with _connect(roomy_strict_proxy) as sock:  # still serving (strict mode sends sized answers)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n")
+    assert answer.endswith(b"\r\n\r\nok")
+
+
+def test_a_pipelining_client_that_does_not_read_gets_no_more_answers_fetched_for_it(
+    roomy_strict_proxy: ProxyRun,
+) -> None:
+    """Three 16 MiB answers asked for at once by a client that reads nothing. Once the first
+    (judged, then written whole) stops the writing, the next request waited for nothing: it
+    went upstream, and its answer joined the first in memory, outside --max-held-bytes (16
+    pipelined requests: 272 MiB for one connection). The next request now waits until the
+    client reads again; read, every answer comes."""
+    proxy = roomy_strict_proxy.parts.proxy
+    with _stalled(roomy_strict_proxy) as sock:
+        sock.sendall(GET % b"large" + GET % b"large")  # behind the one _stalled sent
+        roomy_strict_proxy.wait(1)
+        (client,) = proxy.connections
+        assert client.transport is not None
+        loop = client.transport._loop  # type: ignore[attr-defined]
+
+        async def forwarded_once_writing_stopped() -> int:
+            while not client.stalled_at:  # set by the first answer's writing, on the loop
+                await asyncio.sleep(0.01)
+            return proxy.count
+
+        probe = asyncio.run_coroutine_threadsafe(forwarded_once_writing_stopped(), loop)
+        assert probe.result(WAIT) == 1
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)  # now read it quickly
+        received = b""
+        while received.count(b'"roomId": "large"') < 3:
+            chunk = sock.recv(1 << 20)
+            assert chunk, received.count(b'"roomId": "large"')
+            received += chunk
+    assert proxy.count == 3
+    assert received.count(b"HTTP/1.1 200 OK\r\n") == 3
+
+
+def test_in_strict_mode_a_client_that_reads_slowly_but_steadily_keeps_its_connection(
+    roomy_strict_proxy: ProxyRun,
+) -> None:
+    """The judged answer (16 MiB) goes out whole, and writing resumes only once nearly all of it
+    is read: a client reading on, 1 MiB every 0.2 s (3 s in all, past the 2 s write timeout),
+    gets it all; only time without any byte read counts against it."""
+    with _stalled(roomy_strict_proxy) as sock:
+        roomy_strict_proxy.wait(1)
+        received = b""
+        next_pause = 1 << 20
+        while not received.endswith(b" " * 64) or len(received) < 16 * 1024 * 1024:
+            chunk = sock.recv(1 << 16)
+            assert chunk, len(received)
+            received += chunk
+            if len(received) >= next_pause:
+                time.sleep(0.2)
+                next_pause += 1 << 20
+    assert received.startswith(b"HTTP/1.1 200 OK\r\ncontent-length: ")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert len(body) == int(head.split(b"content-length: ")[1].split(b"\r\n")[0])
+
+
+def test_a_request_sent_after_an_answer_left_unread_waits_until_the_client_reads(
+    roomy_strict_proxy: ProxyRun,
+) -> None:
+    """The same client sends its next request only once the first answer is over (not
+    pipelined): it went upstream at once, whatever the client had left unread, and so on for
+    every request (no MAX_PIPELINED bound there). It now waits as a pipelined one does."""
+    proxy = roomy_strict_proxy.parts.proxy
+    with _stalled(roomy_strict_proxy) as sock:
+        roomy_strict_proxy.wait(1)
+        (client,) = proxy.connections
+        assert client.transport is not None
+        loop = client.transport._loop  # type: ignore[attr-defined]
+
+        async def writing_stopped() -> None:
+            while not client.stalled_at:  # the first answer stopped the writing
+                await asyncio.sleep(0.01)
+
+        asyncio.run_coroutine_threadsafe(writing_stopped(), loop).result(WAIT)
+        sock.sendall(GET % b"large")
+
+        async def forwarded_once_it_came() -> tuple[int, float]:
+            while not client.waiting and proxy.count < 2:  # parsed on the loop
+                await asyncio.sleep(0.01)
+            return proxy.count, client.deadline
+
+        # not forwarded, and no request deadline left running on it (that would answer 408
+        # 'the request body did not arrive' to a request that arrived whole)
+        probe = asyncio.run_coroutine_threadsafe(forwarded_once_it_came(), loop)
+        assert probe.result(WAIT) == (1, 0.0)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)  # now read it quickly
+        received = b""
+        while received.count(b'"roomId": "large"') < 2:
+            chunk = sock.recv(1 << 20)
+            assert chunk, received.count(b'"roomId": "large"')
+            received += chunk
+    assert proxy.count == 2
