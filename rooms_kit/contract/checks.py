@@ -25,6 +25,7 @@ Behaviour checks are raised by the scenarios (``scenarios.py``) and the negative
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -84,6 +85,7 @@ class CheckContext:
 
     int64_plans: dict[int, _Int64Plan] = field(default_factory=dict, init=False, repr=False)
     """How the int64 check walks values of each schema node (``_int64_plan``), by its id."""
+    int64_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def body(self, exchange: Exchange) -> Any:
         """The answer's body as JSON, parsed once for all the checks of the exchange (an 8 MiB
@@ -389,28 +391,42 @@ class _Int64Plan:
 
 def _int64_plan(ctx: CheckContext, schema: dict[str, Any]) -> _Int64Plan:
     """The plan of ``schema``, worked out once per node: an 8 MiB list of rooms took the walk
-    half a second when it resolved and tried every property of every value."""
-    known = ctx.int64_plans
-    found = known.get(id(schema))
+    half a second when it resolved and tried every property of every value. A plan is published
+    only once complete, and worked out under a lock (the proxy's judging thread and another
+    proxy's may share a context); a reference is followed first, so the copy of a response schema
+    that every exchange gets adds no plan of its own."""
+    schema = ctx.openapi.resolve(schema)
+    found = ctx.int64_plans.get(id(schema))
     if found is not None and found.node is schema:
         return found
+    with ctx.int64_lock:
+        return _planned(ctx, schema, {})
+
+
+def _planned(
+    ctx: CheckContext, schema: dict[str, Any], planning: dict[int, _Int64Plan]
+) -> _Int64Plan:
+    known = ctx.int64_plans
+    found = known.get(id(schema)) or planning.get(id(schema))
+    if found is not None and found.node is schema:
+        return found  # (one being planned refers back to itself: walked, to be safe)
+    plan = planning[id(schema)] = _Int64Plan(schema)
+    resolved = ctx.openapi.resolve(schema)
+    plan.string = True
+    if not _is_int64(ctx, resolved):
+        for name, sub in resolved.get("properties", {}).items():
+            below = _planned(ctx, sub, planning)
+            if not below.empty:
+                plan.properties.append((name, below))
+        if "items" in resolved:
+            below = _planned(ctx, resolved["items"], planning)
+            if not below.empty:
+                plan.items, plan.scalar = below, below.string and not below.properties
+        plan.string = False
+    del planning[id(schema)]
     if len(known) >= INT64_PLANS_LIMIT:
         known.clear()
-    plan = known[id(schema)] = _Int64Plan(schema)
-    resolved = ctx.openapi.resolve(schema)
-    if _is_int64(ctx, resolved):
-        plan.string = True
-        return plan
-    plan.string = True  # a node that refers back to itself while planned: walked, to be safe
-    for name, sub in resolved.get("properties", {}).items():
-        below = _int64_plan(ctx, sub)
-        if not below.empty:
-            plan.properties.append((name, below))
-    if "items" in resolved:
-        below = _int64_plan(ctx, resolved["items"])
-        if not below.empty:
-            plan.items, plan.scalar = below, below.string and not below.properties
-    plan.string = False
+    known[id(schema)] = plan
     return plan
 
 

@@ -206,3 +206,19 @@ def test_the_verdicts_are_those_of_the_body_read_by_python_json(
     monkeypatch.setattr(ctx, "read", lambda exchange: (_python_json(exchange.response.body), False))
     slow = [(name, f and (f.title, f.message)) for name, f in run_response_checks(ctx, exchange)]
     assert verdicts == slow
+
+
+def test_the_int64_plans_do_not_grow_with_the_exchanges(ctx: CheckContext) -> None:
+    # every exchange gets a fresh copy of its response schema; a plan per copy filled the table
+    # until it was emptied (and a plan being worked out was visible to another thread meanwhile)
+    room = dict(ROOM, creationDetails=dict(ROOM["creationDetails"], modifiedTimestampMillis=7))
+    body = {"kind": "games#roomList", "items": [room]}
+
+    def plans_after_one() -> int:
+        schema = ctx.openapi.response_schema("games.rooms.list", 200)
+        assert schema is not None
+        assert len(_int64_problems(ctx, schema, body)) == 1
+        return len(ctx.int64_plans)
+
+    first = plans_after_one()
+    assert [plans_after_one() for _ in range(20)] == [first] * 20
