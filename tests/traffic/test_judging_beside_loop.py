@@ -100,6 +100,14 @@ def _blocked_in_submit(thread: threading.Thread) -> bool:
     return "submit" in names and "wait" in names
 
 
+def _wait_until_blocked_in_submit(thread: threading.Thread) -> None:
+    for _ in range(int(HOLD_LIMIT * 100)):
+        if _blocked_in_submit(thread):
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the caller of submit never waited for room")
+
+
 def test_what_waits_for_the_worker_is_bounded_in_bytes() -> None:
     # 8 bytes wait while the worker holds the first exchange; the next 8 would make 16 > 10, so
     # the caller waits until the worker has room (as if it judged the exchange itself)
@@ -109,11 +117,7 @@ def test_what_waits_for_the_worker_is_bounded_in_bytes() -> None:
     assert held.started.wait(HOLD_LIMIT)
     submitter = threading.Thread(target=inspections.submit, args=(_seen(2, 8),))
     submitter.start()
-    for _ in range(int(HOLD_LIMIT * 100)):
-        if _blocked_in_submit(submitter):
-            break
-        threading.Event().wait(0.01)
-    assert _blocked_in_submit(submitter)
+    _wait_until_blocked_in_submit(submitter)
     assert submitter.is_alive()
     held.release.set()
     submitter.join(HOLD_LIMIT)
@@ -132,11 +136,7 @@ def test_what_a_verdict_holds_besides_the_bodies_counts_against_the_bound() -> N
     assert held.started.wait(HOLD_LIMIT)
     submitter = threading.Thread(target=inspections.submit, args=(_seen(2, 1),), kwargs={"held": 8})
     submitter.start()
-    for _ in range(int(HOLD_LIMIT * 100)):
-        if _blocked_in_submit(submitter):
-            break
-        threading.Event().wait(0.01)
-    assert _blocked_in_submit(submitter)
+    _wait_until_blocked_in_submit(submitter)
     held.release.set()
     submitter.join(HOLD_LIMIT)
     assert not submitter.is_alive()
