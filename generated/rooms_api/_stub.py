@@ -450,7 +450,11 @@ class Stub:
                 location=pointer,
                 location_type="body",
             )
-        errors = self.request_validators.kind(op.request_kind).errors(data, max_errors=1)
+        errors = self.request_validators.kind(op.request_kind).errors(
+            data,
+            max_errors=1,
+            trusted=True,  # read by orjson above
+        )
         if errors:
             pointer, message = _describe(errors[0])
             raise ApiError(

@@ -39,14 +39,13 @@ from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.contract.http import Exchange
 from rooms_kit.traffic.aliases import ANONYMOUS, Aliases
 from rooms_kit.traffic.operations import Route
-from rooms_kit.traffic.paging import Page, Walks
+from rooms_kit.traffic.paging import MAX_ID_CHARS, Page, Walks
 from rooms_kit.traffic.seen import Seen, body_value
 
 MAX_ROOMS = 100_000
 MAX_REQUEST_IDS = 100_000
 MAX_FACTS = 1024  # distinct answers whose facts are remembered, keyed by the body itself
 MAX_FACT_BODY_BYTES = 16 * 1024  # larger answers are not remembered (at most 16 MiB of keys)
-MAX_ID_CHARS = 1024  # a room, player or request id longer than this is not followed by the rules
 READS = {"games.rooms.get", "games.rooms.list"}
 CHANGES = {"games.rooms.join", "games.rooms.leave", "games.rooms.decline"}
 ROOM_RULES = ("status_version_monotonic", "participants_only", "room_lifecycle")

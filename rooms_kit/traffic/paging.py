@@ -25,7 +25,9 @@ from rooms_kit.contract.failures import ContractFailure
 
 MAX_WALKS = 10_000
 MAX_SERVED = 10_000
-MAX_ID_CHARS = 1024  # a longer room id is not remembered as served (it is still counted)
+MAX_ID_CHARS = 1024
+"""A longer id (a room's, a player's, a ``requestId``) is not remembered, here or by the rules of
+``lifecycle``: their tables hold ids by the hundred thousand. A longer room id is still counted."""
 MAX_TOKEN_CHARS = 16 * 1024  # a longer next token opens no walk: no request head could carry it
 PAGING = "paging_complete"
 
