@@ -161,12 +161,8 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     if settings.report_dir is not None:
         write_reports(settings.report_dir, monitor.results, monitor.exchanges, aliases)
         print(f"rooms-kit proxy: reports in {settings.report_dir}", file=err)
-    if monitor.unjudged:
-        print(
-            f"rooms-kit proxy: {monitor.unjudged} exchange(s) went through neither checked nor "
-            "recorded, past --max-held-bytes (each said above)",
-            file=err,
-        )
+    for line in unjudged_lines(monitor.unjudged, monitor.cut_at_stop):
+        print(line, file=err)
     defects = monitor.defects + app.inspections.defects
     if defects:
         print(
@@ -177,3 +173,20 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     if (recorder is not None and recorder.failure is not None) or defects:
         return 2
     return 1 if monitor.violations else 0
+
+
+def unjudged_lines(past_budget: int, cut_at_stop: int) -> list[str]:
+    """What the stop says about exchanges that went through without being judged, by cause."""
+    lines = []
+    if past_budget:
+        lines.append(
+            f"rooms-kit proxy: {past_budget} exchange(s) went through neither checked nor "
+            "recorded, past --max-held-bytes (each said above)"
+        )
+    if cut_at_stop:
+        lines.append(
+            f"rooms-kit proxy: {cut_at_stop} exchange(s) had no whole answer when the "
+            f"stop's {GRACEFUL_SHUTDOWN_SECONDS} s ran out: cut, neither checked nor recorded "
+            "(each said above)"
+        )
+    return lines
