@@ -138,9 +138,15 @@ def test_read_json_measures_depth_as_json_problem_does(body: bytes) -> None:
         (b'{"n": 18446744073709551616}', False),  # past 64 bits: orjson makes it a float
         (b'{"n": -9223372036854775809}', False),  # below: the same
         (b'{"n": [-999999999999999999, 9999999999999999999]}', True),  # -18 and 19 digits
-        (b'{"s": "x-1234567890123456789y"}', False),  # a run in a string costs the same
+        (b'{"s": "x-1234567890123456789y"}', True),  # in a string, after a letter
+        (b'{"s": "-9223372036854775808"}', True),  # an int64 sent as text: after a quote
+        (b'{"s": "a, 12345678901234567890"}', False),  # looks like a number: the slower way
+        (b'{"n":-9223372036854775809}', False),  # after a colon, no space
+        (b"[1,\n\t18446744073709551616]", False),  # after whitespace
+        (b"18446744073709551616", False),  # at the very start
         (b'{"n": 1234567890.1234567890123}', True),  # the point breaks the run
-        (b'{"n": 1e-1234567890123456789}', False),
+        (b'{"n": 1e-1234567890123456789}', True),  # an exponent's digits: 0.0 both ways
+        (b'{"n": 1e1234567890123456789}', False),  # infinity, which orjson refuses
     ],
 )
 def test_a_run_that_may_not_fit_64_bits_takes_json(body: bytes, quick: bool | None) -> None:
@@ -291,5 +297,18 @@ def test_integers_near_the_64_bit_edges_read_as_json_reads_them() -> None:
     numbers += [rng.randrange(-(2**66), 2**66) for _ in range(500)]
     for number in numbers:
         body = b'{"n": %d}' % number
+        value, _ = read_json(body)
+        assert _same(value, _python_json(body)), body
+
+
+def test_long_fractions_and_exponents_read_as_json_reads_them() -> None:
+    """Digits after a point or an exponent's letter now go to orjson too; its floats must be
+    those of Python's own conversion."""
+    rng = random.Random(11)
+    for _ in range(2000):
+        whole = rng.choice(["0", "1", "-3", str(rng.randrange(10**18))])
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randrange(15, 40)))
+        exponent = rng.choice(["", f"e{rng.randrange(-330, 310)}", f"E+{rng.randrange(300)}"])
+        body = f'{{"n": {whole}.{fraction}{exponent}}}'.encode()
         value, _ = read_json(body)
         assert _same(value, _python_json(body)), body
