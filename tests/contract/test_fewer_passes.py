@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import random
@@ -312,3 +313,28 @@ def test_long_fractions_and_exponents_read_as_json_reads_them() -> None:
         body = f'{{"n": {whole}.{fraction}{exponent}}}'.encode()
         value, _ = read_json(body)
         assert _same(value, _python_json(body)), body
+
+
+def test_judging_leaves_no_cycle_holding_the_parsed_body(ctx: CheckContext) -> None:
+    """A failure kept its traceback, whose frames held the parsed body, and the list of results
+    holding the failure closed a cycle through them: every room of a failing list waited for a
+    full collection of the garbage collector (0.2-0.6 s for 8 MiB, with the interpreter lock
+    held, so the proxy's event loop stood still meanwhile)."""
+    rooms = [dict(ROOM, roomId=f"r{n}", roomStatusVersion=str(n)) for n in range(300)]
+    raw = json.dumps({"kind": "games#roomList", "items": rooms}).encode()
+    request = RecordedRequest("GET", "http://127.0.0.1:9/games/v1/rooms", (), None)
+    exchange = Exchange("games.rooms.list", request, RecordedResponse(200, JSON, raw))
+    run_response_checks(ctx, exchange)  # what the context keeps from the first exchange on
+    gc.collect()
+    gc.disable()
+    try:
+        results = run_response_checks(ctx, exchange)
+        assert [name for name, failure in results if failure] == [
+            "openapi_response_schema",
+            "strict_schema",
+        ]
+        del results
+        left_in_cycles = gc.collect()
+    finally:
+        gc.enable()
+    assert left_in_cycles < 50  # was about 4 objects for every room of the list (1,290)
