@@ -32,6 +32,8 @@ from rooms_kit.traffic.seen import Seen
 
 INLINE_BYTES = 64 * 1024
 """Bodies (request and answer together) judged at once on the loop when nothing waits."""
+ABANDON_SECONDS = 10.0
+"""How long a second interrupt waits for the worker to finish the exchange it is judging."""
 QUEUED_BYTES = 64 * 1024 * 1024
 """Bodies (and answers held for strict verdicts) that may wait for the worker at one time (a
 single larger exchange still may)."""
@@ -62,6 +64,8 @@ class Inspections:
         self._bytes = 0  # the bodies of those
         self._worker: threading.Thread | None = None
         self._closing = False
+        self.dropped = 0
+        """Exchanges left unjudged by ``abandon`` (they were still waiting)."""
         self.judged = 0
         """Exchanges whose inspection has ended (written, recorded, counted)."""
         self.defects = 0
@@ -107,6 +111,23 @@ class Inspections:
             worker = self._worker
         if worker is not None:
             worker.join()
+
+    def abandon(self, timeout: float = ABANDON_SECONDS) -> bool:
+        """Give up what still waits (when the stop is interrupted again): the worker finishes
+        the exchange it is judging, and nothing after it. False if it was still judging after
+        ``timeout`` seconds."""
+        with self._changed:
+            self._closing = True
+            self.dropped += len(self._queue)
+            self._waiting -= len(self._queue)
+            self._bytes -= sum(size for *_, size in self._queue)
+            self._queue.clear()
+            self._changed.notify_all()
+            worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+            return not worker.is_alive()
+        return True
 
     def _work(self) -> None:
         while True:

@@ -65,6 +65,7 @@ class Monitor:
     violations: int = 0
     defects: int = 0  # exchanges the kit failed to judge (each said on ``err``)
     unjudged: int = 0  # exchanges let through unjudged past --max-held-bytes (each said on ``err``)
+    cut_at_stop: int = 0  # exchanges the stop's grace ended before their answer (each said too)
     _units: dict[tuple[str, str], UnitResult] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -98,7 +99,10 @@ class Monitor:
         if seen.problem is not None:
             found.append((EXCHANGES, seen.problem))
         elif seen.unjudged:
-            self.unjudged += 1
+            if seen.cut_at_stop:
+                self.cut_at_stop += 1
+            else:
+                self.unjudged += 1
             print(
                 f"rooms-kit proxy: exchange {seen.number} ({short(operation)} {seen.method} "
                 f"{self.aliases.scrub(seen.target)}) went through neither checked nor recorded: "

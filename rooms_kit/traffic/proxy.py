@@ -224,6 +224,8 @@ class Proxy:
         deadline = time.monotonic() + grace
         while self.in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+        for forwarding in list(self.in_flight.values()):
+            forwarding.stopped(grace)
         for client in list(self.connections):
             if client.transport is not None:
                 client.transport.abort()
@@ -459,6 +461,25 @@ class Forwarding:
                     f"the body did not arrive within {seconds:g} s",
                 )
             )
+
+    def stopped(self, grace: float) -> None:
+        """The stop waited ``grace`` s for this exchange in vain: it ends here, said and counted
+        as neither checked nor recorded (the upstream's answer is not whole, so it is not
+        judged). A client that got nothing yet gets 503 (in strict mode it never has); one whose
+        answer was on its way has it cut."""
+        if self.done:  # over, or waiting for its verdict (which the stop still gives)
+            return
+        self.seen.unjudged = f"its answer was not whole {grace:g} s after the stop began: cut"
+        self.seen.cut_at_stop = True
+        self._reader = None
+        if self.seen.status and not self.proxy.strict:  # part of the answer may be out
+            self._finish(cut=True)
+            return
+        self._kept = []
+        self._head = b""
+        text = f"rooms-kit proxy: stopping; the upstream did not answer within {grace:g} s"
+        self._pending = [_answer(503, envelope(503, "proxyStopping", text), close=True)]
+        self._finish(cut=False, answered=True)
 
     def _fail_early(self, status: int, check: str, title: str, text: str) -> None:
         """No answer came: the proxy answers in the envelope."""

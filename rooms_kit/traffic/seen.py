@@ -27,6 +27,7 @@ class Seen:
     latency_ms: float = 0.0
     problem: ContractFailure | None = None  # a bound broken or no answer, found by the proxy itself
     unjudged: str = ""  # why the proxy did not keep the answer to judge it (its own bound)
+    cut_at_stop: bool = False  # unjudged because the stop's grace ran out before the answer did
     _reading: tuple[Any, bool] | str | None = field(default=None, repr=False, compare=False)
     _for_rules: bool | None = field(default=None, repr=False, compare=False)
 

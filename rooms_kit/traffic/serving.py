@@ -23,6 +23,7 @@ from rooms_kit.reference_server.serving import bind
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import Judge, Limits, check_base_url
 from rooms_kit.traffic.inputs import InputRules
+from rooms_kit.traffic.inspections import ABANDON_SECONDS
 from rooms_kit.traffic.lifecycle import Lifecycle
 from rooms_kit.traffic.monitor import Monitor, Rules
 from rooms_kit.traffic.proxy import Proxy
@@ -52,11 +53,29 @@ class Assembled:
     recorder: Recorder | None
     aliases: Aliases
 
-    def close(self) -> None:
-        """Judge (and record) every exchange still waiting, then close the recording (also
-        when a second interrupt cuts the judging short: what was recorded stays readable)."""
+    def close(self, err: TextIO | None = None) -> None:
+        """Judge (and record) every exchange still waiting, then close the recording. A second
+        interrupt cuts the judging short: the exchange being judged is finished, those behind it
+        are dropped (said on ``err``), and the recording is closed after the worker has ended,
+        so what it holds stays readable and nothing is written after the process's end."""
+        inspections = self.proxy.inspections
         try:
-            self.proxy.inspections.close()
+            inspections.close()
+        except KeyboardInterrupt:
+            ended = inspections.abandon(ABANDON_SECONDS)
+            if inspections.dropped:
+                print(
+                    f"rooms-kit proxy: interrupted again: {inspections.dropped} exchange(s) "
+                    "still waiting to be judged were dropped, neither judged nor recorded",
+                    file=err or sys.stderr,
+                )
+            if not ended:
+                print(
+                    "rooms-kit proxy: interrupted again: the exchange being judged was left "
+                    f"unfinished after {ABANDON_SECONDS:g} s",
+                    file=err or sys.stderr,
+                )
+            raise
         finally:
             if self.recorder is not None:
                 self.recorder.close()
@@ -145,7 +164,7 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
         )
         asyncio.run(_serve_until_signal(app, sock))
     finally:
-        parts.close()
+        parts.close(err)
     out.write(verdict(monitor.results, monitor.exchanges) + "\n")
     out.flush()
     if recorder is not None:
@@ -161,12 +180,8 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     if settings.report_dir is not None:
         write_reports(settings.report_dir, monitor.results, monitor.exchanges, aliases)
         print(f"rooms-kit proxy: reports in {settings.report_dir}", file=err)
-    if monitor.unjudged:
-        print(
-            f"rooms-kit proxy: {monitor.unjudged} exchange(s) went through neither checked nor "
-            "recorded, past --max-held-bytes (each said above)",
-            file=err,
-        )
+    for line in unjudged_lines(monitor.unjudged, monitor.cut_at_stop):
+        print(line, file=err)
     defects = monitor.defects + app.inspections.defects
     if defects:
         print(
@@ -177,3 +192,20 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     if (recorder is not None and recorder.failure is not None) or defects:
         return 2
     return 1 if monitor.violations else 0
+
+
+def unjudged_lines(past_budget: int, cut_at_stop: int) -> list[str]:
+    """What the stop says about exchanges that went through without being judged, by cause."""
+    lines = []
+    if past_budget:
+        lines.append(
+            f"rooms-kit proxy: {past_budget} exchange(s) went through neither checked nor "
+            "recorded, past --max-held-bytes (each said above)"
+        )
+    if cut_at_stop:
+        lines.append(
+            f"rooms-kit proxy: {cut_at_stop} exchange(s) had no whole answer when the "
+            f"stop's {GRACEFUL_SHUTDOWN_SECONDS} s ran out: cut, neither checked nor recorded "
+            "(each said above)"
+        )
+    return lines

@@ -14,9 +14,10 @@ import math
 import random
 from typing import Any
 
+import orjson
 import pytest
 
-from rooms_kit.contract.bounded import read_json
+from rooms_kit.contract.bounded import json_problem, read_json
 from rooms_kit.contract.checks import (
     MAX_MESSAGE_CHARS,
     CheckContext,
@@ -91,6 +92,62 @@ def _same(a: Any, b: Any) -> bool:
 def test_read_json_refuses_what_the_checks_refused(body: bytes) -> None:
     with pytest.raises(ValueError):
         read_json(body)
+
+
+def _nested(depth: int, inner: bytes = b"1") -> bytes:
+    """Alternating objects and arrays, ``depth`` levels deep around ``inner``."""
+    body = inner
+    for level in range(depth):
+        body = b'{"k": %s}' % body if level % 2 else b"[%s]" % body
+    return body
+
+
+DEPTHS = [
+    _nested(512),
+    _nested(513),
+    _nested(512, b"[]"),  # an empty container is a level too
+    _nested(1024),  # past the checks' bound, within orjson's own
+    _nested(1100),  # past orjson's too: json_problem says it
+    b'["' + b"[" * 2000 + b'"]',  # brackets in a string nest nothing
+    b'"' + b"{" * 2000 + b'"',  # nor at the top level
+    b"[" + b"[]," * 600 + b"[]]",  # wide, not deep
+    b'[{"a": "\\\\"}, ' + _nested(513) + b"]",  # an escaped backslash ends no string early
+]
+
+
+@pytest.mark.parametrize("body", DEPTHS, ids=range(len(DEPTHS)))
+def test_read_json_measures_depth_as_json_problem_does(body: bytes) -> None:
+    """orjson reads first now and the depth is measured on its values (no long regular
+    expression holding the interpreter lock); the verdict and its wording are json_problem's."""
+    problem = json_problem(body)
+    if problem is None:
+        value, by_orjson = read_json(body)
+        assert by_orjson
+        assert value == orjson.loads(body)  # json itself may run out of stack under pytest
+    else:
+        with pytest.raises(ValueError) as refused:
+            read_json(body)
+        assert str(refused.value) == problem == "JSON nested deeper than 512 levels"
+
+
+@pytest.mark.parametrize(
+    ("body", "quick"),
+    [
+        (b'{"id": "9223372036854775807", "n": 9999999999999999999}', True),  # 19 digits fit
+        (b'{"n": 18446744073709551615, "m": -9223372036854775808}', False),  # fit, but 20 / -19
+        (b'{"n": 18446744073709551616}', False),  # past 64 bits: orjson makes it a float
+        (b'{"n": -9223372036854775809}', False),  # below: the same
+        (b'{"n": [-999999999999999999, 9999999999999999999]}', True),  # -18 and 19 digits
+        (b'{"s": "x-1234567890123456789y"}', False),  # a run in a string costs the same
+        (b'{"n": 1234567890.1234567890123}', True),  # the point breaks the run
+        (b'{"n": 1e-1234567890123456789}', False),
+    ],
+)
+def test_a_run_that_may_not_fit_64_bits_takes_json(body: bytes, quick: bool | None) -> None:
+    value, by_orjson = read_json(body)
+    if quick is not None:
+        assert by_orjson is quick
+    assert _same(value, _python_json(body))
 
 
 def _reference_int64(
@@ -222,3 +279,17 @@ def test_the_int64_plans_do_not_grow_with_the_exchanges(ctx: CheckContext) -> No
 
     first = plans_after_one()
     assert [plans_after_one() for _ in range(20)] == [first] * 20
+
+
+def test_integers_near_the_64_bit_edges_read_as_json_reads_them() -> None:
+    """A differential walk over the edges where orjson turns an integer into a float."""
+    edges = [2**63, 2**64, 10**18, 10**19, 10**20]
+    numbers = [
+        sign * (edge + offset) for edge in edges for offset in range(-3, 4) for sign in (1, -1)
+    ]
+    rng = random.Random(7)
+    numbers += [rng.randrange(-(2**66), 2**66) for _ in range(500)]
+    for number in numbers:
+        body = b'{"n": %d}' % number
+        value, _ = read_json(body)
+        assert _same(value, _python_json(body)), body

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.traffic import serving
 from rooms_kit.traffic.inspections import Inspections
 from rooms_kit.traffic.seen import Seen
 from rooms_kit.traffic.serving import ProxySettings, assemble
@@ -268,9 +269,12 @@ def test_the_proxy_still_serves_and_judges_after_big_answers(strict: bool) -> No
 def test_a_second_interrupt_leaves_the_recording_closed_and_the_worker_quiet(
     tmp_path: Path,
 ) -> None:
-    # Ctrl-C during the last judging (the stop's ``Assembled.close``) closes the recording while
-    # the worker still judges: its next line went to a closed recorder (AssertionError, said
-    # as a defect of rooms-kit; with gzip, possibly bytes after the file's end)
+    # Ctrl-C during the last judging (the stop's ``Assembled.close``) closed the recording while
+    # the worker still judged: its next line went to a closed recorder (AssertionError, said
+    # as a defect of rooms-kit; with gzip, possibly bytes after the file's end), and the worker
+    # (a daemon thread) could still be writing as the interpreter ended. Now the exchange being
+    # judged is finished and recorded, the one waiting behind it dropped and said, and the
+    # worker has ended before the recording closes.
     record = tmp_path / "traffic.ndjson.gz"
     settings = ProxySettings(upstream="http://127.0.0.1:9", record=record)
     err = io.StringIO()
@@ -283,17 +287,54 @@ def test_a_second_interrupt_leaves_the_recording_closed_and_the_worker_quiet(
     assert inspections.drain(HOLD_LIMIT)
     inspections.submit(_seen(2, 10))
     assert held.started.wait(HOLD_LIMIT)
+    inspections.submit(_seen(3, 10))  # waits behind 2
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    inspections.close = interrupted  # type: ignore[method-assign]
+    releasing = threading.Timer(0.2, held.release.set)  # 2 ends while the stop waits for it
+    releasing.start()
+    with pytest.raises(KeyboardInterrupt):
+        parts.close(err)
+    releasing.join()
+    assert inspections._worker is None  # ended, not left running into the interpreter's end
+    assert (inspections.judged, inspections.dropped, inspections.defects) == (2, 1, 0)
+    assert parts.monitor.defects == 0
+    assert err.getvalue() == (
+        "rooms-kit proxy: interrupted again: 1 exchange(s) still waiting to be judged were "
+        "dropped, neither judged nor recorded\n"
+    )
+    with gzip.open(record, "rt") as lines:
+        assert [json.loads(line)["n"] for line in lines] == [1, 2]
+    assert parts.recorder is not None and parts.recorder.failure is None
+    assert inspections.drain(0)  # nothing counted as waiting any more
+    assert inspections._bytes == 0
+
+
+def test_a_second_interrupt_does_not_wait_forever_for_the_judging(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(serving, "ABANDON_SECONDS", 0.1)
+    err = io.StringIO()
+    parts = assemble(ProxySettings(upstream="http://127.0.0.1:9"), io.StringIO(), judge(), err=err)
+    inspections = parts.proxy.inspections
+    held = Held(hold=1)
+    inspections._inspect = held
+    inspections.inline_bytes = 0
+    inspections.submit(_seen(1, 10))
+    assert held.started.wait(HOLD_LIMIT)
 
     def interrupted() -> None:
         raise KeyboardInterrupt
 
     inspections.close = interrupted  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
-        parts.close()
+        parts.close(err)  # still judging 1: said, not waited for
+    assert err.getvalue() == (
+        "rooms-kit proxy: interrupted again: the exchange being judged was left unfinished "
+        "after 0.1 s\n"
+    )
     held.release.set()
     assert inspections.drain(HOLD_LIMIT)
-    assert (inspections.judged, inspections.defects, parts.monitor.defects) == (2, 0, 0)
-    assert err.getvalue() == ""
-    with gzip.open(record, "rt") as lines:
-        assert [json.loads(line)["n"] for line in lines] == [1]
-    assert parts.recorder is not None and parts.recorder.failure is None
+    assert (inspections.judged, inspections.dropped) == (1, 0)
