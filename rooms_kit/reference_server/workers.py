@@ -32,13 +32,12 @@ import logging
 import math
 import multiprocessing
 import os
-import queue
 import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, cast
 
@@ -122,10 +121,28 @@ def _beat_on_loop(beats: Any, slot: int) -> None:
     beat()
 
 
+REPORT_DETAIL_BYTES = 2000
+"""A worker's report stays far below ``PIPE_BUF`` (4096 bytes on Linux) once pickled."""
+
+
+def _report(reports: Connection, message: tuple[str, int, int, Any]) -> None:
+    """Send one report (``ready`` or ``failed``) to the parent in a single write of less than
+    ``PIPE_BUF`` bytes, which the kernel keeps whole among the other workers' and which takes
+    no lock. A ``multiprocessing.Queue`` took a lock shared by every process around each write:
+    a worker stopped or killed while holding it (just after its ready message had reached the
+    parent, as the supervisor kills a worker found hung) kept every later worker's report from
+    arriving (replacements served but were never logged as started) and each later worker's
+    exit waiting for the lock until it was killed."""
+    kind, slot, pid, detail = message
+    if isinstance(detail, str):  # an error message: cut (whole characters) to the bound
+        detail = detail.encode()[:REPORT_DETAIL_BYTES].decode(errors="ignore")
+    reports.send((kind, slot, pid, detail))
+
+
 def _worker_main(
     sock: socket.socket,
     settings: WorkerSettings,
-    ready: Any,
+    ready: Connection,
     slot: int,
     parent: int,
     beats: Any,
@@ -139,14 +156,14 @@ def _worker_main(
     try:
         app = serving.build_app(settings.app_options)
     except KitError as exc:
-        ready.put(("failed", slot, os.getpid(), str(exc)))
+        _report(ready, ("failed", slot, os.getpid(), str(exc)))
         raise SystemExit(2) from None
 
     def serving_now() -> None:
         # Ready once the server accepts and handles SIGTERM, and from then on beating, so the
         # supervisor's two bounds (start, then hang) leave no gap between them.
         _beat_on_loop(beats, slot)
-        ready.put(("ready", slot, os.getpid(), app.development_mode))
+        _report(ready, ("ready", slot, os.getpid(), app.development_mode))
 
     try:
         serving.run_server(app, sock, settings.server_options, serving_now, in_worker=True)
@@ -172,7 +189,7 @@ class Supervisor:
         self._count = len(sockets)
         self._settings = settings
         self._event = event
-        self._ready: Any = self._context.Queue()
+        self._reports, self._report_writer = self._context.Pipe(duplex=False)
         self._beats: Any = self._context.RawArray("d", self._count)
         self._launched = [math.inf] * self._count
         self._watching_since = self._last_watch = time.monotonic()
@@ -190,7 +207,7 @@ class Supervisor:
             args=(
                 self._sockets[slot],
                 self._settings,
-                self._ready,
+                self._report_writer,
                 slot,
                 os.getpid(),
                 self._beats,
@@ -250,10 +267,10 @@ class Supervisor:
         )
 
     def _take(self, timeout: float) -> tuple[str, int, int, Any] | None:
-        try:
-            return cast(tuple[str, int, int, Any], self._ready.get(timeout=timeout))
-        except queue.Empty:
+        """The next report of a worker, waiting at most ``timeout`` s; None if none came."""
+        if self._reports.closed or not self._reports.poll(timeout):
             return None
+        return cast(tuple[str, int, int, Any], self._reports.recv())
 
     def signals_handled(self) -> contextlib.AbstractContextManager[None]:
         """SIGTERM and SIGINT ask for a stop (``start`` and ``supervise`` act on it) instead of
@@ -324,10 +341,10 @@ class Supervisor:
 
     def _log_ready(self) -> None:
         while True:
-            try:
-                kind, slot, pid, detail = self._ready.get_nowait()
-            except queue.Empty:
+            message = self._take(0)
+            if message is None:
                 return
+            kind, slot, pid, detail = message
             if kind == "ready":
                 self._ready_pids.add(pid)
                 self._failed_starts = 0
@@ -394,8 +411,8 @@ class Supervisor:
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signal.SIGKILL)
                 process.join()
-        self._ready.close()
-        self._ready.join_thread()
+        self._reports.close()
+        self._report_writer.close()
 
     def _signal_live(self, sig: signal.Signals) -> None:
         for process in self._workers.values():

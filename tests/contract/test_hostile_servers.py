@@ -40,14 +40,14 @@ def _ours() -> list[str]:
     return sorted(t.name for t in threading.enumerate() if not t.name.startswith("AnyIO worker"))
 
 
-def _deterministic_phases(url: str) -> Results:
+def _deterministic_phases(url: str, request_timeout: float = 1.0) -> Results:
     """The negative requests and the scenarios (between them they call every operation) over real
-    HTTP, with a 1 s request timeout and the tests' deadline."""
+    HTTP, with a 1 s request timeout (unless told) and the tests' deadline."""
     return run_suite(
         Target.url(url),
         TOKENS,
         phases=("negative", "scenarios"),
-        limits=Limits(request_timeout=1.0),
+        limits=Limits(request_timeout=request_timeout),
         max_time=MAX_TIME,
     )
 
@@ -129,14 +129,15 @@ def test_compression_bomb_stays_in_bounded_memory() -> None:
 
 
 def test_slow_but_valid_server_is_conformant() -> None:
-    """Answers that take most of the request timeout are not a failure; the report shows them."""
-    with HostileServer(slow_but_valid(0.6), "dismiss") as url:
-        results = _deterministic_phases(url)
+    """Answers that take most of the request timeout are not a failure; the report shows them.
+    (0.6 s of a 1 s timeout left 0.4 s, for every request of the run, to a loaded machine.)"""
+    with HostileServer(slow_but_valid(1.5), "dismiss") as url:
+        results = _deterministic_phases(url, request_timeout=2.5)
     text = render_text(results)
     assert results.exit_status == 0, text
     assert "CONFORMANT: " in text
     dismiss = next(line for line in text.splitlines() if line.startswith("dismiss ")).split()
-    assert int(dismiss[2]) >= 600, dismiss  # p50 in ms: every dismiss took 0.6 s
+    assert int(dismiss[2]) >= 1500, dismiss  # p50 in ms: every dismiss took 1.5 s
     assert "dismiss (" in text.split("slowest request per operation:", 1)[1]
 
 

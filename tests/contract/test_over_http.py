@@ -47,15 +47,13 @@ def test_contract_command_against_reference_writes_reports(
     assert (tmp_path / "report.txt").read_text(encoding="utf-8") == out
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_server_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
-    status = main(["contract", "--url", url, "--token", "a", "--token", "b", "--profile", "smoke"])
+    with socket.socket() as taken:  # bound, never listening: refused for as long as it is held
+        taken.bind(("127.0.0.1", 0))  # (a port freed again could be taken by another server)
+        url = f"http://127.0.0.1:{taken.getsockname()[1]}"
+        status = main(
+            ["contract", "--url", url, "--token", "a", "--token", "b", "--profile", "smoke"]
+        )
     assert status == 2
     err = capsys.readouterr().err
     assert f"cannot reach {url}: cannot connect to 127.0.0.1:" in err

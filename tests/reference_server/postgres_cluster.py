@@ -31,6 +31,8 @@ BINARY_DIRS = (
 START_SECONDS = 60
 STOP_SECONDS = 60
 """Guards against a hang; a healthy cluster starts and stops in about a second."""
+PORT_ATTEMPTS = 3
+"""Ports tried by a first start: the one picked may be taken by the time the server binds it."""
 
 
 class ClusterError(RuntimeError):
@@ -111,7 +113,21 @@ class Cluster:
             "UTF8",
             "--no-sync",
         )
-        self.launch()
+        self._launch_on_a_free_port()
+
+    def _launch_on_a_free_port(self) -> None:
+        """``launch``, on another free port if the one picked was taken meanwhile (it was free
+        when picked, seconds before the server binds it: another process may have bound it, or
+        used it for a connection of its own, in between)."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self.launch()
+                return
+            except ClusterError as error:
+                if attempt == PORT_ATTEMPTS or "Address already in use" not in str(error):
+                    raise
+                self.log.unlink(missing_ok=True)  # the next attempt's log alone
+                self.port = _free_port()
 
     def launch(self) -> None:
         """Start the server on the existing data folder (again, after ``halt``)."""
@@ -165,7 +181,7 @@ class Cluster:
             "--no-sync",
         )  # fmt: skip
         try:
-            copy.launch()
+            copy._launch_on_a_free_port()
         except BaseException:
             copy.stop()
             raise

@@ -224,10 +224,10 @@ def test_an_answer_before_the_body_closes_the_connection_politely(server: Server
 def test_slow_headers_get_408(server: ServerProcess) -> None:
     """R-limits-3"""
     before = len(server.lines)
+    started = time.monotonic()  # before the connection, whose opening starts the server's timer
     with connect(server.port) as sock:
         client = "{}:{}".format(*sock.getsockname())
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        started = time.monotonic()
         answer = read_answer(sock)
     assert answer.status == 408
     assert answer.error() == {
@@ -247,17 +247,19 @@ def test_on_a_kept_alive_connection_the_header_deadline_counts_from_the_last_ans
 ) -> None:
     """R-limits-3. The header timer is armed once and re-armed lazily: a wait that began after
     it was set (here, 0.6 s into the connection) still gets its whole second."""
+    opened = time.monotonic()  # the first timer: due 1 s after this; the right one: 1.6 s at least
     with connect(server.port) as sock:
         time.sleep(0.6)
         sock.sendall(request("GET", "/healthz", token=None).replace(b"close", b"keep-alive"))
         assert read_answer(sock).status == 200
-        answered = time.monotonic()
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         answer = read_answer(sock)
-        waited = time.monotonic() - answered
+        waited = time.monotonic() - opened
     assert answer.status == 408
     assert answer.error()["message"] == "The request headers did not arrive within 1 seconds"
-    assert 0.8 < waited < 20  # not at the first timer, 0.4 s after the answer
+    # not at the first timer (0.4 s after the answer): counted from before the connection, not
+    # from when the answer reached this process (which a loaded machine delays by any amount)
+    assert 1.5 < waited < 20
     assert_healthy(server)
 
 
@@ -309,19 +311,22 @@ def test_a_client_that_never_reads_its_answers_is_dropped(server: ServerProcess)
     assert_healthy(server)
 
 
-def test_a_flood_of_malformed_requests_writes_a_bounded_log(server: ServerProcess) -> None:
-    """R-limits-3"""
-    before = len(server.lines)
-    for _ in range(300):
-        answer = exchange(server.port, b"NOT HTTP\r\n\r\n")
-        assert answer.status == 400
-    assert_healthy(server)
-    added = [line for line in server.lines[before:] if "Invalid HTTP request" in line]
-    assert 1 <= len(added) <= 10
-    assert "rate_limited" in added[-1]
-    lines = access_lines(server, before, 300)
-    refusals = [line for line in lines if (line["method"], line["status"]) == (None, 400)]
-    assert len(refusals) >= 300  # one access line per answer, as for every request
+def test_a_flood_of_malformed_requests_writes_a_bounded_log(tmp_path: Path) -> None:
+    """R-limits-3. A server of its own: the module's server has logged malformed requests of
+    the catalogue in a rate-limit window that, on a quick run, could still be open here and
+    end in the middle of the flood (letting a second burst of lines through)."""
+    with ServerProcess("--dev-tokens", "--database", ":memory:", cwd=tmp_path) as server:
+        for _ in range(300):
+            answer = exchange(server.port, b"NOT HTTP\r\n\r\n")
+            assert answer.status == 400
+        assert_healthy(server)
+        added = [line for line in server.lines if "Invalid HTTP request" in line]
+        assert 1 <= len(added) <= 10
+        assert "rate_limited" in added[-1]
+        lines = access_lines(server, 0, 300)
+        refusals = [line for line in lines if (line["method"], line["status"]) == (None, 400)]
+        assert len(refusals) >= 300  # one access line per answer, as for every request
+        assert server.terminate() == 0
 
 
 def test_beyond_the_connection_cap_503_with_retry_after(tmp_path: Path) -> None:
@@ -331,8 +336,10 @@ def test_beyond_the_connection_cap_503_with_retry_after(tmp_path: Path) -> None:
         busy = [connect(small.port) for _ in range(3)]
         try:
             for sock in busy:  # a body is promised and never sent: the request stays open
-                sock.sendall(create(b"").replace(b"Content-Length: 0", b"Content-Length: 10"))
-            time.sleep(0.5)
+                promise = b"Content-Length: 10\r\nExpect: 100-continue"
+                sock.sendall(create(b"").replace(b"Content-Length: 0", promise))
+            for sock in busy:  # the go-ahead: the server holds this request (no fixed pause)
+                assert read_answer(sock).status == 100
             refused = exchange(small.port, request("GET", "/healthz", token=None))
         finally:
             for sock in busy:
@@ -340,9 +347,11 @@ def test_beyond_the_connection_cap_503_with_retry_after(tmp_path: Path) -> None:
         assert refused.status == 503
         assert refused.headers["retry-after"] == "1"
         assert refused.error()["reason"] == "backendError"
-        refusals = [line for line in access_lines(small, 0, 4) if line["method"] is None]
+        lines = access_lines(small, 0, 4)  # the refusal, and the busy requests' ends
+        refusals = [line for line in lines if line["method"] is None]
         assert [line["status"] for line in refusals] == [503]
-        time.sleep(0.5)
+        ended = [line for line in lines if line["method"] == "POST"]
+        assert len(ended) == 3  # their connections have left the count (no fixed pause)
         again = exchange(small.port, request("GET", "/healthz", token=None))
         assert again.status == 200
         assert small.terminate() == 0

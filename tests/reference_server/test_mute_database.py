@@ -298,6 +298,20 @@ def test_a_signal_while_serve_waits_for_a_mute_database_stops_it_cleanly(
     assert json.loads(text.splitlines()[-1])["event"] == "stopped", text
 
 
+PAUSED_BOUND = 1.0
+"""The statement bound of the tests that pause a thread between an answer and the end of its
+bound: long enough for a statement on a loaded machine (0.2 s was not always), short enough to
+wait for."""
+
+
+def _until_expired(watch: postgres_watch.StatementWatch) -> None:
+    """The pause: until the watch's timer has fired (a fixed sleep raced the timer's thread)."""
+    deadline = time.monotonic() + GUARD_SECONDS
+    while not watch.expired:
+        assert time.monotonic() < deadline, "the statement bound never fired"
+        time.sleep(0.01)
+
+
 def test_an_answer_that_arrives_as_the_bound_passes_leaves_no_cut_connection_in_the_pool(
     relay: tuple[MuteRelay, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -305,13 +319,13 @@ def test_an_answer_that_arrives_as_the_bound_passes_leaves_no_cut_connection_in_
     descheduled there, simulated by a pause): the read still succeeds, but its socket is shut
     down while libpq believes it healthy. Before, the pool handed that connection to the next,
     unrelated caller, whose read then failed with 'server closed the connection unexpectedly'."""
-    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 0.2)
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", PAUSED_BOUND)
 
     class PausedAfterTheAnswer(postgres_watch.StatementWatch):
         def run(self, function: Callable[..., Any], *args: Any) -> Any:
             with self.bounded():
                 result = function(*args)
-                time.sleep(0.6)  # the bound passes after the answer came
+                _until_expired(self)  # the bound passes after the answer came
                 return result
 
     _, direct = relay
@@ -363,14 +377,14 @@ def test_a_write_cut_before_its_commit_fails_plainly_and_keeps_nothing(
     """The same late timer under a write's statement: the connection is closed before COMMIT
     is ever sent, so the write fails as a plain timeout (not 'may have been applied') and
     nothing is stored."""
-    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", 0.2)
+    monkeypatch.setattr(postgres_watch, "THREAD_STATEMENT_SECONDS", PAUSED_BOUND)
 
     class PausedAfterTheAnswer(postgres_watch.StatementWatch):
         def run(self, function: Callable[..., Any], *args: Any) -> Any:
             with self.bounded():
                 result = function(*args)
                 if function is not self.connection.commit:
-                    time.sleep(0.6)  # the bound passes after the statement's answer came
+                    _until_expired(self)  # the bound passes after the statement's answer came
                 return result
 
     _, direct = relay
@@ -381,7 +395,7 @@ def test_a_write_cut_before_its_commit_fails_plainly_and_keeps_nothing(
             error = outcome(lambda: store.add_token_digest("f" * 64, "carol"))
         assert isinstance(error, ThreadStatementTimeout), error
         assert str(error) == (
-            f"{store.path}: PostgreSQL did not answer within 0.2 s (the connection was closed)"
+            f"{store.path}: PostgreSQL did not answer within 1 s (the connection was closed)"
         )
         assert store.player_for_token_digest("f" * 64) is None
     finally:

@@ -81,6 +81,9 @@ def test_a_caller_waits_for_a_connection_no_longer_than_the_pool_wait(
         held = await pool.take()
         with pytest.raises(LoopPoolTimeout, match="all 1 busy"):
             await pool.rows(PID, ())
+        # the next caller's wait must outlast this test's pause, however long a loaded machine
+        # stalls the loop (0.2 s left 0.15 s between the hand-over and the waiter's timeout)
+        monkeypatch.setattr(postgres_loop, "POOL_WAIT_SECONDS", HANG_SECONDS)
         later = asyncio.ensure_future(pool.rows(PID, ()))
         await asyncio.sleep(0.05)
         pool.give_back(held)  # handed straight to the caller waiting now

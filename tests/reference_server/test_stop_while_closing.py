@@ -31,15 +31,19 @@ def say(line):  # one write with its newline: two workers print at the same mome
 
 def slow_close(self):
     say('{"event": "test_closing", "pid": %d}' % os.getpid())
-    time.sleep(2)
+    deadline = time.monotonic() + 60  # only a guard against a test that never signals
+    while not os.path.exists("signalled") and time.monotonic() < deadline:
+        time.sleep(0.05)
     original(self)
     say('{"event": "test_closed"}')
 
 app_module.ReferenceApp.close = slow_close
 """
-"""A ``sitecustomize`` that gives ``serve`` (and each of its spawned workers) a close that takes
-two seconds (standing for a slow database) and says when it starts and when it has ended (print
-wrote the line and its newline apart, and two workers' lines ran together in the log)."""
+"""A ``sitecustomize`` that gives ``serve`` (and each of its spawned workers) a close that lasts
+until the test has sent its second signal (standing for a slow database: a fixed two seconds
+could pass before a loaded machine let the test send it) and says when it starts and when it has
+ended (print wrote the line and its newline apart, and two workers' lines ran together in the
+log)."""
 
 
 def _wait_for(log: Path, event: str, process: subprocess.Popen[bytes]) -> None:
@@ -75,6 +79,7 @@ def test_a_second_signal_while_serve_closes_the_database_lets_the_close_finish(
             if "test_closing" in line
         )  # fmt: skip
         os.kill(closing, sig)
+        (tmp_path / "signalled").touch()  # the close may end now: the signal came during it
         status = process.wait(timeout=GUARD_SECONDS)  # a guard against a hang only
     text = log.read_text()
     assert status == 0, text

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import signal
@@ -335,10 +336,13 @@ def test_each_worker_listens_on_its_own_socket_and_new_connections_spread(
 ) -> None:
     """One socket shared by the workers let one of them take nearly every connection; each
     worker now has a socket of its own on the one port, and 32 connections held open at once
-    end up on both workers (all on one: a chance of 2^-31 with the kernel's hash)."""
+    end up on both workers (all on one: a chance of 2^-31 with the kernel's hash). The idle
+    connections are kept far longer than the test runs (the default 5 s could pass on a loaded
+    machine before the last is counted, closing the first ones)."""
     with ServerProcess(
-        "--database", str(tmp_path / "rooms.db"), "--workers", "2", "--dev-tokens", cwd=tmp_path
-    ) as server:
+        "--database", str(tmp_path / "rooms.db"), "--workers", "2", "--dev-tokens",
+        "--keep-alive-timeout", "600", cwd=tmp_path,
+    ) as server:  # fmt: skip
         port = int(server.base_url.rsplit(":", 1)[1])
         clients = [httpx.Client(base_url=server.base_url) for _ in range(32)]
         try:
@@ -649,7 +653,11 @@ def test_a_hung_worker_is_killed_and_replaced(
     loop) held its slot's socket, so the connections the kernel gave it waited forever. The
     supervisor now kills it once its loop has been silent for HANG_SECONDS (shortened here),
     logs ``worker_hung`` and replaces it; a connection queued for that slot meanwhile is
-    answered by the replacement."""
+    answered by the replacement. The stop comes right after the worker's ready report: the
+    reports went through a ``multiprocessing.Queue``, whose write lock the stopped worker could
+    still hold, so the replacement's report never came (this test failed about 1 run in 2 under
+    load: no ``worker_started`` within 120 s, then a 40 s stop); they now go through a pipe
+    whose single writes take no lock."""
     from rooms_kit.reference_server import workers  # noqa: PLC0415
     from rooms_kit.reference_server.serving import bind_workers  # noqa: PLC0415
 
@@ -689,6 +697,23 @@ def test_a_hung_worker_is_killed_and_replaced(
     assert [(e["worker"], e["pid"]) for e in hung] == [(0, victim)]
     exited = [e for e in events if e.get("event") == "worker_exited"]
     assert [(e["pid"], e["exitcode"]) for e in exited] == [(victim, -signal.SIGKILL)]
+
+
+def test_a_worker_report_is_one_write_the_pipe_keeps_whole() -> None:
+    """Workers share one pipe for their reports, without a lock: each report must be one write
+    of less than PIPE_BUF bytes (which the kernel never interleaves with another), however long
+    the error message it carries."""
+    import pickle  # noqa: PLC0415
+    import select  # noqa: PLC0415
+
+    from rooms_kit.reference_server import workers  # noqa: PLC0415
+
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    with reader, writer:
+        workers._report(writer, ("failed", 3, 42, "é" * 100_000))
+        raw = reader.recv_bytes()
+    assert len(raw) < select.PIPE_BUF
+    assert pickle.loads(raw) == ("failed", 3, 42, "é" * (workers.REPORT_DETAIL_BYTES // 2))
 
 
 def test_a_replacement_that_never_starts_is_killed(

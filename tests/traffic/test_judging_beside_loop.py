@@ -15,6 +15,7 @@ import io
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -293,7 +294,16 @@ def test_a_second_interrupt_leaves_the_recording_closed_and_the_worker_quiet(
         raise KeyboardInterrupt
 
     inspections.close = interrupted  # type: ignore[method-assign]
-    releasing = threading.Timer(0.2, held.release.set)  # 2 ends while the stop waits for it
+
+    def release_once_3_is_dropped() -> None:
+        # 2 ends while the stop waits for it: once the stop has dropped 3 (a fixed 0.2 s let
+        # 2 end first on a loaded machine, and the worker then judged 3 as well)
+        deadline = time.monotonic() + HOLD_LIMIT
+        while not inspections.dropped and time.monotonic() < deadline:
+            time.sleep(0.01)
+        held.release.set()
+
+    releasing = threading.Thread(target=release_once_3_is_dropped)
     releasing.start()
     with pytest.raises(KeyboardInterrupt):
         parts.close(err)
