@@ -22,6 +22,7 @@ import json
 import os
 import ssl
 import struct
+import sys
 import termios
 import time
 from http import HTTPStatus
@@ -133,6 +134,7 @@ class Proxy:
         parts = urlsplit(upstream.rstrip("/"))
         self.upstream = upstream.rstrip("/")
         self.inspections = Inspections(inspect, err=err)
+        self.err = err
         self.aliases = aliases
         self.strict = strict
         self.limits = limits or Limits()
@@ -252,6 +254,7 @@ class Forwarding:
         self.begun = time.monotonic()
         self.deadline = self.begun + proxy.limits.seconds
         self.paused_at = 0.0  # since when the client has not been reading (0: it reads)
+        self._abandoned = False  # strict: the stop answered 503 before the verdict came
         self.target = request.target  # already in origin form (front.origin_form)
         self.seen = self._seen(request.target)
 
@@ -467,7 +470,9 @@ class Forwarding:
         as neither checked nor recorded (the upstream's answer is not whole, so it is not
         judged). A client that got nothing yet gets 503 (in strict mode it never has); one whose
         answer was on its way has it cut."""
-        if self.done:  # over, or waiting for its verdict (which the stop still gives)
+        if self.done:  # over, or (strict mode) whole and waiting for its verdict
+            if self.proxy.strict and self.proxy.in_flight.get(self.client) is self:
+                self._unchecked_at_stop(grace)
             return
         self.seen.unjudged = f"its answer was not whole {grace:g} s after the stop began: cut"
         self.seen.cut_at_stop = True
@@ -480,6 +485,25 @@ class Forwarding:
         text = f"rooms-kit proxy: stopping; the upstream did not answer within {grace:g} s"
         self._pending = [_answer(503, envelope(503, "proxyStopping", text), close=True)]
         self._finish(cut=False, answered=True)
+
+    def _unchecked_at_stop(self, grace: float) -> None:
+        """Strict mode: the answer came whole but its verdict did not within the stop's grace.
+        It may not go out unjudged, so the client gets 503; the judging goes on (the stop's end
+        waits for it), and the exchange is judged and recorded as any other."""
+        self._abandoned = True  # the verdict, when it comes, finds nobody to answer
+        text = (
+            f"rooms-kit proxy (strict): stopping; the answer was not checked within {grace:g} s, "
+            "so it is not sent"
+        )
+        self.client.write(_answer(503, envelope(503, "proxyStopping", text), close=True))
+        print(
+            f"rooms-kit proxy: exchange {self.seen.number} ({self.seen.method} "
+            f"{self.proxy.aliases.scrub(self.seen.target)}): its verdict was not ready {grace:g} s "
+            "after the stop began: its client got 503 (the exchange is still judged and recorded)",
+            file=self.proxy.err or sys.stderr,
+            flush=True,
+        )
+        self._release(close=True)
 
     def _fail_early(self, status: int, check: str, title: str, text: str) -> None:
         """No answer came: the proxy answers in the envelope."""
@@ -512,6 +536,8 @@ class Forwarding:
             self._kept = []
 
             def verdict(failures: list[ContractFailure]) -> None:
+                if self._abandoned:  # answered 503 by the stop meanwhile
+                    return
                 if failures:
                     out = self._refusal(failures, close)
                 elif cut:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 from rooms_kit.traffic.serving import unjudged_lines
 from tests.traffic.hostile import hostile
 from tests.traffic.support import LoopbackServer, proxy_in_front_of
+from tests.traffic.test_judging_beside_loop import Held
 
 WAIT = 10.0  # far above every bound here: only a hang would reach it
 GET = b"GET /games/v1/rooms/%s HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t-1234\r\n\r\n"
@@ -131,3 +133,44 @@ def test_the_closing_summary_says_each_cause_apart() -> None:
         "rooms-kit proxy: 3 exchange(s) had no whole answer when the stop's 30 s ran out: cut, "
         "neither checked nor recorded (each said above)",
     ]
+
+
+def test_a_strict_answer_still_awaiting_its_verdict_at_the_stop_gets_503(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Strict mode: the upstream answered whole, but the judging worker had not given the verdict
+    when the grace ran out. The client's connection was dropped without a byte (the answer may not
+    go out unjudged); it now gets 503 ``proxyStopping``, said on standard error, and the exchange
+    is still judged and recorded (its answer is whole) as the stop ends."""
+    record = tmp_path / "traffic.ndjson"
+    with LoopbackServer(hostile) as upstream:
+        with proxy_in_front_of(upstream.url, strict=True, record=record) as run:
+            inspections = run.parts.proxy.inspections
+            held = Held(hold=1, judged=run.monitor.inspect)
+            inspections._inspect = held
+            inspections.inline_bytes = 0  # every exchange goes to the worker
+            waiting = _asking(run.url, b"good")
+            assert held.started.wait(WAIT)
+            releasing = threading.Timer(1.5, held.release.set)  # after the stop's grace (1 s)
+            releasing.start()
+        releasing.join()
+        answer = _rest(waiting)
+        monitor = run.monitor
+    assert answer.startswith(STOPPING), answer[:200]
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"\r\nconnection: close\r\n" in head + b"\r\n"
+    error = json.loads(body)["error"]
+    assert (error["code"], error["errors"][0]["reason"]) == (503, "proxyStopping")
+    assert error["message"] == (
+        "rooms-kit proxy (strict): stopping; the answer was not checked within 1 s, so it is "
+        "not sent"
+    )
+    assert capsys.readouterr().err == (
+        "rooms-kit proxy: exchange 1 (GET /games/v1/rooms/good): its verdict was not ready 1 s "
+        "after the stop began: its client got 503 (the exchange is still judged and recorded)\n"
+    )
+    assert (monitor.exchanges, monitor.cut_at_stop, monitor.unjudged) == (1, 0, 0)
+    assert (monitor.violations, monitor.defects) == (0, 0)
+    lines = record.read_text().splitlines()
+    assert [json.loads(line)["n"] for line in lines] == [1]
+    assert run.parts.proxy.in_flight == {} and run.parts.proxy.held == 0
