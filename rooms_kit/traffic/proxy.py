@@ -474,12 +474,16 @@ class Forwarding:
             if self.proxy.strict and self.proxy.in_flight.get(self.client) is self:
                 self._unchecked_at_stop(grace)
             return
-        self.seen.unjudged = f"its answer was not whole {grace:g} s after the stop began: cut"
         self.seen.cut_at_stop = True
         self._reader = None
         if self.seen.status and not self.proxy.strict:  # part of the answer may be out
+            self.seen.unjudged = f"its answer was not whole {grace:g} s after the stop began: cut"
             self._finish(cut=True)
             return
+        began = "its answer was not whole" if self.seen.status else "no answer had come"
+        self.seen.unjudged = (
+            f"{began} {grace:g} s after the stop began: answered 503 (proxyStopping)"
+        )
         self._kept = []
         self._head = b""
         text = f"rooms-kit proxy: stopping; the upstream did not answer within {grace:g} s"

@@ -218,7 +218,7 @@ def unjudged_lines(past_budget: int, cut_at_stop: int) -> list[str]:
     if cut_at_stop:
         lines.append(
             f"rooms-kit proxy: {cut_at_stop} exchange(s) had no whole answer when the "
-            f"stop's {GRACEFUL_SHUTDOWN_SECONDS} s ran out: cut, neither checked nor recorded "
-            "(each said above)"
+            f"stop's {GRACEFUL_SHUTDOWN_SECONDS} s ran out: answered 503 or, when under way, "
+            "cut; neither checked nor recorded (each said above)"
         )
     return lines

@@ -91,11 +91,14 @@ def test_the_stop_line_names_the_exchange_cut(capsys: pytest.CaptureFixture[str]
         _rest(hanging)
     assert capsys.readouterr().err == (
         "rooms-kit proxy: exchange 1 (get GET /games/v1/rooms/hang) went through neither checked "
-        "nor recorded: its answer was not whole 1 s after the stop began: cut\n"
+        "nor recorded: no answer had come 1 s after the stop began: answered 503 "
+        "(proxyStopping)\n"
     )
 
 
-def test_an_answer_under_way_at_the_stop_is_cut_and_counted() -> None:
+def test_an_answer_under_way_at_the_stop_is_cut_and_counted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """The upstream sent its head and keeps dripping the body (for 30 s): what went out to the
     client stays, then the connection ends; no 503 after a head already sent."""
     with LoopbackServer(hostile) as upstream:
@@ -107,6 +110,10 @@ def test_an_answer_under_way_at_the_stop_is_cut_and_counted() -> None:
     assert b"503" not in received
     assert not received.endswith(b"0\r\n\r\n")  # the chunked body never ends: it was cut
     assert (monitor.exchanges, monitor.cut_at_stop, monitor.violations) == (1, 1, 0)
+    assert capsys.readouterr().err == (  # said as what it was: a cut, not a 503
+        "rooms-kit proxy: exchange 1 (get GET /games/v1/rooms/drip) went through neither checked "
+        "nor recorded: its answer was not whole 1 s after the stop began: cut\n"
+    )
 
 
 def test_the_proxy_serves_on_after_a_cut_exchange_until_it_stops() -> None:
@@ -130,8 +137,8 @@ def test_the_closing_summary_says_each_cause_apart() -> None:
     assert unjudged_lines(2, 3) == [
         "rooms-kit proxy: 2 exchange(s) went through neither checked nor recorded, past "
         "--max-held-bytes (each said above)",
-        "rooms-kit proxy: 3 exchange(s) had no whole answer when the stop's 30 s ran out: cut, "
-        "neither checked nor recorded (each said above)",
+        "rooms-kit proxy: 3 exchange(s) had no whole answer when the stop's 30 s ran out: "
+        "answered 503 or, when under way, cut; neither checked nor recorded (each said above)",
     ]
 
 
