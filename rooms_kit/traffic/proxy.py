@@ -79,7 +79,8 @@ def envelope(status: int, reason: str, message: str, details: list[str] | None =
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def _answer(status: int, body: bytes, *, close: bool) -> bytes:
+def _answer(status: int, body: bytes, *, close: bool, head_only: bool = False) -> bytes:
+    """An answer of the proxy's own; ``head_only`` (to HEAD) keeps the length, not the body."""
     head = [
         b"HTTP/1.1 %d %s" % (status, PHRASES.get(status, b"")),
         b"content-type: application/json; charset=utf-8",
@@ -87,7 +88,7 @@ def _answer(status: int, body: bytes, *, close: bool) -> bytes:
     ]
     if close:
         head.append(b"connection: close")
-    return b"\r\n".join(head) + b"\r\n\r\n" + body
+    return b"\r\n".join(head) + b"\r\n\r\n" + (b"" if head_only else body)
 
 
 def _unsent(transport: asyncio.Transport) -> int:
@@ -440,7 +441,7 @@ class Forwarding:
         body = envelope(
             503, "proxyBusy", f"rooms-kit proxy (strict): the answer cannot be checked now: {text}"
         )
-        self._pending = [_answer(503, body, close=close)]
+        self._pending = [self._own(503, body, close=close)]
         self._finish(cut=False, answered=True)
 
     def _release_held(self) -> None:
@@ -487,7 +488,7 @@ class Forwarding:
         self._kept = []
         self._head = b""
         text = f"rooms-kit proxy: stopping; the upstream did not answer within {grace:g} s"
-        self._pending = [_answer(503, envelope(503, "proxyStopping", text), close=True)]
+        self._pending = [self._own(503, envelope(503, "proxyStopping", text), close=True)]
         self._finish(cut=False, answered=True)
 
     def _unchecked_at_stop(self, grace: float) -> None:
@@ -499,7 +500,7 @@ class Forwarding:
             f"rooms-kit proxy (strict): stopping; the answer was not checked within {grace:g} s, "
             "so it is not sent"
         )
-        self.client.write(_answer(503, envelope(503, "proxyStopping", text), close=True))
+        self.client.write(self._own(503, envelope(503, "proxyStopping", text), close=True))
         print(
             f"rooms-kit proxy: exchange {self.seen.number} ({self.seen.method} "
             f"{self.proxy.aliases.scrub(self.seen.target)}): its verdict was not ready {grace:g} s "
@@ -516,7 +517,7 @@ class Forwarding:
         self.seen.problem = ContractFailure(check, title, text)
         body = envelope(status, "upstreamFailed", f"rooms-kit proxy: {text}")
         close = not self.request.keep_alive or self.proxy.stopping
-        self._pending = [_answer(status, body, close=close)]
+        self._pending = [self._own(status, body, close=close)]
         self._kept = []
         self._head = b""
         self._finish(cut=False, answered=True)
@@ -585,4 +586,9 @@ class Forwarding:
         ]
         summary = "; ".join(f"[{f.check}] {f.title}" for f in failures)
         text = f"rooms-kit proxy (strict): the upstream answer breaks the contract: {summary}"
-        return _answer(502, envelope(502, "contractViolation", text, details), close=close)
+        return self._own(502, envelope(502, "contractViolation", text, details), close=close)
+
+    def _own(self, status: int, body: bytes, *, close: bool) -> bytes:
+        """An answer the proxy makes for this exchange (no body to HEAD: a client reading one
+        would take it for the start of its next answer)."""
+        return _answer(status, body, close=close, head_only=self.request.method == b"HEAD")

@@ -181,3 +181,17 @@ def test_a_strict_answer_still_awaiting_its_verdict_at_the_stop_gets_503(
     lines = record.read_text().splitlines()
     assert [json.loads(line)["n"] for line in lines] == [1]
     assert run.parts.proxy.in_flight == {} and run.parts.proxy.held == 0
+
+
+def test_a_head_request_at_the_stop_gets_the_503_head_alone() -> None:
+    with LoopbackServer(hostile) as upstream:
+        with proxy_in_front_of(upstream.url) as run:
+            port = int(run.url.rsplit(":", 1)[1])
+            asking = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+            asking.sendall(b"HEAD /games/v1/rooms/hang HTTP/1.1\r\nhost: x\r\n\r\n")
+            _until(lambda: run.parts.proxy.in_flight)
+        answer = _rest(asking)
+        monitor = run.monitor
+    assert answer.startswith(STOPPING), answer[:200]
+    assert answer.endswith(b"\r\nconnection: close\r\n\r\n")  # no body after it
+    assert (monitor.exchanges, monitor.cut_at_stop, monitor.violations) == (1, 1, 0)
