@@ -500,11 +500,15 @@ class Forwarding:
             f"rooms-kit proxy (strict): stopping; the answer was not checked within {grace:g} s, "
             "so it is not sent"
         )
-        self.client.write(self._own(503, envelope(503, "proxyStopping", text), close=True))
+        if self.client.gone:  # it left while its answer waited for the verdict
+            outcome = ", and its client had gone"
+        else:
+            outcome = ": its client got 503"
+            self.client.write(self._own(503, envelope(503, "proxyStopping", text), close=True))
         print(
             f"rooms-kit proxy: exchange {self.seen.number} ({self.seen.method} "
             f"{self.proxy.aliases.scrub(self.seen.target)}): its verdict was not ready {grace:g} s "
-            "after the stop began: its client got 503 (the exchange is still judged and recorded)",
+            f"after the stop began{outcome} (the exchange is still judged and recorded)",
             file=self.proxy.err or sys.stderr,
             flush=True,
         )

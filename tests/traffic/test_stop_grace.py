@@ -195,3 +195,27 @@ def test_a_head_request_at_the_stop_gets_the_503_head_alone() -> None:
     assert answer.startswith(STOPPING), answer[:200]
     assert answer.endswith(b"\r\nconnection: close\r\n\r\n")  # no body after it
     assert (monitor.exchanges, monitor.cut_at_stop, monitor.violations) == (1, 1, 0)
+
+
+def test_a_strict_answer_awaiting_its_verdict_for_a_client_gone_is_not_said_answered(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with LoopbackServer(hostile) as upstream:
+        with proxy_in_front_of(upstream.url, strict=True) as run:
+            inspections = run.parts.proxy.inspections
+            held = Held(hold=1, judged=run.monitor.inspect)
+            inspections._inspect = held
+            inspections.inline_bytes = 0
+            _asking(run.url, b"good").close()  # it asks, and leaves before any answer
+            assert held.started.wait(WAIT)
+            _until(lambda: not run.parts.proxy.connections)
+            releasing = threading.Timer(1.5, held.release.set)  # after the stop's grace (1 s)
+            releasing.start()
+        releasing.join()
+    assert capsys.readouterr().err == (
+        "rooms-kit proxy: exchange 1 (GET /games/v1/rooms/good): its verdict was not ready 1 s "
+        "after the stop began, and its client had gone (the exchange is still judged and "
+        "recorded)\n"
+    )
+    assert (run.monitor.exchanges, run.monitor.cut_at_stop) == (1, 0)
+    assert run.parts.proxy.in_flight == {}
