@@ -351,6 +351,7 @@ class _Interrupts:
         assert main is not None and threading.current_thread().ident == main
         self.armed = threading.Event()
         self.armed.set()
+        self.sent = threading.Event()  # the first has been sent
         self._thread = threading.Thread(target=self._send, args=(main, delays))
         self._thread.start()
 
@@ -358,6 +359,7 @@ class _Interrupts:
         for delay in delays:
             if self.armed.wait(0) and not self._disarmed(delay):
                 signal.pthread_kill(main, signal.SIGINT)
+                self.sent.set()
 
     def _disarmed(self, delay: float) -> bool:
         time.sleep(delay)
@@ -395,7 +397,13 @@ def test_a_real_second_interrupt_waits_for_the_exchange_being_judged(tmp_path: P
     parts, held = _held_behind(record, err)
     inspections = parts.proxy.inspections
     interrupts = _Interrupts(0.3)
-    releasing = threading.Timer(0.8, held.release.set)
+
+    def release() -> None:  # 2 ends while the stop, interrupted, waits for it
+        if interrupts.sent.wait(HOLD_LIMIT):
+            time.sleep(0.5)
+        held.release.set()
+
+    releasing = threading.Thread(target=release)
     releasing.start()
     try:
         with pytest.raises(KeyboardInterrupt):

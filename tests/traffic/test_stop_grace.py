@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from rooms_kit.traffic.proxy import Proxy
 from rooms_kit.traffic.serving import unjudged_lines
 from tests.traffic.hostile import hostile
 from tests.traffic.support import LoopbackServer, proxy_in_front_of
@@ -142,6 +143,19 @@ def test_the_closing_summary_says_each_cause_apart() -> None:
     ]
 
 
+def _release_once_given_up(proxy: Proxy, held: Held) -> threading.Thread:
+    """Lets the held verdict come only once the stop's grace has run out (the exchange has left
+    ``in_flight``), however late the stop begins on a loaded machine."""
+
+    def release() -> None:
+        _until(lambda: not proxy.in_flight)
+        held.release.set()
+
+    releasing = threading.Thread(target=release)
+    releasing.start()
+    return releasing
+
+
 def test_a_strict_answer_still_awaiting_its_verdict_at_the_stop_gets_503(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -158,8 +172,7 @@ def test_a_strict_answer_still_awaiting_its_verdict_at_the_stop_gets_503(
             inspections.inline_bytes = 0  # every exchange goes to the worker
             waiting = _asking(run.url, b"good")
             assert held.started.wait(WAIT)
-            releasing = threading.Timer(1.5, held.release.set)  # after the stop's grace (1 s)
-            releasing.start()
+            releasing = _release_once_given_up(run.parts.proxy, held)
         releasing.join()
         answer = _rest(waiting)
         monitor = run.monitor
@@ -209,8 +222,7 @@ def test_a_strict_answer_awaiting_its_verdict_for_a_client_gone_is_not_said_answ
             _asking(run.url, b"good").close()  # it asks, and leaves before any answer
             assert held.started.wait(WAIT)
             _until(lambda: not run.parts.proxy.connections)
-            releasing = threading.Timer(1.5, held.release.set)  # after the stop's grace (1 s)
-            releasing.start()
+            releasing = _release_once_given_up(run.parts.proxy, held)
         releasing.join()
     assert capsys.readouterr().err == (
         "rooms-kit proxy: exchange 1 (GET /games/v1/rooms/good): its verdict was not ready 1 s "
