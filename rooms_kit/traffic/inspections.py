@@ -108,9 +108,7 @@ class Inspections:
         with self._changed:
             self._closing = True
             self._changed.notify_all()
-            worker = self._worker
-        if worker is not None:
-            worker.join()
+            self._changed.wait_for(self._ended)
 
     def abandon(self, timeout: float = ABANDON_SECONDS) -> bool:
         """Give up what still waits (when the stop is interrupted again): the worker finishes
@@ -123,19 +121,31 @@ class Inspections:
             self._bytes -= sum(size for *_, size in self._queue)
             self._queue.clear()
             self._changed.notify_all()
-            worker = self._worker
-        if worker is not None:
-            worker.join(timeout)
-            return not worker.is_alive()
-        return True
+            return self._changed.wait_for(self._ended, timeout)
+
+    def _ended(self) -> bool:
+        """Whether the worker has ended (it says so itself, under the lock). Not
+        ``Thread.join``: on Python 3.11 a join cut short by Ctrl-C marks the thread as ended
+        while it still runs, and every wait after it returned at once."""
+        return self._worker is None
 
     def _work(self) -> None:
+        try:
+            self._work_through()
+        finally:  # ``close`` and ``abandon`` wait for this, however the worker ends
+            with self._changed:
+                if self._worker is threading.current_thread():
+                    self._worker = None
+                    self._changed.notify_all()
+
+    def _work_through(self) -> None:
         while True:
             with self._changed:
                 while not self._queue and not self._closing:
                     self._changed.wait()
-                if not self._queue:
+                if not self._queue:  # ended in the same hold of the lock as the last look
                     self._worker = None
+                    self._changed.notify_all()
                     return
                 seen, then, loop, size = self._queue.popleft()
             try:

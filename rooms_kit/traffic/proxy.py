@@ -22,6 +22,7 @@ import json
 import os
 import ssl
 import struct
+import sys
 import termios
 import time
 from http import HTTPStatus
@@ -78,7 +79,8 @@ def envelope(status: int, reason: str, message: str, details: list[str] | None =
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def _answer(status: int, body: bytes, *, close: bool) -> bytes:
+def _answer(status: int, body: bytes, *, close: bool, head_only: bool = False) -> bytes:
+    """An answer of the proxy's own; ``head_only`` (to HEAD) keeps the length, not the body."""
     head = [
         b"HTTP/1.1 %d %s" % (status, PHRASES.get(status, b"")),
         b"content-type: application/json; charset=utf-8",
@@ -86,7 +88,7 @@ def _answer(status: int, body: bytes, *, close: bool) -> bytes:
     ]
     if close:
         head.append(b"connection: close")
-    return b"\r\n".join(head) + b"\r\n\r\n" + body
+    return b"\r\n".join(head) + b"\r\n\r\n" + (b"" if head_only else body)
 
 
 def _unsent(transport: asyncio.Transport) -> int:
@@ -133,6 +135,7 @@ class Proxy:
         parts = urlsplit(upstream.rstrip("/"))
         self.upstream = upstream.rstrip("/")
         self.inspections = Inspections(inspect, err=err)
+        self.err = err
         self.aliases = aliases
         self.strict = strict
         self.limits = limits or Limits()
@@ -252,6 +255,7 @@ class Forwarding:
         self.begun = time.monotonic()
         self.deadline = self.begun + proxy.limits.seconds
         self.paused_at = 0.0  # since when the client has not been reading (0: it reads)
+        self._abandoned = False  # strict: the stop answered 503 before the verdict came
         self.target = request.target  # already in origin form (front.origin_form)
         self.seen = self._seen(request.target)
 
@@ -437,7 +441,7 @@ class Forwarding:
         body = envelope(
             503, "proxyBusy", f"rooms-kit proxy (strict): the answer cannot be checked now: {text}"
         )
-        self._pending = [_answer(503, body, close=close)]
+        self._pending = [self._own(503, body, close=close)]
         self._finish(cut=False, answered=True)
 
     def _release_held(self) -> None:
@@ -467,19 +471,48 @@ class Forwarding:
         as neither checked nor recorded (the upstream's answer is not whole, so it is not
         judged). A client that got nothing yet gets 503 (in strict mode it never has); one whose
         answer was on its way has it cut."""
-        if self.done:  # over, or waiting for its verdict (which the stop still gives)
+        if self.done:  # over, or (strict mode) whole and waiting for its verdict
+            if self.proxy.strict and self.proxy.in_flight.get(self.client) is self:
+                self._unchecked_at_stop(grace)
             return
-        self.seen.unjudged = f"its answer was not whole {grace:g} s after the stop began: cut"
         self.seen.cut_at_stop = True
         self._reader = None
         if self.seen.status and not self.proxy.strict:  # part of the answer may be out
+            self.seen.unjudged = f"its answer was not whole {grace:g} s after the stop began: cut"
             self._finish(cut=True)
             return
+        began = "its answer was not whole" if self.seen.status else "no answer had come"
+        self.seen.unjudged = (
+            f"{began} {grace:g} s after the stop began: answered 503 (proxyStopping)"
+        )
         self._kept = []
         self._head = b""
         text = f"rooms-kit proxy: stopping; the upstream did not answer within {grace:g} s"
-        self._pending = [_answer(503, envelope(503, "proxyStopping", text), close=True)]
+        self._pending = [self._own(503, envelope(503, "proxyStopping", text), close=True)]
         self._finish(cut=False, answered=True)
+
+    def _unchecked_at_stop(self, grace: float) -> None:
+        """Strict mode: the answer came whole but its verdict did not within the stop's grace.
+        It may not go out unjudged, so the client gets 503; the judging goes on (the stop's end
+        waits for it), and the exchange is judged and recorded as any other."""
+        self._abandoned = True  # the verdict, when it comes, finds nobody to answer
+        text = (
+            f"rooms-kit proxy (strict): stopping; the answer was not checked within {grace:g} s, "
+            "so it is not sent"
+        )
+        if self.client.gone:  # it left while its answer waited for the verdict
+            outcome = ", and its client had gone"
+        else:
+            outcome = ": its client got 503"
+            self.client.write(self._own(503, envelope(503, "proxyStopping", text), close=True))
+        print(
+            f"rooms-kit proxy: exchange {self.seen.number} ({self.seen.method} "
+            f"{self.proxy.aliases.scrub(self.seen.target)}): its verdict was not ready {grace:g} s "
+            f"after the stop began{outcome} (the exchange is still judged and recorded)",
+            file=self.proxy.err or sys.stderr,
+            flush=True,
+        )
+        self._release(close=True)
 
     def _fail_early(self, status: int, check: str, title: str, text: str) -> None:
         """No answer came: the proxy answers in the envelope."""
@@ -488,7 +521,7 @@ class Forwarding:
         self.seen.problem = ContractFailure(check, title, text)
         body = envelope(status, "upstreamFailed", f"rooms-kit proxy: {text}")
         close = not self.request.keep_alive or self.proxy.stopping
-        self._pending = [_answer(status, body, close=close)]
+        self._pending = [self._own(status, body, close=close)]
         self._kept = []
         self._head = b""
         self._finish(cut=False, answered=True)
@@ -512,6 +545,8 @@ class Forwarding:
             self._kept = []
 
             def verdict(failures: list[ContractFailure]) -> None:
+                if self._abandoned:  # answered 503 by the stop meanwhile
+                    return
                 if failures:
                     out = self._refusal(failures, close)
                 elif cut:
@@ -555,4 +590,9 @@ class Forwarding:
         ]
         summary = "; ".join(f"[{f.check}] {f.title}" for f in failures)
         text = f"rooms-kit proxy (strict): the upstream answer breaks the contract: {summary}"
-        return _answer(502, envelope(502, "contractViolation", text, details), close=close)
+        return self._own(502, envelope(502, "contractViolation", text, details), close=close)
+
+    def _own(self, status: int, body: bytes, *, close: bool) -> bytes:
+        """An answer the proxy makes for this exchange (no body to HEAD: a client reading one
+        would take it for the start of its next answer)."""
+        return _answer(status, body, close=close, head_only=self.request.method == b"HEAD")

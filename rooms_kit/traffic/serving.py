@@ -58,19 +58,32 @@ class Assembled:
         """Judge (and record) every exchange still waiting, then close the recording. A second
         interrupt cuts the judging short: the exchange being judged is finished, those behind it
         are dropped (said on ``err``), and the recording is closed after the worker has ended,
-        so what it holds stays readable and nothing is written after the process's end."""
+        so what it holds stays readable and nothing is written after the process's end. A third
+        interrupt ends the wait for the worker at once; what was left is said all the same (the
+        recording, closed under its lock, takes nothing more)."""
         inspections = self.proxy.inspections
         try:
             inspections.close()
         except KeyboardInterrupt:
-            ended = inspections.abandon(ABANDON_SECONDS)
+            third = False
+            try:
+                ended = inspections.abandon(ABANDON_SECONDS)
+            except KeyboardInterrupt:
+                third = True
+                ended = inspections.abandon(0)  # drops what the interrupted call may not have
             if inspections.dropped:
                 print(
                     f"rooms-kit proxy: interrupted again: {inspections.dropped} exchange(s) "
                     "still waiting to be judged were dropped, neither judged nor recorded",
                     file=err or sys.stderr,
                 )
-            if not ended:
+            if not ended and third:
+                print(
+                    "rooms-kit proxy: interrupted a third time: the exchange being judged was "
+                    "left unfinished, not recorded",
+                    file=err or sys.stderr,
+                )
+            elif not ended:
                 print(
                     "rooms-kit proxy: interrupted again: the exchange being judged was left "
                     f"unfinished after {ABANDON_SECONDS:g} s",
@@ -211,7 +224,7 @@ def unjudged_lines(past_budget: int, cut_at_stop: int) -> list[str]:
     if cut_at_stop:
         lines.append(
             f"rooms-kit proxy: {cut_at_stop} exchange(s) had no whole answer when the "
-            f"stop's {GRACEFUL_SHUTDOWN_SECONDS} s ran out: cut, neither checked nor recorded "
-            "(each said above)"
+            f"stop's {GRACEFUL_SHUTDOWN_SECONDS} s ran out: answered 503 or, when under way, "
+            "cut; neither checked nor recorded (each said above)"
         )
     return lines

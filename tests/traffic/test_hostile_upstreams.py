@@ -4,6 +4,7 @@ answer and the named check, and the proxy keeps serving afterwards."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -92,6 +93,28 @@ def test_hang_answers_504_in_googles_envelope(hasty_proxy: ProxyRun) -> None:
     assert error["code"] == 504
     assert error["errors"][0]["reason"] == "upstreamFailed"
     assert "1 s" in error["message"]
+
+
+def test_a_head_request_gets_the_proxys_own_answer_without_its_body(
+    hasty_proxy: ProxyRun,
+) -> None:
+    # The 504 the proxy made for a HEAD carried its envelope after the head, although an answer
+    # to HEAD has no body: on a kept-alive connection the client took those bytes for the start
+    # of its next answer. Now only the head goes out (its content-length says what a GET gets).
+    port = int(hasty_proxy.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"HEAD /games/v1/rooms/hang HTTP/1.1\r\nhost: x\r\n\r\n")
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        head, _, after = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 504 Gateway Timeout\r\n")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        while chunk := sock.recv(65536):
+            after += chunk
+    assert after.startswith(b"HTTP/1.1 200 OK\r\n"), after[:100]
+    assert after.endswith(b"\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+    _still_healthy(hasty_proxy)
 
 
 def test_unreachable_upstream_is_502(tmp_path: object) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import gzip
 import io
 import json
+import signal
 import sys
 import threading
 import time
@@ -28,7 +29,7 @@ from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.traffic import serving
 from rooms_kit.traffic.inspections import Inspections
 from rooms_kit.traffic.seen import Seen
-from rooms_kit.traffic.serving import ProxySettings, assemble
+from rooms_kit.traffic.serving import Assembled, ProxySettings, assemble
 from tests.traffic.support import LoopbackServer, ProxyRun, judge, proxy_in_front_of, room_get
 from tests.traffic.test_hostile_bodies import LIMITS, SMALL_ROOM, WRONG_ROOMS, _big_and_small
 
@@ -348,3 +349,115 @@ def test_a_second_interrupt_does_not_wait_forever_for_the_judging(
     held.release.set()
     assert inspections.drain(HOLD_LIMIT)
     assert (inspections.judged, inspections.dropped) == (1, 0)
+
+
+class _Interrupts:
+    """Real SIGINTs to this (the main) thread after each delay, as Ctrl-C sends them, while
+    ``armed`` is set (so that one coming late cannot interrupt the test run itself)."""
+
+    def __init__(self, *delays: float) -> None:
+        main = threading.main_thread().ident
+        assert main is not None and threading.current_thread().ident == main
+        self.armed = threading.Event()
+        self.armed.set()
+        self.sent = threading.Event()  # the first has been sent
+        self._thread = threading.Thread(target=self._send, args=(main, delays))
+        self._thread.start()
+
+    def _send(self, main: int, delays: tuple[float, ...]) -> None:
+        for delay in delays:
+            if self.armed.wait(0) and not self._disarmed(delay):
+                signal.pthread_kill(main, signal.SIGINT)
+                self.sent.set()
+
+    def _disarmed(self, delay: float) -> bool:
+        time.sleep(delay)
+        return not self.armed.is_set()
+
+    def stop(self) -> None:
+        self.armed.clear()
+        self._thread.join()
+
+
+def _held_behind(record: Path, err: io.StringIO) -> tuple[Assembled, Held]:
+    """Exchange 1 judged and recorded, 2 being judged (held), 3 waiting behind it."""
+    parts = assemble(
+        ProxySettings(upstream="http://127.0.0.1:9", record=record), io.StringIO(), judge(), err=err
+    )
+    inspections = parts.proxy.inspections
+    held = Held(hold=2, judged=parts.monitor.inspect)
+    inspections._inspect = held
+    inspections.inline_bytes = 0
+    inspections.submit(_seen(1, 10))
+    assert inspections.drain(HOLD_LIMIT)
+    inspections.submit(_seen(2, 10))
+    assert held.started.wait(HOLD_LIMIT)
+    inspections.submit(_seen(3, 10))
+    return parts, held
+
+
+def test_a_real_second_interrupt_waits_for_the_exchange_being_judged(tmp_path: Path) -> None:
+    # The Ctrl-C that lands in the stop's wait for the worker (``Thread.join``): on Python 3.11
+    # an interrupted join marks the thread as ended while it still runs, so the wait that
+    # followed returned at once, the recording was closed under the worker and exchange 2, being
+    # judged, was lost without a word (the test above stands in for ``close`` and missed it).
+    record = tmp_path / "traffic.ndjson"
+    err = io.StringIO()
+    parts, held = _held_behind(record, err)
+    inspections = parts.proxy.inspections
+    interrupts = _Interrupts(0.3)
+
+    def release() -> None:  # 2 ends while the stop, interrupted, waits for it
+        if interrupts.sent.wait(HOLD_LIMIT):
+            time.sleep(0.5)
+        held.release.set()
+
+    releasing = threading.Thread(target=release)
+    releasing.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parts.close(err)
+    finally:
+        interrupts.stop()
+        releasing.join()
+        held.release.set()
+    assert err.getvalue() == (
+        "rooms-kit proxy: interrupted again: 1 exchange(s) still waiting to be judged were "
+        "dropped, neither judged nor recorded\n"
+    )
+    assert inspections._worker is None
+    assert (inspections.judged, inspections.dropped, inspections.defects) == (2, 1, 0)
+    assert [json.loads(line)["n"] for line in record.read_text().splitlines()] == [1, 2]
+    assert inspections.drain(0) and inspections._bytes == 0
+
+
+def test_a_third_interrupt_ends_the_wait_and_still_says_what_was_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C pressed a third time while the second one waits for the worker: the interrupt left
+    # ``abandon`` midway, so neither the dropped exchange nor the unfinished one was said (they
+    # vanished without a word). Now the third interrupt only ends the wait: both are said, the
+    # recording is closed whole, and the interrupt goes on to the command (exit 130).
+    monkeypatch.setattr(serving, "ABANDON_SECONDS", HOLD_LIMIT)
+    record = tmp_path / "traffic.ndjson"
+    err = io.StringIO()
+    parts, held = _held_behind(record, err)
+    inspections = parts.proxy.inspections
+    interrupts = _Interrupts(0.3, 0.5)  # the second in ``close``, the third in the wait after it
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parts.close(err)
+    finally:
+        interrupts.stop()
+        held.release.set()
+    assert err.getvalue() == (
+        "rooms-kit proxy: interrupted again: 1 exchange(s) still waiting to be judged were "
+        "dropped, neither judged nor recorded\n"
+        "rooms-kit proxy: interrupted a third time: the exchange being judged was left "
+        "unfinished, not recorded\n"
+    )
+    assert inspections.drain(HOLD_LIMIT)  # 2 ends, into a recording already closed
+    assert (inspections.judged, inspections.dropped, inspections.defects) == (2, 1, 0)
+    assert inspections._bytes == 0
+    assert [json.loads(line)["n"] for line in record.read_text().splitlines()] == [1]
+    assert parts.recorder is not None and parts.recorder.failure is None
