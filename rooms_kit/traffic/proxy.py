@@ -219,16 +219,22 @@ class Proxy:
         lines += [b"\r\n", request.body]
         return b"".join(lines)
 
-    async def stop(self, grace: float) -> None:
-        """Close idle client connections and wait (at most ``grace`` s) for exchanges in flight."""
+    async def stop(self, grace: float, hurry: asyncio.Event | None = None) -> None:
+        """Close idle client connections and wait (at most ``grace`` s, or until ``hurry`` is
+        set) for exchanges in flight; those still in flight then are ended by the proxy."""
         self.stopping = True
         for client in list(self.connections):
             client.close_idle()
-        deadline = time.monotonic() + grace
+        began = time.monotonic()
+        deadline = began + grace
         while self.in_flight and time.monotonic() < deadline:
+            if hurry is not None and hurry.is_set():
+                break
             await asyncio.sleep(0.05)
+        now = time.monotonic()
+        waited = grace if now >= deadline else round(now - began, 1)
         for forwarding in list(self.in_flight.values()):
-            forwarding.stopped(grace)
+            forwarding.stopped(waited)
         for client in list(self.connections):
             if client.transport is not None:
                 client.transport.abort()
@@ -467,7 +473,8 @@ class Forwarding:
             )
 
     def stopped(self, grace: float) -> None:
-        """The stop waited ``grace`` s for this exchange in vain: it ends here, said and counted
+        """The stop waited ``grace`` s (all it had, or until a second signal) for this exchange
+        in vain: it ends here, said and counted
         as neither checked nor recorded (the upstream's answer is not whole, so it is not
         judged). A client that got nothing yet gets 503 (in strict mode it never has); one whose
         answer was on its way has it cut."""

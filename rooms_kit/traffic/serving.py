@@ -133,8 +133,10 @@ async def serve(
     *,
     on_started: Callable[[], None] = lambda: None,
     grace: float = GRACEFUL_SHUTDOWN_SECONDS,
+    hurry: asyncio.Event | None = None,
 ) -> None:
-    """Accept on ``sock`` until ``stop`` is set, then stop gracefully."""
+    """Accept on ``sock`` until ``stop`` is set, then stop gracefully (the wait for exchanges in
+    flight ends early once ``hurry`` is set)."""
     loop = asyncio.get_running_loop()
     server = await loop.create_server(proxy.connection, sock=sock, backlog=ACCEPT_BATCH)
     sock.listen(LISTEN_BACKLOG)  # asyncio's backlog is its accept batch; the kernel's stays long
@@ -144,20 +146,33 @@ async def serve(
         await stop.wait()
     finally:
         server.close()
-        await proxy.stop(grace)
+        await proxy.stop(grace, hurry)
         ticker.cancel()
 
 
-async def _serve_until_signal(proxy: Proxy, sock: socket.socket) -> None:
-    stop = asyncio.Event()
+async def _serve_until_signal(proxy: Proxy, sock: socket.socket, err: TextIO) -> None:
+    """Serve until SIGINT or SIGTERM; a second one ends the wait for exchanges in flight."""
+    stop, hurry = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, _on_signal, stop, hurry, err)
     try:
-        await serve(proxy, sock, stop)
+        await serve(proxy, sock, stop, hurry=hurry)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _on_signal(stop: asyncio.Event, hurry: asyncio.Event, err: TextIO) -> None:
+    if not stop.is_set():
+        stop.set()
+    elif not hurry.is_set():
+        hurry.set()
+        print(
+            "rooms-kit proxy: signalled again: the exchanges still in flight are ended now",
+            file=err,
+            flush=True,
+        )
 
 
 def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -181,7 +196,7 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
             file=err,
             flush=True,
         )
-        asyncio.run(_serve_until_signal(app, sock))
+        asyncio.run(_serve_until_signal(app, sock, err))
     finally:
         parts.close(err)
     out.write(verdict(monitor.results, monitor.exchanges) + "\n")
@@ -224,7 +239,7 @@ def unjudged_lines(past_budget: int, cut_at_stop: int) -> list[str]:
     if cut_at_stop:
         lines.append(
             f"rooms-kit proxy: {cut_at_stop} exchange(s) had no whole answer when the "
-            f"stop's {GRACEFUL_SHUTDOWN_SECONDS} s ran out: answered 503 or, when under way, "
-            "cut; neither checked nor recorded (each said above)"
+            f"stop's wait ended ({GRACEFUL_SHUTDOWN_SECONDS} s at most): answered 503 or, when "
+            "under way, cut; neither checked nor recorded (each said above)"
         )
     return lines

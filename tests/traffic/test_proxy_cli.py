@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -228,3 +233,66 @@ def test_a_recording_that_cannot_be_written_is_reported_once_and_exits_2(
     assert status == 2, err
     assert out.splitlines()[-1].endswith("3 exchange(s) seen")
     assert (reports / "report.txt").is_file()
+
+
+def test_a_second_signal_ends_the_wait_for_exchanges_in_flight(tmp_path: Path) -> None:
+    """The stop waits up to 30 s for answers in flight; a second Ctrl-C ends that wait at once
+    (as it did not before: the user had to sit out the 30 s), and the exchange still waiting is
+    ended as when the wait runs out: its client gets 503, it is said, counted and no violation."""
+    arrived = threading.Event()
+
+    async def hanging(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            arrived.set()
+            await asyncio.sleep(3600)
+
+    with LoopbackServer(hanging) as upstream:
+        proxy = ProxyProcess("--upstream", upstream.url, "--timeout", "120", cwd=tmp_path)
+        answers: list[httpx.Response | Exception] = []
+
+        def ask() -> None:
+            try:
+                answers.append(httpx.get(f"{proxy.url}/games/v1/rooms/r1", timeout=60))
+            except httpx.HTTPError as exc:
+                answers.append(exc)
+
+        client = threading.Thread(target=ask)
+        try:
+            client.start()
+            assert arrived.wait(20)
+            os.kill(proxy.process.pid, signal.SIGINT)
+            port = int(proxy.url.rsplit(":", 1)[1])
+            deadline = time.monotonic() + 20
+            while _accepts(port):  # the first signal has begun the stop: no more accepting
+                assert time.monotonic() < deadline, "the proxy did not begin its stop"
+                time.sleep(0.05)
+            os.kill(proxy.process.pid, signal.SIGINT)
+            out, err = proxy.process.communicate(timeout=20)  # far less than the 30 s wait
+        finally:
+            proxy.kill()
+            client.join(60)
+    assert proxy.process.returncode == 0, err
+    assert out.splitlines() == ["NO VIOLATION: 1 exchange(s) seen"]
+    (answer,) = answers
+    assert isinstance(answer, httpx.Response), answer
+    assert answer.status_code == 503
+    assert answer.json()["error"]["errors"][0]["reason"] == "proxyStopping"
+    lines = err.splitlines()
+    assert "rooms-kit proxy: signalled again: the exchanges still in flight are ended now" in lines
+    assert any(
+        re.fullmatch(
+            r"rooms-kit proxy: exchange 1 \(get GET /games/v1/rooms/r1\) went through neither "
+            r"checked nor recorded: no answer had come \d+(\.\d)? s after the stop began: "
+            r"answered 503 \(proxyStopping\)",
+            line,
+        )
+        for line in lines
+    ), err
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True

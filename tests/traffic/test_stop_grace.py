@@ -138,8 +138,9 @@ def test_the_closing_summary_says_each_cause_apart() -> None:
     assert unjudged_lines(2, 3) == [
         "rooms-kit proxy: 2 exchange(s) went through neither checked nor recorded, past "
         "--max-held-bytes (each said above)",
-        "rooms-kit proxy: 3 exchange(s) had no whole answer when the stop's 30 s ran out: "
-        "answered 503 or, when under way, cut; neither checked nor recorded (each said above)",
+        "rooms-kit proxy: 3 exchange(s) had no whole answer when the stop's wait ended (30 s at "
+        "most): answered 503 or, when under way, cut; neither checked nor recorded (each said "
+        "above)",
     ]
 
 
