@@ -278,18 +278,9 @@ def test_a_second_interrupt_leaves_the_recording_closed_and_the_worker_quiet(
     # judged is finished and recorded, the one waiting behind it dropped and said, and the
     # worker has ended before the recording closes.
     record = tmp_path / "traffic.ndjson.gz"
-    settings = ProxySettings(upstream="http://127.0.0.1:9", record=record)
     err = io.StringIO()
-    parts = assemble(settings, io.StringIO(), judge(), err=err)
+    parts, held = _held_behind(record, err)
     inspections = parts.proxy.inspections
-    held = Held(hold=2, judged=parts.monitor.inspect)
-    inspections._inspect = held
-    inspections.inline_bytes = 0
-    inspections.submit(_seen(1, 10))
-    assert inspections.drain(HOLD_LIMIT)
-    inspections.submit(_seen(2, 10))
-    assert held.started.wait(HOLD_LIMIT)
-    inspections.submit(_seen(3, 10))  # waits behind 2
 
     def interrupted() -> None:
         raise KeyboardInterrupt

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,16 @@ def _rest(sock: socket.socket) -> bytes:
     return received
 
 
+def _stopping_error(answer: bytes) -> dict[str, Any]:
+    """The error of a 503 the stop sent (connection closed after it), in Google's envelope."""
+    assert answer.startswith(STOPPING), answer[:200]
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"\r\nconnection: close\r\n" in head + b"\r\n"
+    error: dict[str, Any] = json.loads(body)["error"]
+    assert (error["code"], error["errors"][0]["reason"]) == (503, "proxyStopping")
+    return error
+
+
 def _until(condition: object) -> None:
     deadline = time.monotonic() + WAIT
     while not condition():  # type: ignore[operator]
@@ -69,12 +80,7 @@ def test_an_unanswered_request_gets_503_at_the_stop_and_is_counted(
         # the proxy has stopped (its grace: 1 s); the client was answered, then let go
         answer = _rest(hanging)
         monitor = run.monitor
-    assert answer.startswith(STOPPING), answer[:200]
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert b"\r\nconnection: close\r\n" in head + b"\r\n"
-    error = json.loads(body)["error"]
-    assert error["code"] == 503
-    assert error["errors"][0]["reason"] == "proxyStopping"
+    error = _stopping_error(answer)
     assert error["message"] == "rooms-kit proxy: stopping; the upstream did not answer within 1 s"
     assert (monitor.exchanges, monitor.cut_at_stop, monitor.unjudged) == (2, 1, 0)
     assert (monitor.violations, monitor.defects) == (0, 0)  # the stop is nobody's violation
@@ -177,11 +183,7 @@ def test_a_strict_answer_still_awaiting_its_verdict_at_the_stop_gets_503(
         releasing.join()
         answer = _rest(waiting)
         monitor = run.monitor
-    assert answer.startswith(STOPPING), answer[:200]
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert b"\r\nconnection: close\r\n" in head + b"\r\n"
-    error = json.loads(body)["error"]
-    assert (error["code"], error["errors"][0]["reason"]) == (503, "proxyStopping")
+    error = _stopping_error(answer)
     assert error["message"] == (
         "rooms-kit proxy (strict): stopping; the answer was not checked within 1 s, so it is "
         "not sent"
