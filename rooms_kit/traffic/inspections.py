@@ -11,10 +11,10 @@ over would cost more than judging it.
 
 The interpreter lock is still shared: the loop runs between the worker's slices (a few
 milliseconds each), except while one long call into a C library (a JSON parser over the whole
-body) or a full collection of the garbage collector holds the lock. At most ``QUEUED_BYTES`` of bodies wait for the worker; an exchange that
-would go beyond waits on the loop until the worker has caught up, which holds the loop no longer
-than judging it there would. In strict mode an answer waits for its own verdict, which is handed
-back to the loop (``then``).
+body) or a full collection of the garbage collector holds the lock. At most ``QUEUED_BYTES`` of
+bodies wait for the worker; an exchange that would go beyond waits on the loop until the worker
+has caught up, which holds the loop no longer than judging it there would. In strict mode an
+answer waits for its own verdict, which is handed back to the loop (``then``).
 """
 
 from __future__ import annotations

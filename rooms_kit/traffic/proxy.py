@@ -474,10 +474,9 @@ class Forwarding:
 
     def stopped(self, grace: float) -> None:
         """The stop waited ``grace`` s (all it had, or until a second signal) for this exchange
-        in vain: it ends here, said and counted
-        as neither checked nor recorded (the upstream's answer is not whole, so it is not
-        judged). A client that got nothing yet gets 503 (in strict mode it never has); one whose
-        answer was on its way has it cut."""
+        in vain: it ends here, said and counted as neither checked nor recorded (the upstream's
+        answer is not whole, so it is not judged). A client that got nothing yet gets 503 (in
+        strict mode it never has); one whose answer was on its way has it cut."""
         if self.done:  # over, or (strict mode) whole and waiting for its verdict
             if self.proxy.strict and self.proxy.in_flight.get(self.client) is self:
                 self._unchecked_at_stop(grace)
