@@ -135,7 +135,10 @@ def _report(reports: Connection, message: tuple[str, int, int, Any]) -> None:
     exit waiting for the lock until it was killed."""
     kind, slot, pid, detail = message
     if isinstance(detail, str):  # an error message: cut (whole characters) to the bound
-        detail = detail.encode()[:REPORT_DETAIL_BYTES].decode(errors="ignore")
+        # a path from the command line may hold bytes that are not UTF-8 (lone surrogates in
+        # the text): written as escapes, not a UnicodeEncodeError in the worker
+        shown = detail.encode("utf-8", "backslashreplace")
+        detail = shown[:REPORT_DETAIL_BYTES].decode("utf-8", "ignore")
     reports.send((kind, slot, pid, detail))
 
 

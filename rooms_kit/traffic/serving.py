@@ -10,11 +10,13 @@ and closes the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import signal
 import socket
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -73,19 +75,19 @@ class Assembled:
                 ended = inspections.abandon(0)  # drops what the interrupted call may not have
             if inspections.dropped:
                 print(
-                    f"rooms-kit proxy: interrupted again: {inspections.dropped} exchange(s) "
+                    f"rooms-kit proxy: interrupted during the judging: {inspections.dropped} exchange(s) "
                     "still waiting to be judged were dropped, neither judged nor recorded",
                     file=err or sys.stderr,
                 )
             if not ended and third:
                 print(
-                    "rooms-kit proxy: interrupted a third time: the exchange being judged was "
+                    "rooms-kit proxy: interrupted once more: the exchange being judged was "
                     "left unfinished, not recorded",
                     file=err or sys.stderr,
                 )
             elif not ended:
                 print(
-                    "rooms-kit proxy: interrupted again: the exchange being judged was left "
+                    "rooms-kit proxy: interrupted during the judging: the exchange being judged was left "
                     f"unfinished after {ABANDON_SECONDS:g} s",
                     file=err or sys.stderr,
                 )
@@ -155,7 +157,7 @@ async def _serve_until_signal(proxy: Proxy, sock: socket.socket, err: TextIO) ->
     stop, hurry = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, _on_signal, stop, hurry, err)
+        loop.add_signal_handler(sig, _on_signal, proxy, stop, hurry, err)
     try:
         await serve(proxy, sock, stop, hurry=hurry)
     finally:
@@ -163,16 +165,32 @@ async def _serve_until_signal(proxy: Proxy, sock: socket.socket, err: TextIO) ->
             loop.remove_signal_handler(sig)
 
 
-def _on_signal(stop: asyncio.Event, hurry: asyncio.Event, err: TextIO) -> None:
+def _on_signal(proxy: Proxy, stop: asyncio.Event, hurry: asyncio.Event, err: TextIO) -> None:
     if not stop.is_set():
         stop.set()
     elif not hurry.is_set():
         hurry.set()
+        if not proxy.in_flight:  # the wait is over, or had nothing to wait for
+            return
         print(
             "rooms-kit proxy: signalled again: the exchanges still in flight are ended now",
             file=err,
             flush=True,
         )
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt meanwhile (its default would end the process at once,
+    the recording left unclosed); only the main thread may set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -183,6 +201,7 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
     # process: the garbage collector need not walk it again at every full collection, which a
     # large answer's parsing sets off in the judging thread while holding the interpreter lock
     # (40-70 ms each with it walked, 12-17 ms without, on an 8 MiB answer).
+    gc.collect()  # nothing left by the start is frozen with what lives on
     gc.freeze()
     monitor, recorder, app, aliases = parts.monitor, parts.recorder, parts.proxy, parts.aliases
     upstream = app.upstream
@@ -198,7 +217,8 @@ def run_proxy(settings: ProxySettings, out: TextIO = sys.stdout, err: TextIO = s
         )
         asyncio.run(_serve_until_signal(app, sock, err))
     finally:
-        parts.close(err)
+        with _sigterm_interrupts():  # judging what waited: SIGTERM cuts it short as SIGINT does
+            parts.close(err)
     out.write(verdict(monitor.results, monitor.exchanges) + "\n")
     out.flush()
     if recorder is not None:

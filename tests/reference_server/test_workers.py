@@ -714,6 +714,12 @@ def test_a_worker_report_is_one_write_the_pipe_keeps_whole() -> None:
         raw = reader.recv_bytes()
     assert len(raw) < select.PIPE_BUF
     assert pickle.loads(raw) == ("failed", 3, 42, "é" * (workers.REPORT_DETAIL_BYTES // 2))
+    # a path given as bytes that are not UTF-8 reaches Python as lone surrogates; the report
+    # raised UnicodeEncodeError in the worker (two tracebacks instead of one line of error)
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    with reader, writer:
+        workers._report(writer, ("failed", 0, 1, os.fsdecode(b"/tmp/caf\xe9.db: cannot open")))
+        assert reader.recv() == ("failed", 0, 1, "/tmp/caf\\udce9.db: cannot open")
 
 
 def test_a_replacement_that_never_starts_is_killed(

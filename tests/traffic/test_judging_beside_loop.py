@@ -304,8 +304,8 @@ def test_a_second_interrupt_leaves_the_recording_closed_and_the_worker_quiet(
     assert (inspections.judged, inspections.dropped, inspections.defects) == (2, 1, 0)
     assert parts.monitor.defects == 0
     assert err.getvalue() == (
-        "rooms-kit proxy: interrupted again: 1 exchange(s) still waiting to be judged were "
-        "dropped, neither judged nor recorded\n"
+        "rooms-kit proxy: interrupted during the judging: 1 exchange(s) still waiting to be "
+        "judged were dropped, neither judged nor recorded\n"
     )
     with gzip.open(record, "rt") as lines:
         assert [json.loads(line)["n"] for line in lines] == [1, 2]
@@ -334,8 +334,8 @@ def test_a_second_interrupt_does_not_wait_forever_for_the_judging(
     with pytest.raises(KeyboardInterrupt):
         parts.close(err)  # still judging 1: said, not waited for
     assert err.getvalue() == (
-        "rooms-kit proxy: interrupted again: the exchange being judged was left unfinished "
-        "after 0.1 s\n"
+        "rooms-kit proxy: interrupted during the judging: the exchange being judged was left "
+        "unfinished after 0.1 s\n"
     )
     held.release.set()
     assert inspections.drain(HOLD_LIMIT)
@@ -346,8 +346,9 @@ class _Interrupts:
     """Real SIGINTs to this (the main) thread after each delay, as Ctrl-C sends them, while
     ``armed`` is set (so that one coming late cannot interrupt the test run itself)."""
 
-    def __init__(self, *delays: float) -> None:
+    def __init__(self, *delays: float, sig: signal.Signals = signal.SIGINT) -> None:
         main = threading.main_thread().ident
+        self.sig = sig
         assert main is not None and threading.current_thread().ident == main
         self.armed = threading.Event()
         self.armed.set()
@@ -358,7 +359,7 @@ class _Interrupts:
     def _send(self, main: int, delays: tuple[float, ...]) -> None:
         for delay in delays:
             if self.armed.wait(0) and not self._disarmed(delay):
-                signal.pthread_kill(main, signal.SIGINT)
+                signal.pthread_kill(main, self.sig)
                 self.sent.set()
 
     def _disarmed(self, delay: float) -> bool:
@@ -413,8 +414,8 @@ def test_a_real_second_interrupt_waits_for_the_exchange_being_judged(tmp_path: P
         releasing.join()
         held.release.set()
     assert err.getvalue() == (
-        "rooms-kit proxy: interrupted again: 1 exchange(s) still waiting to be judged were "
-        "dropped, neither judged nor recorded\n"
+        "rooms-kit proxy: interrupted during the judging: 1 exchange(s) still waiting to be "
+        "judged were dropped, neither judged nor recorded\n"
     )
     assert inspections._worker is None
     assert (inspections.judged, inspections.dropped, inspections.defects) == (2, 1, 0)
@@ -442,9 +443,9 @@ def test_a_third_interrupt_ends_the_wait_and_still_says_what_was_dropped(
         interrupts.stop()
         held.release.set()
     assert err.getvalue() == (
-        "rooms-kit proxy: interrupted again: 1 exchange(s) still waiting to be judged were "
-        "dropped, neither judged nor recorded\n"
-        "rooms-kit proxy: interrupted a third time: the exchange being judged was left "
+        "rooms-kit proxy: interrupted during the judging: 1 exchange(s) still waiting to be "
+        "judged were dropped, neither judged nor recorded\n"
+        "rooms-kit proxy: interrupted once more: the exchange being judged was left "
         "unfinished, not recorded\n"
     )
     assert inspections.drain(HOLD_LIMIT)  # 2 ends, into a recording already closed
@@ -452,3 +453,39 @@ def test_a_third_interrupt_ends_the_wait_and_still_says_what_was_dropped(
     assert inspections._bytes == 0
     assert [json.loads(line)["n"] for line in record.read_text().splitlines()] == [1]
     assert parts.recorder is not None and parts.recorder.failure is None
+
+
+def test_sigterm_during_the_last_judging_is_an_interrupt_too(tmp_path: Path) -> None:
+    """Once the proxy's loop has ended, SIGTERM had its default action back: the process ended
+    at once, the recording (gzip: its end) unwritten and nothing said. While the stop judges
+    what waited, it now cuts the judging short as SIGINT does."""
+    record = tmp_path / "traffic.ndjson"
+    err = io.StringIO()
+    parts, held = _held_behind(record, err)
+    ignored = signal.signal(signal.SIGTERM, lambda *_: None)  # a late one must not end pytest
+    try:
+        fallback = signal.getsignal(signal.SIGTERM)
+        interrupts = _Interrupts(0.3, sig=signal.SIGTERM)
+
+        def release() -> None:
+            if interrupts.sent.wait(HOLD_LIMIT):
+                time.sleep(0.5)
+            held.release.set()
+
+        releasing = threading.Thread(target=release)
+        releasing.start()
+        try:
+            with pytest.raises(KeyboardInterrupt), serving._sigterm_interrupts():
+                parts.close(err)
+        finally:
+            interrupts.stop()
+            releasing.join()
+            held.release.set()
+        assert signal.getsignal(signal.SIGTERM) is fallback  # given back
+    finally:
+        signal.signal(signal.SIGTERM, ignored)
+    assert err.getvalue() == (
+        "rooms-kit proxy: interrupted during the judging: 1 exchange(s) still waiting to be "
+        "judged were dropped, neither judged nor recorded\n"
+    )
+    assert [json.loads(line)["n"] for line in record.read_text().splitlines()] == [1, 2]
