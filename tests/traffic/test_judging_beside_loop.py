@@ -371,6 +371,19 @@ class _Interrupts:
         self._thread.join()
 
 
+def _release_once_interrupted(interrupts: _Interrupts, held: Held) -> threading.Thread:
+    """Exchange 2 ends while the stop, interrupted, waits for it (started here)."""
+
+    def release() -> None:
+        if interrupts.sent.wait(HOLD_LIMIT):
+            time.sleep(0.5)
+        held.release.set()
+
+    releasing = threading.Thread(target=release)
+    releasing.start()
+    return releasing
+
+
 def _held_behind(record: Path, err: io.StringIO) -> tuple[Assembled, Held]:
     """Exchange 1 judged and recorded, 2 being judged (held), 3 waiting behind it."""
     parts = assemble(
@@ -398,14 +411,7 @@ def test_a_real_second_interrupt_waits_for_the_exchange_being_judged(tmp_path: P
     parts, held = _held_behind(record, err)
     inspections = parts.proxy.inspections
     interrupts = _Interrupts(0.3)
-
-    def release() -> None:  # 2 ends while the stop, interrupted, waits for it
-        if interrupts.sent.wait(HOLD_LIMIT):
-            time.sleep(0.5)
-        held.release.set()
-
-    releasing = threading.Thread(target=release)
-    releasing.start()
+    releasing = _release_once_interrupted(interrupts, held)
     try:
         with pytest.raises(KeyboardInterrupt):
             parts.close(err)
@@ -466,14 +472,7 @@ def test_sigterm_during_the_last_judging_is_an_interrupt_too(tmp_path: Path) -> 
     try:
         fallback = signal.getsignal(signal.SIGTERM)
         interrupts = _Interrupts(0.3, sig=signal.SIGTERM)
-
-        def release() -> None:
-            if interrupts.sent.wait(HOLD_LIMIT):
-                time.sleep(0.5)
-            held.release.set()
-
-        releasing = threading.Thread(target=release)
-        releasing.start()
+        releasing = _release_once_interrupted(interrupts, held)
         try:
             with pytest.raises(KeyboardInterrupt), serving._sigterm_interrupts():
                 parts.close(err)
