@@ -244,6 +244,17 @@ def _stalled(proxy: ProxyRun) -> socket.socket:
     return sock
 
 
+def _read_quickly(sock: socket.socket, answers: int) -> bytes:
+    """The client reads again, with a large window, until ``answers`` large rooms are in."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+    received = b""
+    while received.count(b'"roomId": "large"') < answers:
+        chunk = sock.recv(1 << 20)
+        assert chunk, received.count(b'"roomId": "large"')
+        received += chunk
+    return received
+
+
 def test_a_slow_reader_is_not_the_upstreams_delay(roomy_proxy: ProxyRun) -> None:
     """The answer stays unread past the upstream's 1 s, then is read whole: the upstream sent it
     at once, so no responds_in_time (the proxy blamed the upstream for the client's pace)."""
@@ -350,12 +361,7 @@ def test_a_pipelining_client_that_does_not_read_gets_no_more_answers_fetched_for
 
         probe = asyncio.run_coroutine_threadsafe(forwarded_once_writing_stopped(), loop)
         assert probe.result(WAIT) == 1
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)  # now read it quickly
-        received = b""
-        while received.count(b'"roomId": "large"') < 3:
-            chunk = sock.recv(1 << 20)
-            assert chunk, received.count(b'"roomId": "large"')
-            received += chunk
+        received = _read_quickly(sock, answers=3)
     assert proxy.count == 3
     assert received.count(b"HTTP/1.1 200 OK\r\n") == 3
 
@@ -419,10 +425,5 @@ def test_a_request_sent_after_an_answer_left_unread_waits_until_the_client_reads
         # 'the request body did not arrive' to a request that arrived whole)
         probe = asyncio.run_coroutine_threadsafe(forwarded_once_it_came(), loop)
         assert probe.result(WAIT) == (1, 0.0)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)  # now read it quickly
-        received = b""
-        while received.count(b'"roomId": "large"') < 2:
-            chunk = sock.recv(1 << 20)
-            assert chunk, received.count(b'"roomId": "large"')
-            received += chunk
+        _read_quickly(sock, answers=2)
     assert proxy.count == 2
