@@ -776,14 +776,70 @@ def _against_targets(rows: list[dict[str, Any]], ceilings: dict[Any, Result]) ->
     ]
 
 
-def render(
-    rows: list[dict[str, Any]], alone: dict[str, float], total: int, connections: int, rounds: int
-) -> str:
-    ceilings = {
+GOALS = {"get": 0.5, "mixed": 0.4}
+"""The ratio to the ceiling each operation should reach (issue 13)."""
+
+
+def cpu_budget(goal_rate: float, workers: int, database_ms: float, client_ms: float) -> float:
+    """The most CPU per request (ms) a server may spend and still answer ``goal_rate`` requests
+    per second on this machine: its ``workers`` processes get a core each at most, and the
+    cores are shared with PostgreSQL and the load generator, whose CPU per request is given."""
+    cores = os.cpu_count() or 1
+    return min(workers * 1000 / goal_rate, cores * 1000 / goal_rate - database_ms - client_ms)
+
+
+def _budgets(rows: list[dict[str, Any]], ceilings: dict[Any, Result]) -> list[str]:
+    """For each PostgreSQL row of a goal not met: the CPU per request that reaching the goal
+    would leave the server, beside the ceiling's and the server's own."""
+    found = []
+    for row in rows:
+        result: Result = row["result"]
+        goal = GOALS.get(row["operation"])
+        if goal is None or not result.database_cpu_ms or row["connections"] != 8:
+            continue
+        ceiling = ceilings[(row["operation"], row["setup"], row["connections"])]
+        if result.per_second >= goal * ceiling.per_second:
+            continue
+        budget = cpu_budget(
+            goal * ceiling.per_second,
+            row["setup"].workers,
+            result.database_cpu_ms,
+            result.client_cpu_ms,
+        )
+        held_back = (
+            ""
+            if result.cpu_ms > budget
+            else ": it spent less, so waiting held this row back, not the CPU"
+        )
+        found.append(
+            f"{row['operation']} x{row['setup'].workers}: at most {budget:.3f} ms "
+            f"({budget / ceiling.cpu_ms:.2f} times the ceiling's {ceiling.cpu_ms:.3f} ms; "
+            f"the server spent {result.cpu_ms:.3f} ms, PostgreSQL {result.database_cpu_ms:.3f} ms"
+            f"{held_back})"
+        )
+    if not found:
+        return []
+    return [
+        "",
+        "What a PostgreSQL goal not met would leave the server, with PostgreSQL and the load "
+        "generator on the same cores at the CPU per request they spent in that row (each "
+        "worker process gets one core at most): " + "; ".join(found) + ".",
+    ]
+
+
+def _ceilings(rows: list[dict[str, Any]]) -> dict[Any, Result]:
+    """The ceiling's result for each (operation, setup, connections) measured."""
+    return {
         (r["operation"], r["setup"], r["connections"]): r["result"]
         for r in rows
         if r["server"].startswith("ceiling")
     }
+
+
+def render(
+    rows: list[dict[str, Any]], alone: dict[str, float], total: int, connections: int, rounds: int
+) -> str:
+    ceilings = _ceilings(rows)
     lines = [
         BEGIN,
         "## Reference server (`bench/server.py`)",
@@ -865,6 +921,7 @@ def render(
         "for one, every PostgreSQL commit for a WAL flush).",
         "",
         *_against_targets(rows, ceilings),
+        *_budgets(rows, ceilings),
         "",
         "`RoomService` called directly (no HTTP), in the same run: "
         + ", ".join(
@@ -974,6 +1031,8 @@ def main() -> None:
     print(f"measured in {time.monotonic() - started:.0f} s, load average {os.getloadavg()[0]:.1f}")
     for line in two_against_one(rows):
         print(f"two workers against one, mixed flow: {line}")
+    for line in _budgets(rows, _ceilings(rows))[1:]:
+        print(line)
     if partial:
         print("a partial run: docs/performance.md left as it is")
     elif not args.no_write:
