@@ -205,6 +205,8 @@ class Result:
     """CPU time the load generator (this process) spent per request."""
     database_cpu_ms: float = 0.0
     """CPU time PostgreSQL's processes spent per request (0 for SQLite and the ceiling)."""
+    peak_mb: float = 0.0
+    """Peak resident memory of the server's processes since they started (summed)."""
 
     def percentile(self, share: float) -> float:
         index = min(len(self.latencies) - 1, round(share * (len(self.latencies) - 1)))
@@ -275,23 +277,45 @@ async def _load_flow(port: int, total: int, connections: int) -> Result:
     return Result(len(latencies) / elapsed, sorted(latencies), failures)
 
 
-def _process_tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
-    total = 0.0
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants."""
+    found = []
     pending = [pid]
     while pending:
         current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        found.append(current)
         for task in Path(f"/proc/{current}/task").glob("*"):
             try:
                 pending += [int(child) for child in (task / "children").read_text().split()]
             except OSError:
                 continue
+    return found
+
+
+def _process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
+    total = 0.0
+    for current in _process_tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
     return total
+
+
+def _process_tree_peak_mb(pid: int) -> float:
+    """The peak resident memory (``VmHWM``) of ``pid`` and each live descendant, summed, in MB:
+    an upper bound of what the server held at once since it started."""
+    total_kb = 0
+    for current in _process_tree(pid):
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        total_kb += int(match.group(1)) if match else 0
+    return total_kb / 1000
 
 
 def measure(
@@ -327,6 +351,7 @@ def measure(
         cpu_ms=spent * 1000 / count,
         client_cpu_ms=sent * 1000 / count,
         database_cpu_ms=database * 1000 / count,
+        peak_mb=_process_tree_peak_mb(pid),
     )
 
 
@@ -519,7 +544,8 @@ def _record(rows: list[dict[str, Any]], **row: Any) -> None:
         f"{result.per_second:>9,.0f} req/s  p50 {result.percentile(0.5):6.2f} ms  "
         f"p90 {result.percentile(0.9):6.2f} ms  p99 {result.percentile(0.99):6.2f} ms  "
         f"CPU {result.cpu_ms:.3f} ms/request, client {result.client_cpu_ms:.3f}"
-        + (f", PostgreSQL {result.database_cpu_ms:.3f}" if result.database_cpu_ms else ""),
+        + (f", PostgreSQL {result.database_cpu_ms:.3f}" if result.database_cpu_ms else "")
+        + f", peak {result.peak_mb:,.0f} MB",
         flush=True,
     )
 
@@ -676,6 +702,7 @@ def _measure_setup(
                         cpu_ms=min(r.cpu_ms for r in results),
                         client_cpu_ms=min(r.client_cpu_ms for r in results),
                         database_cpu_ms=min(r.database_cpu_ms for r in results),
+                        peak_mb=max(r.peak_mb for r in results),
                     )
                     for target, results in rounds_of.items()
                 }
@@ -809,7 +836,8 @@ def _budgets(rows: list[dict[str, Any]], ceilings: dict[Any, Result]) -> list[st
         held_back = (
             ""
             if result.cpu_ms > budget
-            else ": it spent less, so waiting held this row back, not the CPU"
+            else ": it spent less, so what held this row back was not these processes' CPU "
+            "but waiting, or other work on the machine"
         )
         found.append(
             f"{row['operation']} x{row['setup'].workers}: at most {budget:.3f} ms "
@@ -851,7 +879,8 @@ def render(
         "them; the best round of each counts. *CPU ms/request* is the user and system time of "
         "all the server's processes divided by the requests; the *CPU ratio* (ceiling's CPU per "
         "request over the server's) is disturbed less by other work on the machine than the "
-        "rates are:",
+        "rates are; *peak MB* is the peak resident memory (`VmHWM`) of each of the server's "
+        "processes since it started, summed over them (PostgreSQL's processes not included):",
         "",
         "- *ceiling xN*: a bare Starlette endpoint in N processes answering every request with "
         "the same fixed room (the bytes the reference server returned for the benchmarked room);",
@@ -871,8 +900,8 @@ def render(
         + (", and a second worker has no idle core to use." if (os.cpu_count() or 1) <= 2 else "."),
         "",
         "| operation | server | connections | requests/s | p50 ms | p90 ms | p99 ms "
-        "| ratio to ceiling | CPU ms/request | CPU ratio |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| ratio to ceiling | CPU ms/request | CPU ratio | peak MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         result: Result = row["result"]
@@ -882,7 +911,8 @@ def render(
             f"{result.per_second:,.0f} | {result.percentile(0.5):.2f} | "
             f"{result.percentile(0.9):.2f} | {result.percentile(0.99):.2f} | "
             f"{result.per_second / ceiling.per_second:.2f} | {result.cpu_ms:.3f} | "
-            f"{ceiling.cpu_ms / result.cpu_ms if result.cpu_ms else 0:.2f} |"
+            f"{ceiling.cpu_ms / result.cpu_ms if result.cpu_ms else 0:.2f} | "
+            f"{result.peak_mb:,.0f} |"
         )
     scaling = two_against_one(rows)
     bare = {
