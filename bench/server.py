@@ -205,7 +205,7 @@ class Result:
     """CPU time the load generator (this process) spent per request."""
     database_cpu_ms: float = 0.0
     """CPU time PostgreSQL's processes spent per request (0 for SQLite and the ceiling)."""
-    peak_mb: float = 0.0
+    peak_mib: float = 0.0
     """Peak resident memory of the server's processes since they started (summed)."""
 
     def percentile(self, share: float) -> float:
@@ -304,8 +304,8 @@ def _process_tree_cpu(pid: int) -> float:
     return total
 
 
-def _process_tree_peak_mb(pid: int) -> float:
-    """The peak resident memory (``VmHWM``) of ``pid`` and each live descendant, summed, in MB:
+def _process_tree_peak_mib(pid: int) -> float:
+    """The peak resident memory (``VmHWM``) of ``pid`` and each live descendant, summed, in MiB:
     an upper bound of what the server held at once since it started."""
     total_kb = 0
     for current in _process_tree(pid):
@@ -315,7 +315,7 @@ def _process_tree_peak_mb(pid: int) -> float:
             continue
         match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
         total_kb += int(match.group(1)) if match else 0
-    return total_kb / 1000
+    return total_kb / 1024
 
 
 def measure(
@@ -351,7 +351,7 @@ def measure(
         cpu_ms=spent * 1000 / count,
         client_cpu_ms=sent * 1000 / count,
         database_cpu_ms=database * 1000 / count,
-        peak_mb=_process_tree_peak_mb(pid),
+        peak_mib=_process_tree_peak_mib(pid),
     )
 
 
@@ -545,7 +545,7 @@ def _record(rows: list[dict[str, Any]], **row: Any) -> None:
         f"p90 {result.percentile(0.9):6.2f} ms  p99 {result.percentile(0.99):6.2f} ms  "
         f"CPU {result.cpu_ms:.3f} ms/request, client {result.client_cpu_ms:.3f}"
         + (f", PostgreSQL {result.database_cpu_ms:.3f}" if result.database_cpu_ms else "")
-        + f", peak {result.peak_mb:,.0f} MB",
+        + f", peak {result.peak_mib:,.0f} MiB",
         flush=True,
     )
 
@@ -702,7 +702,7 @@ def _measure_setup(
                         cpu_ms=min(r.cpu_ms for r in results),
                         client_cpu_ms=min(r.client_cpu_ms for r in results),
                         database_cpu_ms=min(r.database_cpu_ms for r in results),
-                        peak_mb=max(r.peak_mb for r in results),
+                        peak_mib=max(r.peak_mib for r in results),
                     )
                     for target, results in rounds_of.items()
                 }
@@ -879,7 +879,7 @@ def render(
         "them; the best round of each counts. *CPU ms/request* is the user and system time of "
         "all the server's processes divided by the requests; the *CPU ratio* (ceiling's CPU per "
         "request over the server's) is disturbed less by other work on the machine than the "
-        "rates are; *peak MB* is the peak resident memory (`VmHWM`) of each of the server's "
+        "rates are; *peak MiB* is the peak resident memory (`VmHWM`) of each of the server's "
         "processes since it started, summed over them (PostgreSQL's processes not included):",
         "",
         "- *ceiling xN*: a bare Starlette endpoint in N processes answering every request with "
@@ -900,7 +900,7 @@ def render(
         + (", and a second worker has no idle core to use." if (os.cpu_count() or 1) <= 2 else "."),
         "",
         "| operation | server | connections | requests/s | p50 ms | p90 ms | p99 ms "
-        "| ratio to ceiling | CPU ms/request | CPU ratio | peak MB |",
+        "| ratio to ceiling | CPU ms/request | CPU ratio | peak MiB |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
@@ -912,7 +912,7 @@ def render(
             f"{result.percentile(0.9):.2f} | {result.percentile(0.99):.2f} | "
             f"{result.per_second / ceiling.per_second:.2f} | {result.cpu_ms:.3f} | "
             f"{ceiling.cpu_ms / result.cpu_ms if result.cpu_ms else 0:.2f} | "
-            f"{result.peak_mb:,.0f} |"
+            f"{result.peak_mib:,.0f} |"
         )
     scaling = two_against_one(rows)
     bare = {
