@@ -497,7 +497,7 @@ class _SignalledOnDrop(Inspections):
     sig: signal.Signals | None = None  # set: the next count of dropped exchanges sends it
     sent = False
 
-    @property  # type: ignore[override]
+    @property
     def dropped(self) -> int:
         return self._dropped
 
