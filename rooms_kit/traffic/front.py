@@ -8,8 +8,10 @@ after it has been read so the client sees the answer) and ``Limits.seconds`` (el
 keep-alive connection closed after ``keep_alive_timeout``, at most ``max_connections`` open
 connections (beyond: 503 with ``Retry-After``), and at most ``MAX_PIPELINED`` requests waiting
 behind the one being answered (beyond: 429 once those are answered). Malformed HTTP gets 400.
-A refusal made while an answer is on its way waits for the answers before it. Every answer made here carries Google's
-error envelope and closes the connection.
+A refusal made while an answer is on its way waits for the answers before it. Every answer made
+here carries Google's error envelope and closes the connection; to a HEAD request (known as such
+once its request line has been read) it is the head alone, its ``content-length`` the envelope's
+as for GET.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class ClientConnection(asyncio.Protocol):
         self.gone = False
         self.busy = False
         self.waiting: deque[Request] = deque()
-        self._deferred: tuple[int, str, str, str, tuple[str, ...]] | None = None
+        self._deferred: tuple[int, str, str, str, tuple[str, ...], bool] | None = None
         self.deadline = 0.0  # time.monotonic() when ``expire`` is due; 0: none
         self.stalled_at = 0.0  # since when writing has waited for the client to read (0: never)
         self.unsent = 0  # bytes waiting to be written when the ticker last looked
@@ -91,6 +93,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self._url: list[bytes] = []
+        self._method: bytes | None = None  # of the request being read, once its line is in
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_bytes = 0
         self._body: list[bytes] = []
@@ -152,6 +155,8 @@ class ClientConnection(asyncio.Protocol):
             self._arm(self.limits.header_timeout, self._head_too_slow)
 
     def on_url(self, url: bytes) -> None:
+        if self._method is None:  # the parser has read the method by the time the target comes
+            self._method = self.parser.get_method()
         self._url.append(url)
         self._count_head(len(url))
 
@@ -205,15 +210,16 @@ class ClientConnection(asyncio.Protocol):
             b"".join(self._body),
             self.parser.should_keep_alive(),
         )
+        waits = self.busy or self.stalled_at  # stalled: answers sent are unread, this one waits
+        if waits and len(self.waiting) >= MAX_PIPELINED:
+            raise _Refusal(  # before ``_reset``: the refusal answers this request's method
+                429,
+                "Too Many Requests",
+                "rateLimitExceeded",
+                f"more than {MAX_PIPELINED} requests sent ahead of their answers",
+            )
         self._reset()
-        if self.busy or self.stalled_at:  # stalled: answers sent are unread, this one waits
-            if len(self.waiting) >= MAX_PIPELINED:
-                raise _Refusal(
-                    429,
-                    "Too Many Requests",
-                    "rateLimitExceeded",
-                    f"more than {MAX_PIPELINED} requests sent ahead of their answers",
-                )
+        if waits:
             self.waiting.append(request)
             if not self.busy:  # it came whole: only the write timeout bounds the wait now
                 self._disarm()
@@ -266,19 +272,31 @@ class ClientConnection(asyncio.Protocol):
             self.transport.close()
 
     def refuse(
-        self, status: int, phrase: str, reason: str, message: str, extra: tuple[str, ...] = ()
+        self,
+        status: int,
+        phrase: str,
+        reason: str,
+        message: str,
+        extra: tuple[str, ...] = (),
+        head_only: bool | None = None,
     ) -> None:
         """Answer with an error of the proxy's own and close once it is out (after the answers
-        to the requests before it, when one is being answered)."""
+        to the requests before it, when one is being answered). ``head_only``: the request
+        refused is known to be HEAD (by default, when the one being read is)."""
         if self.gone or self.transport is None:
             return
+        if head_only is None:
+            head_only = self._method == b"HEAD"
         if self.busy:
-            self._deferred = (status, phrase, reason, message, extra)
+            self._deferred = (status, phrase, reason, message, extra, head_only)
             self.transport.pause_reading()
             return
         self.gone = True
         self._disarm()
-        self.transport.write(raw_response(status, phrase, reason, message, extra))
+        answer = raw_response(status, phrase, reason, message, extra)
+        if head_only:  # HTTP allows no body after an answer to HEAD: its head alone goes out
+            answer = answer[: answer.index(b"\r\n\r\n") + 4]
+        self.transport.write(answer)
         self.transport.close()
 
     # -- deadlines (checked by the proxy's ticker, not one timer per request) ----------------

@@ -22,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TextIO
 
 from rooms_kit.contract.failures import ContractFailure, clip
@@ -41,6 +43,49 @@ single larger exchange still may)."""
 Inspector = Callable[[Seen], list[ContractFailure]]
 Verdict = Callable[[list[ContractFailure]], None]
 _Waiting = tuple[Seen, Verdict | None, asyncio.AbstractEventLoop | None, int]
+
+
+class _HeldBack:
+    """A signal handler that notes the signals while ``holding``, and after that passes each on
+    to the handler it replaced (so that one left in place by an interrupted restore is harmless)."""
+
+    def __init__(self) -> None:
+        self.holding = True
+        self.came: list[int] = []
+        self.replaced: dict[int, Callable[[int, FrameType | None], object]] = {}
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.holding:
+            self.came.append(signum)
+        else:
+            self.replaced[signum](signum, frame)
+
+
+@contextlib.contextmanager
+def _interrupts_held_back() -> Iterator[None]:
+    """Run the block whole: SIGINT and SIGTERM, when Python handlers take them (Ctrl-C, and
+    SIGTERM during the stop's last judging), are noted meanwhile and delivered to those handlers
+    once the block is left, so the interrupt they raise comes after its last line, not between
+    two of them. Blocking the signals with ``signal.pthread_sigmask`` would not do: the kernel
+    hands a process's signal to any thread that has it unblocked (the judging worker, say), and
+    Python then runs the handler on the main thread all the same."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python runs signal handlers on the main thread only: none can land here
+        return
+    held = _HeldBack()
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(sig)
+            if callable(handler):  # a default or ignored signal raises nothing in Python
+                held.replaced[sig] = handler
+                signal.signal(sig, held)
+        yield
+    finally:
+        held.holding = False  # from here on a signal goes straight to its own handler
+        for signum, replaced in held.replaced.items():
+            signal.signal(signum, replaced)
+        for signum in dict.fromkeys(held.came):  # each once, in the order they came
+            signal.raise_signal(signum)  # to the handler given back: the first raises
 
 
 class Inspections:
@@ -115,12 +160,17 @@ class Inspections:
         the exchange it is judging, and nothing after it. False if it was still judging after
         ``timeout`` seconds."""
         with self._changed:
-            self._closing = True
-            self.dropped += len(self._queue)
-            self._waiting -= len(self._queue)
-            self._bytes -= sum(size for *_, size in self._queue)
-            self._queue.clear()
-            self._changed.notify_all()
+            # The counts and the queue change together or not at all: an interrupt landing
+            # between two of these lines (a third Ctrl-C, or SIGTERM, which the stop turns into
+            # one) left exchanges counted as dropped that the worker then judged as well, or
+            # counted as waiting for good. The wait below stays interruptible.
+            with _interrupts_held_back():
+                dropped, self._queue = self._queue, collections.deque()
+                self._closing = True
+                self.dropped += len(dropped)
+                self._waiting -= len(dropped)
+                self._bytes -= sum(size for *_, size in dropped)
+                self._changed.notify_all()
             return self._changed.wait_for(self._ended, timeout)
 
     def _ended(self) -> bool:

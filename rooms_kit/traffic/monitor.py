@@ -29,9 +29,16 @@ ONE_LINE = {code: f"\\x{code:02x}" for code in [*range(32), 0x7F]} | {
     0x2028: "\\u2028",
     0x2029: "\\u2029",
 }
+OUTSIDE = "(outside the API)"
 EXCHANGES = "exchanges"
 LIFECYCLE = "lifecycle"
 LABEL = "proxy"
+
+
+def named(operation: str | None, method: str, target: str) -> str:
+    """How the proxy's lines name an exchange: its operation (short), method and target, as in
+    ``get GET /games/v1/rooms/r1``; without an operation (none known), method and target."""
+    return f"{short(operation)} {method} {target}" if operation else f"{method} {target}"
 
 
 class Sink(Protocol):
@@ -84,7 +91,7 @@ class Monitor:
         self.exchanges += 1
         route = self.router.match(seen.method, seen.path)
         found: list[tuple[str, ContractFailure]] = []
-        operation = route.operation if route else "(outside the API)"
+        operation = route.operation if route else OUTSIDE
         data = exchange(
             operation,
             seen.method,
@@ -104,9 +111,9 @@ class Monitor:
             else:
                 self.unjudged += 1
             print(
-                f"rooms-kit proxy: exchange {seen.number} ({short(operation)} {seen.method} "
-                f"{self.aliases.scrub(seen.target)}) went through neither checked nor recorded: "
-                f"{seen.unjudged}",
+                f"rooms-kit proxy: exchange {seen.number} "
+                f"({named(operation, seen.method, self.aliases.scrub(seen.target))}) went "
+                f"through neither checked nor recorded: {seen.unjudged}",
                 file=self.err,
                 flush=True,
             )
@@ -134,6 +141,14 @@ class Monitor:
         seen.forget_reading()  # the reports may keep the exchange, never its parsed body
         return [failure for _, failure in found]
 
+    def name(self, seen: Seen) -> str:
+        """``named`` for an exchange, its credentials replaced by their aliases, for lines said
+        beside the judging (the route is found anew: the judging thread may be using the
+        router's memory meanwhile)."""
+        route = self.router.find(seen.method, seen.path)
+        operation = route.operation if route else OUTSIDE
+        return named(operation, seen.method, self.aliases.scrub(seen.target))
+
     def _judge(
         self,
         seen: Seen,
@@ -160,7 +175,7 @@ class Monitor:
     def line(seen: Seen, operation: str, failure: ContractFailure) -> str:
         details = f": {clip(failure.message)}" if failure.message else ""
         line = (
-            f"{LABEL}:{seen.number}: {short(operation)} {seen.method} {seen.target}: "
+            f"{LABEL}:{seen.number}: {named(operation, seen.method, seen.target)}: "
             f"[{failure.check}] {failure.title}{details}"
         )
         return line.translate(ONE_LINE)

@@ -33,13 +33,14 @@ class Router:
         key = (method, path)
         if key in self._known:
             return self._known[key]
-        route = self._match(method, path)
+        route = self.find(method, path)
         if len(self._known) >= MAX_REMEMBERED:
             self._known.pop(next(iter(self._known)))
         self._known[key] = route
         return route
 
-    def _match(self, method: str, path: str) -> Route | None:
+    def find(self, method: str, path: str) -> Route | None:
+        """``match`` without the memory: safe to call while another thread matches."""
         for wanted, pattern, operation in self._routes:
             if wanted != method.upper():
                 continue

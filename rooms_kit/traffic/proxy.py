@@ -25,6 +25,7 @@ import struct
 import sys
 import termios
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -47,6 +48,7 @@ from rooms_kit.traffic.checking import (
 )
 from rooms_kit.traffic.front import ClientConnection, Request
 from rooms_kit.traffic.inspections import Inspections, Inspector
+from rooms_kit.traffic.monitor import named
 from rooms_kit.traffic.seen import Seen
 from rooms_kit.traffic.upstream import Connection, Upstream, UpstreamError
 
@@ -131,12 +133,16 @@ class Proxy:
         limits: Limits | None = None,
         connection_limits: ConnectionLimits | None = None,
         err: TextIO | None = None,
+        name: Callable[[Seen], str] | None = None,
     ) -> None:
+        """``name``: how the proxy's own lines name an exchange, as the monitor's lines do
+        (``Monitor.name``); without it, by method and target alone."""
         parts = urlsplit(upstream.rstrip("/"))
         self.upstream = upstream.rstrip("/")
         self.inspections = Inspections(inspect, err=err)
         self.err = err
         self.aliases = aliases
+        self.name = name or (lambda seen: named(None, seen.method, aliases.scrub(seen.target)))
         self.strict = strict
         self.limits = limits or Limits()
         self.connection_limits = connection_limits or ConnectionLimits()
@@ -512,9 +518,9 @@ class Forwarding:
             outcome = ": its client got 503"
             self.client.write(self._own(503, envelope(503, "proxyStopping", text), close=True))
         print(
-            f"rooms-kit proxy: exchange {self.seen.number} ({self.seen.method} "
-            f"{self.proxy.aliases.scrub(self.seen.target)}): its verdict was not ready {grace:g} s "
-            f"after the stop began{outcome} (the exchange is still judged and recorded)",
+            f"rooms-kit proxy: exchange {self.seen.number} ({self.proxy.name(self.seen)}): its "
+            f"verdict was not ready {grace:g} s after the stop began{outcome} (the exchange is "
+            "still judged and recorded)",
             file=self.proxy.err or sys.stderr,
             flush=True,
         )

@@ -124,6 +124,7 @@ def assemble(
         limits=settings.limits,
         connection_limits=settings.connection_limits,
         err=err,
+        name=monitor.name,
     )
     return Assembled(proxy, monitor, recorder, aliases)
 

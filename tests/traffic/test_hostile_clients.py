@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rooms_kit.reference_server.limits import ConnectionLimits
+from rooms_kit.reference_server.limits import ConnectionLimits, raw_response
 from rooms_kit.traffic.checking import Limits
 from tests.traffic.hostile import hostile
 from tests.traffic.support import LoopbackServer, ProxyRun, proxy_in_front_of
@@ -130,6 +130,86 @@ def test_hostile_client(
     assert error["errors"][0]["reason"] == reason  # type: ignore[index]
     assert words in str(error["message"])
     assert proxy.monitor.exchanges == 0  # nothing went upstream
+    _still_healthy(proxy)
+
+
+# the refusals the proxy makes itself once the request line is in, each asked with the method
+# put in for %s: name, what the client sends (and the pause between parts), the status line
+REFUSED_ONCE_THE_METHOD_IS_KNOWN = [
+    (
+        "head_too_large",
+        [b"%s /games/v1/rooms/x HTTP/1.1\r\nx-pad: " + b"p" * 2000 + b"\r\n\r\n"],
+        b"431 Request Header Fields Too Large",
+    ),
+    ("slow_head", [b"%s /games/v1/rooms/x HTTP/1.1\r\n"], b"408 Request Timeout"),
+    (
+        "slow_body",
+        [b"%s /games/v1/rooms/x HTTP/1.1\r\ncontent-length: 100\r\n\r\n{}"],
+        b"408 Request Timeout",
+    ),
+    (
+        "malformed_header",
+        [b"%s /games/v1/rooms/x HTTP/1.1\r\nhost: x\r\nno colon here\r\n\r\n"],
+        b"400 Bad Request",
+    ),
+    (
+        "upgrade",
+        [b"%s /games/v1/rooms/x HTTP/1.1\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n"],
+        b"400 Bad Request",
+    ),
+    (
+        "target_not_a_url",
+        [b"%s http://[::1/games/v1/rooms HTTP/1.1\r\nhost: x\r\n\r\n"],
+        b"400 Bad Request",
+    ),
+    (
+        "body_too_large",
+        [b"%s /games/v1/rooms/x HTTP/1.1\r\ncontent-length: 5000\r\n\r\n" + b"x" * 5000],
+        b"413 Content Too Large",
+    ),
+    (
+        "chunked_body_too_large",
+        [b"%s /games/v1/rooms/x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"]
+        + [b"400\r\n" + b"x" * 1024 + b"\r\n"] * 5
+        + [b"0\r\n\r\n"],
+        b"413 Content Too Large",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "parts", "status"),
+    REFUSED_ONCE_THE_METHOD_IS_KNOWN,
+    ids=[c[0] for c in REFUSED_ONCE_THE_METHOD_IS_KNOWN],
+)
+def test_a_refusal_to_head_is_the_head_alone(
+    proxy: ProxyRun, name: str, parts: list[bytes], status: bytes
+) -> None:
+    """HTTP allows no body after the answer to HEAD; the proxy's own refusals sent the envelope
+    all the same. Now the HEAD gets the very head a GET gets, its content-length included, and
+    not one byte after it."""
+    as_get = _send(proxy, parts[0] % b"GET", *parts[1:])
+    head, _, body = as_get.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status + b"\r\n"), head
+    assert b"content-length: %d\r\n" % len(body) in head and body
+    answer = _send(proxy, parts[0] % b"HEAD", *parts[1:])
+    assert answer == head + b"\r\n\r\n"
+    assert proxy.monitor.exchanges == 0  # nothing went upstream
+    _still_healthy(proxy)
+
+
+def test_too_many_pipelined_head_requests_get_the_429_head_alone(proxy: ProxyRun) -> None:
+    asked = b"HEAD /games/v1/rooms/r%d HTTP/1.1\r\nhost: x\r\n\r\n"
+    answer = _send(proxy, b"".join(asked % number for number in range(20)))
+    heads = answer.split(b"HTTP/1.1 ")[1:]
+    assert [int(head[:3]) for head in heads] == [200] * 17 + [429]
+    refused = raw_response(
+        429,
+        "Too Many Requests",
+        "rateLimitExceeded",
+        "more than 16 requests sent ahead of their answers",
+    )
+    assert b"HTTP/1.1 " + heads[-1] == refused.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
     _still_healthy(proxy)
 
 

@@ -488,3 +488,49 @@ def test_sigterm_during_the_last_judging_is_an_interrupt_too(tmp_path: Path) -> 
         "judged were dropped, neither judged nor recorded\n"
     )
     assert [json.loads(line)["n"] for line in record.read_text().splitlines()] == [1, 2]
+
+
+class _SignalledOnDrop(Inspections):
+    """Inspections that send this process ``sig`` (a real signal, as Ctrl-C or SIGTERM would)
+    right after ``abandon`` has counted what it drops, before the rest of its state changes."""
+
+    sig: signal.Signals | None = None  # set: the next count of dropped exchanges sends it
+    sent = False
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
+    @dropped.setter
+    def dropped(self, value: int) -> None:
+        self._dropped = value
+        if self.sig is not None:
+            sig, self.sig = self.sig, None
+            self.sent = True
+            signal.raise_signal(sig)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_inside_abandon_leaves_the_counts_whole(sig: signal.Signals) -> None:
+    # An interrupt that landed in ``abandon``'s locked section between its lines left the
+    # exchanges counted as dropped still queued: the worker judged them as well (dropped and
+    # judged together more than were submitted), and the count of those waiting stayed wrong.
+    # Now the interrupt comes once the section is whole, and the handler is given back.
+    held = Held(hold=1)
+    inspections = _SignalledOnDrop(held, inline_bytes=0)
+    inspections.submit(_seen(1, 10))
+    assert held.started.wait(HOLD_LIMIT)
+    inspections.submit(_seen(2, 10))
+    inspections.submit(_seen(3, 10))
+    handler = signal.getsignal(signal.SIGINT)
+    with serving._sigterm_interrupts():  # SIGTERM raises KeyboardInterrupt, as at the stop
+        inspections.sig = sig
+        with pytest.raises(KeyboardInterrupt):
+            inspections.abandon(0)
+    assert inspections.sent  # the signal did come inside the section
+    assert signal.getsignal(signal.SIGINT) is handler
+    held.release.set()
+    assert inspections.abandon(HOLD_LIMIT)  # what the stop does after the interrupt
+    assert (inspections.judged, inspections.dropped) == (1, 2)
+    assert [number for number, _ in held.order] == [1]
+    assert inspections.drain(0) and inspections._bytes == 0

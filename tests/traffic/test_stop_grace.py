@@ -23,7 +23,7 @@ import pytest
 from rooms_kit.traffic.proxy import Proxy
 from rooms_kit.traffic.serving import unjudged_lines
 from tests.traffic.hostile import hostile
-from tests.traffic.support import LoopbackServer, proxy_in_front_of
+from tests.traffic.support import LoopbackServer, proxy_in_front_of, room_get
 from tests.traffic.test_judging_beside_loop import Held
 
 WAIT = 10.0  # far above every bound here: only a hang would reach it
@@ -189,7 +189,7 @@ def test_a_strict_answer_still_awaiting_its_verdict_at_the_stop_gets_503(
         "not sent"
     )
     assert capsys.readouterr().err == (
-        "rooms-kit proxy: exchange 1 (GET /games/v1/rooms/good): its verdict was not ready 1 s "
+        "rooms-kit proxy: exchange 1 (get GET /games/v1/rooms/good): its verdict was not ready 1 s "
         "after the stop began: its client got 503 (the exchange is still judged and recorded)\n"
     )
     assert (monitor.exchanges, monitor.cut_at_stop, monitor.unjudged) == (1, 0, 0)
@@ -228,9 +228,24 @@ def test_a_strict_answer_awaiting_its_verdict_for_a_client_gone_is_not_said_answ
             releasing = _release_once_given_up(run.parts.proxy, held)
         releasing.join()
     assert capsys.readouterr().err == (
-        "rooms-kit proxy: exchange 1 (GET /games/v1/rooms/good): its verdict was not ready 1 s "
+        "rooms-kit proxy: exchange 1 (get GET /games/v1/rooms/good): its verdict was not ready 1 s "
         "after the stop began, and its client had gone (the exchange is still judged and "
         "recorded)\n"
     )
     assert (run.monitor.exchanges, run.monitor.cut_at_stop) == (1, 0)
     assert run.parts.proxy.in_flight == {}
+
+
+def test_the_stop_names_an_exchange_as_the_monitors_lines_do() -> None:
+    """The stop's line about a verdict not ready said ``(GET /path)`` where every other line
+    says ``(get GET /path)``; both now come from ``monitor.named``, credentials aliased."""
+    with proxy_in_front_of("http://127.0.0.1:9") as run:
+        name = run.parts.proxy.name
+        aliases = run.parts.aliases
+        token = "tok-secret-1234"
+        alias = aliases.of_authorization(f"Bearer {token}")
+        room = room_get(1, "r1", b"{}", started=0.0)
+        outside = room_get(2, "x", b"", started=0.0)
+        outside.path, outside.query = "/healthz", f"oauth_token={token}"
+        assert name(room) == "get GET /games/v1/rooms/r1"
+        assert name(outside) == f"(outside the API) GET /healthz?oauth_token={alias}"
