@@ -25,6 +25,7 @@ from rooms_kit.validation.depth import MAX_DEPTH, deeper_than
 MAX_PROBLEMS = 3
 RULES = ("requires_credentials", "rejects_invalid_input")
 ROOM_RULES = (*RULES, "room_id_matches")
+BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 class InputRules:
@@ -71,6 +72,12 @@ class InputRules:
                     value = int(text)
                 except ValueError:
                     found.append(f"query {name}={text!r} is not a whole number")
+                    continue
+            elif schema.get("type") == "boolean":
+                # read as the generated stub reads it: true/1 and false/0, in any case
+                value = BOOLEANS.get(text.lower())
+                if value is None:
+                    found.append(f"query {name}={text!r} is not true or false")
                     continue
             validator = self._validator(f"{operation}?{name}", parameter.get("schema", {}))
             found += [f"query {name}: {e.message}" for e in validator.iter_errors(value)]

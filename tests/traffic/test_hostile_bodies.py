@@ -393,3 +393,22 @@ def test_a_request_naming_150_000_players_is_judged_in_part() -> None:
     ]
     good = json.dumps({"invitedPlayerIds": [f"p{n}" for n in range(100_000)]}).encode()
     assert rules.problems("games.rooms.create", "", good) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("prettyPrint=false", []),
+        ("prettyPrint=FALSE&prettyPrint=1", []),
+        ("prettyPrint=0&maxResults=5", []),
+        ("prettyPrint=maybe", ["query prettyPrint='maybe' is not true or false"]),
+        ("prettyPrint=", ["query prettyPrint='' is not true or false"]),
+    ],
+)
+def test_a_boolean_query_parameter_is_read_as_the_stub_reads_it(
+    query: str, expected: list[str]
+) -> None:
+    # 'prettyPrint=false' was checked as the string 'false' against a boolean schema, so every
+    # client that asked for compact JSON was reported as getting a 2xx for an invalid request
+    rules = InputRules(judge().openapi)
+    assert rules.problems("games.rooms.list", query, b"") == expected
