@@ -167,7 +167,12 @@ def _run(args: argparse.Namespace) -> int:
     except CannotRun as exc:
         raise KitError(str(exc)) from None
     text = render_text(results)
-    sys.stdout.write(text)
+    whole_in = (
+        "--report-dir keeps it whole"
+        if args.report_dir is None
+        else f"the whole command is in {args.report_dir / 'report.txt'}"
+    )
+    sys.stdout.write(render_text(results, whole_commands_in=whole_in))
     if args.report_dir is not None:
         try:
             args.report_dir.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,13 @@ from rooms_kit.contract.report.table import (
 )
 from rooms_kit.contract.results import Results
 
+# On a terminal a slowest request's curl command is cut here (a fuzzed body runs to many KiB).
+CONSOLE_COMMAND_CHARS = 300
 
-def render_text(results: Results) -> str:
+
+def render_text(results: Results, *, whole_commands_in: str | None = None) -> str:
+    """The report; with ``whole_commands_in`` (the console's copy), a long curl command is cut
+    and the line says where the whole one was written (or how to keep it)."""
     lines = [
         f"contract suite against {results.target}",
         f"profile {results.profile}, seed {results.seed} (rerun with --seed {results.seed})",
@@ -43,9 +48,21 @@ def render_text(results: Results) -> str:
     if latency:
         lines += ["latency per operation", *text_table(LATENCY_HEADER, latency), ""]
         lines.append("slowest request per operation:")
-        lines += [f"  {label}: {curl}" for label, curl in slowest_requests(results)]
+        lines += [
+            f"  {label}: {_command(curl, whole_commands_in)}"
+            for label, curl in slowest_requests(results)
+        ]
         lines.append("")
     if results.uncounted:
         lines.append(f"({results.uncounted} further distinct failure(s) were counted, not kept)")
     lines.append(verdict(results))
     return "\n".join(lines) + "\n"
+
+
+def _command(curl: str, whole_in: str | None) -> str:
+    if whole_in is None or len(curl) <= CONSOLE_COMMAND_CHARS:
+        return curl
+    return (
+        f"{curl[:CONSOLE_COMMAND_CHARS]}… (cut at {CONSOLE_COMMAND_CHARS} of {len(curl):,} "
+        f"characters; {whole_in})"
+    )
