@@ -33,10 +33,12 @@ def _run_schemas(args: argparse.Namespace) -> int:
         contents: Any = schema_set.registry(strict=args.strict).contents(entry.uri)
         print(json.dumps(contents, indent=2, ensure_ascii=False))
         return 0
-    width = max(len(k) for k in schema_set.kind_names())
-    for kind in schema_set.kind_names():
+    kinds = schema_set.kind_names()
+    width = max(len(k) for k in kinds)
+    files = max(len(schema_set.kinds[k].file.name) for k in kinds)  # columns line up
+    for kind in kinds:
         entry = schema_set.kinds[kind]
-        print(f"{kind:<{width}}  {entry.file.name:<36}  {entry.schema.get('title', '')}")
+        print(f"{kind:<{width}}  {entry.file.name:<{files}}  {entry.schema.get('title', '')}")
     return 0
 
 

@@ -49,3 +49,11 @@ def test_no_command_is_a_usage_error(rooms_kit: Run) -> None:
     done = rooms_kit()
     assert done.returncode == 2
     assert "usage: rooms-kit" in done.stderr
+
+
+def test_schemas_lines_up_its_columns(rooms_kit: Run, schemas: SchemaSet) -> None:
+    # the longest file name (room-auto-matching-criteria.schema.json) pushed its title out of line
+    lines = rooms_kit("schemas").stdout.splitlines()
+    files = {line.index(" " + schemas.kinds[line.split()[0]].file.name) for line in lines}
+    titles = {line.index(schemas.kinds[line.split()[0]].schema["title"]) for line in lines}
+    assert (len(files), len(titles)) == (1, 1), lines
