@@ -5,11 +5,15 @@ complaint, before any store is opened, and leaves nothing behind; the accepted f
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rooms_kit.cli.main import build_parser, main
+from tests.cli.conftest import ROOMS_KIT
 
 # command -> the arguments before --database (every one of them valid)
 COMMANDS = {
@@ -108,29 +112,61 @@ def test_hostile_values_are_refused_while_parsing(
     assert sorted(folder.iterdir()) == before  # no store was opened: nothing made, no "-writer"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere, so the checks pass")
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_places_without_write_permission_are_refused(
-    command: str, folder: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Skipped when the tests run as root (euid 0), for whom every permission check passes."""
+@pytest.fixture
+def without_permission(folder: Path) -> Iterator[dict[str, str]]:
+    """A folder and a file this user may not write to -> the complaint about each."""
     locked = folder / "locked"
     locked.mkdir()
     read_only = folder / "read-only.db"
     read_only.write_bytes(b"")
     locked.chmod(0o555)
     read_only.chmod(0o444)
-    try:
-        err = _refused([*COMMANDS[command], "--database", str(locked / "rooms.db")], capsys)
-        assert err.endswith(
-            f"argument --database: no permission to create files in {locked}, which SQLite "
-            "needs for the database and its journal files\n"
+    yield {
+        str(locked / "rooms.db"): f"no permission to create files in {locked}, which SQLite "
+        "needs for the database and its journal files",
+        str(read_only): f"no permission to read and write {read_only}",
+    }
+    locked.chmod(0o755)
+    read_only.chmod(0o644)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere, so the checks pass")
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_places_without_write_permission_are_refused(
+    command: str, without_permission: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Skipped when the tests run as root (euid 0), for whom every permission check passes;
+    the test below covers that case where it can."""
+    for value, message in without_permission.items():
+        err = _refused([*COMMANDS[command], "--database", value], capsys)
+        assert err.endswith(f"argument --database: {message}\n")
+
+
+CAPSH = shutil.which("capsh")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or CAPSH is None, reason="needs root and capsh")
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_places_without_write_permission_are_refused_to_root_without_its_overrides(
+    command: str, without_permission: dict[str, str], folder: Path
+) -> None:
+    """As root the checks above only bite once root's power to ignore file modes is dropped
+    (capsh, in a child process): then the same refusals come."""
+    assert CAPSH is not None
+    drop = "--drop=cap_dac_override,cap_dac_read_search,cap_fowner"
+    for value, message in without_permission.items():
+        arguments = [*COMMANDS[command], "--database", value]
+        done = subprocess.run(
+            [CAPSH, drop, "--", "-c", 'exec "$0" "$@"', str(ROOMS_KIT), *arguments],
+            capture_output=True,
+            text=True,
+            cwd=folder,
+            check=False,
+            timeout=120,
         )
-        err = _refused([*COMMANDS[command], "--database", str(read_only)], capsys)
-        assert err.endswith(f"argument --database: no permission to read and write {read_only}\n")
-    finally:
-        locked.chmod(0o755)
-        read_only.chmod(0o644)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.endswith(f"argument --database: {message}\n")
+    assert not (folder / "locked" / "rooms.db").exists()
 
 
 GOOD = [
