@@ -34,6 +34,9 @@ HELP = (
 _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 # SQLite reads "file:..." as a URI (this build does), and sqlite: is what other tools call it.
 _SQLITE_URL = re.compile(r"(?i)(sqlite3?|file):")
+# A PostgreSQL address with the scheme in the wrong case or without its two slashes: the stores
+# and libpq would take it for a file name and a key=value string.
+_NEAR_POSTGRES = re.compile(r"(?i)postgres(ql)?:/*")
 
 
 def database(text: str) -> str:
@@ -60,15 +63,18 @@ def _problem(text: str) -> str | None:
             f"{sqlite_url.group(1)}: addresses are not read; give the SQLite file's path itself, "
             "such as rooms.db or /srv/rooms/rooms.db"
         )
+    # Only the scheme of an address is shown: the rest may hold a password.
+    near = _NEAR_POSTGRES.match(text)
+    if near is not None:
+        return (
+            f"{near.group(0)} is not how a PostgreSQL address starts; write postgresql:// or "
+            "postgres://, in lower case"
+        )
     url = _URL.match(text)
     if url is not None:
-        # Only the scheme is shown: the rest of an address may hold a password.
-        scheme = url.group(1)
-        if scheme.lower() + "://" in POSTGRES_SCHEMES:
-            return f"{scheme}:// must be written in lower case: postgresql:// or postgres://"
         return (
-            f"{scheme}:// addresses are not supported; the accepted addresses are postgresql:// "
-            "and postgres://, and a SQLite database is given as a plain file path"
+            f"{url.group(1)}:// addresses are not supported; the accepted addresses are "
+            "postgresql:// and postgres://, and a SQLite database is given as a plain file path"
         )
     if text.endswith(("/", os.sep)):
         return f"{text} ends with {text[-1]}, so it names a folder; give the path of a SQLite file"
@@ -81,7 +87,7 @@ def _file_problem(path: Path) -> str | None:
         info = path.stat()
     except (FileNotFoundError, NotADirectoryError):  # the folders are looked at below
         info = None
-    except OSError as exc:  # a parent that is a file, a loop of links, no permission to look
+    except OSError as exc:  # a loop of links, a name too long, no permission to look
         return f"{path}: cannot look at it: {exc.strerror}"
     if info is not None and stat.S_ISDIR(info.st_mode):
         return f"{path} is a folder; give the path of a SQLite file, such as {path / 'rooms.db'}"

@@ -30,9 +30,11 @@ OTHER_SCHEME = (
     "addresses are not supported; the accepted addresses are postgresql:// and postgres://, "
     "and a SQLite database is given as a plain file path"
 )
-LOWER_CASE = "must be written in lower case: postgresql:// or postgres://"
+NEAR_POSTGRES = (
+    "is not how a PostgreSQL address starts; write postgresql:// or postgres://, in lower case"
+)
 
-# case -> (value, exact complaint); {tmp} is the test's folder, which holds a-file, a text file
+# case -> (value, exact complaint); {tmp} is the test's folder (see the folder fixture)
 REFUSED = {
     "empty": ("", f"the value is empty; give {ACCEPTED}"),
     "leading space": (" rooms.db", f"' rooms.db' {UNPRINTABLE}; give {ACCEPTED}"),
@@ -46,9 +48,11 @@ REFUSED = {
     ),
     "upper-case postgresql": (
         "POSTGRESQL://user:hunter2@db.example/rooms",
-        f"POSTGRESQL:// {LOWER_CASE}",
+        f"POSTGRESQL:// {NEAR_POSTGRES}",
     ),
-    "mixed-case postgres": ("Postgres://db.example/rooms", f"Postgres:// {LOWER_CASE}"),
+    "mixed-case postgres": ("Postgres://db.example/rooms", f"Postgres:// {NEAR_POSTGRES}"),
+    "one slash": ("postgresql:/user:hunter2@db.example/rooms", f"postgresql:/ {NEAR_POSTGRES}"),
+    "no slash": ("postgres:host=db.example", f"postgres: {NEAR_POSTGRES}"),
     "sqlite URL": ("sqlite:///{tmp}/rooms.db", f"sqlite: {NOT_A_URL}"),
     "sqlite3 URL": ("sqlite3:rooms.db", f"sqlite3: {NOT_A_URL}"),
     "SQLite URI": ("file:rooms.db?mode=rwc", f"file: {NOT_A_URL}"),
@@ -73,6 +77,11 @@ REFUSED = {
         "{tmp}/a-file/deeper/rooms.db",
         "{tmp}/a-file is a file, not a folder",
     ),
+    "loop of links": (
+        "{tmp}/loop",
+        "{tmp}/loop: cannot look at it: Too many levels of symbolic links",
+    ),
+    "name too long": ("x" * 300, f"{'x' * 300}: cannot look at it: File name too long"),
     "device": ("/dev/null", "/dev/null is not a regular file, so it cannot be a SQLite database"),
     "FIFO": ("{tmp}/fifo", "{tmp}/fifo is not a regular file, so it cannot be a SQLite database"),
 }
@@ -80,10 +89,11 @@ REFUSED = {
 
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The test's folder, made the current one (so relative names land in it), with a file and
-    a FIFO in it."""
+    """The test's folder, made the current one (so relative names land in it), with a file, a
+    FIFO and a link to itself in it."""
     (tmp_path / "a-file").write_text("not a folder\n", encoding="utf-8")
     os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "loop").symlink_to("loop")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
