@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rooms_kit.cli.cmd_serve import DEFAULT_DATABASE, migrate_timeout
+from rooms_kit.cli.cmd_serve import database_argument, migrate_timeout
 
 
 def register(subparsers: Any) -> None:
@@ -24,11 +24,7 @@ def register(subparsers: Any) -> None:
         description="Bring the database layout up to this rooms-kit's version. Safe to run "
         "again, and from several hosts at once.",
     )
-    upgrade.add_argument(
-        "--database",
-        default=DEFAULT_DATABASE,
-        help="postgresql://user@host/name address or SQLite file (default rooms.db)",
-    )
+    database_argument(upgrade)
     migrate_timeout("--timeout", upgrade)
     db.set_defaults(handler=_run_upgrade)
 

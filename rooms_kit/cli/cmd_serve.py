@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from rooms_kit.cli.arguments import listen_host
+from rooms_kit.cli.database_option import HELP as DATABASE_HELP
+from rooms_kit.cli.database_option import database
 from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
@@ -81,6 +83,16 @@ def migrate_timeout(flag: str, parser: argparse.ArgumentParser) -> None:
     )
 
 
+def database_argument(parser: argparse.ArgumentParser) -> None:
+    """``--database``, checked while parsing (``database_option``), for every command using one."""
+    parser.add_argument(
+        "--database",
+        type=database,
+        default=DEFAULT_DATABASE,
+        help=f"{DATABASE_HELP} (default {DEFAULT_DATABASE})",
+    )
+
+
 def _token_file(text: str) -> Path:
     """``--tokens``: refused at once when it cannot be a token file (see ``token_file_problem``)."""
     from rooms_kit.reference_server.auth import token_file_problem  # noqa: PLC0415
@@ -118,12 +130,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help="port (default 8080; 0 picks a free one)"
     )
-    serve.add_argument(
-        "--database",
-        default=DEFAULT_DATABASE,
-        help="SQLite file, created when missing, :memory:, or a postgresql://user@host/name "
-        "address (default rooms.db)",
-    )
+    database_argument(serve)
     serve.add_argument(
         "--workers",
         type=_workers,
@@ -167,11 +174,7 @@ def register(subparsers: Any) -> None:
     nested = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
     add = nested.add_parser("add", help="store a token for a player and print the token")
     add.add_argument("player_id", help="the player the token stands for")
-    add.add_argument(
-        "--database",
-        default=DEFAULT_DATABASE,
-        help="SQLite file or postgresql:// address (default rooms.db)",
-    )
+    database_argument(add)
     add.add_argument("--token", help="the token to store (default: a new random one)")
     tokens.set_defaults(handler=_run_tokens)
 

@@ -11,7 +11,8 @@ Durability and isolation (docs/room-lifecycle.md, "Storage and concurrency"):
   within a process, then an exclusive ``flock`` on a side file (``<database>-writer``) across
   processes, so two ``serve`` workers hand the database to each other at once. The side lock
   only orders writers that use it; SQLite's own lock still guarantees isolation against any
-  other program, and the kernel drops a killed process's ``flock``;
+  other program, and the kernel drops a killed process's ``flock``. The side file is created
+  only once the database has opened with this layout, so a refused file leaves none behind;
 - each thread gets its own connection to a file database; a ``:memory:`` database exists only
   inside one connection, so that one is shared and guarded by a lock.
 
@@ -222,13 +223,6 @@ class SqliteStore:
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
         self._shared: sqlite3.Connection | None = None
-        if not self._memory and fcntl is not None:
-            try:
-                self._writer_file = os.open(
-                    self._path + WRITER_LOCK_SUFFIX, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
-                )
-            except OSError:  # a read-only folder, say: SQLite's own locking alone
-                self._writer_file = None
         connection = self._connection()
         try:
             connection.executescript(
@@ -244,6 +238,18 @@ class SqliteStore:
             self.close()
             found = "none" if row is None else row[0]
             raise StoreError(f"{self._path}: unknown database layout version ({found})")
+        # Only now, with the database open and of this layout: a refused file gets no side file.
+        self._writer_file = self._open_writer_file()
+
+    def _open_writer_file(self) -> int | None:
+        if self._memory or fcntl is None:
+            return None
+        try:
+            return os.open(
+                self._path + WRITER_LOCK_SUFFIX, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+            )
+        except OSError:  # a read-only folder, say: SQLite's own locking alone
+            return None
 
     @property
     def path(self) -> str:
@@ -257,11 +263,15 @@ class SqliteStore:
                 check_same_thread=False,
                 timeout=BUSY_TIMEOUT_MS / 1000,
             )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: cannot open the database: {exc}") from None
+        try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not self._memory:
                 _use_write_ahead_log(connection)
             connection.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as exc:
+            connection.close()  # not kept open on a file that was refused
             raise StoreError(f"{self._path}: cannot open the database: {exc}") from None
         with self._lock:
             self._connections.append(connection)

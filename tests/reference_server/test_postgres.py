@@ -259,7 +259,9 @@ def test_db_upgrade_on_sqlite_files(tmp_path: Path) -> None:
     assert database.exists()
     folder = rooms_kit("db", "upgrade", "--database", str(tmp_path))
     assert folder.returncode == 2
-    assert folder.stderr.startswith(f"rooms-kit: error: {tmp_path}: ")
+    assert f"rooms-kit db upgrade: error: argument --database: {tmp_path} is a folder" in (
+        folder.stderr
+    )
     assert "Traceback" not in folder.stderr
 
 

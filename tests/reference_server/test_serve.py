@@ -289,7 +289,7 @@ def test_the_listening_socket_is_tcp_so_replies_are_not_delayed() -> None:
     [
         (
             ["serve", "--port", "0", "--database", "{tmp}/missing/rooms.db"],
-            "cannot open the database",
+            "argument --database: the folder {tmp}/missing does not exist",
         ),
         (["serve", "--port", "0", "--database", "{tmp}/not-sqlite.db"], "file is not a database"),
         (["tokens", "add", "bad id", "--database", "{tmp}/rooms.db"], "a player id is 1 to 64"),
@@ -308,7 +308,7 @@ def test_unusable_databases_and_player_ids_are_reported_cleanly(
     ]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert result.returncode == 2
-    assert message in result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rooms_kit.reference_server import RoomService
-from rooms_kit.reference_server.sqlite_store import WRITER_LOCK_SUFFIX, SqliteStore
+from rooms_kit.reference_server.sqlite_store import WRITER_LOCK_SUFFIX, SqliteStore, StoreError
 
 HANG_SECONDS = 60
 """Only a guard against a hang, never a measurement."""
@@ -107,3 +108,43 @@ def test_a_store_gives_its_side_lock_back_when_closed(sqlite_path: Path) -> None
         fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         os.close(side)
+
+
+def _unknown_layout(path: Path) -> None:
+    """A SQLite file with this store's tables but a layout version no rooms-kit has."""
+    SqliteStore(path).close()
+    os.remove(str(path) + WRITER_LOCK_SUFFIX)
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE meta SET value = 99 WHERE key = 'schema'")
+    connection.close()
+
+
+REFUSED_FILES = {
+    "text": (
+        lambda path: path.write_text("this is not SQLite\n" * 100, encoding="utf-8"),
+        "cannot open the database: file is not a database",
+    ),
+    "unknown layout": (_unknown_layout, "unknown database layout version (99)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_FILES))
+def test_a_refused_file_gets_no_side_file(tmp_path: Path, case: str) -> None:
+    """The side file is made only once the database has opened with this layout: a refused
+    file leaves nothing new next to it (before, ``<file>-writer`` stayed behind)."""
+    make, message = REFUSED_FILES[case]
+    path = tmp_path / "refused.db"
+    make(path)
+    with pytest.raises(StoreError) as refusal:
+        SqliteStore(path)
+    assert str(refusal.value) == f"{path}: {message}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["refused.db"]
+
+
+def test_an_opened_file_gets_its_side_file(sqlite_path: Path) -> None:
+    """The other side of the test above: a usable file does get the side file, at once."""
+    store = SqliteStore(sqlite_path)
+    try:
+        assert Path(str(sqlite_path) + WRITER_LOCK_SUFFIX).is_file()
+    finally:
+        store.close()

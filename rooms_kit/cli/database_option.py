@@ -1,0 +1,112 @@
+"""``--database`` of ``serve``, ``db upgrade`` and ``tokens add``, checked while parsing.
+
+The stores read the value this way (``rooms_kit.reference_server.stores``): a value starting with
+``postgresql://`` or ``postgres://`` (lower case, as libpq wants it) is a PostgreSQL address,
+``:memory:`` is a SQLite database that lives as long as the process, and anything else is a SQLite
+file, created when missing. Without this check a typo was only found when the store opened,
+with SQLite's terse "unable to open database file", or not at all: ``mysql://host/db`` named a
+file in a folder ``mysql:`` and ``file:rooms.db`` was taken as a SQLite URI.
+
+Only what can be told without opening anything is checked here; whether the file really is a
+SQLite database, or the server answers, is still the store's to say. This module imports nothing
+from the server, so that a missing [server] extra is still reported as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import stat
+from pathlib import Path
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+"""The same prefixes as ``stores.POSTGRES_SCHEMES`` (a test keeps the two equal)."""
+MEMORY = ":memory:"
+ACCEPTED = "a SQLite file path, :memory:, or a postgresql:// (or postgres://) address"
+HELP = (
+    "SQLite file (created when missing, in a folder that exists), :memory: (gone when the "
+    "process ends), or a postgresql://user@host/name address"
+)
+
+# Something that looks like a URL scheme followed by "//"; a path meant literally can start
+# with "./" instead.
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+# SQLite reads "file:..." as a URI (this build does), and sqlite: is what other tools call it.
+_SQLITE_URL = re.compile(r"(?i)(sqlite3?|file):")
+# A PostgreSQL address with the scheme in the wrong case or without its two slashes: the stores
+# and libpq would take it for a file name and a key=value string.
+_NEAR_POSTGRES = re.compile(r"(?i)postgres(ql)?:/*")
+
+
+def database(text: str) -> str:
+    """The ``type=`` of every ``--database``: ``text`` unchanged, or ``ArgumentTypeError``."""
+    problem = _problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _problem(text: str) -> str | None:
+    if not text:
+        return f"the value is empty; give {ACCEPTED}"
+    if text != text.strip() or not text.isprintable():
+        return (
+            f"{text!r} starts or ends with a space, or holds a line break or another unprintable "
+            f"character; give {ACCEPTED}"
+        )
+    if text == MEMORY or text.startswith(POSTGRES_SCHEMES):
+        return None
+    sqlite_url = _SQLITE_URL.match(text)
+    if sqlite_url is not None:
+        return (
+            f"{sqlite_url.group(1)}: addresses are not read; give the SQLite file's path itself, "
+            "such as rooms.db or /srv/rooms/rooms.db"
+        )
+    # Only the scheme of an address is shown: the rest may hold a password.
+    near = _NEAR_POSTGRES.match(text)
+    if near is not None:
+        return (
+            f"{near.group(0)} is not how a PostgreSQL address starts; write postgresql:// or "
+            "postgres://, in lower case"
+        )
+    url = _URL.match(text)
+    if url is not None:
+        return (
+            f"{url.group(1)}:// addresses are not supported; the accepted addresses are "
+            "postgresql:// and postgres://, and a SQLite database is given as a plain file path"
+        )
+    if text.endswith(("/", os.sep)):
+        return f"{text} ends with {text[-1]}, so it names a folder; give the path of a SQLite file"
+    return _file_problem(Path(text))
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why a SQLite file cannot be opened or created at ``path``, as far as can be told."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):  # the folders are looked at below
+        info = None
+    except OSError as exc:  # a loop of links, a name too long, no permission to look
+        return f"{path}: cannot look at it: {exc.strerror}"
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        return f"{path} is a folder; give the path of a SQLite file, such as {path / 'rooms.db'}"
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return f"{path} is not a regular file, so it cannot be a SQLite database"
+    folder = path.parent
+    if not folder.exists():
+        existing = next((p for p in folder.parents if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            return f"{existing} is a file, not a folder"
+        return f"the folder {folder} does not exist; create it first (only the file is created)"
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    # SQLite writes its journal (-wal, -shm) beside the file, so the folder must take new files.
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (
+            f"no permission to create files in {folder}, which SQLite needs for the database "
+            "and its journal files"
+        )
+    if info is not None and not os.access(path, os.R_OK | os.W_OK):
+        return f"no permission to read and write {path}"
+    return None
