@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -53,6 +54,38 @@ def http_url(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{text!r} is not a usable URL: {exc}") from None
     return text  # the scheme and host are checked by the command itself (check_base_url)
+
+
+_SIZE = re.compile(r"([0-9]{1,15})([KMG]?)", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+SIZE_EXAMPLES = "65536, 512K, 100M or 1G"
+
+
+def size_text(size: int) -> str:
+    """``size`` bytes in the largest unit that divides it: 1G, 64M, 512K, or plain bytes."""
+    for unit in ("G", "M", "K"):
+        if size % _UNITS[unit] == 0:
+            return f"{size // _UNITS[unit]}{unit}"
+    return str(size)
+
+
+def byte_size(most: int | None) -> Callable[[str], int]:
+    """The type of every option giving a number of bytes (``--max-bytes``, ``--max-body-bytes``,
+    ``--max-response-bytes``, ``--rotate-bytes`` ...): digits with an optional K, M or G (powers
+    of 1024, either case), above 0 and, when ``most`` is given, at most ``most``."""
+
+    def parse(text: str) -> int:
+        found = _SIZE.fullmatch(text.strip())
+        if found is None or int(found.group(1)) < 1:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a size such as {SIZE_EXAMPLES}")
+        value = int(found.group(1)) * _UNITS[found.group(2).upper()]
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(
+                f"{text} is more than the largest allowed, {size_text(most)}"
+            )
+        return value
+
+    return parse
 
 
 # A bearer token a request can carry: visible ASCII, no spaces, long enough for JWTs.

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from rooms_kit.cli.arguments import folder_to_write
+from rooms_kit.cli.arguments import byte_size, folder_to_write, size_text
 from rooms_kit.errors import KitError
 
 # The suite's fixed default seed (rooms_kit.contract.runner.DEFAULT_SEED; a test keeps them equal),
@@ -115,11 +115,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-response-bytes",
-        type=_positive(int, MAX_RESPONSE_BYTES_LIMIT),
+        type=byte_size(MAX_RESPONSE_BYTES_LIMIT),
         default=DEFAULT_MAX_RESPONSE_BYTES,
-        metavar="BYTES",
-        help=f"largest body read, after decompression (default {DEFAULT_MAX_RESPONSE_BYTES}); "
-        "larger is a response_size failure",
+        metavar="SIZE",
+        help="largest body read after decompression, in bytes or with K, M or G (default "
+        f"{size_text(DEFAULT_MAX_RESPONSE_BYTES)}); larger is a response_size failure",
     )
     parser.add_argument(
         "--report-dir",

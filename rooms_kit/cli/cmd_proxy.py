@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Any
 
-from rooms_kit.cli.arguments import file_to_write, folder_to_write, http_url, listen_host
+from rooms_kit.cli.arguments import (
+    byte_size,
+    file_to_write,
+    folder_to_write,
+    http_url,
+    listen_host,
+)
 
 DESCRIPTION = """\
 Forward every request unchanged to an implementation of the rooms API and check every answer
@@ -32,23 +37,9 @@ examples:
   rooms-kit proxy --upstream http://127.0.0.1:8080 --record traffic.ndjson.gz --rotate-bytes 100M
 """
 
-SIZE = re.compile(r"([0-9]+)([KMG]?)", re.IGNORECASE)
-UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 MAX_BODY_LIMIT = 1024**3  # --max-request-bytes and --max-response-bytes stay bounds
-
-
-def _size(text: str, most: int | None = None) -> int:
-    found = SIZE.fullmatch(text.strip())
-    if found is None or int(found.group(1)) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 65536, 512K, 100M or 1G")
-    value = int(found.group(1)) * UNITS[found.group(2).upper()]
-    if most is not None and value > most:
-        raise argparse.ArgumentTypeError(f"{text} is more than the largest allowed, 1G")
-    return value
-
-
-def _body_size(text: str) -> int:
-    return _size(text, MAX_BODY_LIMIT)
+_size = byte_size(None)
+_body_size = byte_size(MAX_BODY_LIMIT)
 
 
 def _seconds(text: str) -> float:

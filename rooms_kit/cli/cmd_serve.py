@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from rooms_kit.cli.arguments import listen_host
+from rooms_kit.cli.arguments import byte_size, listen_host
 from rooms_kit.cli.database_option import HELP as DATABASE_HELP
 from rooms_kit.cli.database_option import database
 from rooms_kit.cli.doclinks import doc_path
@@ -182,8 +182,9 @@ def register(subparsers: Any) -> None:
 def _limit_arguments(serve: argparse.ArgumentParser) -> None:
     limits = serve.add_argument_group('limits (README, "Security")')
     limits.add_argument(
-        "--max-body-bytes", type=_positive(int, MAX_BODY_BYTES), default=1024 * 1024,
-        help="largest request body; longer ones get 413 (default 1048576)",
+        "--max-body-bytes", type=byte_size(MAX_BODY_BYTES), default=1024 * 1024, metavar="SIZE",
+        help="largest request body, in bytes or with K, M or G; longer ones get 413 (default 1M; "
+        "at most 64M)",
     )  # fmt: skip
     limits.add_argument(
         "--max-connections", type=_positive(int, MAX_CONNECTIONS), default=1000,

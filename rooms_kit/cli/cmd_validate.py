@@ -8,6 +8,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from rooms_kit.cli.arguments import byte_size
 from rooms_kit.cli.main import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
@@ -50,13 +51,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def _max_bytes(text: str) -> int:
-    value = _positive(text)
-    if value > MAX_DOCUMENT_BYTES:
-        raise argparse.ArgumentTypeError(
-            f"must be at most {MAX_DOCUMENT_BYTES} (1 GiB), got {value}"
-        )
-    return value
+_max_bytes = byte_size(MAX_DOCUMENT_BYTES)
 
 
 def _jobs(text: str) -> int:
@@ -112,8 +107,9 @@ def register(subparsers: Any) -> None:
         "--max-bytes",
         type=_max_bytes,
         default=64 * 1024 * 1024,
-        metavar="N",
-        help="skip and report documents (or NDJSON lines) larger than this (64 MiB; at most 1 GiB)",
+        metavar="SIZE",
+        help="skip and report documents (or NDJSON lines) larger than this, in bytes or with K, "
+        "M or G (64M; at most 1G)",
     )
     progress = parser.add_mutually_exclusive_group()
     progress.add_argument(

@@ -15,7 +15,7 @@ BASE = ["serve", "--port", "0", "--dev-tokens", "--database", ":memory:"]
 
 # (option, value) -> the exact complaint
 REFUSED = {
-    ("--max-body-bytes", "999999999999"): "999999999999 is more than the largest allowed, 67108864",
+    ("--max-body-bytes", "999999999999"): "999999999999 is more than the largest allowed, 64M",
     ("--max-connections", "999999999"): "999999999 is more than the largest allowed, 100000",
     ("--header-timeout", "999999.999"): "999999.999 is more than the largest allowed, 3600",
     ("--body-timeout", "3601"): "3601 is more than the largest allowed, 3600",

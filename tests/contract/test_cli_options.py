@@ -24,9 +24,14 @@ OUT_OF_RANGE = {
     ("--max-time", "nan"): "argument --max-time: must be above 0 and at most 86400, got nan",
     ("--max-time", "1e300"): "argument --max-time: must be above 0 and at most 86400, got 1e300",
     ("--max-time", "ten"): "argument --max-time: 'ten' is not a number",
-    ("--max-response-bytes", "99999999999999"): "argument --max-response-bytes: must be above 0 "
-    "and at most 1073741824, got 99999999999999",
-    ("--max-response-bytes", "1.5"): "argument --max-response-bytes: '1.5' is not a number",
+    ("--max-response-bytes", "99999999999999"): "argument --max-response-bytes: 99999999999999 "
+    "is more than the largest allowed, 1G",
+    ("--max-response-bytes", "2G"): "argument --max-response-bytes: 2G is more than the largest "
+    "allowed, 1G",
+    ("--max-response-bytes", "1.5"): "argument --max-response-bytes: '1.5' is not a size such as "
+    "65536, 512K, 100M or 1G",
+    ("--max-response-bytes", "0"): "argument --max-response-bytes: '0' is not a size such as "
+    "65536, 512K, 100M or 1G",
 }
 
 

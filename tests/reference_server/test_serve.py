@@ -343,7 +343,10 @@ def test_tokens_add_keeps_a_chosen_token(tmp_path: Path) -> None:
         (["--port", "+80"], "argument --port: '+80' is not a port number"),
         (["--port", "8_0"], "argument --port: '8_0' is not a port number"),
         (["--port", "\u0668\u0660"], "is not a port number"),
-        (["--max-body-bytes", "0"], "argument --max-body-bytes: '0' is not a positive number"),
+        (
+            ["--max-body-bytes", "0"],
+            "argument --max-body-bytes: '0' is not a size such as 65536, 512K, 100M or 1G",
+        ),
         (["--header-timeout", "1e3"], "argument --header-timeout: '1e3' is not a positive number"),
         (["--host", "999.1.1.1", "--port", "0"], "cannot listen on 999.1.1.1:0"),
     ],
