@@ -32,6 +32,9 @@ exit status:
 
 duplicate keys: the last occurrence of a key wins, as in most JSON parsers; no error is raised.
 a UTF-8 byte-order mark at the start of a file is ignored with a notice on standard error.
+invalid UTF-8 makes a document invalid (JSON is UTF-8), reported with the line and column (in
+characters) of the first bad byte in its file and its byte offset from the start of the file:
+  [json] not JSON: invalid UTF-8 at line 3, column 23 (byte offset 94): 0xff (invalid start byte)
 """
 
 

@@ -22,6 +22,7 @@ import orjson
 
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
+from rooms_kit.validation.encoding import sniff, utf8_issue
 from rooms_kit.validation.issues import KIND, TOO_LARGE, Issue
 from rooms_kit.validation.reading import (
     BOM,
@@ -85,10 +86,13 @@ def lines_of(path: str) -> Iterator[tuple[int, dict[str, Any] | Issue]]:
                 if record.problem is not None:  # the only one read from a line: its size
                     yield record.line, TOO_LONG
                     continue
+                raw = record.raw or b""
                 try:
-                    value = orjson.loads(record.raw or b"")
+                    value = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
-                    yield record.line, replace(not_json_issue(exc), line=None)
+                    bad = utf8_issue(raw, offset=record.offset)  # worded as ``validate`` does
+                    issue = not_json_issue(exc) if bad is None else bad.at_line(record.line)
+                    yield record.line, replace(issue, line=None)
                     continue
                 yield record.line, value if is_exchange(value) else NOT_AN_EXCHANGE
     except (OSError, EOFError, zlib.error) as exc:
@@ -128,7 +132,8 @@ def looks_like_recording(path: str) -> bool:
     except (OSError, EOFError, zlib.error):
         return False  # the validator reports what is wrong with the file
     try:
-        return is_exchange(orjson.loads(first.removeprefix(BOM)))
+        # A bad byte in the first line is reported at that line, the others are still checked.
+        return is_exchange(sniff(first.removeprefix(BOM)))
     except orjson.JSONDecodeError:
         return False
 
