@@ -61,28 +61,37 @@ class Notices:
 
 
 def expand(paths: list[str]) -> list[str]:
-    """Expand directories and glob patterns into a sorted list of files; ``-`` is standard input."""
+    """Expand directories and glob patterns into a sorted list of files; ``-`` is standard input.
+
+    A directory without inputs, or a pattern that matches no file, stays in the list as given:
+    reading it raises the ``InputError`` that says so (see ``_open``), so it is reported like a
+    missing file, in its turn, and the other paths are still read.
+    """
     result: list[str] = []
     for path in paths or [STDIN]:
         if path == STDIN:
             result.append(path)
         elif os.path.isdir(path):
-            found = sorted(
-                str(p)
-                for p in Path(path).rglob("*")
-                if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_SUFFIXES)
-            )
-            if not found:
-                raise InputError(f"{path}: directory holds no .json, .ndjson or .jsonl files")
-            result.extend(found)
-        elif any(ch in path for ch in "*?[") and not os.path.exists(path):
+            result.extend(_inputs_in(path) or [path])
+        elif _is_pattern(path):
             matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
-            if not matches:
-                raise InputError(f"{path}: pattern matches no file")
-            result.extend(matches)
+            result.extend(matches or [path])
         else:
             result.append(path)
     return result
+
+
+def _inputs_in(folder: str) -> list[str]:
+    """The files under ``folder`` that ``validate`` reads (by their names), sorted."""
+    return sorted(
+        str(p)
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_SUFFIXES)
+    )
+
+
+def _is_pattern(path: str) -> bool:
+    return any(ch in path for ch in "*?[") and not os.path.exists(path)
 
 
 def can_split(path: str) -> bool:
@@ -110,6 +119,11 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
         stream: IO[bytes] = sys.stdin.buffer
         size = None
     else:
+        # What ``expand`` left as it was given because it names no file to read.
+        if os.path.isdir(path) and not _inputs_in(path):
+            raise InputError(f"{path}: directory holds no .json, .ndjson or .jsonl files")
+        if _is_pattern(path):
+            raise InputError(f"{path}: pattern matches no file")
         try:
             stream = open(path, "rb", buffering=READ_BUFFER)
         except OSError as exc:
