@@ -23,7 +23,7 @@ import orjson
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
 from rooms_kit.validation.encoding import sniff, utf8_issue
-from rooms_kit.validation.issues import KIND, TOO_LARGE, Issue
+from rooms_kit.validation.issues import JSON_SYNTAX, KIND, TOO_LARGE, Issue
 from rooms_kit.validation.reading import (
     BOM,
     GZIP_MAGIC,
@@ -186,6 +186,12 @@ def check_recording(
             checker = checkers.get(kind)
             if checker is None:
                 checker = checkers[kind] = Checker(validators, kind=kind, max_errors=max_errors)
+            replaced = replaced_bytes(body) if where.endswith("Text") else None
+            if replaced is not None:  # the body that came was not UTF-8
+                yield Result(
+                    path, index, line, kind, (replace(replaced, pointer=where, line=line),)
+                )
+                continue
             try:
                 raw = body.encode() if where.endswith("Text") else orjson.dumps(body)
             except orjson.JSONEncodeError:  # deeper than orjson writes: the validators' answer
@@ -200,3 +206,30 @@ def check_recording(
                 continue
             issues = tuple(replace(i, pointer=where + i.pointer, line=line) for i in found.issues)
             yield replace(found, kind=kind, issues=issues)
+
+
+def replaced_bytes(text: str) -> Issue | None:
+    """The issue of a body the recorder kept as text only because its bytes were not UTF-8.
+
+    The recorder keeps a body as text when orjson cannot read it (its bad bytes replaced by
+    U+FFFD) or cannot write it inside a line (nested past 253 levels). Text that reads as JSON
+    and can be written was therefore kept for its bytes alone; without this, the replaced text
+    could pass as a valid document. The bytes themselves are gone: the issue names the first
+    U+FFFD, which stands for the first bad sequence unless the body held a U+FFFD of its own
+    before it.
+    """
+    first = text.find("\ufffd")
+    if first == -1:
+        return None
+    try:
+        orjson.dumps([orjson.loads(text)])
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return None  # kept for another reason: its own issue says which
+    line = text.count("\n", 0, first) + 1
+    column = first - (text.rfind("\n", 0, first) + 1) + 1
+    return Issue(
+        "",
+        JSON_SYNTAX,
+        f"not JSON: invalid UTF-8; the recording keeps the body as text with U+FFFD in place of "
+        f"each bad sequence, the first at line {line}, column {column} of the body",
+    )

@@ -10,6 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.operations import Route
+from rooms_kit.traffic.recording import Recorder
+from rooms_kit.traffic.seen import Seen
 from tests.cli.conftest import Run
 
 ROOM = b'{"kind":"games#room",'  # 21 bytes
@@ -225,3 +229,45 @@ def test_help_says_how_invalid_utf8_is_reported(rooms_kit: Run) -> None:
     assert done.returncode == 0
     assert "invalid UTF-8 makes a document invalid (JSON is UTF-8)" in done.stdout
     assert AT.removeprefix("(root): ") + "3, column 23 (byte offset 94): 0xff" in done.stdout
+
+
+def test_a_recorded_body_that_was_not_utf8_is_invalid(rooms_kit: Run, tmp_path: Path) -> None:
+    # The proxy records a body it cannot read as text, each bad sequence replaced by U+FFFD;
+    # that text reads as a valid request, which validate used to accept.
+    path = tmp_path / "traffic.ndjson"
+    recorder = Recorder(path, Aliases())
+    bodies = [
+        b'{"kind":"games#roomCreateRequest","variant":2,"\xff":1}',  # 1: bad bytes only
+        b'{"kind":"games#roomCreateRequest","variant":2}',  # 2: fine
+        '{"kind":"games#roomCreateRequest","note":"\ufffd"}'.encode(),  # 3: a U+FFFD of its own
+        b'{"kind":"games#roomCreateRequest","variant":\xff}',  # 4: not JSON anyway
+    ]
+    for number, body in enumerate(bodies, start=1):
+        seen = Seen(
+            number=number,
+            started=1_700_000_000.0,
+            method="POST",
+            path="/games/v1/rooms/create",
+            query="",
+            player="player-1",
+            request_headers=[],
+            request_body=body,
+            status=200,
+            response_headers=[],
+            response_body=b"",
+        )
+        recorder.write(seen, Route("games.rooms.create", None))
+    recorder.close()
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert ["requestText" in line for line in lines] == [True, False, False, True]
+    done = rooms_kit("validate", str(path))
+    assert done.returncode == 1, done
+    body, summary = _lines(done.stdout)
+    assert body == [
+        f"{path}:1: games#roomCreateRequest /requestText: [json] not JSON: invalid UTF-8; the "
+        "recording keeps the body as text with U+FFFD in place of each bad sequence, the first "
+        "at line 1, column 48 of the body",
+        f"{path}:4: games#roomCreateRequest /requestText: [json] not JSON: unexpected character, "
+        "expected a JSON value (line 1, column 45)",
+    ]
+    assert summary.startswith("4 documents, 2 invalid, ")
