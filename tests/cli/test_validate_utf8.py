@@ -27,7 +27,7 @@ def _lines(stdout: str) -> tuple[list[str], str]:
     return body, summary
 
 
-# (file content, the report's line after the file name, the summary's start)
+# (file content, the report's line after the file name); each is one invalid document
 CATALOGUE = [
     (  # the report of the bug: a member the fast path skips without reading its bytes
         b'{"kind":"games#roomCreateRequest","\xff":1}',
