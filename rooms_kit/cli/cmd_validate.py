@@ -29,10 +29,14 @@ EPILOG = """\
 exit status:
   0  every document is valid
   1  at least one document is invalid or is not JSON
-  2  the tool could not do its job: bad usage, an unreadable or missing file, broken schemas
+  2  the tool could not do its job: bad usage, broken schemas, or an unreadable or missing file,
+     a folder or a glob pattern naming no file (each reported; the other paths are still checked)
 
 duplicate keys: the last occurrence of a key wins, as in most JSON parsers; no error is raised.
 a UTF-8 byte-order mark at the start of a file is ignored with a notice on standard error.
+invalid UTF-8 makes a document invalid (JSON is UTF-8), reported with the line and column (in
+characters) of the first bad byte in its file and its byte offset from the start of the file:
+  [json] not JSON: invalid UTF-8 at line 3, column 23 (byte offset 94): 0xff (invalid start byte)
 """
 
 

@@ -22,7 +22,8 @@ import orjson
 
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
-from rooms_kit.validation.issues import KIND, TOO_LARGE, Issue
+from rooms_kit.validation.encoding import sniff, utf8_issue
+from rooms_kit.validation.issues import JSON_SYNTAX, KIND, TOO_LARGE, Issue
 from rooms_kit.validation.reading import (
     BOM,
     GZIP_MAGIC,
@@ -85,10 +86,13 @@ def lines_of(path: str) -> Iterator[tuple[int, dict[str, Any] | Issue]]:
                 if record.problem is not None:  # the only one read from a line: its size
                     yield record.line, TOO_LONG
                     continue
+                raw = record.raw or b""
                 try:
-                    value = orjson.loads(record.raw or b"")
+                    value = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
-                    yield record.line, replace(not_json_issue(exc), line=None)
+                    bad = utf8_issue(raw, offset=record.offset)  # worded as ``validate`` does
+                    issue = not_json_issue(exc) if bad is None else bad.at_line(record.line)
+                    yield record.line, replace(issue, line=None)
                     continue
                 yield record.line, value if is_exchange(value) else NOT_AN_EXCHANGE
     except (OSError, EOFError, zlib.error) as exc:
@@ -128,7 +132,8 @@ def looks_like_recording(path: str) -> bool:
     except (OSError, EOFError, zlib.error):
         return False  # the validator reports what is wrong with the file
     try:
-        return is_exchange(orjson.loads(first.removeprefix(BOM)))
+        # A bad byte in the first line is reported at that line, the others are still checked.
+        return is_exchange(sniff(first.removeprefix(BOM)))
     except orjson.JSONDecodeError:
         return False
 
@@ -181,6 +186,12 @@ def check_recording(
             checker = checkers.get(kind)
             if checker is None:
                 checker = checkers[kind] = Checker(validators, kind=kind, max_errors=max_errors)
+            replaced = replaced_bytes(body) if where.endswith("Text") else None
+            if replaced is not None:  # the body that came was not UTF-8
+                yield Result(
+                    path, index, line, kind, (replace(replaced, pointer=where, line=line),)
+                )
+                continue
             try:
                 raw = body.encode() if where.endswith("Text") else orjson.dumps(body)
             except orjson.JSONEncodeError:  # deeper than orjson writes: the validators' answer
@@ -195,3 +206,30 @@ def check_recording(
                 continue
             issues = tuple(replace(i, pointer=where + i.pointer, line=line) for i in found.issues)
             yield replace(found, kind=kind, issues=issues)
+
+
+def replaced_bytes(text: str) -> Issue | None:
+    """The issue of a body the recorder kept as text only because its bytes were not UTF-8.
+
+    The recorder keeps a body as text when orjson cannot read it (its bad bytes replaced by
+    U+FFFD) or cannot write it inside a line (nested past 253 levels). Text that reads as JSON
+    and can be written was therefore kept for its bytes alone; without this, the replaced text
+    could pass as a valid document. The bytes themselves are gone: the issue names the first
+    U+FFFD, which stands for the first bad sequence unless the body held a U+FFFD of its own
+    before it.
+    """
+    first = text.find("\ufffd")
+    if first == -1:
+        return None
+    try:
+        orjson.dumps([orjson.loads(text)])
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return None  # kept for another reason: its own issue says which
+    line = text.count("\n", 0, first) + 1
+    column = first - (text.rfind("\n", 0, first) + 1) + 1
+    return Issue(
+        "",
+        JSON_SYNTAX,
+        f"not JSON: invalid UTF-8; the recording keeps the body as text with U+FFFD in place of "
+        f"each bad sequence, the first at line {line}, column {column} of the body",
+    )

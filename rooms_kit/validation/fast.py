@@ -18,6 +18,7 @@ import msgspec
 
 from rooms_kit.schemas import SchemaSet
 from rooms_kit.schemas.patterns import ecma_to_python
+from rooms_kit.validation.encoding import is_utf8
 
 _ANNOTATIONS = frozenset(
     {"$schema", "$id", "$defs", "title", "description", "default", "format", "x-enumDescriptions"}
@@ -162,7 +163,13 @@ class FastPath:
         self.any_kind = msgspec.json.Decoder(Union[members]) if members else None  # noqa: UP007
 
     def accepts(self, raw: bytes, kind: str | None) -> bool:
-        """True only if the document is certainly valid; False means 'ask the precise path'."""
+        """True only if the document is certainly valid; False means 'ask the precise path'.
+
+        msgspec never looks at the bytes of a member it skips (one the struct does not declare),
+        so invalid UTF-8 there would pass: the bytes are checked first (see ``encoding``).
+        """
+        if not raw.isascii() and not is_utf8(raw):
+            return False
         if kind is None:
             kind = _leading_kind(raw)
         decoder = self.any_kind if kind is None else self.decoders.get(kind)

@@ -66,7 +66,14 @@ def _check_chunk(path: str, chunk: Chunk) -> ChunkOutcome:
         stream.seek(chunk.start)
         size = chunk.end - chunk.start
         for record in ndjson_records(
-            path, stream, _MAX_BYTES, notices, budget=size, count=count, accept=_CHECKER.quick
+            path,
+            stream,
+            _MAX_BYTES,
+            notices,
+            budget=size,
+            count=count,
+            accept=_CHECKER.quick,
+            start=chunk.start,
         ):
             outcome = _CHECKER.check(record)
             if outcome is not None:

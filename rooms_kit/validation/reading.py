@@ -20,6 +20,7 @@ from typing import IO, Any
 import orjson
 
 from rooms_kit.errors import KitError
+from rooms_kit.validation.encoding import sniff
 from rooms_kit.validation.issues import JSON_SYNTAX, TOO_LARGE, Issue
 
 BOM = b"\xef\xbb\xbf"
@@ -49,6 +50,7 @@ class Record:
     text: str | None = None  # the whole array's text, for locating lines of elements
     problem: Issue | None = None  # a problem found while reading (too large, not JSON)
     declined: bool = False  # the fast path has already been asked about ``raw`` and said no
+    offset: int = 0  # byte offset of ``raw`` in its input (decompressed), to locate a bad byte
 
 
 @dataclass
@@ -59,28 +61,37 @@ class Notices:
 
 
 def expand(paths: list[str]) -> list[str]:
-    """Expand directories and glob patterns into a sorted list of files; ``-`` is standard input."""
+    """Expand directories and glob patterns into a sorted list of files; ``-`` is standard input.
+
+    A directory without inputs, or a pattern that matches no file, stays in the list as given:
+    reading it raises the ``InputError`` that says so (see ``_open``), so it is reported like a
+    missing file, in its turn, and the other paths are still read.
+    """
     result: list[str] = []
     for path in paths or [STDIN]:
         if path == STDIN:
             result.append(path)
         elif os.path.isdir(path):
-            found = sorted(
-                str(p)
-                for p in Path(path).rglob("*")
-                if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_SUFFIXES)
-            )
-            if not found:
-                raise InputError(f"{path}: directory holds no .json, .ndjson or .jsonl files")
-            result.extend(found)
-        elif any(ch in path for ch in "*?[") and not os.path.exists(path):
+            result.extend(_inputs_in(path) or [path])
+        elif _is_pattern(path):
             matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
-            if not matches:
-                raise InputError(f"{path}: pattern matches no file")
-            result.extend(matches)
+            result.extend(matches or [path])
         else:
             result.append(path)
     return result
+
+
+def _inputs_in(folder: str) -> list[str]:
+    """The files under ``folder`` that ``validate`` reads (by their names), sorted."""
+    return sorted(
+        str(p)
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_SUFFIXES)
+    )
+
+
+def _is_pattern(path: str) -> bool:
+    return any(ch in path for ch in "*?[") and not os.path.exists(path)
 
 
 def can_split(path: str) -> bool:
@@ -108,6 +119,11 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
         stream: IO[bytes] = sys.stdin.buffer
         size = None
     else:
+        # What ``expand`` left as it was given because it names no file to read.
+        if os.path.isdir(path) and not _inputs_in(path):
+            raise InputError(f"{path}: directory holds no .json, .ndjson or .jsonl files")
+        if _is_pattern(path):
+            raise InputError(f"{path}: pattern matches no file")
         try:
             stream = open(path, "rb", buffering=READ_BUFFER)
         except OSError as exc:
@@ -140,7 +156,7 @@ def is_ndjson(path: str, stream: IO[bytes], max_bytes: int) -> bool:
     if not newline or not rest.strip():
         return False
     try:
-        orjson.loads(first.removeprefix(BOM))
+        sniff(first.removeprefix(BOM))  # a bad byte in that line is reported at its line
     except orjson.JSONDecodeError:
         return False
     return True
@@ -188,6 +204,7 @@ def ndjson_records(
     budget: int | None = None,
     count: LineCount | None = None,
     accept: Callable[[bytes], bool] | None = None,
+    start: int = 0,
 ) -> Iterator[Record]:
     """Yield one record per non-blank line, numbering lines and documents from 1.
 
@@ -195,7 +212,8 @@ def ndjson_records(
     for a piece that does not start the file, where a byte-order mark cannot occur. A line longer
     than ``max_bytes`` is drained without being kept and yields a ``size`` problem. A line that
     ``accept`` (the validators' fast path) takes is counted but not yielded: no record is built for
-    a valid document.
+    a valid document. ``start`` is the byte offset of the stream's position in the input: records
+    carry their own (``Record.offset``).
     """
     lineno = index = consumed = 0
     readline = stream.readline
@@ -203,10 +221,12 @@ def ndjson_records(
         line = readline(max_bytes + 1)
         if not line:
             break
+        offset = start + consumed
         consumed += len(line)
         lineno += 1
         if lineno == 1 and notices is not None and line.startswith(BOM):
             line = line[len(BOM) :]
+            offset += len(BOM)
             notices.messages.append(f"{name}: starts with a UTF-8 byte-order mark; ignored")
         if len(line) > max_bytes and not line.endswith(b"\n"):
             while budget is None or consumed < budget:  # drain the rest without keeping it
@@ -221,9 +241,9 @@ def ndjson_records(
             continue
         index += 1
         if accept is None:
-            yield Record(name, index, lineno, raw=line)
+            yield Record(name, index, lineno, raw=line, offset=offset)
         elif not accept(line):
-            yield Record(name, index, lineno, raw=line, declined=True)
+            yield Record(name, index, lineno, raw=line, declined=True, offset=offset)
     if count is not None:
         count.lines = lineno
         count.documents = index
@@ -234,19 +254,22 @@ def _whole(name: str, stream: IO[bytes], max_bytes: int, notices: Notices) -> It
     if len(data) > max_bytes:
         yield Record(name, 1, 1, problem=too_large(max_bytes))
         return
+    offset = 0
     if data.startswith(BOM):
         data = data[len(BOM) :]
+        offset = len(BOM)
         notices.messages.append(f"{name}: starts with a UTF-8 byte-order mark; ignored")
     if not data.strip():
         yield Record(name, 1, 1, problem=Issue("", JSON_SYNTAX, "not JSON: the input is empty"))
         return
     if data.lstrip()[:1] != b"[":
-        yield Record(name, 1, 1, raw=data)
+        yield Record(name, 1, 1, raw=data, offset=offset)
         return
     try:
         items = orjson.loads(data)
     except orjson.JSONDecodeError:
-        yield Record(name, 1, 1, raw=data)  # the validator reports where the syntax breaks
+        # The validator reports where the syntax breaks, or the first byte that is not UTF-8.
+        yield Record(name, 1, 1, raw=data, offset=offset)
         return
     if not items:
         notices.messages.append(f"{name}: the array is empty; no documents")

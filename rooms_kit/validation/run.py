@@ -10,7 +10,7 @@ import orjson
 from rooms_kit.validation.issues import Issue
 from rooms_kit.validation.locate import ArrayCursor, line_of, pointer_parts
 from rooms_kit.validation.reading import Record
-from rooms_kit.validation.validators import Validators, not_json_issue
+from rooms_kit.validation.validators import Validators, unreadable_issue
 
 
 @dataclass(slots=True)
@@ -103,7 +103,7 @@ class Checker:
             try:
                 document = orjson.loads(record.raw)
             except orjson.JSONDecodeError as exc:
-                return [not_json_issue(exc)], None
+                return [unreadable_issue(record.raw, exc, offset=record.offset)], None
         # The fast path has already declined these bytes; do not ask it again.
         # Every document here was read by orjson (a line, a file or an array's element).
         issues = self.validators.check(

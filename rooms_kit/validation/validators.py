@@ -21,6 +21,7 @@ import orjson
 from rooms_kit.schemas import SchemaSet, load_schemas, reference_validator
 from rooms_kit.schemas.loading import KIND_PREFIX
 from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
+from rooms_kit.validation.encoding import utf8_issue
 from rooms_kit.validation.engine import RustEngine
 from rooms_kit.validation.fast import FastPath
 from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, shorten
@@ -152,7 +153,7 @@ class Validators:
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return [not_json_issue(exc)]
+            return [unreadable_issue(raw, exc)]
         return self.check(document, kind=kind, max_errors=max_errors, fast=False, trusted=True)
 
     def check(
@@ -215,3 +216,10 @@ def not_json_issue(exc: orjson.JSONDecodeError) -> Issue:
         f"not JSON: {message} (line {exc.lineno}, column {exc.colno})",
         line=exc.lineno,
     )
+
+
+def unreadable_issue(raw: bytes, exc: orjson.JSONDecodeError, *, offset: int = 0) -> Issue:
+    """Why orjson could not read ``raw``: invalid UTF-8 (which orjson refuses with one message
+    for any position) located by ``encoding.utf8_issue``, else the syntax error. ``offset`` is
+    where ``raw`` starts in its input, for the byte offset of a bad byte."""
+    return utf8_issue(raw, offset=offset) or not_json_issue(exc)

@@ -29,7 +29,8 @@ def _check(done: subprocess.CompletedProcess[str], status: int, *needles: str) -
         (
             b'{"kind": "games#room", "roomId": "\xff\xfe"}',
             1,
-            "[json] not JSON: str is not valid UTF-8",
+            ":1: (root): [json] not JSON: invalid UTF-8 at line 1, column 35 (byte offset 34): "
+            "0xff (invalid start byte)\n",
         ),
         (bytes(range(256)) * 4, 1, "[json] not JSON:"),
         (b'{"kind": "games#room", "roomId": "abc', 1, "[json] not JSON:"),
