@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from rooms_kit.validation.numbers import may_hold_wide_integer
+
 MIB = 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 10.0
 DEFAULT_MAX_RESPONSE_BYTES = 4 * MIB
@@ -209,26 +211,6 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
 
 
-_NUMBER_SHAPES = bytes(
-    0x30
-    if 0x30 <= byte <= 0x39  # a digit: 0
-    else byte
-    if byte == 0x2D  # a minus sign: kept
-    else 0x20
-    if byte in b" \t\r\n[:,"  # what may come before a number: a space
-    else 0x78  # anything else: x
-    for byte in range(256)
-)
-_TOO_LONG = (b" " + b"0" * 20, b" -" + b"0" * 19)
-"""Integers that may not fit orjson's 64 bits, which it would read as floats: 20 digits (from
-18446744073709551616 on) or 19 after a minus sign (from -9223372036854775809 on), where a number
-can begin (after whitespace, ``[``, ``:`` or ``,``). Sought in `` `` + the body's
-``_NUMBER_SHAPES``, which takes a twelfth of the time a regular expression over the body does.
-Digits after a point or an exponent's letter are no integer's, and those inside a string (an
-int64 sent as text, as Google's JSON does) mostly follow a quote or a letter; the rare run in a
-string that looks like a number only costs the slower reading."""
-
-
 def read_json(body: bytes) -> tuple[Any, bool]:
     """``body`` as JSON, and whether orjson read it; raises ``ValueError`` when it is not JSON
     or not safe to parse (``json_problem``).
@@ -236,11 +218,10 @@ def read_json(body: bytes) -> tuple[Any, bool]:
     orjson reads a text to the same values as Python's json, in about half the time, except
     that it refuses some (NaN and Infinity, numbers past the largest float, lone surrogates)
     and reads an integer beyond 64 bits as a float: json reads a body that orjson refuses or
-    that holds a run of digits such an integer could be (``_TOO_LONG``; a string that holds one
+    that may hold such an integer (``may_hold_wide_integer``; a string that holds a run of digits
     costs only the slower reading). An 8 MiB list of rooms took 0.38 s with json alone, all of
     it in one call that keeps the interpreter lock."""
-    shapes = b" " + body.translate(_NUMBER_SHAPES)
-    if not any(run in shapes for run in _TOO_LONG):
+    if not may_hold_wide_integer(body):
         # orjson first: it refuses invalid UTF-8 and nesting past 1,024 levels itself, and
         # the depth of what it read is then measured on the values (a Python loop, during
         # which other threads get the interpreter lock), not by cutting the strings out of the

@@ -199,13 +199,15 @@ def check_recording(
                 issue = replace(depth_issue(deep), pointer=where + pointer_of(deep), line=line)
                 yield Result(path, index, line, kind, (issue,))
                 continue
-            record = Record(path, index, line, raw=raw)
+            # The body is read as a document of its own (from its line 1), so that a syntax
+            # error's place is within the body; the result then moves to the recording's line.
+            record = Record(path, index, 1, raw=raw)
             found = checker.check(record)
             if found is None:
                 yield None
                 continue
             issues = tuple(replace(i, pointer=where + i.pointer, line=line) for i in found.issues)
-            yield replace(found, kind=kind, issues=issues)
+            yield replace(found, kind=kind, line=line, issues=issues)
 
 
 def replaced_bytes(text: str) -> Issue | None:

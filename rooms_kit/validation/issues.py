@@ -85,3 +85,26 @@ def _opening(value: Any) -> str:
     except TypeError:
         inner = repr(value)  # a scalar here, so repr cannot recurse
     return opening + inner + ("…" if opening else "")  # the closing brackets are left out
+
+
+@dataclass(frozen=True)
+class PlacedIssue(Issue):
+    """An issue whose message ends with its place, ``(line L, column C)``: moving it to the line of
+    its file (``at_line``, as for the third line of an NDJSON file) words the message again, so
+    that it never names the line within the document next to the line of the file."""
+
+    what: str = ""
+    column: int = 0
+
+    def at_line(self, line: int | None) -> Issue:
+        moved = super().at_line(line)
+        if line is not None:
+            moved.__dict__["message"] = f"{self.what} (line {line}, column {self.column})"
+        return moved
+
+
+def placed(keyword: str, what: str, line: int, column: int) -> PlacedIssue:
+    """The issue ``what`` at ``line`` and ``column`` of its document (1-based)."""
+    return PlacedIssue(
+        "", keyword, f"{what} (line {line}, column {column})", line=line, what=what, column=column
+    )

@@ -22,6 +22,7 @@ import orjson
 from rooms_kit.errors import KitError
 from rooms_kit.validation.encoding import sniff
 from rooms_kit.validation.issues import JSON_SYNTAX, TOO_LARGE, Issue
+from rooms_kit.validation.numbers import WideIntegerError, load
 
 BOM = b"\xef\xbb\xbf"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -266,8 +267,8 @@ def _whole(name: str, stream: IO[bytes], max_bytes: int, notices: Notices) -> It
         yield Record(name, 1, 1, raw=data, offset=offset)
         return
     try:
-        items = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        items = load(data)
+    except (orjson.JSONDecodeError, WideIntegerError):
         # The validator reports where the syntax breaks, or the first byte that is not UTF-8.
         yield Record(name, 1, 1, raw=data, offset=offset)
         return

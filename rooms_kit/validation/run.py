@@ -9,6 +9,7 @@ import orjson
 
 from rooms_kit.validation.issues import Issue
 from rooms_kit.validation.locate import ArrayCursor, line_of, pointer_parts
+from rooms_kit.validation.numbers import WideIntegerError, load
 from rooms_kit.validation.reading import Record
 from rooms_kit.validation.validators import Validators, unreadable_issue
 
@@ -101,9 +102,11 @@ class Checker:
         document = record.parsed
         if record.raw is not None:
             try:
-                document = orjson.loads(record.raw)
+                document = load(record.raw)
             except orjson.JSONDecodeError as exc:
                 return [unreadable_issue(record.raw, exc, offset=record.offset)], None
+            except WideIntegerError as exc:
+                return [exc.issue], None
         # The fast path has already declined these bytes; do not ask it again.
         # Every document here was read by orjson (a line, a file or an array's element).
         issues = self.validators.check(

@@ -24,7 +24,8 @@ from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
 from rooms_kit.validation.encoding import utf8_issue
 from rooms_kit.validation.engine import RustEngine
 from rooms_kit.validation.fast import FastPath
-from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, shorten
+from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, placed, shorten
+from rooms_kit.validation.numbers import WideIntegerError, load
 from rooms_kit.validation.precise import from_reference, issues_from, json_type
 
 
@@ -151,9 +152,11 @@ class Validators:
         if self.fast.accepts(raw, kind):
             return []
         try:
-            document = orjson.loads(raw)
+            document = load(raw)
         except orjson.JSONDecodeError as exc:
             return [unreadable_issue(raw, exc)]
+        except WideIntegerError as exc:
+            return [exc.issue]
         return self.check(document, kind=kind, max_errors=max_errors, fast=False, trusted=True)
 
     def check(
@@ -210,12 +213,7 @@ class Validators:
 def not_json_issue(exc: orjson.JSONDecodeError) -> Issue:
     """Describe a parse failure; the line is relative to the document's first line."""
     message = exc.msg.split(": line ")[0]
-    return Issue(
-        "",
-        JSON_SYNTAX,
-        f"not JSON: {message} (line {exc.lineno}, column {exc.colno})",
-        line=exc.lineno,
-    )
+    return placed(JSON_SYNTAX, f"not JSON: {message}", exc.lineno, exc.colno)
 
 
 def unreadable_issue(raw: bytes, exc: orjson.JSONDecodeError, *, offset: int = 0) -> Issue:
