@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema_rs
 from referencing import Registry, Resource
-from referencing.exceptions import Unresolvable
+from referencing.exceptions import NoSuchAnchor, PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from rooms_kit.errors import Location, SchemaError, UnknownKindError
@@ -207,8 +207,21 @@ def _check_refs(path: Path, schema: JSON, base: str, registry: Registry[Any]) ->
             resolver.lookup(ref)
         except Unresolvable as exc:
             raise SchemaError(
-                Location(path, pointer_of(at)), f"$ref {ref!r} does not resolve: {exc}"
+                Location(path, pointer_of(at)), f"$ref {ref!r} does not resolve: {_why(ref, exc)}"
             ) from None
+
+
+def _why(ref: str, exc: Unresolvable) -> str:
+    """Why ``ref`` leads nowhere, in a line: the library's own words for a pointer or an anchor
+    that names nothing hold the whole schema it looked in (several KiB of a Python dict)."""
+    target, _, fragment = ref.partition("#")
+    where = target or "this file"
+    if isinstance(exc, PointerToNowhere):
+        return f"{where} has nothing at the JSON pointer {fragment!r}"
+    if isinstance(exc, NoSuchAnchor):
+        return f"{where} has no anchor {fragment!r}"
+    text = str(exc)
+    return text if len(text) <= 200 else f"{text[:200]}…"
 
 
 def _check_operations(directory: Path, operations: JSON, kinds: SchemaSet) -> None:
