@@ -218,12 +218,21 @@ def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
             location_type="header",
         )
     header = headers[0] if headers else None
-    if header is not None:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
+    in_query = query.get("oauth_token") or None
+    if header is None:
+        return in_query
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         return None
-    return query.get("oauth_token") or None
+    if in_query is not None and in_query != token.strip():  # two callers: a guess either way
+        raise ApiError(
+            400,
+            "badRequest",
+            "The Authorization header and the oauth_token parameter carry different tokens",
+            location="oauth_token",
+            location_type="parameter",
+        )
+    return token.strip()
 
 
 def _crowded(value: Any, limit: int = MAX_JSON_VALUES) -> tuple[str | int, ...] | None:

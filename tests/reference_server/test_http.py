@@ -117,6 +117,58 @@ def test_every_operation_needs_credentials(
     assert response.json()["error"]["errors"][0]["reason"] == "authError"
 
 
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS)
+@pytest.mark.parametrize(
+    ("header", "in_query", "status"),
+    [
+        ("Bearer dev-alice", "dev-bob", 400),  # the header answered as alice before
+        ("Bearer dev-bob", "dev-alice", 400),
+        ("Bearer nobody", "dev-alice", 400),  # a guess too, whichever is known
+        ("Bearer dev-alice", "dev-alice", None),  # one token, twice: no guess
+        ("Bearer dev-alice", "", None),  # an empty oauth_token carries none
+    ],
+)
+def test_two_different_tokens_are_refused_before_anything_else(
+    server: InProcess,
+    method: str,
+    path: str,
+    body: Any,
+    header: str,
+    in_query: str,
+    status: int | None,
+) -> None:
+    """R-auth-2"""
+    with server.http() as http:
+        response = http.request(
+            method,
+            path.format(room="no-such-room"),
+            params={"oauth_token": in_query},
+            json=body,
+            headers={"Authorization": header},
+        )
+        alone = http.request(
+            method, path.format(room="no-such-room"), json=body, headers={"Authorization": header}
+        )
+    if status is None:  # answered as the header alone is (create makes a new room each time)
+        assert response.status_code == alone.status_code
+        assert _shape(response.json()) == _shape(alone.json())
+        return
+    assert response.status_code == status
+    (error,) = response.json()["error"]["errors"]
+    assert (error["reason"], error["location"], error["locationType"]) == (
+        "badRequest",
+        "oauth_token",
+        "parameter",
+    )
+    assert error["message"] == (
+        "The Authorization header and the oauth_token parameter carry different tokens"
+    )
+
+
+def _shape(body: dict[str, Any]) -> Any:
+    return body["error"] if "error" in body else body.get("kind")
+
+
 def test_client_raises_authentication_error(server: InProcess) -> None:
     """R-auth-1"""
     with pytest.raises(AuthenticationError):
