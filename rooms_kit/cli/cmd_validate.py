@@ -58,6 +58,15 @@ def _positive(text: str) -> int:
 _max_bytes = byte_size(MAX_DOCUMENT_BYTES)
 
 
+def _kind(text: str) -> str:
+    """``--kind``: an empty value (``--kind "$UNSET"``) would quietly choose by each document."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty kind names no schema; leave --kind out to choose by each document's kind"
+        )
+    return text
+
+
 def _jobs(text: str) -> int:
     """``--jobs``: a whole number of processes, 0 meaning one per core this process may use."""
     try:
@@ -86,7 +95,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, globs or '-'")
-    parser.add_argument("--kind", help="validate every document as this kind (room or games#room)")
+    parser.add_argument(
+        "--kind", type=_kind, help="validate every document as this kind (room or games#room)"
+    )
     parser.add_argument(
         "--strict", action="store_true", help="treat properties the schema does not list as errors"
     )

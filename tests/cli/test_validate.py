@@ -339,3 +339,14 @@ def test_max_bytes_is_bounded(rooms_kit: Run, tmp_path: Path) -> None:
         done.stderr
     )
     assert "Traceback" not in done.stderr and "MemoryError" not in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["", " "])
+def test_an_empty_kind_is_refused(rooms_kit: Run, kind: str) -> None:
+    # it was taken as no --kind at all, so each document chose its own schema
+    done = rooms_kit("validate", "--kind", kind, "schemas/examples/valid/room.json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.endswith(
+        "argument --kind: an empty kind names no schema; leave --kind out to choose by each "
+        "document's kind\n"
+    )
