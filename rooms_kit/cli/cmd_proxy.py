@@ -85,7 +85,8 @@ def register(subparsers: Any) -> None:
         "--rotate-bytes",
         type=_size,
         metavar="SIZE",
-        help="go on in FILE-2, FILE-3 ... once a file holds SIZE uncompressed bytes (e.g. 100M)",
+        help="go on in a second file (t.ndjson: t-2.ndjson, t-3.ndjson ...) once a file holds SIZE "
+        "uncompressed bytes (e.g. 100M)",
     )
     parser.add_argument(
         "--strict",
