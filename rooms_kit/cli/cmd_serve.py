@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,14 @@ from rooms_kit.errors import KitError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_DATABASE = "rooms.db"
+TOKEN_TAKEN = (
+    "that token already belongs to another player; tokens are not moved "
+    "(pick another token, or leave out --token for a new one)"
+)
+EXIT_TOKEN_TAKEN = 1
+"""``tokens add`` with a token another player holds: checked and found wrong, nothing stored
+(the exit status of a check that failed, not 2, which says the command could not run)."""
+
 # A stored token must be one a client can send: the server reads request heads up to 16 KiB.
 MAX_TOKEN_CHARS = 4096
 MAX_APPLICATION_ID = 256
@@ -262,8 +271,13 @@ def _run_tokens(args: argparse.Namespace) -> int:
                 f"{describe(args.database)} is recorded in development mode (--dev-tokens), where stored "
                 "tokens are never consulted; serve another database for real tokens"
             )
-        store.add_token_digest(token_digest(token), args.player_id)
+        owner = store.add_token_digest(token_digest(token), args.player_id)
     finally:
         store.close()
+    if owner != args.player_id:
+        # Neither the token (a secret) nor its player is named: the refusal must not tell
+        # whoever guessed a token whose it is.
+        print(f"rooms-kit: error: {TOKEN_TAKEN}", file=sys.stderr)
+        return EXIT_TOKEN_TAKEN
     print(token)
     return 0

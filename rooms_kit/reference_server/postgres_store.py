@@ -459,13 +459,15 @@ class PostgresStore:
             row = tx.execute(TOKEN_SQL, (digest,)).fetchone()
         return str(row[0]) if row else None
 
-    def add_token_digest(self, digest: str, player_id: str) -> None:
+    def add_token_digest(self, digest: str, player_id: str) -> str:
         with self._transaction(write=True) as tx:
             tx.execute(
                 "INSERT INTO tokens (digest, player_id) VALUES (%s, %s)"
-                " ON CONFLICT (digest) DO UPDATE SET player_id = excluded.player_id",
+                " ON CONFLICT (digest) DO NOTHING",
                 (digest, player_id),
             )
+            row = tx.execute(TOKEN_SQL, (digest,)).fetchone()
+        return str(row[0])
 
     def has_tokens(self) -> bool:
         with self._transaction(write=False) as tx:

@@ -379,13 +379,15 @@ class SqliteStore:
             row = tx.execute("SELECT player_id FROM tokens WHERE digest = ?", (digest,)).fetchone()
         return str(row[0]) if row else None
 
-    def add_token_digest(self, digest: str, player_id: str) -> None:
+    def add_token_digest(self, digest: str, player_id: str) -> str:
         with self._transaction("BEGIN IMMEDIATE") as tx:
             tx.execute(
                 "INSERT INTO tokens (digest, player_id) VALUES (?, ?)"
-                " ON CONFLICT (digest) DO UPDATE SET player_id = excluded.player_id",
+                " ON CONFLICT (digest) DO NOTHING",
                 (digest, player_id),
             )
+            row = tx.execute("SELECT player_id FROM tokens WHERE digest = ?", (digest,)).fetchone()
+        return str(row[0])
 
     def has_tokens(self) -> bool:
         with self._transaction("BEGIN") as tx:

@@ -61,7 +61,10 @@ class Store(Protocol):
 
     def player_for_token_digest(self, digest: str) -> str | None: ...
 
-    def add_token_digest(self, digest: str, player_id: str) -> None: ...
+    def add_token_digest(self, digest: str, player_id: str) -> str:
+        """Store ``digest`` for ``player_id`` unless it is stored already, and return the player
+        it stands for now: a digest is never moved to another player, so a caller that gets
+        another id back knows nothing was changed."""
 
     def has_tokens(self) -> bool: ...
 

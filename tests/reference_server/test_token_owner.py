@@ -1,0 +1,86 @@
+"""``rooms-kit tokens add`` never moves a token: a token another player holds is refused (exit 1,
+neither the token nor its holder named, nothing changed), and adding a player's own token again
+is a success that changes nothing. On both stores."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rooms_kit.cli.main import main
+from rooms_kit.reference_server import token_digest
+from rooms_kit.reference_server.storage import Store
+from rooms_kit.reference_server.stores import open_store
+
+TAKEN = (
+    "rooms-kit: error: that token already belongs to another player; tokens are not moved "
+    "(pick another token, or leave out --token for a new one)\n"
+)
+
+
+@pytest.fixture
+def address(database: str, tmp_path: Path) -> str:
+    """``database`` (both stores), with a SQLite file instead of memory: each command opens it."""
+    return str(tmp_path / "rooms.db") if database == ":memory:" else database
+
+
+def stored(address: str) -> list[tuple[str, str]]:
+    """The token table: (digest, player id) rows."""
+    sql = "SELECT digest, player_id FROM tokens ORDER BY digest"
+    if address.startswith("postgres"):
+        with psycopg.connect(address) as connection:
+            return [(str(d), str(p)) for d, p in connection.execute(sql).fetchall()]
+    with sqlite3.connect(address) as connection:
+        return [(str(d), str(p)) for d, p in connection.execute(sql).fetchall()]
+
+
+def add(address: str, player: str, token: str) -> int:
+    return main(["tokens", "add", player, "--database", address, "--token", token])
+
+
+def test_a_token_of_another_player_is_refused_and_left_alone(
+    address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R-token-1"""
+    assert add(address, "carol", "same-token") == 0
+    capsys.readouterr()
+    before = stored(address)
+    assert add(address, "dave", "same-token") == 1
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", TAKEN)  # neither the token nor carol is named
+    assert stored(address) == before == [(token_digest("same-token"), "carol")]
+    store = open_store(address)
+    try:
+        assert store.player_for_token_digest(token_digest("same-token")) == "carol"
+    finally:
+        store.close()
+
+
+def test_adding_a_players_own_token_again_succeeds(
+    address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for _ in range(2):
+        assert add(address, "carol", "carols-token") == 0
+        assert capsys.readouterr() == ("carols-token\n", "")
+    assert stored(address) == [(token_digest("carols-token"), "carol")]
+
+
+def test_the_refusal_leaves_other_tokens_usable(
+    address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert add(address, "carol", "same-token") == 0
+    assert add(address, "dave", "same-token") == 1
+    assert add(address, "dave", "daves-token") == 0
+    capsys.readouterr()
+    assert sorted(player for _, player in stored(address)) == ["carol", "dave"]
+
+
+def test_the_store_returns_the_holder_and_never_moves_a_digest(store: Store) -> None:
+    digest = "a" * 64
+    assert store.add_token_digest(digest, "carol") == "carol"
+    assert store.add_token_digest(digest, "dave") == "carol"
+    assert store.add_token_digest(digest, "carol") == "carol"
+    assert store.player_for_token_digest(digest) == "carol"
