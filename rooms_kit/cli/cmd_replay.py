@@ -21,12 +21,41 @@ exit status:
   0  every answer matches the recording
   1  at least one answer differs
   2  the replay could not run (bad usage, unreadable recording, a player alias without a token,
-     a server that refused the connection before anything answered)
+     nothing to replay: no exchange to a rooms API operation in the files, a server that
+     refused the connection before anything answered)
+
+a token for a player the recording never uses is a warning on standard error, not an error.
 
 example:
   rooms-kit replay traffic.ndjson.gz --url http://127.0.0.1:9090 \\
       --token player-1=TOKEN-OF-ALICE --token player-2=TOKEN-OF-BOB
 """
+
+
+class _TokenPairs(argparse.Action):
+    """``--token``, repeatable: one player given two different tokens is a usage error at once
+    (whichever came last would win, and every answer would look different); the same pair twice
+    is taken once. The form itself (ALIAS=TOKEN) is checked by ``parse_tokens``."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from rooms_kit.traffic.replaying import two_tokens  # noqa: PLC0415
+
+        pairs: list[str] = list(getattr(namespace, self.dest, None) or [])
+        alias, sep, token = str(values).partition("=")
+        if sep and alias and token:
+            for earlier in pairs:
+                other_alias, _, other_token = earlier.partition("=")
+                if other_alias == alias and other_token != token:
+                    raise argparse.ArgumentError(self, two_tokens(alias))
+        if values not in pairs:
+            pairs.append(values)
+        setattr(namespace, self.dest, pairs)
 
 
 def register(subparsers: Any) -> None:
@@ -43,7 +72,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--token",
-        action="append",
+        action=_TokenPairs,
         default=[],
         metavar="ALIAS=TOKEN",
         help="the real token for a player alias of the recording; repeat for each player",

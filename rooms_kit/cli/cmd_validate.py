@@ -224,6 +224,8 @@ def _check_paths(
         except InputError as exc:
             failed_to_read = True
             totals.unreadable += 1
+            name = "<stdin>" if path == "-" else path
+            report.unreadable(name, str(exc).removeprefix(f"{name}: "))  # json, github: a record
             report.flush()  # the lines before the problem come before its message
             print(f"rooms-kit: error: {exc}", file=sys.stderr)
         finally:

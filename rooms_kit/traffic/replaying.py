@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,29 +19,83 @@ from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
-from rooms_kit.traffic.replay import MAX_DIFFERENCES, Difference, Replayer, Unreachable, steps
+from rooms_kit.traffic.reading import RecordingError, read_lines
+from rooms_kit.traffic.replay import (
+    MAX_DIFFERENCES,
+    Difference,
+    Replayer,
+    Unreachable,
+    steps,
+    unsendable,
+)
 
 COLUMN = 60
 ELIDED = f"(body not kept after the first {MAX_DIFFERENCES} differences)"
 
 
 def parse_tokens(pairs: list[str]) -> dict[str, str]:
+    """``--token ALIAS=TOKEN`` pairs as a dict; the same pair twice is fine, one alias with two
+    different tokens is refused (the command refuses it while parsing, see ``token_pair``)."""
     tokens: dict[str, str] = {}
     for number, pair in enumerate(pairs, 1):
         alias, sep, token = pair.partition("=")
         if not sep or not alias or not token:  # never echo it: it may be a bare token
             raise KitError(f"--token number {number} is not of the form ALIAS=TOKEN")
+        if tokens.get(alias, token) != token:
+            raise KitError(two_tokens(alias))
         tokens[alias] = token
     return tokens
 
 
-def aliases_in(paths: list[str], router: Router) -> list[str]:
+def two_tokens(alias: str) -> str:
+    """The complaint about an alias given two different tokens (neither is echoed)."""
+    return f"{alias} is given two different tokens; give one --token per player"
+
+
+@dataclass
+class Survey:
+    """What a recording holds, read once before anything is sent."""
+
+    aliases: list[str] = field(default_factory=list)  # players, in order of first appearance
+    exchanges: int = 0  # exchanges to API operations: what replay sends
+    lines: int = 0  # recording lines, those outside the API (/healthz, GET *) included
+
+
+def survey(paths: list[str], router: Router) -> Survey:
+    """The recording's players and counts; a line that cannot be sent raises ``RecordingError``
+    naming it, as ``steps`` does, before anything is sent."""
+    found = Survey()
     seen: dict[str, None] = {}
-    for step in steps(paths, router):
-        player = str(step.line.get("player", ANONYMOUS))
-        if player != ANONYMOUS:
-            seen.setdefault(player, None)
-    return list(seen)
+    for path in paths:
+        for number, line in read_lines(path):
+            found.lines += 1
+            if router.match(line["method"], line["path"]) is None:
+                continue
+            problem = unsendable(line)
+            if problem is not None:
+                raise RecordingError(f"{path}:{number}: {problem}")
+            found.exchanges += 1
+            player = str(line.get("player", ANONYMOUS))
+            if player != ANONYMOUS:
+                seen.setdefault(player, None)
+    found.aliases = list(seen)
+    return found
+
+
+def aliases_in(paths: list[str], router: Router) -> list[str]:
+    return survey(paths, router).aliases
+
+
+def nothing_to_replay(found: Survey) -> str:
+    """Why a recording gives replay nothing to send."""
+    if not found.lines:
+        why = "the recording holds no exchange (empty or blank files)"
+    else:
+        why = (
+            f"none of the recording's {found.lines} exchange(s) is to a rooms API operation "
+            "(such as /healthz or GET *, which replay leaves out)"
+        )
+    return f"nothing to replay: {why}; nothing was compared"
 
 
 def side_by_side(left: Any, right: Any) -> list[str]:
@@ -108,18 +162,33 @@ def run_replay(
     *,
     report_dir: Path | None = None,
     limits: Limits | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
+    warnings: TextIO | None = None,
 ) -> int:
     """0 when every answer matches the recording, 1 on a difference; ``KitError`` (exit 2) when
-    the server cannot be reached before anything answered."""
+    there is nothing to replay, or the server cannot be reached before anything answered. A token
+    for a player the recording never uses is a warning on ``warnings`` (standard error)."""
+    out = out or sys.stdout  # looked up now, not when the module was imported
     router = Router(OpenApi.load())
-    missing = [alias for alias in aliases_in(paths, router) if alias not in tokens]
+    found = survey(paths, router)
+    if not found.exchanges:
+        raise KitError(nothing_to_replay(found))
+    missing = [alias for alias in found.aliases if alias not in tokens]
     if missing:
         raise KitError(
             "the recording has players without a token: "
             + ", ".join(missing)
             + " (give --token ALIAS=TOKEN for each)"
         )
+    unused = [alias for alias in tokens if alias not in found.aliases]
+    if unused:
+        stream = warnings or sys.stderr
+        stream.write(
+            "rooms-kit: warning: --token for a player the recording never uses (not sent): "
+            + ", ".join(unused)
+            + "\n"
+        )
+        stream.flush()
     replayer = Replayer(url, tokens, router, limits=limits)
     differences: list[Difference] = []
     cases: list[tuple[str, str, Difference | None]] = []

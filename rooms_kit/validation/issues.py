@@ -95,11 +95,14 @@ class PlacedIssue(Issue):
 
     what: str = ""
     column: int = 0
+    hint: str = ""  # said after the place, such as "; this looks like NDJSON: …"
 
     def at_line(self, line: int | None) -> Issue:
         moved = super().at_line(line)
         if line is not None:
-            moved.__dict__["message"] = f"{self.what} (line {line}, column {self.column})"
+            moved.__dict__["message"] = (
+                f"{self.what} (line {line}, column {self.column}){self.hint}"
+            )
         return moved
 
 

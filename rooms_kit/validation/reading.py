@@ -6,7 +6,6 @@ whole document) longer than ``max_bytes`` is skipped without being held in memor
 
 from __future__ import annotations
 
-import glob
 import gzip
 import io
 import os
@@ -21,6 +20,7 @@ import orjson
 
 from rooms_kit.errors import KitError
 from rooms_kit.validation.encoding import sniff
+from rooms_kit.validation.globbing import recursive_glob
 from rooms_kit.validation.issues import JSON_SYNTAX, TOO_LARGE, Issue
 from rooms_kit.validation.numbers import WideIntegerError, load
 
@@ -67,6 +67,12 @@ def expand(paths: list[str]) -> list[str]:
     A directory without inputs, or a pattern that matches no file, stays in the list as given:
     reading it raises the ``InputError`` that says so (see ``_open``), so it is reported like a
     missing file, in its turn, and the other paths are still read.
+
+    Each file is read once: a file reached again, by the same name or another (a second argument,
+    a folder and a pattern that overlap, a link), is dropped, and the first name it had is kept
+    (arguments in the order given, the files of each in sorted order). ``**`` enters a folder
+    linked into itself once (see ``globbing``). Standard input and paths naming no file are kept
+    every time they are given.
     """
     result: list[str] = []
     for path in paths or [STDIN]:
@@ -75,11 +81,25 @@ def expand(paths: list[str]) -> list[str]:
         elif os.path.isdir(path):
             result.extend(_inputs_in(path) or [path])
         elif _is_pattern(path):
-            matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+            matches = [p for p in recursive_glob(path) if os.path.isfile(p)]
             result.extend(matches or [path])
         else:
             result.append(path)
-    return result
+    return _once_each(result)
+
+
+def _once_each(paths: list[str]) -> list[str]:
+    """``paths`` without a second name for a file already listed (see ``expand``)."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for path in paths:
+        if path != STDIN and os.path.isfile(path):
+            real = os.path.realpath(path)
+            if real in seen:
+                continue
+            seen.add(real)
+        kept.append(path)
+    return kept
 
 
 def _inputs_in(folder: str) -> list[str]:

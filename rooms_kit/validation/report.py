@@ -1,6 +1,11 @@
 """Output formats: ``text`` for people, ``json`` (one record per line) for machines, ``github``
 workflow annotations. Each ends with a one-line summary.
 
+A path that cannot be read (missing, unreadable, a broken gzip stream, a folder or pattern naming
+no file, standard input closed) is told on standard error in every format; ``json`` adds a record
+for it (``"keyword": "read"``, no line, document or kind) and ``github`` an ``::error`` annotation,
+so that a machine reading standard output sees which path it was, not only a count.
+
 Lines are gathered and written in pieces of about ``CHUNK_CHARS`` characters, one ``write`` (and
 one system call) per piece, whatever Python's buffering settings (``PYTHONUNBUFFERED`` makes every
 ``write`` on standard output a system call). On a terminal, and while reading standard input
@@ -17,6 +22,8 @@ from typing import Protocol, TextIO
 import orjson
 
 from rooms_kit.validation.run import Result, Totals
+
+READ = "read"  # the keyword of a path that could not be read
 
 
 def _rate(totals: Totals, seconds: float) -> float:
@@ -85,6 +92,9 @@ class TextReport(_Buffered):
             )
         self._done()
 
+    def unreadable(self, source: str, message: str) -> None:
+        """Nothing here: the command's error line on standard error says it to people."""
+
     def summary(self, totals: Totals, seconds: float) -> None:
         self._add(summary_text(totals, seconds) + "\n")
         self.flush()
@@ -105,6 +115,22 @@ class JsonReport(_Buffered):
             }
             add(dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
         self._done()
+
+    def unreadable(self, source: str, message: str) -> None:
+        """The same fields as an error record; those that belong to a document are null."""
+        record = {
+            "type": "error",
+            "file": source,
+            "line": None,
+            "document": None,
+            "kind": None,
+            "pointer": None,
+            "keyword": READ,
+            "message": message,
+            "value": None,
+            "expected": None,
+        }
+        self._add(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
 
     def summary(self, totals: Totals, seconds: float) -> None:
         record = {
@@ -138,6 +164,9 @@ class GithubReport(_Buffered):
             )
         self._done()
 
+    def unreadable(self, source: str, message: str) -> None:
+        self._add(f"::error file={_escape(source, property_value=True)}::{_escape(message)}\n")
+
     def summary(self, totals: Totals, seconds: float) -> None:
         self._add(f"::notice title=rooms-kit validate::{summary_text(totals, seconds)}\n")
         self.flush()
@@ -147,6 +176,8 @@ class Report(Protocol):
     def __init__(self, out: TextIO) -> None: ...
 
     def result(self, result: Result) -> None: ...
+
+    def unreadable(self, source: str, message: str) -> None: ...
 
     def summary(self, totals: Totals, seconds: float) -> None: ...
 

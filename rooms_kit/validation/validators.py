@@ -13,6 +13,7 @@ The CLI, the server stub and the contract tests share these objects.
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -21,10 +22,10 @@ import orjson
 from rooms_kit.schemas import SchemaSet, load_schemas, reference_validator
 from rooms_kit.schemas.loading import KIND_PREFIX
 from rooms_kit.validation.depth import MAX_DEPTH, deeper_than, depth_issue
-from rooms_kit.validation.encoding import utf8_issue
+from rooms_kit.validation.encoding import sniff, utf8_issue
 from rooms_kit.validation.engine import RustEngine
 from rooms_kit.validation.fast import FastPath
-from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, placed, shorten
+from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, PlacedIssue, placed, shorten
 from rooms_kit.validation.numbers import WideIntegerError, load
 from rooms_kit.validation.precise import from_reference, issues_from, json_type
 
@@ -220,4 +221,26 @@ def unreadable_issue(raw: bytes, exc: orjson.JSONDecodeError, *, offset: int = 0
     """Why orjson could not read ``raw``: invalid UTF-8 (which orjson refuses with one message
     for any position) located by ``encoding.utf8_issue``, else the syntax error. ``offset`` is
     where ``raw`` starts in its input, for the byte offset of a bad byte."""
-    return utf8_issue(raw, offset=offset) or not_json_issue(exc)
+    return utf8_issue(raw, offset=offset) or ndjson_hint(raw, not_json_issue(exc))
+
+
+TRAILING = "not JSON: unexpected content after document"
+NDJSON_HINT = "; this looks like NDJSON: name it .ndjson or .jsonl"
+
+
+def ndjson_hint(raw: bytes, issue: Issue) -> Issue:
+    """``issue`` with a hint when ``raw``, read as one document (a ``.json`` file), is probably
+    NDJSON: the content after the document starts a later line and the first line alone is a
+    complete JSON value. A ``.json`` file is never read as NDJSON (trailing garbage would hide)."""
+    if not (
+        isinstance(issue, PlacedIssue)
+        and issue.what == TRAILING
+        and issue.column == 1
+        and (issue.line or 0) > 1
+    ):
+        return issue
+    try:
+        sniff(raw.partition(b"\n")[0])
+    except orjson.JSONDecodeError:
+        return issue
+    return replace(issue, message=issue.message + NDJSON_HINT, hint=NDJSON_HINT)

@@ -201,3 +201,55 @@ def test_a_host_that_is_not_valid_idna_is_refused_in_words(
         f"rooms-kit: error: {flag} {url!r} is not a URL: Codepoint U+1F4A9 at position 1 of "
         "'💩' not allowed\n"
     )
+
+
+def test_one_player_with_two_tokens_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = ["replay", str(recording), "--url", UPSTREAM]
+    _refused(
+        [*argv, "--token", "player-1=dev-alice", "--token", "player-1=dev-bob"],
+        "argument --token: player-1 is given two different tokens; give one --token per player",
+        capsys,
+    )
+    assert "dev-alice" not in capsys.readouterr().err  # _refused read it: nothing echoed there
+
+
+HEALTHZ = (
+    '{"recording": 1, "n": 1, "player": "anonymous", "method": "GET", "path": "/healthz", '
+    '"status": 200, "response": {"status": "ok"}}\n'
+)
+NOTHING = {
+    "empty": (
+        "",
+        "nothing to replay: the recording holds no exchange (empty or blank files); "
+        "nothing was compared",
+    ),
+    "blank lines": (
+        "\n  \n",
+        "nothing to replay: the recording holds no exchange (empty or blank files); "
+        "nothing was compared",
+    ),
+    "only /healthz": (
+        HEALTHZ * 2,
+        "nothing to replay: none of the recording's 2 exchange(s) is to a rooms API operation "
+        "(such as /healthz or GET *, which replay leaves out); nothing was compared",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOTHING))
+@pytest.mark.parametrize("twice", [False, True], ids=["one pair", "the same pair twice"])
+def test_nothing_to_replay_could_not_do_its_job(
+    case: str, twice: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, message = NOTHING[case]
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text(text)
+    tokens = ["--token", "player-1=dev-alice"] * (2 if twice else 1)
+    assert main(["replay", str(recording), "--url", UPSTREAM, *tokens]) == 2  # never contacted
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"rooms-kit: error: {message}\n"

@@ -216,3 +216,50 @@ def test_deep_participants_in_pretty_json_point_at_their_line(
     path.write_text(body)
     done = rooms_kit("validate", str(path))
     _check(done, 1, f"{path}:4: games#room /participants/0/0/", "[depth] nested deeper than 128")
+
+
+# A .json file is one document; when its trailing content starts a later line and its first line
+# alone is JSON, the syntax error says it looks like NDJSON. Catalogue: bytes -> the error line.
+NDJSON_IN_JSON = {
+    "two lines": (
+        b'{"kind":"games#room"}\n{"kind":"games#room","status":"x"}\n',
+        "2: (root): [json] not JSON: unexpected content after document (line 2, column 1); "
+        "this looks like NDJSON: name it .ndjson or .jsonl",
+    ),
+    "a blank line between": (
+        b'{"kind":"games#room"}\n\n{"kind":"games#room"}',
+        "3: (root): [json] not JSON: unexpected content after document (line 3, column 1); "
+        "this looks like NDJSON: name it .ndjson or .jsonl",
+    ),
+    "garbage on the same line": (
+        b'{"kind":"games#room"} x\n',
+        "1: (root): [json] not JSON: unexpected content after document (line 1, column 23)",
+    ),
+    "pretty JSON, then garbage": (
+        b'{\n"kind":"games#room"\n}\nx\n',
+        "4: (root): [json] not JSON: unexpected content after document (line 4, column 1)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NDJSON_IN_JSON))
+@pytest.mark.parametrize("suffix", [".json", ".json.gz"])
+def test_ndjson_named_json_gets_a_hint(
+    rooms_kit: Run, tmp_path: Path, case: str, suffix: str
+) -> None:
+    import gzip  # noqa: PLC0415
+
+    data, expected = NDJSON_IN_JSON[case]
+    path = tmp_path / f"det2{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    done = rooms_kit("validate", str(path))
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0] == f"{path}:{expected}"
+
+
+def test_the_same_bytes_named_ndjson_are_read_line_by_line(rooms_kit: Run, tmp_path: Path) -> None:
+    path = tmp_path / "det2.ndjson"
+    path.write_bytes(NDJSON_IN_JSON["two lines"][0])
+    done = rooms_kit("validate", str(path))
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0].startswith(f"{path}:2: games#room /status: [enum]")

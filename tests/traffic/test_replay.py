@@ -127,3 +127,24 @@ def test_cli_writes_side_by_side_report_and_refuses_missing_tokens(
     assert "recorded" in text and " | now" in text
     assert '"ROOM_ACTIVE"' in text and '"ROOM_CONNECTING"' in text
     assert 'type="difference"' in (tmp_path / "junit.xml").read_text(encoding="utf-8")
+
+
+def test_a_token_for_a_player_the_recording_never_uses_is_a_warning(
+    recording: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with LoopbackServer(app) as server:
+            tokens = [
+                arg for alias, token in TOKENS.items() for arg in ("--token", f"{alias}={token}")
+            ]
+            extra = ["--token", "player-9=x", "--token", "player-1=dev-alice"]  # same pair: fine
+            status = main(["replay", str(recording), "--url", server.url, *tokens, *extra])
+    finally:
+        app.close()
+    out, err = capsys.readouterr()
+    assert status == 0
+    assert out == "SAME: 25 exchange(s) replayed, no difference\n"
+    assert err == (
+        "rooms-kit: warning: --token for a player the recording never uses (not sent): player-9\n"
+    )

@@ -191,3 +191,43 @@ def test_standard_input_is_followed_document_by_document(
         assert main(["validate", "--no-progress", "-"]) == EXIT_FAILED
     assert len(out.writes) == 30 + 1  # one per invalid document, then the summary
     assert out.writes[0].startswith("<stdin>:1: games#played /timeMillis: [type]")
+
+
+def test_an_unreadable_path_is_a_record_with_the_fields_of_an_error() -> None:
+    out = io.StringIO()
+    report = REPORTS["json"](out)
+    report.result(_result(1))
+    report.unreadable("dumps/a,b:c.json.gz", "cannot read: Not a gzipped file (b'ga')")
+    report.flush()
+    error, unreadable = (orjson.loads(line) for line in out.getvalue().splitlines()[2:4])
+    assert list(unreadable) == list(error)  # same keys, same order: consumers read it alike
+    assert unreadable == {
+        "type": "error",
+        "file": "dumps/a,b:c.json.gz",
+        "line": None,
+        "document": None,
+        "kind": None,
+        "pointer": None,
+        "keyword": "read",
+        "message": "cannot read: Not a gzipped file (b'ga')",
+        "value": None,
+        "expected": None,
+    }
+
+
+def test_an_unreadable_path_is_a_github_error_annotation_escaped() -> None:
+    out = io.StringIO()
+    report = REPORTS["github"](out)
+    report.unreadable("dumps/a,b:c%.json", "cannot read: 100% gone\nreally")
+    report.flush()
+    assert out.getvalue() == (
+        "::error file=dumps/a%2Cb%3Ac%25.json::cannot read: 100%25 gone%0Areally\n"
+    )
+
+
+def test_the_text_report_leaves_an_unreadable_path_to_standard_error() -> None:
+    out = io.StringIO()
+    report = REPORTS["text"](out)
+    report.unreadable("missing.json", "cannot read: No such file or directory")
+    report.flush()
+    assert out.getvalue() == ""
