@@ -14,6 +14,7 @@ substring searches, no regular expression.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -78,7 +79,9 @@ def _exact(raw: bytes, refused: orjson.JSONDecodeError | None) -> Any:
     orjson's rules kept: no NaN or Infinity. ``refused`` is orjson's error, re-raised when
     ``json`` finds nothing better to say."""
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(
+            raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float
+        )
     except ValueError as exc:  # json.JSONDecodeError is one, as is int()'s digit limit
         if (
             refused is not None
@@ -97,6 +100,14 @@ def _exact(raw: bytes, refused: orjson.JSONDecodeError | None) -> Any:
         if refused is not None:
             raise refused from None
         raise
+
+
+def _finite_float(text: str) -> float:
+    """A float as orjson reads it: one past the largest double (``1e400``) is refused."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is past the largest float")
+    return value
 
 
 def _no_constant(name: str) -> Any:
