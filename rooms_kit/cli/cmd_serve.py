@@ -11,7 +11,7 @@ from typing import Any
 
 from rooms_kit.cli.arguments import byte_size, listen_host
 from rooms_kit.cli.database_option import HELP as DATABASE_HELP
-from rooms_kit.cli.database_option import database
+from rooms_kit.cli.database_option import MEMORY, database
 from rooms_kit.cli.doclinks import doc_path
 from rooms_kit.errors import KitError
 
@@ -262,6 +262,11 @@ def _run_tokens(args: argparse.Namespace) -> int:
             f"--token must be 1 to {MAX_TOKEN_CHARS} visible ASCII characters without spaces "
             "(it travels in an 'Authorization: Bearer' header, which drops surrounding spaces); "
             "leave --token out for a random one"
+        )
+    if args.database == MEMORY:
+        raise KitError(
+            "--database :memory: ends with this command, so the token would be lost at once; "
+            "give the file or postgresql:// address the server will use"
         )
     token = args.token if args.token is not None else secrets.token_urlsafe(32)
     store = open_store(args.database)

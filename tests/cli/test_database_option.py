@@ -227,3 +227,16 @@ def test_the_schemes_are_those_of_the_stores() -> None:
     assert database_option.POSTGRES_SCHEMES == stores.POSTGRES_SCHEMES
     assert stores.is_postgres("postgres://h/rooms")
     assert not stores.is_postgres("POSTGRESQL://h/rooms")  # hence the upper-case refusal
+
+
+def test_tokens_add_refuses_a_database_that_ends_with_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # it printed a token and exited 0, though the token was gone with the process
+    assert main(["tokens", "add", "alice", "--database", ":memory:"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "rooms-kit: error: --database :memory: ends with this command, so the token would be "
+        "lost at once; give the file or postgresql:// address the server will use\n"
+    )
