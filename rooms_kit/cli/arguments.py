@@ -56,7 +56,9 @@ def http_url(text: str) -> str:
     return text  # the scheme and host are checked by the command itself (check_base_url)
 
 
-_SIZE = re.compile(r"([0-9]{1,15})([KMG]?)", re.IGNORECASE)
+_SIZE = re.compile(r"([0-9]{1,30})([KMG]?)", re.IGNORECASE)
+LARGEST_SIZE = 1024**4
+"""The bound of a size option that has none of its own (1024G): a size is still a bound."""
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 SIZE_EXAMPLES = "65536, 512K, 100M or 1G"
 
@@ -72,16 +74,17 @@ def size_text(size: int) -> str:
 def byte_size(most: int | None) -> Callable[[str], int]:
     """The type of every option giving a number of bytes (``--max-bytes``, ``--max-body-bytes``,
     ``--max-response-bytes``, ``--rotate-bytes`` ...): digits with an optional K, M or G (powers
-    of 1024, either case), above 0 and, when ``most`` is given, at most ``most``."""
+    of 1024, either case), above 0 and at most ``most`` (``LARGEST_SIZE`` when None)."""
+    largest = LARGEST_SIZE if most is None else most
 
     def parse(text: str) -> int:
         found = _SIZE.fullmatch(text.strip())
         if found is None or int(found.group(1)) < 1:
             raise argparse.ArgumentTypeError(f"{text!r} is not a size such as {SIZE_EXAMPLES}")
         value = int(found.group(1)) * _UNITS[found.group(2).upper()]
-        if most is not None and value > most:
+        if value > largest:
             raise argparse.ArgumentTypeError(
-                f"{text} is more than the largest allowed, {size_text(most)}"
+                f"{text} is more than the largest allowed, {size_text(largest)}"
             )
         return value
 

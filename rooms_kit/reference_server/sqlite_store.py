@@ -246,7 +246,11 @@ class SqliteStore:
             return None
         try:
             return os.open(
-                self._path + WRITER_LOCK_SUFFIX, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+                # beside the file itself, not a link to it: every name of one database must
+                # take the same lock
+                os.path.realpath(self._path) + WRITER_LOCK_SUFFIX,
+                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                0o644,
             )
         except OSError:  # a read-only folder, say: SQLite's own locking alone
             return None

@@ -17,7 +17,7 @@ the order holds.
 
 from __future__ import annotations
 
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 import orjson
 
@@ -100,6 +100,27 @@ class TextReport(_Buffered):
         self.flush()
 
 
+def _json_line(record: dict[str, Any]) -> str:
+    """``record`` as one line of JSON. A string holding a lone surrogate cannot be written as
+    JSON: a file name whose bytes are not UTF-8 (Python keeps each such byte as one), or a
+    ``"\\ud800"`` escape in a document. Such strings are written with escapes instead
+    (``bad\\xff.json``), so that the record is still there."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode()
+    except TypeError:
+        escaped = {key: _escaped(value) for key, value in record.items()}
+        return orjson.dumps(escaped, option=orjson.OPT_APPEND_NEWLINE).decode()
+
+
+def _escaped(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:  # a byte of a file name that was not UTF-8: shown as that byte
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # another lone surrogate: shown as its escape
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class JsonReport(_Buffered):
     def result(self, result: Result) -> None:
         add = self._add
@@ -113,7 +134,10 @@ class JsonReport(_Buffered):
                 "kind": result.kind,
                 **issue.to_json(),
             }
-            add(dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
+            try:
+                add(dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
+            except TypeError:  # rare: see _json_line
+                add(_json_line(record))
         self._done()
 
     def unreadable(self, source: str, message: str) -> None:
@@ -130,7 +154,7 @@ class JsonReport(_Buffered):
             "value": None,
             "expected": None,
         }
-        self._add(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
+        self._add(_json_line(record))
 
     def summary(self, totals: Totals, seconds: float) -> None:
         record = {

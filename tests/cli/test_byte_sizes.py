@@ -70,7 +70,7 @@ REFUSED = {
     "1T": "'1T' is not a size such as 65536, 512K, 100M or 1G",
     "": "'' is not a size such as 65536, 512K, 100M or 1G",
     "\u0661\u0660": "'\u0661\u0660' is not a size such as 65536, 512K, 100M or 1G",
-    "9" * 16: f"'{'9' * 16}' is not a size such as 65536, 512K, 100M or 1G",
+    "9" * 31: f"'{'9' * 31}' is not a size such as 65536, 512K, 100M or 1G",
 }
 
 
@@ -95,3 +95,20 @@ def test_a_value_that_is_no_size_is_refused_alike(value: str) -> None:
 def test_a_bound_is_written_in_the_largest_unit_that_divides_it(size: int, text: str) -> None:
     assert size_text(size) == text
     assert byte_size(None)(text) == size
+
+
+@pytest.mark.parametrize(
+    ("value", "most", "complaint"),
+    [
+        # sixteen digits were called no size at all
+        ("1" + "0" * 15, 1024**3, f"{'1' + '0' * 15} is more than the largest allowed, 1G"),
+        # an option without a bound of its own (--rotate-bytes, --max-held-bytes) took 10**24
+        ("999999999999999G", None, "999999999999999G is more than the largest allowed, 1024G"),
+        ("1025G", None, "1025G is more than the largest allowed, 1024G"),
+    ],
+)
+def test_a_size_too_large_is_called_too_large(value: str, most: int | None, complaint: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        byte_size(most)(value)
+    assert str(refused.value) == complaint
+    assert byte_size(None)("1024G") == 1024**4

@@ -350,3 +350,18 @@ def test_an_empty_kind_is_refused(rooms_kit: Run, kind: str) -> None:
         "argument --kind: an empty kind names no schema; leave --kind out to choose by each "
         "document's kind\n"
     )
+
+
+def test_json_records_name_a_file_whose_name_is_not_utf8(rooms_kit: Run, tmp_path: Path) -> None:
+    # orjson cannot write the byte Python keeps for 0xff: a traceback, no record, exit 1
+    invalid = tmp_path / os.fsdecode(b"ok\xff.json")
+    invalid.write_text('{"kind":"games#room","status":"x"}')
+    missing = str(tmp_path / os.fsdecode(b"gone\xff.json"))
+    done = rooms_kit("validate", "--format", "json", missing, str(invalid))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r.get("file"), r.get("keyword")) for r in records] == [
+        (f"{tmp_path}/gone\\xff.json", "read"),
+        (f"{tmp_path}/ok\\xff.json", "enum"),
+        (None, None),  # the summary
+    ]

@@ -148,3 +148,16 @@ def test_an_opened_file_gets_its_side_file(sqlite_path: Path) -> None:
         assert Path(str(sqlite_path) + WRITER_LOCK_SUFFIX).is_file()
     finally:
         store.close()
+
+
+def test_every_name_of_one_database_takes_the_same_side_lock(tmp_path: Path) -> None:
+    # through a link, the side file was made beside the link: two servers given the two names
+    # locked different files and stopped handing the database to each other
+    (tmp_path / "real folder").mkdir()
+    real = tmp_path / "real folder" / "rooms.db"
+    link = tmp_path / "link.db"
+    link.symlink_to(real)
+    for name in (link, real):
+        SqliteStore(name).close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.db", "real folder"]
+    assert (tmp_path / "real folder" / f"rooms.db{WRITER_LOCK_SUFFIX}").is_file()
