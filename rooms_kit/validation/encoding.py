@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from rooms_kit.validation.issues import JSON_SYNTAX, Issue
+from rooms_kit.validation.issues import JSON_SYNTAX, PlacedIssue
 
 # How many bytes a sequence takes, by its first byte (0xc2..0xf4 are the only valid leads).
 _LONG = {**dict.fromkeys(range(0xC0, 0xE0), 2), **dict.fromkeys(range(0xE0, 0xF0), 3)}
@@ -39,20 +39,16 @@ def is_utf8(data: bytes) -> bool:
 
 
 @dataclass(frozen=True)
-class BadUtf8(Issue):
-    """The ``json`` issue of a document that is not UTF-8. Its message names the line, so moving
-    the issue to another line (``at_line``: the line of the document in its file, or of a piece
-    of a file split by ``--jobs`` in the whole file) words it again."""
+class BadUtf8(PlacedIssue):
+    """The ``json`` issue of a document that is not UTF-8. As any ``PlacedIssue``, it is worded
+    again when moved to another line (the line of the document in its file, or of a piece of a
+    file split by ``--jobs`` in the whole file); its place also holds the byte offset."""
 
-    column: int = 0
     offset: int = 0
     detail: str = ""
 
-    def at_line(self, line: int | None) -> Issue:
-        moved = super().at_line(line)
-        if line is not None:
-            moved.__dict__["message"] = wording(line, self.column, self.offset, self.detail)
-        return moved
+    def worded(self, line: int) -> str:
+        return wording(line, self.column, self.offset, self.detail)
 
 
 def wording(line: int, column: int, offset: int, detail: str) -> str:

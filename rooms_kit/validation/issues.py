@@ -100,10 +100,12 @@ class PlacedIssue(Issue):
     def at_line(self, line: int | None) -> Issue:
         moved = super().at_line(line)
         if line is not None:
-            moved.__dict__["message"] = (
-                f"{self.what} (line {line}, column {self.column}){self.hint}"
-            )
+            moved.__dict__["message"] = self.worded(line)
         return moved
+
+    def worded(self, line: int) -> str:
+        """The message with the place on ``line``."""
+        return f"{self.what} (line {line}, column {self.column}){self.hint}"
 
 
 def placed(keyword: str, what: str, line: int, column: int) -> PlacedIssue:
