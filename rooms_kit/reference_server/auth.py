@@ -140,6 +140,7 @@ class TokenResolver:
         recorded = store.claim_auth_mode(wanted)
         if recorded != wanted:
             raise AuthModeError(_conflict(recorded))
+        _refuse_split_tokens(store, self._file)
         self.development_mode = dev_tokens
 
     def resolve(self, token: str) -> str | None:
@@ -154,6 +155,30 @@ class TokenResolver:
         # Looking digests up (not tokens) keeps timing from telling anything about tokens.
         found = self._file.get(digest)
         return found if found is not None else self._store.player_for_token_digest(digest)
+
+
+def _refuse_split_tokens(store: Store, file_players: Mapping[str, str]) -> None:
+    """Refuse a token file that gives a token to another player than the database does: the
+    file is looked at first, so one of the two players would silently lose that token. The
+    message names both players and never the token."""
+    if not file_players:
+        return
+    stored = store.stored_players(list(file_players))
+    split = sorted(
+        (file_players[digest], player)
+        for digest, player in stored.items()
+        if file_players[digest] != player
+    )
+    if not split:
+        return
+    in_file, in_database = split[0]
+    others = len(split) - 1
+    more = f", and {others} more of the file's tokens are split the same way" if others else ""
+    raise AuthModeError(
+        f"a token in the token file stands for player {in_file!r}, but the database holds the "
+        f"same token for player {in_database!r}{more}; a token means one player: give that "
+        "player another token in the file or with 'rooms-kit tokens add'"
+    )
 
 
 def _conflict(recorded: str) -> str:

@@ -48,7 +48,7 @@ from rooms_kit.reference_server.postgres_loop import (
 from rooms_kit.reference_server.postgres_watch import StatementWatch
 from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
-from rooms_kit.reference_server.storage import ListPosition
+from rooms_kit.reference_server.storage import ListPosition, token_batches
 
 POOL_SIZE = 10
 """Connections per process; a worker process rarely needs more than its busy threads."""
@@ -468,6 +468,16 @@ class PostgresStore:
             )
             row = tx.execute(TOKEN_SQL, (digest,)).fetchone()
         return str(row[0])
+
+    def stored_players(self, digests: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for batch in token_batches(digests):  # a read is one statement: one read per slice
+            with self._transaction(write=False) as tx:
+                rows = tx.execute(
+                    "SELECT digest, player_id FROM tokens WHERE digest = ANY(%s)", (list(batch),)
+                ).fetchall()
+            found.update((str(digest), str(player)) for digest, player in rows)
+        return found
 
     def has_tokens(self) -> bool:
         with self._transaction(write=False) as tx:

@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - not on Linux/macOS: SQLite's busy hand
 
 from rooms_kit.errors import KitError
 from rooms_kit.reference_server.state import INVITED, ROOM_DELETED, RoomState
-from rooms_kit.reference_server.storage import ListPosition
+from rooms_kit.reference_server.storage import ListPosition, token_batches
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 120_000
@@ -392,6 +392,18 @@ class SqliteStore:
             )
             row = tx.execute("SELECT player_id FROM tokens WHERE digest = ?", (digest,)).fetchone()
         return str(row[0])
+
+    def stored_players(self, digests: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with self._transaction("BEGIN") as tx:
+            for batch in token_batches(digests):
+                marks = ", ".join("?" * len(batch))
+                rows = tx.execute(
+                    f"SELECT digest, player_id FROM tokens WHERE digest IN ({marks})",
+                    tuple(batch),
+                )
+                found.update((str(digest), str(player)) for digest, player in rows)
+        return found
 
     def has_tokens(self) -> bool:
         with self._transaction("BEGIN") as tx:

@@ -52,6 +52,16 @@ class Transaction(Protocol):
         ...
 
 
+TOKEN_BATCH = 500
+"""Most token digests one query looks up (SQLite allows 999 parameters on old builds)."""
+
+
+def token_batches(digests: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``digests`` in slices of at most ``TOKEN_BATCH``, one query each."""
+    for start in range(0, len(digests), TOKEN_BATCH):
+        yield digests[start : start + TOKEN_BATCH]
+
+
 class Store(Protocol):
     """A database of rooms, create request ids and tokens."""
 
@@ -67,6 +77,11 @@ class Store(Protocol):
         another id back knows nothing was changed."""
 
     def has_tokens(self) -> bool: ...
+
+    def stored_players(self, digests: Sequence[str]) -> dict[str, str]:
+        """The player each of ``digests`` is stored for, for those stored (one query per
+        ``token_batches`` slice)."""
+        ...
 
     def takes_writes(self) -> bool:
         """Whether the database answers a read and would take writes: ``False`` for a

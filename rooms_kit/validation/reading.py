@@ -71,8 +71,8 @@ def expand(paths: list[str]) -> list[str]:
     Each file is read once: a file reached again, by the same name or another (a second argument,
     a folder and a pattern that overlap, a link), is dropped, and the first name it had is kept
     (arguments in the order given, the files of each in sorted order). ``**`` enters a folder
-    linked into itself once (see ``globbing``). Standard input and paths naming no file are kept
-    every time they are given.
+    linked into itself once (see ``globbing``). Standard input is read once as well (a second
+    ``-`` would find it used up). Paths naming no file are kept every time they are given.
     """
     result: list[str] = []
     for path in paths or [STDIN]:
@@ -93,8 +93,8 @@ def _once_each(paths: list[str]) -> list[str]:
     seen: set[str] = set()
     kept: list[str] = []
     for path in paths:
-        if path != STDIN and os.path.isfile(path):
-            real = os.path.realpath(path)
+        if path == STDIN or os.path.isfile(path):
+            real = path if path == STDIN else os.path.realpath(path)
             if real in seen:
                 continue
             seen.add(real)

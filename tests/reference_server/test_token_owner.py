@@ -1,6 +1,7 @@
-"""``rooms-kit tokens add`` never moves a token: a token another player holds is refused (exit 1,
+"""A token stands for one player. ``rooms-kit tokens add`` never moves a token: a token another player holds is refused (exit 1,
 neither the token nor its holder named, nothing changed), and adding a player's own token again
-is a success that changes nothing. On both stores."""
+is a success that changes nothing; ``serve`` refuses a token file that gives a stored token to
+another player. On both stores."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from rooms_kit.cli.main import main
 from rooms_kit.reference_server import token_digest
+from rooms_kit.reference_server.auth import AuthModeError, TokenResolver
 from rooms_kit.reference_server.storage import Store
 from rooms_kit.reference_server.stores import open_store
 
@@ -84,3 +86,55 @@ def test_the_store_returns_the_holder_and_never_moves_a_digest(store: Store) -> 
     assert store.add_token_digest(digest, "dave") == "carol"
     assert store.add_token_digest(digest, "carol") == "carol"
     assert store.player_for_token_digest(digest) == "carol"
+
+
+def test_the_store_looks_up_many_digests_at_once(store: Store) -> None:
+    held = {f"{n:064x}": f"player{n}" for n in range(1, 1203, 2)}  # 601: more than one slice
+    for digest, player in held.items():
+        store.add_token_digest(digest, player)
+    asked = [f"{n:064x}" for n in range(1, 1204)]  # every other one is not stored
+    assert store.stored_players(asked) == held
+    assert store.stored_players([]) == {}
+
+
+def test_a_token_file_giving_a_stored_token_to_another_player_is_refused(store: Store) -> None:
+    """R-token-1: a token means one player, whichever source holds it."""
+    store.add_token_digest(token_digest("shared-secret"), "carol")
+    store.add_token_digest(token_digest("other-secret"), "erin")
+    with pytest.raises(AuthModeError) as refused:
+        TokenResolver(
+            store,
+            {"shared-secret": "dave", "other-secret": "frank", "own-secret": "gina"},
+        )
+    message = str(refused.value)
+    assert message == (
+        "a token in the token file stands for player 'dave', but the database holds the same "
+        "token for player 'carol', and 1 more of the file's tokens are split the same way; a "
+        "token means one player: give that player another token in the file or with "
+        "'rooms-kit tokens add'"
+    )
+    assert "secret" not in message
+    # The same token for the same player in both places is no conflict.
+    resolver = TokenResolver(store, {"shared-secret": "carol", "own-secret": "gina"})
+    assert resolver.resolve("shared-secret") == "carol"
+    assert resolver.resolve("other-secret") == "erin"
+
+
+def test_serve_refuses_a_token_file_that_splits_a_stored_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = str(tmp_path / "rooms.db")
+    assert add(database, "carol", "shared-secret") == 0
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text('{"shared-secret": "dave"}', encoding="utf-8")
+    capsys.readouterr()
+    code = main(["serve", "--port", "0", "--database", database, "--tokens", str(tokens)])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert (
+        "stands for player 'dave', but the database holds the same token for player 'carol'" in err
+    )
+    assert "shared-secret" not in err
+    assert "Traceback" not in err
+    assert stored(database) == [(token_digest("shared-secret"), "carol")]

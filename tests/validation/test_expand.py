@@ -3,7 +3,10 @@ and reading it raises the ``InputError`` that says why (the CLI reports it like 
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,8 +84,23 @@ def test_a_file_given_twice_is_read_once_under_its_first_name(tmp_path: Path) ->
         missing,
         missing,
         "-",
-        "-",
     ]
+
+
+def test_standard_input_given_twice_is_read_once(tmp_path: Path) -> None:
+    room = json.dumps({"kind": "games#roomList", "items": []})
+    result = subprocess.run(
+        [sys.executable, "-m", "rooms_kit.cli.main", "validate", "--format", "json", "-", "-"],
+        input=room,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert (summary["documents"], summary["invalid"], summary["unreadable"]) == (1, 0, 0)
 
 
 @pytest.mark.parametrize(
