@@ -222,9 +222,9 @@ def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
     if header is None:
         return in_query
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    if in_query is not None and in_query != token.strip():  # two callers: a guess either way
+    given = token.strip() if scheme.lower() == "bearer" else ""
+    # A header without a bearer token (empty, or another scheme) and an oauth_token differ too.
+    if in_query is not None and in_query != given:  # two callers: a guess either way
         raise ApiError(
             400,
             "badRequest",
@@ -232,7 +232,7 @@ def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
             location="oauth_token",
             location_type="parameter",
         )
-    return token.strip()
+    return given or None
 
 
 def _crowded(value: Any, limit: int = MAX_JSON_VALUES) -> tuple[str | int, ...] | None:
@@ -323,7 +323,8 @@ class Stub:
         try:
             query = self._query(request)
             pretty = _parse_bool("prettyPrint", query.get("prettyPrint", "true"))
-            return await self._dispatch(request, query, pretty)
+            token = _bearer(request, query)  # two different tokens: 400 before anything else
+            return await self._dispatch(request, query, pretty, token)
         except ApiError as exc:
             return _error_response(exc, pretty)
         except ClientDisconnect:
@@ -343,7 +344,9 @@ class Stub:
             query[key] = value
         return query
 
-    async def _dispatch(self, request: Request, query: dict[str, str], pretty: bool) -> Response:
+    async def _dispatch(
+        self, request: Request, query: dict[str, str], pretty: bool, token: str | None
+    ) -> Response:
         path = _raw_path(request)
         if not path.startswith(SERVICE_PREFIX):
             raise ApiError(404, "notFound", f"No such path: {request.url.path}")
@@ -377,7 +380,7 @@ class Stub:
                 selector = parse_fields(query["fields"])
             except FieldSelectorError as exc:
                 raise _invalid_parameter("fields", f"Invalid field selection: {exc}") from None
-        principal = await self._authenticate(request, query)
+        principal = await self._authenticate(token)
         args: list[Any] = [principal, *path_params.values()]
         if op.request_model is not None:
             args.append(await self._body(request, op))
@@ -403,8 +406,7 @@ class Stub:
                 raise _invalid_parameter(wire, f"Unknown parameter: {wire}")
         return kwargs
 
-    async def _authenticate(self, request: Request, query: Mapping[str, str]) -> Principal:
-        token = _bearer(request, query)
+    async def _authenticate(self, token: str | None) -> Principal:
         if token is None:
             raise ApiError(
                 401,

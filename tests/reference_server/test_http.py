@@ -126,6 +126,8 @@ def test_every_operation_needs_credentials(
         ("Bearer nobody", "dev-alice", 400),  # a guess too, whichever is known
         ("Bearer dev-alice", "dev-alice", None),  # one token, twice: no guess
         ("Bearer dev-alice", "", None),  # an empty oauth_token carries none
+        ("Bearer", "dev-alice", 400),  # a header without a token is not the parameter's token
+        ("Basic YWxpY2U6eA==", "dev-alice", 400),  # nor is another scheme's credential
     ],
 )
 def test_two_different_tokens_are_refused_before_anything_else(
@@ -163,6 +165,32 @@ def test_two_different_tokens_are_refused_before_anything_else(
     assert error["message"] == (
         "The Authorization header and the oauth_token parameter carry different tokens"
     )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"maxResults": "many"},  # a bad parameter of list
+        {"fields": "items("},  # a bad field selection
+        {"surprise": "1"},  # an unknown parameter (strict requests)
+    ],
+)
+def test_two_different_tokens_are_refused_before_the_parameters_are_looked_at(
+    server: InProcess, query: dict[str, str]
+) -> None:
+    """R-auth-2"""
+    with server.http() as http:
+        alone = http.get("/games/v1/rooms", params=query, headers={"Authorization": "Bearer x"})
+        both = http.get(
+            "/games/v1/rooms",
+            params={**query, "oauth_token": "dev-bob"},
+            headers={"Authorization": "Bearer dev-alice"},
+        )
+    assert alone.status_code == 400  # the parameter alone is refused
+    assert alone.json()["error"]["errors"][0]["location"] != "oauth_token"
+    assert both.status_code == 400
+    (error,) = both.json()["error"]["errors"]
+    assert (error["reason"], error["location"]) == ("badRequest", "oauth_token")
 
 
 def _shape(body: dict[str, Any]) -> Any:
