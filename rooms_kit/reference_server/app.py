@@ -33,7 +33,7 @@ from rooms_kit.reference_server.access_log import (
     log_line,
 )
 from rooms_kit.reference_server.adapter import ReferenceAuthenticator, ReferenceRoomsHandler
-from rooms_kit.reference_server.auth import TokenResolver, load_token_file
+from rooms_kit.reference_server.auth import NO_TOKENS, AuthModeError, TokenResolver, load_token_file
 from rooms_kit.reference_server.group_commit import GroupCommitter
 from rooms_kit.reference_server.hand_over import HandOver, ThreadHandOver
 from rooms_kit.reference_server.limits import error_body
@@ -189,6 +189,14 @@ MEMORY_THREADS = 4
 """Threads for a ``:memory:`` database, whose one connection serves a call at a time anyway."""
 
 
+def _may_hold_tokens(database: str | Path) -> bool:
+    """Whether ``database`` may hold stored tokens: not when it is a SQLite file yet to be made
+    (or ``:memory:``, made empty)."""
+    if is_postgres(database):
+        return True
+    return str(database) != ":memory:" and Path(database).exists()
+
+
 def create_reference_app(
     database: str | Path = ":memory:",
     tokens: Path | Mapping[str, str] | None = None,
@@ -210,9 +218,13 @@ def create_reference_app(
     cannot start. ``max_body_bytes`` caps request bodies (413 beyond). ``wall_clock``
     (milliseconds since the epoch) can be replaced in tests.
     """
+    # What can be refused without the database is refused before it is opened, so that a
+    # refused start leaves no new, empty database file behind.
+    file_tokens = load_token_file(tokens) if isinstance(tokens, Path) else tokens
+    if not dev_tokens and not file_tokens and not _may_hold_tokens(database):
+        raise AuthModeError(NO_TOKENS)
     store = open_store(database, pool_size=pool_size)
     try:
-        file_tokens = load_token_file(tokens) if isinstance(tokens, Path) else tokens
         resolver = TokenResolver(store, file_tokens, dev_tokens=dev_tokens)
     except BaseException:
         store.close()

@@ -117,6 +117,12 @@ def load_token_file(path: Path) -> dict[str, str]:
     return dict(data)
 
 
+NO_TOKENS = (
+    "no bearer tokens, so nobody could sign in: give a token file (--tokens), store tokens with "
+    "'rooms-kit tokens add', or use --dev-tokens while developing"
+)
+
+
 class TokenResolver:
     """Finds the player a bearer token stands for."""
 
@@ -132,10 +138,7 @@ class TokenResolver:
         if dev_tokens and file_tokens is not None:
             raise AuthModeError("development tokens and a token file exclude each other")
         if not dev_tokens and not self._file and not store.has_tokens():
-            raise AuthModeError(
-                "no bearer tokens, so nobody could sign in: give a token file (--tokens), store "
-                "tokens with 'rooms-kit tokens add', or use --dev-tokens while developing"
-            )
+            raise AuthModeError(NO_TOKENS)
         wanted = DEVELOPMENT_MODE if dev_tokens else TOKEN_MODE
         recorded = store.claim_auth_mode(wanted)
         if recorded != wanted:

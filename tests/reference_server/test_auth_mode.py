@@ -45,12 +45,30 @@ def test_without_any_token_source_the_server_refuses_to_start(tmp_path: Path) ->
     assert "no bearer tokens, so nobody could sign in" in result.stderr
     assert "--dev-tokens" in result.stderr
     assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no new database was left behind
     # Refusing does not record a mode: the next start may still choose either.
+    store = SqliteStore(tmp_path / "rooms.db")
+    store.close()
+    result = run_cli("serve", "--port", "0", "--database", "rooms.db", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no bearer tokens, so nobody could sign in" in result.stderr
     store = SqliteStore(tmp_path / "rooms.db")
     try:
         assert store.auth_mode() is None
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("content", [{}, [], {"": "alice"}, {"t": "not a player"}])
+def test_a_refused_token_file_leaves_no_new_database(tmp_path: Path, content: object) -> None:
+    tokens = token_file(tmp_path, content)
+    result = run_cli(
+        "serve", "--port", "0", "--database", "new.db", "--tokens", str(tokens), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert f"{tokens}: " in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokens.json"]
 
 
 def test_an_empty_token_file_refuses_to_start(tmp_path: Path) -> None:
