@@ -22,6 +22,7 @@ and checking, and ``failure`` keeps the message so that the proxy exits 2 at its
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +94,41 @@ def rotated_name(first: Path, index: int) -> Path:
         stem, suffix = base, ""
     rotated = f"{stem}-{index}" + (f".{suffix}" if suffix else "") + (".gz" if compressed else "")
     return first.with_name(rotated)
+
+
+_ROTATED = re.compile(r"(?P<stem>.+)-(?P<index>[1-9][0-9]{0,8})(?P<rest>(?:\.[^.]+)?(?:\.gz)?)")
+
+
+def _rotation_of(path: str) -> tuple[str, int]:
+    """(the first file's path, this file's index) when ``path`` is named as a rotated file,
+    else (``path``, 1)."""
+    folder, slash, name = path.rpartition("/")
+    found = _ROTATED.fullmatch(name)
+    if found is None:
+        return path, 1
+    first = found["stem"] + found["rest"]
+    index = int(found["index"])
+    if rotated_name(Path(first), index).name != name:
+        return path, 1
+    return folder + slash + first, index
+
+
+def in_rotation_order(paths: list[str]) -> list[str]:
+    """``paths`` with the files of each rotated recording in the order they were written
+    (``traffic.ndjson``, ``traffic-2.ndjson`` … ``traffic-10.ndjson``), at the place of the
+    first of them given; a shell's ``traffic*.ndjson`` lists the first file last and ``-10``
+    before ``-2``. Files count as one recording only when its first file (the name without a
+    number) is given too, so ``game-2023.ndjson game-2022.ndjson`` keep their order; every other
+    path keeps its place."""
+    given = set(paths)
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for path in paths:
+        first, index = _rotation_of(path)
+        groups.setdefault(first if first in given else path, []).append((index, path))
+    ordered: list[str] = []
+    for members in groups.values():
+        ordered.extend(path for _, path in sorted(members, key=lambda member: member[0]))
+    return ordered
 
 
 class Recorder:

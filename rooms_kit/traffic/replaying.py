@@ -20,6 +20,7 @@ from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
 from rooms_kit.traffic.reading import RecordingError, read_lines
+from rooms_kit.traffic.recording import in_rotation_order
 from rooms_kit.traffic.replay import (
     MAX_DIFFERENCES,
     Difference,
@@ -155,6 +156,16 @@ def render_junit(cases: list[tuple[str, str, Difference | None]]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+NAMED_FILES = 6
+"""Most file names a notice about their order lists."""
+
+
+def _say(warnings: TextIO | None, line: str) -> None:
+    stream = warnings or sys.stderr  # looked up now, not when the module was imported
+    stream.write(line + "\n")
+    stream.flush()
+
+
 def run_replay(
     paths: list[str],
     url: str,
@@ -169,6 +180,16 @@ def run_replay(
     there is nothing to replay, or the server cannot be reached before anything answered. A token
     for a player the recording never uses is a warning on ``warnings`` (standard error)."""
     out = out or sys.stdout  # looked up now, not when the module was imported
+    ordered = in_rotation_order(paths)
+    if ordered != paths:
+        shown = ", ".join(ordered[:NAMED_FILES]) + (
+            f" … ({len(ordered)} files)" if len(ordered) > NAMED_FILES else ""
+        )
+        _say(
+            warnings,
+            f"rooms-kit: notice: rotated files are replayed in the order they were written: {shown}",
+        )
+        paths = ordered
     router = Router(OpenApi.load())
     found = survey(paths, router)
     if not found.exchanges:
@@ -182,13 +203,11 @@ def run_replay(
         )
     unused = [alias for alias in tokens if alias not in found.aliases]
     if unused:
-        stream = warnings or sys.stderr
-        stream.write(
+        _say(
+            warnings,
             "rooms-kit: warning: --token for a player the recording never uses (not sent): "
-            + ", ".join(unused)
-            + "\n"
+            + ", ".join(unused),
         )
-        stream.flush()
     replayer = Replayer(url, tokens, router, limits=limits)
     differences: list[Difference] = []
     cases: list[tuple[str, str, Difference | None]] = []

@@ -3,6 +3,7 @@ broken variant shows its defect."""
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from rooms_kit.cli.main import main
 from rooms_kit.reference_server.app import create_reference_app
+from rooms_kit.traffic.recording import in_rotation_order
 from rooms_kit.traffic.replaying import run_replay
 from tests.contract.broken_variants import CATALOGUE, Variant
 from tests.traffic.support import LoopbackServer, proxy_in_front_of, scenario
@@ -148,3 +150,57 @@ def test_a_token_for_a_player_the_recording_never_uses_is_a_warning(
     assert err == (
         "rooms-kit: warning: --token for a player the recording never uses (not sent): player-9\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "ordered"),
+    [
+        (["t-2.ndjson", "t-10.ndjson", "t.ndjson", "x.ndjson", "t-3.ndjson"],
+         ["t.ndjson", "t-2.ndjson", "t-3.ndjson", "t-10.ndjson", "x.ndjson"]),
+        (["game-2024.ndjson", "game-2023.ndjson"], ["game-2024.ndjson", "game-2023.ndjson"]),
+        (["d/r-2.ndjson.gz", "d/r.ndjson.gz", "r-3.ndjson.gz"],
+         ["d/r.ndjson.gz", "d/r-2.ndjson.gz", "r-3.ndjson.gz"]),
+        (["rec-2", "rec"], ["rec", "rec-2"]),
+        (["a.ndjson", "a-2.json"], ["a.ndjson", "a-2.json"]),  # another suffix: another file
+        (["t-02.ndjson", "t.ndjson"], ["t-02.ndjson", "t.ndjson"]),  # never written so
+    ],
+)  # fmt: skip
+def test_rotated_files_are_put_in_the_order_they_were_written(
+    given: list[str], ordered: list[str]
+) -> None:
+    assert in_rotation_order(given) == ordered
+
+
+def test_a_rotated_recording_named_in_shell_order_is_replayed_in_written_order(
+    recording: Path, tmp_path: Path
+) -> None:
+    lines = gzip.decompress(recording.read_bytes()).splitlines(keepends=True)
+    third = len(lines) // 3
+    parts = [lines[:third], lines[third : 2 * third], lines[2 * third :]]
+    names = ["t.ndjson", "t-2.ndjson", "t-10.ndjson"]
+    for name, part in zip(names, parts, strict=True):
+        (tmp_path / name).write_bytes(b"".join(part))
+    shell_order = [str(tmp_path / name) for name in sorted(names)]  # t-10, t-2, t
+    out, notices = io.StringIO(), io.StringIO()
+    status = _replay_on_a_new_server(shell_order, out=out, warnings=notices)
+    # The same files under names that are no rotation keep the order given, and the answers
+    # then differ (rooms are joined before they are made).
+    for name, part in zip(["c.ndjson", "b.ndjson", "a.ndjson"], parts, strict=True):
+        (tmp_path / name).write_bytes(b"".join(part))
+    plain = [str(tmp_path / name) for name in ("a.ndjson", "b.ndjson", "c.ndjson")]
+    assert _replay_on_a_new_server(plain, out=io.StringIO(), warnings=io.StringIO()) == 1
+    assert status == 0, out.getvalue()
+    assert out.getvalue().endswith("exchange(s) replayed, no difference\n")
+    expected = ", ".join(str(tmp_path / name) for name in names)
+    assert notices.getvalue() == (
+        f"rooms-kit: notice: rotated files are replayed in the order they were written: {expected}\n"
+    )
+
+
+def _replay_on_a_new_server(paths: list[str], **streams: io.StringIO) -> int:
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with LoopbackServer(app) as server:
+            return run_replay(paths, server.url, TOKENS, **streams)
+    finally:
+        app.close()
