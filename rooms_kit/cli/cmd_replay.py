@@ -66,7 +66,12 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="recording files, in order (the files of a rotated recording in the order written)")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="recording files, in order (the files of a rotated recording in the order written)",
+    )
     parser.add_argument(
         "--url", type=http_url, required=True, help="base URL of the server to replay against"
     )
