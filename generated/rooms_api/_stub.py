@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +20,8 @@ from pydantic import BaseModel, ValidationError
 from rooms_kit.schemas import SchemaSet
 from rooms_kit.validation import Issue, Validators
 from rooms_kit.validation.depth import deeper_than
+from rooms_kit.validation.numbers import WideIntegerError
+from rooms_kit.validation.numbers import load as load_json
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -430,13 +433,24 @@ class Stub:
         assert op.request_kind is not None and op.request_model is not None
         raw = await self._read_body(request)
         try:
-            data = orjson.loads(raw) if raw.strip() else {}
+            # integers past 64 bits are read exactly, so that a message shows what was sent
+            data = load_json(raw) if raw.strip() else {}
+        except WideIntegerError:
+            raise ApiError(
+                400,
+                "parseError",
+                f"Parse Error: an integer has more than {sys.get_int_max_str_digits()} digits",
+            ) from None
         except orjson.JSONDecodeError as exc:
             if "depth" in exc.msg:  # well-formed, perhaps, but deeper than the reader goes
                 raise ApiError(
                     400,
                     "parseError",
                     f"Parse Error: the body nests deeper than {MAX_JSON_DEPTH} levels",
+                ) from None
+            if "infinity" in exc.msg:  # JSON, but no double holds it
+                raise ApiError(
+                    400, "parseError", "Parse Error: a number is beyond the largest double"
                 ) from None
             raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
         # counted first: it stops at the limit, while the depth walk reads every value
