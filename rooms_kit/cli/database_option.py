@@ -51,11 +51,15 @@ def _problem(text: str) -> str | None:
     if not text:
         return f"the value is empty; give {ACCEPTED}"
     if text != text.strip() or not text.isprintable():
+        # A PostgreSQL address is never echoed: it may hold a password.
+        shown = "the postgresql:// address" if _NEAR_POSTGRES.match(text.strip()) else repr(text)
         return (
-            f"{text!r} starts or ends with a space, or holds a line break or another unprintable "
+            f"{shown} starts or ends with a space, or holds a line break or another unprintable "
             f"character; give {ACCEPTED}"
         )
-    if text == MEMORY or text.startswith(POSTGRES_SCHEMES):
+    if text.startswith(POSTGRES_SCHEMES):
+        return _postgres_problem(text)
+    if text == MEMORY:
         return None
     sqlite_url = _SQLITE_URL.match(text)
     if sqlite_url is not None:
@@ -109,4 +113,24 @@ def _file_problem(path: Path) -> str | None:
         )
     if info is not None and not os.access(path, os.R_OK | os.W_OK):
         return f"no permission to read and write {path}"
+    return None
+
+
+UNREADABLE_ADDRESS = (
+    "the postgresql:// address cannot be read (look at the brackets around an IPv6 host and the "
+    "%-escapes in the user name and password); it is not shown, since it may hold a password"
+)
+
+
+def _postgres_problem(text: str) -> str | None:
+    """Why libpq could not read ``text``, without quoting it; None when it can, or when the
+    [postgres] extra is missing (the store then says so)."""
+    try:
+        from psycopg import ProgrammingError, conninfo  # noqa: PLC0415
+    except ImportError:
+        return None
+    try:
+        conninfo.conninfo_to_dict(text)
+    except ProgrammingError:
+        return UNREADABLE_ADDRESS
     return None

@@ -100,6 +100,18 @@ def _text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\0", "\\0")
 
 
+def scrubbed(message: str, url: str) -> str:
+    """A message of libpq or psycopg about ``url`` without the address's password: an address
+    libpq cannot read gets a message of its own, since libpq quotes the part it stumbled on."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the address cannot be read as a postgresql:// URI"
+    message = message.replace(url, redact(url))
+    password = str(info.get("password") or "")
+    return message.replace(password, "***") if password else message
+
+
 def redact(url: str) -> str:
     """``url`` with any password replaced, fit for logs and error messages."""
     try:
@@ -282,6 +294,7 @@ class PostgresStore:
 
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         self._where = redact(url)
+        self._url = url  # kept for scrubbing messages of its password, never shown
         self.pool_size = max(pool_size, 1)
         self._pool = ConnectionPool(
             url,
@@ -342,7 +355,8 @@ class PostgresStore:
             ) from None
         except psycopg.Error as exc:
             self.close()
-            raise StoreError(f"{self._where}: cannot use this database: {exc}") from None
+            message = scrubbed(str(exc), self._url)
+            raise StoreError(f"{self._where}: cannot use this database: {message}") from None
         except BaseException:
             self.close()
             raise

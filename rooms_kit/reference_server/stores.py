@@ -63,7 +63,7 @@ def upgrade(database: str | Path, *, step_seconds: float | None = None) -> tuple
         from rooms_kit.reference_server.sqlite_store import SCHEMA_VERSION  # noqa: PLC0415
 
         return SCHEMA_VERSION, SCHEMA_VERSION
-    _postgres_module()
+    postgres_store = _postgres_module()
     import psycopg  # noqa: PLC0415
 
     from rooms_kit.reference_server import postgres_schema  # noqa: PLC0415
@@ -75,4 +75,5 @@ def upgrade(database: str | Path, *, step_seconds: float | None = None) -> tuple
                 return postgres_schema.upgrade(connection, where)
             return postgres_schema.upgrade(connection, where, step_seconds=step_seconds)
     except psycopg.Error as exc:
-        raise StoreError(f"{where}: cannot upgrade the database: {exc}") from None
+        message = postgres_store.scrubbed(str(exc), str(database))
+        raise StoreError(f"{where}: cannot upgrade the database: {message}") from None

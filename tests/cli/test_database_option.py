@@ -34,6 +34,11 @@ NEAR_POSTGRES = (
     "is not how a PostgreSQL address starts; write postgresql:// or postgres://, in lower case"
 )
 
+UNREADABLE = (
+    "the postgresql:// address cannot be read (look at the brackets around an IPv6 host and the "
+    "%-escapes in the user name and password); it is not shown, since it may hold a password"
+)
+
 # case -> (value, exact complaint); {tmp} is the test's folder (see the folder fixture)
 REFUSED = {
     "empty": ("", f"the value is empty; give {ACCEPTED}"),
@@ -51,6 +56,13 @@ REFUSED = {
         f"POSTGRESQL:// {NEAR_POSTGRES}",
     ),
     "mixed-case postgres": ("Postgres://db.example/rooms", f"Postgres:// {NEAR_POSTGRES}"),
+    # libpq's own complaint quotes the address, password and all: never shown
+    "IPv6 bracket left open": ("postgresql://u:hunter2@[::1:5432/rooms", UNREADABLE),
+    "bad %-escape in the password": ("postgresql://u:hunter2%ZZ@127.0.0.1/rooms", UNREADABLE),
+    "postgresql address with a trailing space": (
+        "postgresql://u:hunter2@127.0.0.1/rooms ",
+        f"the postgresql:// address {UNPRINTABLE}; give {ACCEPTED}",
+    ),
     "one slash": ("postgresql:/user:hunter2@db.example/rooms", f"postgresql:/ {NEAR_POSTGRES}"),
     "no slash": ("postgres:host=db.example", f"postgres: {NEAR_POSTGRES}"),
     "sqlite URL": ("sqlite:///{tmp}/rooms.db", f"sqlite: {NOT_A_URL}"),

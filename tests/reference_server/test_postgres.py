@@ -15,7 +15,7 @@ import pytest
 
 from rooms_kit.reference_server import RoomService
 from rooms_kit.reference_server.postgres_schema import LATEST_VERSION, SchemaVersionError
-from rooms_kit.reference_server.postgres_store import PostgresStore, redact
+from rooms_kit.reference_server.postgres_store import PostgresStore, redact, scrubbed
 from rooms_kit.reference_server.sqlite_store import StoreError
 from rooms_kit.reference_server.stores import describe, open_store, upgrade
 from tests.reference_server.postgres_cluster import Cluster
@@ -144,6 +144,36 @@ def test_addresses_are_shown_without_passwords() -> None:
     )
     assert describe("postgres://bob:pw@h/r") == "postgresql://bob@h/r"
     assert describe("rooms.db") == "rooms.db"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "postgresql://u:hunter2@[::1:5432/rooms",  # libpq quotes the whole address
+        "postgresql://u:hunter2%ZZ@127.0.0.1/rooms",  # libpq quotes the bad part: the password
+        "postgresql://u:hunter2@127.0.0.1:1/rooms",  # nobody listens on port 1
+    ],
+)
+@pytest.mark.parametrize("opening", [open_store, upgrade])
+def test_a_database_that_cannot_be_used_is_named_without_its_password(
+    address: str, opening: object
+) -> None:
+    with pytest.raises(StoreError) as refused:
+        opening(address)  # type: ignore[operator]
+    assert "hunter2" not in str(refused.value)
+    assert "cannot use this database" in str(refused.value) or "cannot upgrade" in str(
+        refused.value
+    )
+
+
+def test_messages_are_scrubbed_of_the_password() -> None:
+    url = "postgresql://bob:hunter2@db.example/rooms"
+    assert scrubbed(f"failed for {url}: hunter2 was refused", url) == (
+        "failed for postgresql://bob@db.example/rooms: *** was refused"
+    )
+    assert scrubbed("anything", "postgresql://bob:x@[::1/r") == (
+        "the address cannot be read as a postgresql:// URI"
+    )
 
 
 def test_the_clock_never_repeats_across_parallel_writers(postgres: Cluster) -> None:
