@@ -19,8 +19,10 @@ import hashlib
 import json
 import re
 import stat
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from rooms_kit.errors import KitError
 from rooms_kit.reference_server.storage import Store
@@ -76,6 +78,33 @@ def token_file_problem(path: Path) -> str | None:
     return None
 
 
+def _is_text(token: str) -> bool:
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _pairs_of(path: Path) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """The ``object_pairs_hook`` of a token file: a token given twice with two players is
+    refused (JSON keeps the last one, so the first player would lose it without a word); given
+    twice with the same player it is one token."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for token, player_id in items:
+            if token in found and found[token] != player_id:
+                raise TokenFileError(
+                    f"{path}: a token is given twice, for {_shown(found[token])} and for "
+                    f"{_shown(player_id)}; a token means one player"
+                )
+            found[token] = player_id
+        return found
+
+    return pairs
+
+
 def load_token_file(path: Path) -> dict[str, str]:
     """Read a ``{"token": "playerId", ...}`` file; a ``TokenFileError`` says what is wrong."""
     problem = token_file_problem(path)
@@ -88,11 +117,16 @@ def load_token_file(path: Path) -> dict[str, str]:
             raise TokenFileError(
                 f"{path}: more than the {MAX_TOKEN_FILE_BYTES} bytes a token file may hold"
             )
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs_of(path))
     except OSError as exc:
         raise TokenFileError(f"{path}: cannot read the token file: {exc.strerror}") from None
     except (UnicodeError, json.JSONDecodeError) as exc:
         raise TokenFileError(f"{path}: the token file is not JSON: {exc}") from None
+    except ValueError:  # what int() refuses: more digits than Python reads
+        raise TokenFileError(
+            f"{path}: the token file holds an integer of more than "
+            f"{sys.get_int_max_str_digits()} digits; player ids are strings"
+        ) from None
     except RecursionError:
         raise TokenFileError(
             f"{path}: expected a JSON object mapping token to player id; this file nests "
@@ -103,6 +137,11 @@ def load_token_file(path: Path) -> dict[str, str]:
     for token, player_id in data.items():
         if not token:
             raise TokenFileError(f"{path}: a token is empty (the one for {_shown(player_id)})")
+        if not _is_text(token):
+            raise TokenFileError(
+                f"{path}: a token is not text that can be sent (it holds a lone surrogate "
+                f"escape, such as \\ud800; the one for {_shown(player_id)})"
+            )
         if not isinstance(player_id, str) or not PLAYER_ID.fullmatch(player_id):
             # Name the player, never the token.
             raise TokenFileError(
@@ -123,6 +162,13 @@ NO_TOKENS = (
 )
 
 
+STORED_TOKENS_IN_DEVELOPMENT = (
+    "the database holds tokens stored with 'rooms-kit tokens add'; development mode would never "
+    "read them and would record the database as a development one for good (anyone could sign "
+    "in as anyone): drop --dev-tokens, or serve another database"
+)
+
+
 class TokenResolver:
     """Finds the player a bearer token stands for."""
 
@@ -139,11 +185,14 @@ class TokenResolver:
             raise AuthModeError("development tokens and a token file exclude each other")
         if not dev_tokens and not self._file and not store.has_tokens():
             raise AuthModeError(NO_TOKENS)
+        # Every refusal comes before the mode is claimed: a refused start records nothing.
+        _refuse_split_tokens(store, self._file)
+        if dev_tokens and store.auth_mode() is None and store.has_tokens():
+            raise AuthModeError(STORED_TOKENS_IN_DEVELOPMENT)
         wanted = DEVELOPMENT_MODE if dev_tokens else TOKEN_MODE
         recorded = store.claim_auth_mode(wanted)
         if recorded != wanted:
             raise AuthModeError(_conflict(recorded))
-        _refuse_split_tokens(store, self._file)
         self.development_mode = dev_tokens
 
     def resolve(self, token: str) -> str | None:

@@ -16,6 +16,7 @@ from rooms_api.client import RoomsClient
 from rooms_api.errors import AuthenticationError, RoomsApiError
 from rooms_api.models import RoomCreateRequest, RoomJoinRequest
 
+from rooms_kit.reference_server.auth import load_token_file
 from tests.reference_server.support import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,6 +198,9 @@ def test_token_file_and_database_tokens(tmp_path: Path) -> None:
         ("[" * 100_000, "nests deeper than the JSON reader goes"),
         ('{"": "bob"}', "a token is empty (the one for 'bob')"),
         ('{"t": "' + "x" * 100_000 + '"}', "offending player id: 'xxxxx"),
+        ('{"\\ud800": "alice"}', "a token is not text that can be sent (it holds a lone"),
+        ('{"t": 1' + "0" * 5000 + "}", "an integer of more than 4300 digits; player ids are"),
+        ('{"t": "alice", "t": "bob"}', "a token is given twice, for 'alice' and for 'bob'"),
     ],
 )
 def test_bad_token_files_stop_the_start_without_naming_tokens(
@@ -229,6 +233,12 @@ def test_bad_token_files_stop_the_start_without_naming_tokens(
     assert len(result.stderr) < 2000  # what the file holds is quoted in part only
     if content.startswith('{"t"'):
         assert '"t"' not in result.stderr.replace(str(tokens), "")
+
+
+def test_a_token_given_twice_to_one_player_is_one_token(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text('{"t": "alice", "u": "bob", "t": "alice"}', encoding="utf-8")
+    assert load_token_file(tokens) == {"t": "alice", "u": "bob"}
 
 
 def test_a_port_in_use_is_reported_without_a_traceback(tmp_path: Path) -> None:

@@ -13,7 +13,11 @@ import pytest
 
 from rooms_kit.cli.main import main
 from rooms_kit.reference_server import token_digest
-from rooms_kit.reference_server.auth import AuthModeError, TokenResolver
+from rooms_kit.reference_server.auth import (
+    STORED_TOKENS_IN_DEVELOPMENT,
+    AuthModeError,
+    TokenResolver,
+)
 from rooms_kit.reference_server.storage import Store
 from rooms_kit.reference_server.stores import open_store
 
@@ -138,3 +142,21 @@ def test_serve_refuses_a_token_file_that_splits_a_stored_token(
     assert "shared-secret" not in err
     assert "Traceback" not in err
     assert stored(database) == [(token_digest("shared-secret"), "carol")]
+
+
+def test_development_mode_is_refused_on_a_database_holding_tokens(store: Store) -> None:
+    """R-token-4: it would never read them, and would record the database for good."""
+    store.add_token_digest(token_digest("carols-secret"), "carol")
+    with pytest.raises(AuthModeError) as refused:
+        TokenResolver(store, dev_tokens=True)
+    assert str(refused.value) == STORED_TOKENS_IN_DEVELOPMENT
+    assert store.auth_mode() is None  # nothing recorded: the token start still works
+    assert TokenResolver(store).resolve("carols-secret") == "carol"
+    assert store.auth_mode() == "tokens"
+
+
+def test_a_start_refused_for_a_split_token_records_no_mode(store: Store) -> None:
+    store.add_token_digest(token_digest("shared-secret"), "carol")
+    with pytest.raises(AuthModeError):
+        TokenResolver(store, {"shared-secret": "dave"})
+    assert store.auth_mode() is None
