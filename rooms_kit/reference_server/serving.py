@@ -308,8 +308,15 @@ def serve(
             }
             server_options: dict[str, Any] = {"limits": limits}
             if workers == 1:
-                app = build_app(app_options)
-                _serve_one(app, host, port, database, server_options)
+                # Bound first: a port in use is refused before the database is opened (or
+                # made, or its authentication mode recorded).
+                sock = bind(host, port)
+                try:
+                    app = build_app(app_options)
+                except BaseException:
+                    sock.close()
+                    raise
+                _serve_one(app, sock, database, server_options)
     except StopWhileStarting:
         workers = 1  # nothing more to start
     finally:
@@ -339,10 +346,9 @@ def _ignore_while_closing(*_: object) -> None:
 
 
 def _serve_one(
-    app: ReferenceApp, host: str, port: int, database: str | Path, server_options: dict[str, Any]
+    app: ReferenceApp, sock: socket.socket, database: str | Path, server_options: dict[str, Any]
 ) -> None:
-    """Bind, announce and run a single server process until it is stopped."""
-    sock = bind(host, port)
+    """Announce and run a single server process on ``sock`` until it is stopped."""
     bound_host, bound_port = sock.getsockname()[:2]
     if app.development_mode:
         _announce_development_mode()

@@ -267,6 +267,27 @@ def test_a_port_in_use_is_reported_without_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_leaves_the_database_alone(tmp_path: Path, workers: str) -> None:
+    """Bound before the database is opened: no new file, no authentication mode recorded."""
+    existing = tmp_path / "existing.db"
+    sqlite3.connect(existing).close()  # an empty file that SQLite would take and fill
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for database, mode in (("fresh.db", "--dev-tokens"), (str(existing), "--dev-tokens")):
+            result = subprocess.run(
+                [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", port,
+                 "--workers", workers, "--database", database, mode],
+                cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
+            )  # fmt: skip
+            assert result.returncode == 2, result.stderr
+            assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.db"]
+    assert existing.stat().st_size == 0
+
+
 def test_serve_defaults_to_loopback() -> None:
     """R-serve-1"""
     from rooms_kit.cli.main import build_parser  # noqa: PLC0415
