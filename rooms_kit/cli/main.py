@@ -107,7 +107,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except ImportError:
+        # An option's check may import from an extra while parsing (replay's --token does):
+        # a missing extra is then named as it is after parsing.
+        command = next((a for a in (sys.argv[1:] if argv is None else argv) if a[:1] != "-"), "")
+        problem = missing_extra(command)
+        if problem is None:
+            raise
+        print(f"rooms-kit: error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     problem = missing_extra(args.command)
     if problem is not None:
         print(f"rooms-kit: error: {problem}", file=sys.stderr)

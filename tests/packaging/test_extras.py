@@ -44,6 +44,14 @@ def _without_extras(*argv: str, code: str = RUN_KIT) -> subprocess.CompletedProc
         (("schemas",), "validate"),
         (("example", "room"), "validate"),
         (("replay", "rec.ndjson", "--url", "http://127.0.0.1:9"), "validate"),
+        # options checked while parsing (--token imported the replayer, a traceback)
+        (("replay", "rec.ndjson", "--url", "http://127.0.0.1:9", "--token", "player-1=t",
+          "--token", "player-1=t"), "validate"),
+        (("validate", "--kind", "room", "--max-bytes", "1M", "--jobs", "2", "r.json"), "validate"),
+        (("serve", "--port", "0", "--max-body-bytes", "1M", "--database",
+          "postgresql://u@127.0.0.1:9/rooms"), "server"),
+        (("proxy", "--upstream", "http://127.0.0.1:9", "--record", "t.ndjson", "--rotate-bytes",
+          "1M"), "server"),
         (("tokens", "add", "bob"), "server"),
         (("db", "upgrade"), "server"),
         (("proxy", "--upstream", "http://127.0.0.1:9"), "server"),
@@ -51,7 +59,7 @@ def _without_extras(*argv: str, code: str = RUN_KIT) -> subprocess.CompletedProc
         (("serve", "--port", "0"), "server"),
         (("contract", "--reference"), "contract"),
     ],
-)
+)  # fmt: skip
 def test_a_missing_extra_is_named(argv: tuple[str, ...], extra: str) -> None:
     done = _without_extras(*argv)
     assert done.returncode == 2
