@@ -65,7 +65,8 @@ def line_of(seen: Seen, route: Route | None) -> dict[str, Any]:
 
 def _too_deep_as_text(line: dict[str, Any], seen: Seen) -> dict[str, Any]:
     """``line`` with each JSON body that orjson cannot write inside a line (nested more than
-    253 levels) moved to ``requestText`` / ``responseText``, as the text that came."""
+    253 levels, or holding an integer past 64 bits) moved to ``requestText`` / ``responseText``,
+    as the text that came."""
     for key, body in (("request", seen.request_body), ("response", seen.response_body)):
         try:
             orjson.dumps([line[key]])  # one level more, as inside the line
@@ -178,7 +179,7 @@ class Recorder:
         line = line_of(seen, route)
         try:
             text = orjson.dumps(line).decode()
-        except orjson.JSONEncodeError:  # a body nested past what orjson writes: kept as its text
+        except orjson.JSONEncodeError:  # a body orjson cannot write (too deep, too wide): its text
             line = _too_deep_as_text(line, seen)
             text = orjson.dumps(line).decode()
         if self.aliases.in_json(text):  # a token in the line: replaced in its values only

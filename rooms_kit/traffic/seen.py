@@ -9,6 +9,7 @@ import orjson
 
 from rooms_kit.contract.bounded import read_json
 from rooms_kit.contract.failures import ContractFailure
+from rooms_kit.validation.numbers import WideIntegerError, load
 
 
 @dataclass
@@ -67,8 +68,8 @@ def body_value(body: bytes) -> tuple[Any, str | None]:
     if not body:
         return None, None
     try:
-        return orjson.loads(body), None
-    except orjson.JSONDecodeError:
+        return load(body), None  # integers past 64 bits exact, not floats
+    except (orjson.JSONDecodeError, WideIntegerError):
         return None, body.decode("utf-8", "replace")
 
 

@@ -318,3 +318,28 @@ def test_validate_checks_the_bodies_a_recording_keeps_as_text(
         "character, expected a string key (line 1, column 2)",
     ]
     assert out[-1].startswith("6 documents, 3 invalid, ")
+
+
+def test_integers_past_64_bits_are_recorded_as_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """orjson read 99999999999999999999999999 as 1e+26: the recording, replay and validate's
+    message all carried the float. Such a body is now kept as the text that came."""
+    record = tmp_path / "traffic.ndjson"
+    body = b'{"variant": 99999999999999999999999999, "invitedPlayerIds": ["bob"]}'
+    with (
+        LoopbackServer(hostile) as upstream,
+        proxy_in_front_of(upstream.url, record=record) as proxy,
+        httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
+    ):
+        token = {"Authorization": "Bearer t-1234"}
+        assert client.post("/games/v1/rooms/create", headers=token, content=body).is_success
+    (line,) = [json.loads(text) for text in record.read_text(encoding="utf-8").splitlines()]
+    assert line["request"] is None
+    assert line["requestText"] == body.decode()
+    assert main(["validate", str(record)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(
+        f"{record}:1: games#roomCreateRequest /requestText/variant: [maximum] "
+        "99999999999999999999999999 is out of range"
+    ), out
