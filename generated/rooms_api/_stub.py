@@ -238,6 +238,20 @@ def _bearer(request: Request, query: Mapping[str, str]) -> str | None:
     return given or None
 
 
+def _not_json(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    """What is wrong with a body orjson refused, and where: the first byte that is not UTF-8,
+    or the reader's complaint with its line and column."""
+    if "UTF-8" in exc.msg:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return (
+                f"Parse Error: the body is not UTF-8 text (byte offset {bad.start}: "
+                f"0x{raw[bad.start]:02x})"
+            )
+    return f"Parse Error: the body is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+
+
 def _crowded(value: Any, limit: int = MAX_JSON_VALUES) -> tuple[str | int, ...] | None:
     """The path of the object or array in which the values of ``value`` pass ``limit``, counted
     level by level in document order (counting stops there); None when there are at most
@@ -452,7 +466,7 @@ class Stub:
                 raise ApiError(
                     400, "parseError", "Parse Error: a number is beyond the largest double"
                 ) from None
-            raise ApiError(400, "parseError", "Parse Error: the body is not JSON") from None
+            raise ApiError(400, "parseError", _not_json(raw, exc)) from None
         # counted first: it stops at the limit, while the depth walk reads every value
         crowded = _crowded(data) if isinstance(data, dict | list) else None
         if crowded is not None:
