@@ -276,6 +276,10 @@ def _run_tokens(args: argparse.Namespace) -> int:
                 f"{describe(args.database)} is recorded in development mode (--dev-tokens), where stored "
                 "tokens are never consulted; serve another database for real tokens"
             )
+        if args.token is None:
+            # A new token is shown before it is stored: when standard output fails, nothing
+            # is stored, rather than a token nobody ever saw that signs a player in.
+            print(token, flush=True)
         owner = store.add_token_digest(token_digest(token), args.player_id)
     finally:
         store.close()
@@ -284,5 +288,6 @@ def _run_tokens(args: argparse.Namespace) -> int:
         # whoever guessed a token whose it is.
         print(f"rooms-kit: error: {TOKEN_TAKEN}", file=sys.stderr)
         return EXIT_TOKEN_TAKEN
-    print(token)
+    if args.token is not None:
+        print(token)
     return 0

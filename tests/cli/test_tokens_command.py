@@ -4,6 +4,8 @@ and never echoed; the player id in a refusal is shown, shortened."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,21 @@ def test_a_bad_player_id_is_named_and_shortened(capsys: pytest.CaptureFixture[st
         "rooms-kit: error: a player id is 1 to 64 letters, digits, '.', '_' or '-', "
         f"got '{'y' * 77}...'\n"
     )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_new_token_that_cannot_be_shown_is_not_stored(tmp_path: Path) -> None:
+    """It would sign a player in, and nobody would ever know it."""
+    database = tmp_path / "rooms.db"
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "rooms_kit.cli.main", "tokens", "add", "zed",
+             "--database", str(database)],
+            stdout=full, stderr=subprocess.PIPE, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == "rooms-kit: error: cannot write to standard output: No space left on device\n"
+    )
+    assert _stored(database) == 0
