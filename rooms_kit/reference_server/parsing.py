@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from rooms_kit.formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN
 from rooms_kit.reference_server import policy
@@ -78,13 +78,17 @@ def parse_create(body: object, caller: str) -> CreateRequest:
     request_id = data.get("requestId")
     invited = _strings(data.get("invitedPlayerIds"), "invitedPlayerIds") or []
     policy.check_invitations(invited)
-    for player_id in invited:
+    first_at: dict[str, int] = {}
+    for index, player_id in enumerate(invited):
+        pointer = f"/invitedPlayerIds/{index}"
         if not player_id:
-            raise InvalidRequest("invitedPlayerIds must not contain an empty player id")
+            _refuse(pointer, "a player id is empty")
         if player_id == caller:
-            raise InvalidRequest("invitedPlayerIds must not contain the caller")
-    if len(set(invited)) != len(invited):
-        raise InvalidRequest("invitedPlayerIds must not contain the same player twice")
+            _refuse(pointer, "the caller cannot invite itself")
+        if player_id in first_at:
+            where = f"/invitedPlayerIds/{first_at[player_id]}"
+            _refuse(pointer, f"{player_id!r} is invited twice (also at '{where}')")
+        first_at[player_id] = index
     criteria = _criteria(data.get("autoMatchingCriteria"))
     if not invited and criteria is None:
         raise InvalidRequest(
@@ -92,13 +96,13 @@ def parse_create(body: object, caller: str) -> CreateRequest:
         )
     size = 1 + len(invited) + (criteria.max_players if criteria else 0)
     if size > MAX_PLAYERS:
-        raise InvalidRequest(
-            f"A room holds at most {MAX_PLAYERS} players; this request asks for {size}",
-            pointer="/autoMatchingCriteria/maxAutoMatchingPlayers" if criteria else None,
+        _refuse(
+            "/autoMatchingCriteria/maxAutoMatchingPlayers" if criteria else "/invitedPlayerIds",
+            f"a room holds at most {MAX_PLAYERS} players; this request asks for {size}",
         )
     return CreateRequest(
         request_id=None if request_id is None else parse_int64_text(request_id, "requestId"),
-        variant=_int32(data.get("variant"), "variant"),
+        variant=_int32(data.get("variant"), "/variant"),
         invited=tuple(invited),
         criteria=criteria,
         capabilities=_capabilities(data.get("capabilities")),
@@ -153,11 +157,17 @@ def _object(value: object, kind: str, name: str = "body") -> Mapping[str, Any]:
     return value
 
 
-def _int32(value: object, name: str) -> int | None:
+def _refuse(pointer: str, what: str) -> NoReturn:
+    raise InvalidRequest(f"Invalid value at '{pointer}': {what}", pointer=pointer)
+
+
+def _int32(value: object, pointer: str) -> int | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 2.0 is an integer to JSON Schema, and so to the stub's check
     if not isinstance(value, int) or isinstance(value, bool) or not INT32_MIN <= value <= INT32_MAX:
-        raise InvalidRequest(f"Invalid value for {name}: expected an int32")
+        _refuse(pointer, "expected an int32")
     return value
 
 
@@ -190,14 +200,18 @@ def _criteria(value: object) -> Criteria | None:
     if value is None:
         return None
     data = _object(value, "games#roomAutoMatchingCriteria", "autoMatchingCriteria")
-    minimum = _int32(data.get("minAutoMatchingPlayers"), "minAutoMatchingPlayers")
+    at = "/autoMatchingCriteria/"
+    minimum = _int32(data.get("minAutoMatchingPlayers"), f"{at}minAutoMatchingPlayers")
     minimum = 1 if minimum is None else minimum
-    maximum = _int32(data.get("maxAutoMatchingPlayers"), "maxAutoMatchingPlayers")
+    maximum = _int32(data.get("maxAutoMatchingPlayers"), f"{at}maxAutoMatchingPlayers")
     maximum = minimum if maximum is None else maximum
     if minimum < 1:
-        raise InvalidRequest("minAutoMatchingPlayers must be at least 1")
+        _refuse(f"{at}minAutoMatchingPlayers", f"{minimum}; at least 1 other player is needed")
     if maximum < minimum:
-        raise InvalidRequest("maxAutoMatchingPlayers must not be less than minAutoMatchingPlayers")
+        _refuse(
+            f"{at}maxAutoMatchingPlayers",
+            f"{maximum} is less than minAutoMatchingPlayers ({minimum})",
+        )
     bitmask_text = data.get("exclusiveBitmask")
     bitmask = 0 if bitmask_text is None else parse_int64_text(bitmask_text, "exclusiveBitmask")
     return Criteria(min_players=minimum, max_players=maximum, bitmask=bitmask)

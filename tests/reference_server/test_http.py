@@ -348,3 +348,51 @@ def test_access_log_lines_are_json_without_tokens(
     assert all(r["bytes"] > 0 and r["duration_ms"] >= 0 for r in records)
     assert "secretive" not in caplog.text
     assert "hushhush" not in caplog.text
+
+
+CREATE_REFUSALS = [
+    ({"invitedPlayerIds": ["bob", "carl", "bob"]}, "/invitedPlayerIds/2",
+     "'bob' is invited twice (also at '/invitedPlayerIds/0')"),
+    ({"invitedPlayerIds": ["bob", "alice"]}, "/invitedPlayerIds/1",
+     "the caller cannot invite itself"),
+    ({"invitedPlayerIds": [""]}, "/invitedPlayerIds/0", "a player id is empty"),
+    ({"autoMatchingCriteria": {"minAutoMatchingPlayers": 3, "maxAutoMatchingPlayers": 2}},
+     "/autoMatchingCriteria/maxAutoMatchingPlayers",
+     "2 is less than minAutoMatchingPlayers (3)"),
+    ({"autoMatchingCriteria": {"minAutoMatchingPlayers": 0}},
+     "/autoMatchingCriteria/minAutoMatchingPlayers", "0; at least 1 other player is needed"),
+    ({"invitedPlayerIds": ["b", "c"], "autoMatchingCriteria": {"maxAutoMatchingPlayers": 7}},
+     "/autoMatchingCriteria/maxAutoMatchingPlayers",
+     "a room holds at most 8 players; this request asks for 10"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "pointer", "what"), CREATE_REFUSALS)
+def test_create_refusals_name_the_value_to_blame(
+    server: InProcess, body: dict[str, Any], pointer: str, what: str
+) -> None:
+    """R-limits-1 R-errors-1: the message and the location both carry the JSON pointer."""
+    with server.http() as http:
+        response = http.post(
+            "/games/v1/rooms/create", json=body, headers={"Authorization": "Bearer dev-alice"}
+        )
+    assert response.status_code == 400
+    (error,) = response.json()["error"]["errors"]
+    assert (error["reason"], error["location"], error["locationType"]) == (
+        "invalid",
+        pointer,
+        "body",
+    )
+    assert error["message"] == f"Invalid value at '{pointer}': {what}"
+
+
+def test_an_integral_float_is_an_integer(server: InProcess) -> None:
+    """2.0 is an integer to JSON Schema, and so to validate and the stub: the service agrees."""
+    with server.http() as http:
+        response = http.post(
+            "/games/v1/rooms/create",
+            json={"invitedPlayerIds": ["bob"], "variant": 2.0},
+            headers={"Authorization": "Bearer dev-alice"},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["variant"] == 2
