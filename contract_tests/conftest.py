@@ -1,6 +1,7 @@
 """pytest entry of the contract suite: ``pytest contract_tests --base-url URL --token A --token B``.
 
-Options (or environment variables):
+Options (or environment variables; an option given on the command line wins, and a variable set
+to an empty string counts as unset):
 
 - ``--base-url`` (``ROOMS_KIT_BASE_URL``): the server to test; without it, the reference server
   runs in process (an ASGI app on an in-memory database, development-mode tokens);
@@ -12,65 +13,161 @@ Options (or environment variables):
 - ``--contract-max-time`` (``ROOMS_KIT_MAX_TIME``): deadline of the session in seconds (default: the
   profile's); past it, every remaining test fails with ``[run_deadline]``.
 
+The values are checked once, in ``pytest_configure``, by the parsers ``rooms-kit contract`` uses
+for its own options, so both entries accept the same values and refuse the rest in the same words.
+A refused value is a usage error: pytest prints one ``ERROR: ...`` line and exits 4 before it
+collects anything.
+
 Each test runs one unit of the engine (``rooms_kit.contract``) and fails with the request, the
 response and a ``curl`` command for every contract failure it found.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from rooms_kit.cli.arguments import TOO_FEW_TOKENS, one_of
+from rooms_kit.cli.cmd_contract import PROFILE_NAMES, SECONDS, SEED
 from rooms_kit.contract import DEFAULT_SEED, Target
 from rooms_kit.contract.bounded import DEFAULT_REQUEST_TIMEOUT, Limits
 from rooms_kit.contract.context import SuiteContext
 from rooms_kit.contract.failures import DeadlineReached
 from rooms_kit.contract.profiles import PROFILES
-from rooms_kit.contract.runner import open_run, plan, run_unit
+from rooms_kit.contract.runner import open_run, plan, run_unit, unsendable_token
 from rooms_kit.contract.units import Unit
 
 HERE = Path(__file__).parent
 DEFAULT_TOKENS = ["dev-alice", "dev-bob", "dev-carol"]
+DEFAULT_PROFILE = "smoke"  # unlike ``make contract`` and ``rooms-kit contract`` (full)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class EntryOptions:
+    """The entry's options once checked (``pytest_configure``), for the fixtures and the plan."""
+
+    base_url: str | None
+    tokens: list[str]
+    profile: str
+    seed: int
+    request_timeout: float
+    max_time: float | None
+
+
+OPTIONS = pytest.StashKey[EntryOptions]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Every value stays text here and is checked in pytest_configure, where a bad one (from the
+    # command line or the environment) can be refused in one line.
     group = parser.getgroup("rooms-kit contract")
-    group.addoption("--base-url", default=os.environ.get("ROOMS_KIT_BASE_URL"))
-    group.addoption("--token", action="append", default=[], dest="tokens")
-    group.addoption("--contract-profile", default=os.environ.get("ROOMS_KIT_PROFILE", "smoke"))
     group.addoption(
-        "--contract-seed", type=int, default=int(os.environ.get("ROOMS_KIT_SEED", DEFAULT_SEED))
+        "--base-url",
+        help="base URL of the server to test (default: the reference server, in "
+        "process) [ROOMS_KIT_BASE_URL]",
     )
+    group.addoption(
+        "--token",
+        action="append",
+        default=[],
+        dest="tokens",
+        help="bearer token of one player; repeat it, at least two [ROOMS_KIT_TOKENS]",
+    )
+    group.addoption(
+        "--contract-profile",
+        metavar="{" + ",".join(PROFILE_NAMES) + "}",
+        help=f"default {DEFAULT_PROFILE} [ROOMS_KIT_PROFILE]",
+    )
+    group.addoption("--contract-seed", metavar="N", help=f"default {DEFAULT_SEED} [ROOMS_KIT_SEED]")
     group.addoption(
         "--contract-request-timeout",
-        type=float,
-        default=float(os.environ.get("ROOMS_KIT_REQUEST_TIMEOUT", DEFAULT_REQUEST_TIMEOUT)),
+        metavar="SECONDS",
+        help=f"default {DEFAULT_REQUEST_TIMEOUT:g} [ROOMS_KIT_REQUEST_TIMEOUT]",
     )
-    max_time = os.environ.get("ROOMS_KIT_MAX_TIME")
     group.addoption(
-        "--contract-max-time", type=float, default=float(max_time) if max_time else None
+        "--contract-max-time",
+        metavar="SECONDS",
+        help="deadline of the session (default: the profile's) [ROOMS_KIT_MAX_TIME]",
     )
+
+
+def _value(
+    config: pytest.Config, option: str, variable: str, parse: Callable[[str], T], default: T
+) -> T:
+    """The option's value, else the environment variable's, else ``default``; a value ``parse``
+    refuses becomes a usage error that names where it came from."""
+    text: str | None = config.getoption(option.lstrip("-").replace("-", "_"))
+    source = f"argument {option}"
+    if text is None:
+        text = os.environ.get(variable) or None
+        source = f"environment variable {variable}"
+    if text is None:
+        return default
+    try:
+        return parse(text)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"{source}: {exc}") from None
 
 
 def _tokens(config: pytest.Config) -> list[str]:
     given: list[str] = config.getoption("tokens")
-    return given or os.environ.get("ROOMS_KIT_TOKENS", "").split() or DEFAULT_TOKENS
+    tokens = given or os.environ.get("ROOMS_KIT_TOKENS", "").split() or DEFAULT_TOKENS
+    if len(tokens) < 2:
+        raise pytest.UsageError(
+            f"{TOO_FEW_TOKENS} (or ROOMS_KIT_TOKENS, separated by spaces), one per player; "
+            f"got {len(tokens)}"
+        )
+    problem = unsendable_token(tokens)
+    if problem is not None:
+        raise pytest.UsageError(problem)
+    return tokens
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "contract_phase(name): run the units of one phase")
+    if config.getoption("help"):
+        return  # --help works whatever the options and the environment say
+    config.stash[OPTIONS] = EntryOptions(
+        base_url=_value(config, "--base-url", "ROOMS_KIT_BASE_URL", str, None),
+        tokens=_tokens(config),
+        profile=_value(
+            config,
+            "--contract-profile",
+            "ROOMS_KIT_PROFILE",
+            one_of(PROFILE_NAMES),
+            DEFAULT_PROFILE,
+        ),
+        seed=_value(config, "--contract-seed", "ROOMS_KIT_SEED", SEED, DEFAULT_SEED),
+        request_timeout=_value(
+            config,
+            "--contract-request-timeout",
+            "ROOMS_KIT_REQUEST_TIMEOUT",
+            SECONDS,
+            DEFAULT_REQUEST_TIMEOUT,
+        ),
+        max_time=_value(config, "--contract-max-time", "ROOMS_KIT_MAX_TIME", SECONDS, None),
+    )
 
 
 def units_of(config: pytest.Config, phase: str) -> list[Unit]:
-    profile = PROFILES[config.getoption("contract_profile")]
+    profile = PROFILES[config.stash[OPTIONS].profile]
     return [unit for unit in plan(profile) if unit.phase == phase]
 
 
 @pytest.fixture(scope="session")
 def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
-    base_url = pytestconfig.getoption("base_url")
+    options = pytestconfig.stash[OPTIONS]
     app = None
-    if base_url:
-        target = Target.url(base_url)
+    if options.base_url:
+        target = Target.url(options.base_url)
     else:
         from rooms_kit.reference_server.app import create_reference_app  # noqa: PLC0415
 
@@ -79,12 +176,12 @@ def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
     try:
         with open_run(
             target,
-            _tokens(pytestconfig),
-            seed=pytestconfig.getoption("contract_seed"),
-            profile=pytestconfig.getoption("contract_profile"),
+            options.tokens,
+            seed=options.seed,
+            profile=options.profile,
             schemathesis_config=HERE / "schemathesis.toml",
-            limits=Limits(request_timeout=pytestconfig.getoption("contract_request_timeout")),
-            max_time=pytestconfig.getoption("contract_max_time"),
+            limits=Limits(request_timeout=options.request_timeout),
+            max_time=options.max_time,
         ) as ctx:
             yield ctx
     finally:
@@ -117,7 +214,3 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is not None and "unit" in metafunc.fixturenames:
         units = units_of(metafunc.config, marker.args[0])
         metafunc.parametrize("unit", units, ids=[unit.name.split(": ", 1)[-1] for unit in units])
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "contract_phase(name): run the units of one phase")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -97,3 +97,44 @@ SENDABLE_TOKEN = re.compile(r"[\x21-\x7e]{1,8192}")
 
 def sendable_token(token: str) -> bool:
     return SENDABLE_TOKEN.fullmatch(token) is not None
+
+
+def positive_number(kind: type[float] | type[int], most: float) -> Callable[[str], float]:
+    """A parser for a number above 0 and at most ``most``; NaN and infinities are refused (the
+    comparison below is False for NaN, and an infinity is above any ``most``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not 0 < value <= most:
+            raise argparse.ArgumentTypeError(f"must be above 0 and at most {most:.0f}, got {text}")
+        return value
+
+    return parse
+
+
+def whole_number(text: str) -> int:
+    """An integer of any size or sign, such as a seed."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def one_of(choices: Sequence[str]) -> Callable[[str], str]:
+    """A parser for one of ``choices``, refusing with the words of argparse's own ``choices=``,
+    for the places (environment variables, the pytest entry) where ``choices=`` does not apply."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            listed = ", ".join(repr(choice) for choice in choices)
+            raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {listed})")
+        return text
+
+    return parse
+
+
+TOO_FEW_TOKENS = "give at least two --token options"
+"""The start of the complaint about fewer than two players' tokens (each entry says the rest)."""

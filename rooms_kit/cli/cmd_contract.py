@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from rooms_kit.cli.arguments import byte_size, folder_to_write, size_text
+from rooms_kit.cli.arguments import (
+    TOO_FEW_TOKENS,
+    byte_size,
+    folder_to_write,
+    positive_number,
+    size_text,
+    whole_number,
+)
 from rooms_kit.errors import KitError
 
 # The suite's fixed default seed (rooms_kit.contract.runner.DEFAULT_SEED; a test keeps them equal),
@@ -21,20 +28,12 @@ DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 MAX_SECONDS = 24 * 3600.0
 MAX_RESPONSE_BYTES_LIMIT = 1024**3
 
-
-def _positive(kind: type[float] | type[int], most: float) -> Any:
-    """A parser for a number above 0 and at most ``most``; NaN and infinities are refused."""
-
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not 0 < value <= most:  # False for NaN as well
-            raise argparse.ArgumentTypeError(f"must be above 0 and at most {most:.0f}, got {text}")
-        return value
-
-    return parse
+# The profiles (rooms_kit.contract.profiles.PROFILES, kept equal by a test), and the parsers of the
+# options that ``pytest contract_tests`` shares with this command, so both refuse the same values
+# in the same words.
+PROFILE_NAMES = ("smoke", "full")
+SECONDS = positive_number(float, MAX_SECONDS)
+SEED = whole_number
 
 
 DESCRIPTION = """\
@@ -89,18 +88,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--profile",
-        choices=("smoke", "full"),
+        choices=PROFILE_NAMES,
         default="full",
         help="smoke: under a minute; full (default): more generated requests, a few minutes",
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=SEED,
         help=f"seed for generated data (default {DEFAULT_SEED_TEXT}; printed on every run)",
     )
     parser.add_argument(
         "--request-timeout",
-        type=_positive(float, MAX_SECONDS),
+        type=SECONDS,
         default=DEFAULT_REQUEST_TIMEOUT,
         metavar="SECONDS",
         help="time each request has to connect and deliver its whole answer "
@@ -108,7 +107,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--max-time",
-        type=_positive(float, MAX_SECONDS),
+        type=SECONDS,
         metavar="SECONDS",
         help="deadline of the whole run (default: 80 for smoke, 900 for full); the run then "
         "stops, reports what it saw and fails run_deadline",
@@ -139,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.reference and not tokens:
         tokens = list(DEVELOPMENT_TOKENS)
     if len(tokens) < 2:
-        raise KitError("give at least two --token options, one per player (see --help)")
+        raise KitError(f"{TOO_FEW_TOKENS}, one per player (see --help)")
     seed = DEFAULT_SEED if args.seed is None else args.seed
     print(f"rooms-kit contract: profile {args.profile}, seed {seed}", file=sys.stderr)
 

@@ -56,6 +56,18 @@ def plan(profile: Profile, openapi: OpenApi | None = None) -> list[Unit]:
     return units
 
 
+def unsendable_token(tokens: list[str]) -> str | None:
+    """What is wrong with the first token that no request could carry, else None. The message
+    numbers the token and never quotes it: a token is a secret."""
+    for number, token in enumerate(tokens, 1):
+        if not SENDABLE_TOKEN.fullmatch(token):
+            return (
+                f"token number {number} cannot be sent in an 'Authorization: Bearer' header: a "
+                f"token is 1 to {MAX_TOKEN_CHARS} visible ASCII characters, without spaces"
+            )
+    return None
+
+
 @contextmanager
 def open_run(
     target: Target,
@@ -74,12 +86,9 @@ def open_run(
     """
     if len(tokens) < 2:
         raise CannotRun("the suite needs at least two tokens (two different players)")
-    for number, token in enumerate(tokens, 1):
-        if not SENDABLE_TOKEN.fullmatch(token):  # never echo a token: it is a secret
-            raise CannotRun(
-                f"token number {number} cannot be sent in an 'Authorization: Bearer' header: a "
-                f"token is 1 to {MAX_TOKEN_CHARS} visible ASCII characters, without spaces"
-            )
+    problem = unsendable_token(tokens)
+    if problem is not None:
+        raise CannotRun(problem)
     if profile not in PROFILES:
         raise CannotRun(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     use_private_home()  # before Hypothesis touches the disk: nothing lands in the working directory

@@ -24,6 +24,7 @@ OUT_OF_RANGE = {
     ("--max-time", "nan"): "argument --max-time: must be above 0 and at most 86400, got nan",
     ("--max-time", "1e300"): "argument --max-time: must be above 0 and at most 86400, got 1e300",
     ("--max-time", "ten"): "argument --max-time: 'ten' is not a number",
+    ("--seed", "abc"): "argument --seed: 'abc' is not a whole number",
     ("--max-response-bytes", "99999999999999"): "argument --max-response-bytes: 99999999999999 "
     "is more than the largest allowed, 1G",
     ("--max-response-bytes", "2G"): "argument --max-response-bytes: 2G is more than the largest "

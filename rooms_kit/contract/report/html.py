@@ -23,7 +23,7 @@ th:first-child, td:first-child { text-align: left; }
 td.fail { background: #fde2e1; font-weight: bold; }
 td.pass { background: #e6f4ea; }
 pre { background: #f6f8fa; padding: 0.8em; overflow-x: auto; white-space: pre-wrap; }
-.verdict-ok { color: #137333; } .verdict-bad { color: #b3261e; }
+.verdict-ok { color: #137333; } .verdict-bad { color: #b3261e; } .verdict-none { color: #5f6368; }
 """
 
 
@@ -40,9 +40,13 @@ def render_html(results: Results) -> str:
     for row in body:
         table.append("<tr>" + "".join(_cell(v, i == 0) for i, v in enumerate(row)) + "</tr>")
     table.append("</table>")
-    kind = "verdict-ok" if results.ok else "verdict-bad"
+    if results.nothing_checked:
+        kind = "verdict-none"
+    else:
+        kind = "verdict-ok" if results.ok else "verdict-bad"
     heading = [f'<h2 class="{kind}">{escape(verdict(results))}</h2>']
-    for index, cause in enumerate(results.root_causes(), 1):
+    causes = [] if results.nothing_checked else results.root_causes()
+    for index, cause in enumerate(causes, 1):
         heading.append(f"<h3>Root cause {index}: {escape(cause.title)}</h3>")
         heading.append("<pre>" + escape("\n".join(cause_details(cause))) + "</pre>")
     failures: list[str] = []

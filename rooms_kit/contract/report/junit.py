@@ -22,7 +22,8 @@ def add_failure(case: ET.Element, record: FailureRecord) -> None:
 
 def render_junit(results: Results) -> str:
     root = ET.Element("testsuites", name="rooms-kit contract")
-    causes = results.root_causes()
+    # Nothing checked: no root causes either (the deadline's failure stays on its unit's case).
+    causes = [] if results.nothing_checked else results.root_causes()
     if causes:
         suite = ET.SubElement(
             root, "testsuite", name="root causes", tests=str(len(causes)), failures=str(len(causes))

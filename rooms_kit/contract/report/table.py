@@ -74,6 +74,18 @@ def slowest_requests(results: Results) -> list[tuple[str, str]]:
 
 
 def verdict(results: Results) -> str:
+    """The last line of a report: conformant, not conformant, or (when no check was made) that
+    the run cannot judge the server at all; a deadline reached before the first check says
+    nothing about the server, so it is never counted against it here."""
+    if results.nothing_checked:
+        if results.cut_short and results.max_time is not None:
+            why = f"before the run's deadline of {results.max_time:g} s"
+        else:
+            why = "in this run"
+        return (
+            f"NO VERDICT: nothing was checked {why}, so this run cannot say whether the server "
+            "conforms"
+        )
     if results.ok:
         return f"CONFORMANT: {results.checked} checks passed, no failures"
     causes = len(results.root_causes())

@@ -26,7 +26,9 @@ def render_text(results: Results, *, whole_commands_in: str | None = None) -> st
         f"profile {results.profile}, seed {results.seed} (rerun with --seed {results.seed})",
         "",
     ]
-    if not results.ok:
+    # A verdict against the server and its root causes come first; when nothing was checked
+    # there is neither, and the no-verdict line is said once, at the end.
+    if not results.ok and not results.nothing_checked:
         lines += [verdict(results), ""]
         for index, cause in enumerate(results.root_causes(), 1):
             lines.append(f"ROOT CAUSE {index}: {cause.title}")
