@@ -22,6 +22,7 @@ and checking, and ``failure`` keeps the message so that the proxy exits 2 at its
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import threading
 from datetime import UTC, datetime
@@ -132,6 +133,30 @@ def in_rotation_order(paths: list[str]) -> list[str]:
     return ordered
 
 
+def _refuse_earlier_recording(first: Path) -> None:
+    """A recording is never written over another: its first file would be replaced and the
+    other's rotated files kept, so that ``replay`` of the names in order would mix two sessions
+    whose aliases stand for different players."""
+    try:
+        entries = list(os.scandir(first.parent)) if first.parent.is_dir() else []
+        names = [entry.name for entry in entries if entry.is_file()]  # not /dev/null, a FIFO
+    except OSError:
+        return  # an unreadable folder: opening the file will say what is wrong
+    earlier = sorted(
+        (index, name)
+        for name in names
+        for found, index in [_rotation_of(name)]
+        if found == first.name
+    )
+    if earlier:
+        shown = ", ".join(name for _, name in earlier[:3])
+        more = f" and {len(earlier) - 3} more" if len(earlier) > 3 else ""
+        raise RecordingError(
+            f"{first}: an earlier recording is there ({shown}{more}); a recording never "
+            "replaces one: move it away, or give --record another name"
+        )
+
+
 class Recorder:
     """Writes lines; never a token (aliases are applied before, ``scrub`` once more at writing)."""
 
@@ -156,6 +181,7 @@ class Recorder:
         # (a second interrupt): a line is written whole before the close, or not at all
         self._lock = threading.Lock()
         self._closed = False
+        _refuse_earlier_recording(path)
         self._open(path)
 
     def _open(self, path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -343,3 +344,35 @@ def test_integers_past_64_bits_are_recorded_as_sent(
         f"{record}:1: games#roomCreateRequest /requestText/variant: [maximum] "
         "99999999999999999999999999 is out of range"
     ), out
+
+
+@pytest.mark.parametrize(
+    ("record", "present", "shown"),
+    [
+        ("t.ndjson", ["t.ndjson"], "t.ndjson"),
+        ("t.ndjson", ["t-2.ndjson", "t-3.ndjson", "other.ndjson"], "t-2.ndjson, t-3.ndjson"),
+        ("t.ndjson.gz", ["t-10.ndjson.gz", "t-2.ndjson.gz", "t.ndjson.gz", "t-3.ndjson.gz"],
+         "t.ndjson.gz, t-2.ndjson.gz, t-3.ndjson.gz and 1 more"),
+    ],
+)  # fmt: skip
+def test_a_recording_never_replaces_an_earlier_one(
+    tmp_path: Path, record: str, present: list[str], shown: str
+) -> None:
+    """The first file was overwritten and the earlier rotated files kept: replaying the names
+    in order mixed two sessions whose aliases were different players."""
+    for name in present:
+        (tmp_path / name).write_bytes(b"earlier\n")
+    with pytest.raises(RecordingError) as refused:
+        Recorder(tmp_path / record, Aliases())
+    assert str(refused.value) == (
+        f"{tmp_path / record}: an earlier recording is there ({shown}); a recording never "
+        "replaces one: move it away, or give --record another name"
+    )
+    assert all((tmp_path / name).read_bytes() == b"earlier\n" for name in present)
+
+
+def test_a_recording_may_go_to_a_device_or_next_to_other_names(tmp_path: Path) -> None:
+    (tmp_path / "t-x.ndjson").write_bytes(b"not a rotation\n")
+    (tmp_path / "t-2.json").write_bytes(b"another suffix\n")
+    Recorder(tmp_path / "t.ndjson", Aliases()).close()
+    Recorder(Path(os.devnull), Aliases()).close()
