@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -436,4 +437,21 @@ def test_raw_http_bytes_never_get_a_5xx(
 
 def test_healthy_after_the_raw_bytes(server: ServerProcess) -> None:
     """R-errors-1"""
+    assert_healthy(server)
+
+
+def test_head_is_answered_as_get_without_the_body(server: ServerProcess) -> None:
+    """RFC 9110: HEAD wherever GET is; it answered 405 with 'Allow: GET'."""
+    auth = {"Authorization": "Bearer dev-alice"}
+    with httpx.Client(base_url=server.base_url, trust_env=False, timeout=30) as http:
+        got = http.get("/games/v1/rooms", headers=auth)
+        head = http.head("/games/v1/rooms", headers=auth)
+        again = http.get("/games/v1/rooms", headers=auth)  # the same connection: no stray bytes
+        refused = http.put("/games/v1/rooms", headers=auth)
+    assert (got.status_code, head.status_code, again.status_code) == (200, 200, 200)
+    assert head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert again.json() == got.json()
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, HEAD"
     assert_healthy(server)

@@ -368,9 +368,12 @@ class Stub:
         candidates = _match(self.operations, path[len(SERVICE_PREFIX) :].split("/"))
         if not candidates:
             raise ApiError(404, "notFound", f"No such path: {request.url.path}")
-        chosen = [(op, params) for op, params in candidates if op.method == request.method]
+        # HEAD is answered as GET is, without the body (the HTTP server leaves it out).
+        wanted = "GET" if request.method == "HEAD" else request.method
+        chosen = [(op, params) for op, params in candidates if op.method == wanted]
         if not chosen:
-            allowed = ", ".join(sorted({op.method for op, _ in candidates}))
+            methods = {op.method for op, _ in candidates}
+            allowed = ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
             error = ApiError(405, "httpMethodNotAllowed", f"Method {request.method} not allowed")
             response = _error_response(error, pretty)
             response.headers["Allow"] = allowed
