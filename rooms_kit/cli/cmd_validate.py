@@ -38,6 +38,8 @@ invalid UTF-8 makes a document invalid (JSON is UTF-8), reported with the line a
 characters) of the first bad byte in its file and its byte offset from the start of the file:
   [json] not JSON: invalid UTF-8 at line 3, column 23 (byte offset 94): 0xff (invalid start byte)
 integers beyond 64 bits are read exactly; one of more than 4300 digits is an error of its own.
+suffixes are read in any case (A.JSON is a .json file, B.NDJSON.GZ a compressed .ndjson one),
+in a folder as when given directly; a glob pattern compares names as the shell does.
 each file (and '-') is read once, however many paths or patterns reach it; '**' enters a linked
 folder once.
 an unreadable path is also a record with --format json (keyword "read") and an ::error with github.
