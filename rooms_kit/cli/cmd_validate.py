@@ -21,8 +21,10 @@ DESCRIPTION = """\
 Validate games# documents: JSON files, JSON arrays of documents, NDJSON / JSON Lines (.ndjson,
 .jsonl, or detected), each optionally gzip-compressed (.gz). Directories and glob patterns expand
 to the files in them; no PATH or '-' reads standard input. The schema is chosen by each document's
-kind unless --kind forces one. A recording of rooms-kit proxy is recognised by its first line:
-every request and answer body in it is checked against its operation's kind.
+kind unless --kind forces one. A recording of rooms-kit proxy is recognised by its first line,
+whatever the file's name (a .json one is then read line by line, with a notice): every request and
+answer body in it is checked against its operation's kind, so --kind does not apply to it (a notice
+on standard error names the file).
 """
 
 EPILOG = """\
@@ -38,6 +40,10 @@ invalid UTF-8 makes a document invalid (JSON is UTF-8), reported with the line a
 characters) of the first bad byte in its file and its byte offset from the start of the file:
   [json] not JSON: invalid UTF-8 at line 3, column 23 (byte offset 94): 0xff (invalid start byte)
 integers beyond 64 bits are read exactly; one of more than 4300 digits is an error of its own.
+a proxy recording is read line by line even when named .json, and --kind does not apply to it:
+its bodies are checked by their operation; a notice on standard error names the file in each case.
+suffixes are read in any case (A.JSON is a .json file, B.NDJSON.GZ a compressed .ndjson one),
+in a folder as when given directly; a glob pattern compares names as the shell does.
 each file (and '-') is read once, however many paths or patterns reach it; '**' enters a linked
 folder once.
 an unreadable path is also a record with --format json (keyword "read") and an ::error with github.
@@ -100,7 +106,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, globs or '-'")
     parser.add_argument(
-        "--kind", type=_kind, help="validate every document as this kind (room or games#room)"
+        "--kind",
+        type=_kind,
+        help="validate every document as this kind (room or games#room); a proxy recording's bodies "
+        "keep their operation's kinds",
     )
     parser.add_argument(
         "--strict", action="store_true", help="treat properties the schema does not list as errors"
@@ -198,6 +207,7 @@ def _check_paths(
             if path == "-" and sys.stdin is None:  # started with standard input closed (<&-)
                 raise InputError("<stdin>: cannot read: standard input is closed")
             if looks_like_recording(path):  # a rooms-kit proxy recording: check its bodies
+                _recording_notices(args, path, notices)
                 for found in check_recording(path, validators, max_errors=args.max_errors):
                     totals.documents += 1
                     if found is not None:
@@ -235,6 +245,22 @@ def _check_paths(
         finally:
             progress.close()
     return failed_to_read
+
+
+def _recording_notices(args: argparse.Namespace, path: str, notices: Notices) -> None:
+    """Say where a recording is read otherwise than the options or its name would suggest."""
+    from rooms_kit.validation.reading import plain_name  # noqa: PLC0415
+
+    if args.kind is not None:
+        notices.messages.append(
+            f"{path}: --kind does not apply to a proxy recording, whose bodies are checked by "
+            "their operation"
+        )
+    if plain_name(path).endswith(".json"):
+        notices.messages.append(
+            f"{path}: read as a proxy recording, line by line (its first line is a recording "
+            "line), not as one .json document"
+        )
 
 
 def _progress(args: argparse.Namespace, path: str) -> Any:

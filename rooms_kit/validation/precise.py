@@ -8,7 +8,6 @@ messages do not depend on which engine found the problem.
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rooms_kit.formats import INT64_MAX, INT64_MIN
 from rooms_kit.schemas.loading import pointer_of
 from rooms_kit.validation.issues import VALUE_WIDTH, Issue, shorten
+from rooms_kit.validation.suggest import closest
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -185,5 +185,5 @@ def _name(name: str) -> str:
 def _hint(name: str, known: list[str]) -> str:
     if len(name) > VALUE_WIDTH:
         return ""  # no property name is that long
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(name, known, cutoff=0.75)
+    return f" (did you mean {close!r}?)" if close else ""

@@ -107,8 +107,18 @@ def _inputs_in(folder: str) -> list[str]:
     return sorted(
         str(p)
         for p in Path(folder).rglob("*")
-        if p.is_file() and p.name.removesuffix(".gz").endswith(JSON_SUFFIXES)
+        if p.is_file() and plain_name(p.name).endswith(JSON_SUFFIXES)
     )
+
+
+def plain_name(path: str) -> str:
+    """The name whose suffix says how a path is read: lower case (``A.JSON`` is a ``.json``
+    file, as it is when given directly), without a ``.gz`` ending."""
+    return path.lower().removesuffix(".gz")
+
+
+def is_gzip_name(path: str) -> bool:
+    return path.lower().endswith(".gz")
 
 
 def _is_pattern(path: str) -> bool:
@@ -117,7 +127,7 @@ def _is_pattern(path: str) -> bool:
 
 def can_split(path: str) -> bool:
     """Plain files can be split across processes (``--jobs``); stdin and gzip streams cannot."""
-    return path != STDIN and not path.endswith(".gz") and os.path.isfile(path)
+    return path != STDIN and not is_gzip_name(path) and os.path.isfile(path)
 
 
 class _OwningGzipFile(gzip.GzipFile):
@@ -158,7 +168,7 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
             stream.close()
         name = "<stdin>" if path == STDIN else path
         raise InputError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    if path.endswith(".gz") or head == GZIP_MAGIC:
+    if is_gzip_name(path) or head == GZIP_MAGIC:
         if path == STDIN:
             return gzip.GzipFile(fileobj=stream, mode="rb"), None  # type: ignore[return-value]
         return _OwningGzipFile(stream), None  # type: ignore[return-value]
@@ -166,7 +176,7 @@ def _open(path: str) -> tuple[IO[bytes], int | None]:
 
 
 def is_ndjson(path: str, stream: IO[bytes], max_bytes: int) -> bool:
-    name = path.removesuffix(".gz")
+    name = plain_name(path)
     if name.endswith(NDJSON_SUFFIXES):
         return True
     if name.endswith(".json"):

@@ -12,7 +12,6 @@ The CLI, the server stub and the contract tests share these objects.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -28,6 +27,7 @@ from rooms_kit.validation.fast import FastPath
 from rooms_kit.validation.issues import JSON_SYNTAX, KIND, Issue, PlacedIssue, placed, shorten
 from rooms_kit.validation.numbers import WideIntegerError, load
 from rooms_kit.validation.precise import from_reference, issues_from, json_type
+from rooms_kit.validation.suggest import closest
 
 
 class KindValidator:
@@ -186,7 +186,7 @@ class Validators:
             return Issue(
                 "",
                 "type",
-                f"expected a games# object, got {json_type(document)} {shorten(document)}",
+                f"expected a games# object, got {_found(document)}",
                 shorten(document),
                 "object",
             )
@@ -202,13 +202,18 @@ class Validators:
         if isinstance(value, str) and value in self.schemas.kinds:
             return value
         known = self.schemas.kind_names()
-        close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.8)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        close = closest(str(value), known, cutoff=0.8)
+        hint = f" (did you mean {close}?)" if close else ""
         if not isinstance(value, str) or not value.startswith(KIND_PREFIX):
             hint = hint or " (pass --kind to choose a schema)"
         return Issue(
             "/kind", KIND, f"unknown kind {shorten(value)}{hint}", shorten(value), "a games# kind"
         )
+
+
+def _found(value: Any) -> str:
+    """A value named with its JSON type, except null, which is its own name."""
+    return "null" if value is None else f"{json_type(value)} {shorten(value)}"
 
 
 def not_json_issue(exc: orjson.JSONDecodeError) -> Issue:

@@ -5,6 +5,7 @@ on standard output: a ``read`` record (json) or an ``::error`` annotation (githu
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 from pathlib import Path
 
@@ -127,3 +128,18 @@ def test_closed_standard_input_has_a_record_too() -> None:
         "read",
         "cannot read: standard input is closed",
     )
+
+
+def test_a_folder_of_upper_case_names_is_not_empty(rooms_kit: Run, tmp_path: Path) -> None:
+    folder = tmp_path / "updir"
+    folder.mkdir()
+    (folder / "A.JSON").write_bytes(GOOD.read_bytes())
+    (folder / "B.NDJSON.GZ").write_bytes(gzip.compress(BAD_LINE))
+    done = rooms_kit("validate", str(folder))
+    assert done.returncode == 1, done
+    assert done.stderr == ""
+    *body, summary = done.stdout.splitlines()
+    assert body == [
+        f"{folder / 'B.NDJSON.GZ'}:1: games#room /roomId: [type] got integer 1; expected string"
+    ]
+    assert summary.startswith("2 documents, 1 invalid, ")
