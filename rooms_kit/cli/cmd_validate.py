@@ -44,8 +44,8 @@ a proxy recording is read line by line even when named .json, and --kind does no
 its bodies are checked by their operation; a notice on standard error names the file in each case.
 suffixes are read in any case (A.JSON is a .json file, B.NDJSON.GZ a compressed .ndjson one),
 in a folder as when given directly; a glob pattern compares names as the shell does.
-each file (and '-') is read once, however many paths or patterns reach it; '**' enters a linked
-folder once.
+each file (and standard input: '-', /dev/stdin) is read once, however many paths or patterns
+reach it; '**' enters a linked folder once.
 an unreadable path is also a record with --format json (keyword "read") and an ::error with github.
 """
 

@@ -29,6 +29,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 JSON_SUFFIXES = (".json", *NDJSON_SUFFIXES)
 STDIN = "-"
+STDIN_NAMES = frozenset({STDIN, "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+"""Names of standard input, read once whichever of them is given (``expand``)."""
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # Lines of several KiB straddle the default 8 KiB buffer at almost every read; with 1 MiB a
 # readline costs a quarter as much.
@@ -93,8 +95,8 @@ def _once_each(paths: list[str]) -> list[str]:
     seen: set[str] = set()
     kept: list[str] = []
     for path in paths:
-        if path == STDIN or os.path.isfile(path):
-            real = path if path == STDIN else os.path.realpath(path)
+        if path in STDIN_NAMES or os.path.isfile(path):
+            real = STDIN if path in STDIN_NAMES else os.path.realpath(path)
             if real in seen:
                 continue
             seen.add(real)

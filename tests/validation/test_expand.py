@@ -87,17 +87,26 @@ def test_a_file_given_twice_is_read_once_under_its_first_name(tmp_path: Path) ->
     ]
 
 
-def test_standard_input_given_twice_is_read_once(tmp_path: Path) -> None:
-    room = json.dumps({"kind": "games#roomList", "items": []})
-    result = subprocess.run(
-        [sys.executable, "-m", "rooms_kit.cli.main", "validate", "--format", "json", "-", "-"],
-        input=room,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        cwd=tmp_path,
-    )
+@pytest.mark.parametrize(
+    "names", [("-", "-"), ("-", "/dev/stdin"), ("/dev/stdin", "/dev/stdin"), ("/dev/fd/0", "-")]
+)
+@pytest.mark.parametrize("redirected", [False, True])  # a pipe, or a file given with <
+def test_standard_input_given_twice_is_read_once(
+    tmp_path: Path, names: tuple[str, str], redirected: bool
+) -> None:
+    room = tmp_path / "room.json"
+    room.write_text(json.dumps({"kind": "games#roomList", "items": []}), encoding="utf-8")
+    command = [sys.executable, "-m", "rooms_kit.cli.main", "validate", "--format", "json", *names]
+    with room.open("rb") as source:
+        result = subprocess.run(
+            command,
+            stdin=source if redirected else None,
+            input=None if redirected else room.read_bytes(),
+            capture_output=True,
+            check=False,
+            timeout=60,
+            cwd=tmp_path,
+        )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.splitlines()[-1])
     assert (summary["documents"], summary["invalid"], summary["unreadable"]) == (1, 0, 0)
