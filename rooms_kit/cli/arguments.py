@@ -115,12 +115,16 @@ def positive_number(kind: type[float] | type[int], most: float) -> Callable[[str
     return parse
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,100}")
+
+
 def whole_number(text: str) -> int:
-    """An integer of any size or sign, such as a seed."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    """An integer of either sign, such as a seed: ASCII digits only (``int`` also takes other
+    scripts' digits, ``_`` and spaces), at most 100 of them."""
+    if not _WHOLE.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise argparse.ArgumentTypeError(f"{shown!r} is not a whole number")
+    return int(text)
 
 
 def one_of(choices: Sequence[str]) -> Callable[[str], str]:

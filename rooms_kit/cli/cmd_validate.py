@@ -8,7 +8,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from rooms_kit.cli.arguments import byte_size
+from rooms_kit.cli.arguments import byte_size, whole_number
 from rooms_kit.cli.main import EXIT_CANNOT_RUN, EXIT_FAILED, EXIT_OK
 
 if TYPE_CHECKING:
@@ -55,13 +55,14 @@ MAX_JOBS = 64
 MAX_DOCUMENT_BYTES = 1024**3
 
 
+MAX_ERRORS = 1_000_000
+"""Most --max-errors: far more than a document of the largest size could hold."""
+
+
 def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    value = whole_number(text)
+    if not 1 <= value <= MAX_ERRORS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_ERRORS}, got {value}")
     return value
 
 
@@ -79,10 +80,7 @@ def _kind(text: str) -> str:
 
 def _jobs(text: str) -> int:
     """``--jobs``: a whole number of processes, 0 meaning one per core this process may use."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (one per core) or more, got {value}")
     if value > MAX_JOBS:  # each process holds the schemas (about 30 MB): 1,000 would exhaust memory

@@ -329,6 +329,26 @@ def test_jobs_are_bounded(rooms_kit: Run) -> None:
     assert rooms_kit("validate", "--jobs", "64", "schemas/examples/valid/room.json").returncode == 0
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "complaint"),
+    [
+        ("--jobs", "\u0664", "'\u0664' is not a whole number"),  # Arabic-Indic four: int() took it
+        ("--max-errors", "\u0664", "'\u0664' is not a whole number"),
+        ("--max-errors", "1_0", "'1_0' is not a whole number"),
+        ("--max-errors", " 5", "' 5' is not a whole number"),
+        ("--max-errors", "9" * 20, f"must be 1 to 1000000, got {'9' * 20}"),
+        ("--max-errors", "0", "must be 1 to 1000000, got 0"),
+        ("--jobs", "9" * 200, f"'{'9' * 37}...' is not a whole number"),
+    ],
+)
+def test_counts_are_ascii_digits_within_bounds(
+    rooms_kit: Run, option: str, value: str, complaint: str
+) -> None:
+    done = rooms_kit("validate", option, value, "schemas/examples/valid/room.json")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.endswith(f"argument {option}: {complaint}\n"), done.stderr
+
+
 def test_max_bytes_is_bounded(rooms_kit: Run, tmp_path: Path) -> None:
     sparse = tmp_path / "sparse.json"
     with sparse.open("wb") as stream:
