@@ -94,7 +94,14 @@ def lines_of(path: str) -> Iterator[tuple[int, dict[str, Any] | Issue]]:
                     issue = not_json_issue(exc) if bad is None else bad.at_line(record.line)
                     yield record.line, replace(issue, line=None)
                     continue
-                yield record.line, value if is_exchange(value) else NOT_AN_EXCHANGE
+                if not is_exchange(value):
+                    yield record.line, NOT_AN_EXCHANGE
+                    continue
+                problem = shape_problem(value)
+                if problem is not None:
+                    yield record.line, Issue("", KIND, f"not a line the proxy writes: {problem}")
+                    continue
+                yield record.line, value
     except (OSError, EOFError, zlib.error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise RecordingError(f"{path}: cannot read: {reason}") from None
@@ -112,11 +119,27 @@ def read_lines(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
 def is_exchange(value: Any) -> bool:
     return (
         isinstance(value, dict)
-        and value.get("recording") == FORMAT
+        and type(value.get("recording")) is int  # not true or 1.0, which equal 1 in Python
+        and value["recording"] == FORMAT
         and isinstance(value.get("method"), str)
         and isinstance(value.get("path"), str)
-        and isinstance(value.get("status"), int)
+        and type(value.get("status")) is int
     )
+
+
+def shape_problem(exchange: dict[str, Any]) -> str | None:
+    """What in an exchange line the proxy never writes, or None. Both ``validate`` and
+    ``replay`` read lines through ``lines_of``, so both refuse such a line alike (a recording
+    is a file anyone may edit)."""
+    status = exchange["status"]
+    if status != 0 and not 100 <= status <= 599:
+        return f"its status {status} is not an HTTP status (0 for no answer, or 100 to 599)"
+    if not isinstance(exchange.get("player", ""), str):
+        return "its player is not a string"
+    for key in ("operation", "query"):
+        if exchange.get(key) is not None and not isinstance(exchange[key], str):
+            return f"its {key} is neither a string nor null"
+    return None
 
 
 def looks_like_recording(path: str) -> bool:
@@ -180,6 +203,12 @@ def check_recording(
         if isinstance(exchange, Issue):  # reported at its line; the other lines still checked
             index += 1
             yield Result(path, index, line, None, (exchange,))
+            continue
+        operation = exchange.get("operation")
+        if operation is not None and operation not in kinds:
+            index += 1
+            unknown = f"not a line the proxy writes: its operation {operation!r} is not the API's"
+            yield Result(path, index, line, None, (Issue("", KIND, unknown),))
             continue
         for where, kind, body in bodies(exchange, kinds):
             index += 1

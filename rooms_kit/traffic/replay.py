@@ -29,7 +29,7 @@ import orjson
 from rooms_kit.contract.bounded import TransportFailure
 from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN
 from rooms_kit.traffic.checking import Limits, body_reader
-from rooms_kit.traffic.operations import Router
+from rooms_kit.traffic.operations import Route, Router
 from rooms_kit.traffic.reading import RecordingError, read_lines
 from rooms_kit.validation.depth import deeper_than
 
@@ -337,11 +337,8 @@ def _timeout(exc: httpx.TimeoutException, seconds: float) -> str:
 
 def unsendable(line: dict[str, Any]) -> str | None:
     """Why a recording line cannot be sent as it stands, or None. The proxy never writes such a
-    line (it took the request from a client), but a recording is a file anyone may edit."""
-    if not isinstance(line.get("player", ANONYMOUS), str):
-        return "its player is not a string"
-    if not isinstance(line.get("query") or "", str):
-        return "its query is not a string"
+    line (it took the request from a client), but a recording is a file anyone may edit. The
+    types of its fields were checked as it was read (``reading.shape_problem``)."""
     if not line["path"].startswith("/") or not VISIBLE_ASCII.fullmatch(line["path"]):
         return "its path is not '/' and visible ASCII characters (percent-encode the others)"
     for key in ("request", "response"):
@@ -359,9 +356,24 @@ def steps(paths: list[str], router: Router) -> Iterator[Step]:
     or ``*``, is left out)."""
     for path in paths:
         for number, line in read_lines(path):
-            if router.match(line["method"], line["path"]) is None:
-                continue
-            problem = unsendable(line)
-            if problem is not None:
-                raise RecordingError(f"{path}:{number}: {problem}")
-            yield Step(f"{path}:{number}", line)
+            if api_route(f"{path}:{number}", line, router) is not None:
+                yield Step(f"{path}:{number}", line)
+
+
+def api_route(where: str, line: dict[str, Any], router: Router) -> Route | None:
+    """The API operation a recording line is sent to, or None outside the API (left out); a
+    line that cannot be sent as it stands, or whose recorded operation is not that of its
+    method and path (an edited line), raises ``RecordingError`` naming ``where``."""
+    route = router.match(line["method"], line["path"])
+    recorded = line.get("operation")
+    if recorded is not None and (route is None or recorded != route.operation):
+        found = route.operation if route else "outside the API"
+        raise RecordingError(
+            f"{where}: its operation {str(recorded)[:80]!r} is not that of "
+            f"{line['method'][:16]} {line['path'][:200]} ({found})"
+        )
+    if route is not None:
+        problem = unsendable(line)
+        if problem is not None:
+            raise RecordingError(f"{where}: {problem}")
+    return route

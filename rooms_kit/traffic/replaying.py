@@ -19,15 +19,15 @@ from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import ANONYMOUS
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
-from rooms_kit.traffic.reading import RecordingError, read_lines
+from rooms_kit.traffic.reading import read_lines
 from rooms_kit.traffic.recording import in_rotation_order
 from rooms_kit.traffic.replay import (
     MAX_DIFFERENCES,
     Difference,
     Replayer,
     Unreachable,
+    api_route,
     steps,
-    unsendable,
 )
 
 COLUMN = 60
@@ -70,11 +70,8 @@ def survey(paths: list[str], router: Router) -> Survey:
     for path in paths:
         for number, line in read_lines(path):
             found.lines += 1
-            if router.match(line["method"], line["path"]) is None:
+            if api_route(f"{path}:{number}", line, router) is None:
                 continue
-            problem = unsendable(line)
-            if problem is not None:
-                raise RecordingError(f"{path}:{number}: {problem}")
             found.exchanges += 1
             player = str(line.get("player", ANONYMOUS))
             if player != ANONYMOUS:

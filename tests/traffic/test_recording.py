@@ -376,3 +376,39 @@ def test_a_recording_may_go_to_a_device_or_next_to_other_names(tmp_path: Path) -
     (tmp_path / "t-2.json").write_bytes(b"another suffix\n")
     Recorder(tmp_path / "t.ndjson", Aliases()).close()
     Recorder(Path(os.devnull), Aliases()).close()
+
+
+EDITED_LINES = [
+    ({"operation": "games.rooms.nope"},
+     "its operation 'games.rooms.nope' is not the API's",
+     "its operation 'games.rooms.nope' is not that of POST /games/v1/rooms/create "
+     "(games.rooms.create)"),
+    ({"operation": 7}, "its operation is neither a string nor null", None),
+    ({"player": None}, "its player is not a string", None),
+    ({"query": ["a"]}, "its query is neither a string nor null", None),
+    ({"status": -1}, "its status -1 is not an HTTP status (0 for no answer, or 100 to 599)", None),
+    ({"status": 600}, "its status 600 is not an HTTP status (0 for no answer, or 100 to 599)", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "validate_says", "replay_says"), EDITED_LINES)
+def test_validate_and_replay_refuse_a_line_the_proxy_never_writes_alike(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, object],
+    validate_says: str,
+    replay_says: str | None,
+) -> None:
+    """validate counted 0 documents (or checked it) where replay sent it or refused it."""
+    fine = {"recording": 1, "player": "player-1", "method": "POST", "query": "", "status": 200}
+    fine |= {"path": "/games/v1/rooms/create", "operation": "games.rooms.create"}
+    fine |= {"request": {"invitedPlayerIds": ["bob"]}, "response": None}
+    path = tmp_path / "edited.ndjson"
+    path.write_bytes(orjson.dumps(fine) + b"\n" + orjson.dumps({**fine, **change}) + b"\n")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{path}:2: (root): [kind] not a line the proxy writes: {validate_says}"
+    replay = ["replay", str(path), "--url", "http://127.0.0.1:9", "--token", "player-1=t"]
+    assert main(replay) == 2
+    expected = replay_says or f"not a line the proxy writes: {validate_says}"
+    assert capsys.readouterr().err == f"rooms-kit: error: {path}:2: {expected}\n"

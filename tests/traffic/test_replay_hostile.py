@@ -153,8 +153,8 @@ def _edited(tmp_path: Path, **changes: object) -> Path:
 # fields of an edited line, and what replay says of it (exit 2, nothing sent); each was a
 # traceback before (KeyError, AttributeError, httpx.InvalidURL, UnicodeDecodeError, RecursionError)
 EDITED = [
-    ({"player": 7}, "its player is not a string"),
-    ({"query": 5}, "its query is not a string"),
+    ({"player": 7}, "not a line the proxy writes: its player is not a string"),
+    ({"query": 5}, "not a line the proxy writes: its query is neither a string nor null"),
     ({"path": "/games/v1/rooms/caf\u00e9"}, "its path is not '/' and visible ASCII characters"),
     ({"path": "/games/v1/rooms/a\r\nX: 1"}, "its path is not '/' and visible ASCII characters"),
     ({"response": "DEEP"}, "its response is nested deeper than 253 levels"),
