@@ -47,12 +47,29 @@ def database(text: str) -> str:
     return text
 
 
+# What may hold a password, so is never shown: anything naming postgres, a user before an "@"
+# of an address, or a libpq key=value string.
+_SECRETIVE = re.compile(r"(?i)postgres|password|://[^/]*@|\b[a-z_]+\s*=")
+# A libpq key=value connection string (host=... dbname=...), which libpq would take but the
+# stores would read as a SQLite file name.
+_KEY_VALUE = re.compile(
+    r"(?i)(?:^|\s)(?:host|hostaddr|port|dbname|user|password|passfile|sslmode|service)\s*="
+)
+KEY_VALUE = (
+    "this looks like a libpq key=value connection string (host=... dbname=...), which is not "
+    "read; give a postgresql://user@host:port/name address (the value is not shown, since it may "
+    "hold a password)"
+)
+
+
 def _problem(text: str) -> str | None:
     if not text:
         return f"the value is empty; give {ACCEPTED}"
+    if _KEY_VALUE.search(text):
+        return KEY_VALUE
     if text != text.strip() or not text.isprintable():
         # A PostgreSQL address is never echoed: it may hold a password.
-        shown = "the postgresql:// address" if _NEAR_POSTGRES.match(text.strip()) else repr(text)
+        shown = "the value" if _SECRETIVE.search(text) else repr(text)
         return (
             f"{shown} starts or ends with a space, or holds a line break or another unprintable "
             f"character; give {ACCEPTED}"
@@ -81,7 +98,8 @@ def _problem(text: str) -> str | None:
             "postgresql:// and postgres://, and a SQLite database is given as a plain file path"
         )
     if text.endswith(("/", os.sep)):
-        return f"{text} ends with {text[-1]}, so it names a folder; give the path of a SQLite file"
+        shown = "the value" if _SECRETIVE.search(text) else text
+        return f"{shown} ends with {text[-1]}, so it names a folder; give the path of a SQLite file"
     return _file_problem(Path(text))
 
 

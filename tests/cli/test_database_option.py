@@ -34,6 +34,11 @@ NEAR_POSTGRES = (
     "is not how a PostgreSQL address starts; write postgresql:// or postgres://, in lower case"
 )
 
+KEY_VALUE = (
+    "this looks like a libpq key=value connection string (host=... dbname=...), which is not "
+    "read; give a postgresql://user@host:port/name address (the value is not shown, since it may "
+    "hold a password)"
+)
 UNREADABLE = (
     "the postgresql:// address cannot be read (look at the brackets around an IPv6 host and the "
     "%-escapes in the user name and password); it is not shown, since it may hold a password"
@@ -59,9 +64,19 @@ REFUSED = {
     # libpq's own complaint quotes the address, password and all: never shown
     "IPv6 bracket left open": ("postgresql://u:hunter2@[::1:5432/rooms", UNREADABLE),
     "bad %-escape in the password": ("postgresql://u:hunter2%ZZ@127.0.0.1/rooms", UNREADABLE),
+    "postgresql address after a control character": (
+        "\x01postgresql://u:hunter2@127.0.0.1/rooms",
+        f"the value {UNPRINTABLE}; give {ACCEPTED}",
+    ),
+    "postgresql address after a zero-width space": (
+        "\u200bpostgres://u:hunter2@127.0.0.1/rooms",
+        f"the value {UNPRINTABLE}; give {ACCEPTED}",
+    ),
+    "libpq key=value string": ("host=127.0.0.1 password=hunter2 dbname=rooms", KEY_VALUE),
+    "libpq key=value string ending in a slash": ("dbname=x password=hunter2/", KEY_VALUE),
     "postgresql address with a trailing space": (
         "postgresql://u:hunter2@127.0.0.1/rooms ",
-        f"the postgresql:// address {UNPRINTABLE}; give {ACCEPTED}",
+        f"the value {UNPRINTABLE}; give {ACCEPTED}",
     ),
     "one slash": ("postgresql:/user:hunter2@db.example/rooms", f"postgresql:/ {NEAR_POSTGRES}"),
     "no slash": ("postgres:host=db.example", f"postgres: {NEAR_POSTGRES}"),
