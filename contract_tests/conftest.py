@@ -30,10 +30,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 
-from rooms_kit.cli.arguments import TOO_FEW_TOKENS, one_of
+from rooms_kit.cli.arguments import TOO_FEW_TOKENS, http_url, one_of
 from rooms_kit.cli.cmd_contract import PROFILE_NAMES, SECONDS, SEED
 from rooms_kit.contract import DEFAULT_SEED, Target
 from rooms_kit.contract.bounded import DEFAULT_REQUEST_TIMEOUT, Limits
@@ -117,6 +118,16 @@ def _value(
         raise pytest.UsageError(f"{source}: {exc}") from None
 
 
+def _base_url(text: str) -> str:
+    """``--base-url``: an http:// or https:// URL with a host, as ``rooms-kit contract --url``
+    takes (an empty value is refused: it would have tested the built-in reference server)."""
+    text = http_url(text)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL with a host")
+    return text
+
+
 def _tokens(config: pytest.Config) -> list[str]:
     given: list[str] = config.getoption("tokens")
     tokens = given or os.environ.get("ROOMS_KIT_TOKENS", "").split() or DEFAULT_TOKENS
@@ -136,7 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("help"):
         return  # --help works whatever the options and the environment say
     config.stash[OPTIONS] = EntryOptions(
-        base_url=_value(config, "--base-url", "ROOMS_KIT_BASE_URL", str, None),
+        base_url=_value(config, "--base-url", "ROOMS_KIT_BASE_URL", _base_url, None),
         tokens=_tokens(config),
         profile=_value(
             config,

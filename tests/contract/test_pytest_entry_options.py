@@ -60,6 +60,29 @@ REFUSED: dict[str, tuple[list[str], dict[str, str], str]] = {
         {"ROOMS_KIT_MAX_TIME": "inf"},
         f"environment variable ROOMS_KIT_MAX_TIME: {RANGE}, got inf",
     ),
+    # an empty --base-url tested the built-in reference server and passed
+    "empty base URL": (
+        ["--base-url", ""],
+        {},
+        "argument --base-url: '' is not an http:// or https:// URL with a host",
+    ),
+    "base URL without a scheme": (
+        ["--base-url", "notaurl"],
+        {},
+        "argument --base-url: 'notaurl' is not an http:// or https:// URL with a host",
+    ),
+    "ftp base URL, from the environment": (
+        [],
+        {"ROOMS_KIT_BASE_URL": "ftp://127.0.0.1:1/"},
+        "environment variable ROOMS_KIT_BASE_URL: 'ftp://127.0.0.1:1/' is not an http:// or "
+        "https:// URL with a host",
+    ),
+    "base URL with a port out of range": (
+        ["--base-url", "http://127.0.0.1:99999"],
+        {},
+        "argument --base-url: 'http://127.0.0.1:99999' is not a usable URL: Port out of range "
+        "0-65535",
+    ),
     "one token": (
         ["--token", "dev-alice"],
         {},
@@ -93,8 +116,7 @@ def _run(arguments: list[str], environment: dict[str, str]) -> subprocess.Comple
             "-p",
             "no:cacheprovider",
             str(ROOT / "contract_tests"),
-            "--base-url",
-            NOWHERE,
+            *([] if "ROOMS_KIT_BASE_URL" in environment else ["--base-url", NOWHERE]),
             *arguments,
         ],
         cwd=ROOT,
