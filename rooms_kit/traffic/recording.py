@@ -142,11 +142,13 @@ def _refuse_earlier_recording(first: Path) -> None:
         names = [entry.name for entry in entries if entry.is_file()]  # not /dev/null, a FIFO
     except OSError:
         return  # an unreadable folder: opening the file will say what is wrong
+    # The name itself (``game-2023.ndjson`` reads as a rotation of another name), and the
+    # names this recording would rotate into.
     earlier = sorted(
-        (index, name)
+        (1 if name == first.name else index, name)
         for name in names
         for found, index in [_rotation_of(name)]
-        if found == first.name
+        if first.name in (name, found)
     )
     if earlier:
         shown = ", ".join(name for _, name in earlier[:3])

@@ -350,6 +350,8 @@ def test_integers_past_64_bits_are_recorded_as_sent(
     ("record", "present", "shown"),
     [
         ("t.ndjson", ["t.ndjson"], "t.ndjson"),
+        ("game-2023.ndjson", ["game-2023.ndjson"], "game-2023.ndjson"),  # named like a rotation
+        ("t-2.ndjson", ["t.ndjson", "t-2.ndjson", "t-2-2.ndjson"], "t-2.ndjson, t-2-2.ndjson"),
         ("t.ndjson", ["t-2.ndjson", "t-3.ndjson", "other.ndjson"], "t-2.ndjson, t-3.ndjson"),
         ("t.ndjson.gz", ["t-10.ndjson.gz", "t-2.ndjson.gz", "t.ndjson.gz", "t-3.ndjson.gz"],
          "t.ndjson.gz, t-2.ndjson.gz, t-3.ndjson.gz and 1 more"),
