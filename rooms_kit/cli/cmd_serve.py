@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import secrets
 import sys
@@ -278,8 +279,18 @@ def _run_tokens(args: argparse.Namespace) -> int:
             )
         if args.token is None:
             # A new token is shown before it is stored: when standard output fails, nothing
-            # is stored, rather than a token nobody ever saw that signs a player in.
-            print(token, flush=True)
+            # is stored, rather than a token nobody ever saw that signs a player in. A reader
+            # gone early (a broken pipe) is a failure here too: the token was never seen.
+            try:
+                print(token, flush=True)
+            except BrokenPipeError:
+                nowhere = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(nowhere, sys.stdout.fileno())  # the exit's own flush must not fail
+                os.close(nowhere)
+                raise KitError(
+                    "cannot write to standard output: the reader has gone (broken pipe); the "
+                    "new token was not stored"
+                ) from None
         owner = store.add_token_digest(token_digest(token), args.player_id)
     finally:
         store.close()

@@ -3,6 +3,7 @@ and never echoed; the player id in a refusal is shown, shortened."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -84,5 +85,26 @@ def test_a_new_token_that_cannot_be_shown_is_not_stored(tmp_path: Path) -> None:
     assert (
         done.stderr
         == "rooms-kit: error: cannot write to standard output: No space left on device\n"
+    )
+    assert _stored(database) == 0
+
+
+def test_a_new_token_whose_reader_has_gone_is_not_stored(tmp_path: Path) -> None:
+    """A broken pipe is a quiet success elsewhere (| head); here it means nobody saw the token."""
+    database = tmp_path / "rooms.db"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "rooms_kit.cli.main", "tokens", "add", "zed",
+             "--database", str(database)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "rooms-kit: error: cannot write to standard output: the reader has gone (broken pipe); "
+        "the new token was not stored\n"
     )
     assert _stored(database) == 0
