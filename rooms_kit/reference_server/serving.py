@@ -41,7 +41,7 @@ from rooms_kit.reference_server.limits import (
 )
 from rooms_kit.reference_server.log_limit import RateLimitFilter
 from rooms_kit.reference_server.service import DEFAULT_APPLICATION_ID
-from rooms_kit.reference_server.stores import describe, upgrade
+from rooms_kit.reference_server.stores import describe, is_postgres, upgrade
 from rooms_kit.reference_server.workers import (
     HURRY_SIGNAL,
     Supervisor,
@@ -288,7 +288,9 @@ def serve(
         # the start-up here, which may wait on the database for a while: exit 0 with
         # ``stopped``, as after a stop of a running server.
         with stop_signals_to(_stop_while_starting):
-            if migrate:
+            # A SQLite file is made at the current layout and needs no step; upgrading it here
+            # would make the file even when the start is refused below (port, tokens).
+            if migrate and is_postgres(database):
                 before, after = upgrade(database, step_seconds=migrate_seconds)
                 _event(
                     f"database layout version {before} -> {after}",

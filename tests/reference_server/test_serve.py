@@ -276,16 +276,28 @@ def test_a_port_in_use_leaves_the_database_alone(tmp_path: Path, workers: str) -
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        for database, mode in (("fresh.db", "--dev-tokens"), (str(existing), "--dev-tokens")):
+        for database, mode in (("fresh.db", "--dev-tokens"), (str(existing), "--migrate")):
             result = subprocess.run(
                 [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", port,
-                 "--workers", workers, "--database", database, mode],
+                 "--workers", workers, "--database", database, "--dev-tokens", mode],
                 cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
             )  # fmt: skip
             assert result.returncode == 2, result.stderr
             assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.db"]
     assert existing.stat().st_size == 0
+
+
+def test_a_refused_start_with_migrate_makes_no_sqlite_file(tmp_path: Path) -> None:
+    for arguments in (["--migrate"], ["--migrate", "--tokens", "tokens.json"]):
+        (tmp_path / "tokens.json").write_text('{"t": "alice", "t": "bob"}', encoding="utf-8")
+        result = subprocess.run(
+            [sys.executable, "-m", "rooms_kit.cli.main", "serve", "--port", "0",
+             "--database", "m.db", *arguments],
+            cwd=tmp_path, capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert not (tmp_path / "m.db").exists()
 
 
 def test_serve_defaults_to_loopback() -> None:
