@@ -173,17 +173,20 @@ def test_two_different_tokens_are_refused_before_anything_else(
         {"maxResults": "many"},  # a bad parameter of list
         {"fields": "items("},  # a bad field selection
         {"surprise": "1"},  # an unknown parameter (strict requests)
+        {"prettyPrint": "maybe"},  # read before anything else, but after the tokens
+        [("maxResults", "1"), ("maxResults", "2")],  # a parameter given twice
     ],
 )
 def test_two_different_tokens_are_refused_before_the_parameters_are_looked_at(
-    server: InProcess, query: dict[str, str]
+    server: InProcess, query: dict[str, str] | list[tuple[str, str]]
 ) -> None:
     """R-auth-2"""
+    pairs = list(query.items()) if isinstance(query, dict) else query
     with server.http() as http:
-        alone = http.get("/games/v1/rooms", params=query, headers={"Authorization": "Bearer x"})
+        alone = http.get("/games/v1/rooms", params=pairs, headers={"Authorization": "Bearer x"})
         both = http.get(
             "/games/v1/rooms",
-            params={**query, "oauth_token": "dev-bob"},
+            params=[*pairs, ("oauth_token", "dev-bob")],
             headers={"Authorization": "Bearer dev-alice"},
         )
     assert alone.status_code == 400  # the parameter alone is refused

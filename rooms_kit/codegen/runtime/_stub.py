@@ -336,9 +336,13 @@ class Stub:
     async def endpoint(self, request: Request) -> Response:
         pretty = True
         try:
-            query = self._query(request)
-            pretty = _parse_bool("prettyPrint", query.get("prettyPrint", "true"))
+            query, repeated = self._query(request)
+            if repeated == "oauth_token":  # two tokens: refused first, whatever they say
+                raise _invalid_parameter(repeated, f"Parameter {repeated} is given more than once")
             token = _bearer(request, query)  # two different tokens: 400 before anything else
+            if repeated is not None:
+                raise _invalid_parameter(repeated, f"Parameter {repeated} is given more than once")
+            pretty = _parse_bool("prettyPrint", query.get("prettyPrint", "true"))
             return await self._dispatch(request, query, pretty, token)
         except ApiError as exc:
             return _error_response(exc, pretty)
@@ -350,14 +354,18 @@ class Stub:
             logger.exception("handler failed on %s %s", request.method, request.url.path)
             return _error_response(ApiError(500, "backendError", "Internal error."), pretty)
 
-    def _query(self, request: Request) -> dict[str, str]:
+    def _query(self, request: Request) -> tuple[dict[str, str], str | None]:
+        """The query's parameters (the first value of each) and the first one given twice."""
         pairs = parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), True)
         query: dict[str, str] = {}
+        repeated: str | None = None
         for key, value in pairs:
             if key in query:
-                raise _invalid_parameter(key, f"Parameter {key} is given more than once")
+                if repeated is None or key == "oauth_token":
+                    repeated = key
+                continue
             query[key] = value
-        return query
+        return query, repeated
 
     async def _dispatch(
         self, request: Request, query: dict[str, str], pretty: bool, token: str | None
