@@ -82,7 +82,13 @@ def _exact(raw: bytes, refused: orjson.JSONDecodeError | None) -> Any:
         return json.loads(
             raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float
         )
-    except ValueError as exc:  # json.JSONDecodeError is one, as is int()'s digit limit
+    except json.JSONDecodeError as exc:
+        if refused is None:
+            raise
+        # A real syntax error elsewhere in a body whose long integer orjson refused: json's
+        # complaint names it and its place, where orjson's named the integer.
+        raise orjson.JSONDecodeError(exc.msg, exc.doc, exc.pos) from None
+    except ValueError as exc:  # int()'s digit limit, or NaN / 1e400 refused as orjson does
         if (
             refused is not None
             and not isinstance(exc, json.JSONDecodeError)

@@ -136,6 +136,10 @@ CATALOGUE = [
     Case("body: 200 integers of 4,300 digits each (860 kB)",
          create(b'{"capabilities": [' + b",".join([b"9" * 4300] * 200) + b"]}"),
          400, "invalid", "/capabilities/0", "got integer 99999999999999999999"),
+    Case("body: a 400-digit integer, then a trailing comma",  # was "beyond the largest double"
+         create(b'{"variant": ' + b"9" * 400 + b', "invitedPlayerIds": ["bob"],}'),
+         400, "parseError", None,
+         "not JSON: Expecting property name enclosed in double quotes (line 1, column 443)"),
     Case("body: 1e400, past the largest double", create(b'{"variant": 1e400}'),
          400, "parseError", None, "a number is beyond the largest double"),
     Case("body: NaN", create(b'{"variant": NaN}'),

@@ -114,6 +114,11 @@ def test_load_keeps_orjsons_refusals() -> None:
             load(text)
     with pytest.raises(WideIntegerError):
         load(b"[" + b"9" * 5000 + b"]")
+    # A syntax error after an integer orjson refused is named, where it is (it was orjson's
+    # "number is infinity" at the integer).
+    with pytest.raises(orjson.JSONDecodeError) as broken:
+        load(b"[" + b"9" * 400 + b",]")
+    assert (broken.value.msg, broken.value.colno) == ("Expecting value", 403)
     deep = b"[" * 1000 + b"1" + b"0" * 20 + b"]" * 1000  # orjson reads 1,024 levels, json fewer
     value = load(deep)
     for _ in range(1000):
