@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,8 @@ from rooms_kit.validation.run import Checker, Result
 from rooms_kit.validation.validators import Validators, not_json_issue
 
 FORMAT = 1
+VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+"""What a request target is made of: the proxy records it as it came over HTTP/1.1."""
 MAX_LINE_BYTES = 64 * 1024 * 1024
 TOO_LONG = Issue(
     "",
@@ -134,9 +137,11 @@ def shape_problem(exchange: dict[str, Any]) -> str | None:
     status = exchange["status"]
     if status != 0 and not 100 <= status <= 599:
         return f"its status {status} is not an HTTP status (0 for no answer, or 100 to 599)"
+    if not VISIBLE_ASCII.fullmatch(exchange["path"]):
+        return "its path is not visible ASCII characters (percent-encode the others)"
     if not isinstance(exchange.get("player", ""), str):
         return "its player is not a string"
-    for key in ("operation", "query"):
+    for key in ("operation", "query", "requestText", "responseText"):
         if exchange.get(key) is not None and not isinstance(exchange[key], str):
             return f"its {key} is neither a string nor null"
     return None
@@ -191,12 +196,56 @@ def operation_kinds(validators: Validators) -> dict[str, tuple[str | None, str |
     }
 
 
+def route_problem(line: dict[str, Any], matched: str | None) -> str | None:
+    """Why a recording line's operation is not ``matched``, the one of its method and path
+    (None outside the API), or None: the proxy records the operation it matched, so another
+    one means an edited line. ``validate`` and ``replay`` both refuse it."""
+    recorded = line.get("operation")
+    if recorded is None or recorded == matched:
+        return None
+    return (
+        f"its operation {str(recorded)[:80]!r} is not that of {line['method'][:16]} "
+        f"{line['path'][:200]} ({matched or 'outside the API'})"
+    )
+
+
+class Routes:
+    """The API's routes, loaded when a recording line first names an operation (the router
+    imports the contract package: too much for every ``validate``)."""
+
+    def __init__(self) -> None:
+        self._router: Any = None
+
+    def operation(self, method: str, path: str) -> str | None:
+        if self._router is None:
+            from rooms_kit.contract.openapi import OpenApi  # noqa: PLC0415
+            from rooms_kit.traffic.operations import Router  # noqa: PLC0415
+
+            self._router = Router(OpenApi.load())
+        route = self._router.match(method, path)
+        return None if route is None else str(route.operation)
+
+
+def _operation_problem(
+    exchange: dict[str, Any], kinds: dict[str, tuple[str | None, str | None]], routes: Routes
+) -> str | None:
+    """Why the operation recorded on a line is wrong, as replay would refuse it, or None."""
+    operation = exchange.get("operation")
+    if operation is None:
+        return None
+    if operation not in kinds:
+        return f"not a line the proxy writes: its operation {operation!r} is not the API's"
+    mismatch = route_problem(exchange, routes.operation(exchange["method"], exchange["path"]))
+    return None if mismatch is None else f"not a line the proxy writes: {mismatch}"
+
+
 def check_recording(
     path: str, validators: Validators, *, max_errors: int
 ) -> Iterator[Result | None]:
     """One item per body checked: None when valid, the located result when not; a line that is
     not an exchange is one result too (its issue: too long, not JSON, not a recording line)."""
     kinds = operation_kinds(validators)
+    routes = Routes()
     checkers: dict[str, Checker] = {}
     index = 0
     for line, exchange in lines_of(path):
@@ -204,11 +253,10 @@ def check_recording(
             index += 1
             yield Result(path, index, line, None, (exchange,))
             continue
-        operation = exchange.get("operation")
-        if operation is not None and operation not in kinds:
+        mismatch = _operation_problem(exchange, kinds, routes)
+        if mismatch is not None:
             index += 1
-            unknown = f"not a line the proxy writes: its operation {operation!r} is not the API's"
-            yield Result(path, index, line, None, (Issue("", KIND, unknown),))
+            yield Result(path, index, line, None, (Issue("", KIND, mismatch),))
             continue
         for where, kind, body in bodies(exchange, kinds):
             index += 1

@@ -30,7 +30,7 @@ from rooms_kit.contract.bounded import TransportFailure
 from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN
 from rooms_kit.traffic.checking import Limits, body_reader
 from rooms_kit.traffic.operations import Route, Router
-from rooms_kit.traffic.reading import RecordingError, read_lines
+from rooms_kit.traffic.reading import RecordingError, read_lines, route_problem
 from rooms_kit.validation.depth import deeper_than
 
 ID_KEYS = {"roomId", "id", "participantId", "playerId", "nextPageToken"}
@@ -43,7 +43,6 @@ VOLATILE = {
 REQUEST_ID = "requestId"
 MAX_DIFFERENCES = 20  # differences whose bodies are kept for the reports (the others: their line)
 MAX_BODY_DEPTH = 253  # the deepest body a recording line holds as JSON (orjson writes 254 levels)
-VISIBLE_ASCII = re.compile(r"[\x21-\x7e]*")
 
 
 @dataclass(frozen=True)
@@ -339,8 +338,6 @@ def unsendable(line: dict[str, Any]) -> str | None:
     """Why a recording line cannot be sent as it stands, or None. The proxy never writes such a
     line (it took the request from a client), but a recording is a file anyone may edit. The
     types of its fields were checked as it was read (``reading.shape_problem``)."""
-    if not line["path"].startswith("/") or not VISIBLE_ASCII.fullmatch(line["path"]):
-        return "its path is not '/' and visible ASCII characters (percent-encode the others)"
     for key in ("request", "response"):
         if deeper_than(line.get(key), MAX_BODY_DEPTH) is not None:
             return (
@@ -365,13 +362,9 @@ def api_route(where: str, line: dict[str, Any], router: Router) -> Route | None:
     line that cannot be sent as it stands, or whose recorded operation is not that of its
     method and path (an edited line), raises ``RecordingError`` naming ``where``."""
     route = router.match(line["method"], line["path"])
-    recorded = line.get("operation")
-    if recorded is not None and (route is None or recorded != route.operation):
-        found = route.operation if route else "outside the API"
-        raise RecordingError(
-            f"{where}: its operation {str(recorded)[:80]!r} is not that of "
-            f"{line['method'][:16]} {line['path'][:200]} ({found})"
-        )
+    mismatch = route_problem(line, route.operation if route else None)
+    if mismatch is not None:
+        raise RecordingError(f"{where}: {mismatch}")
     if route is not None:
         problem = unsendable(line)
         if problem is not None:

@@ -386,6 +386,15 @@ EDITED_LINES = [
      "its operation 'games.rooms.nope' is not that of POST /games/v1/rooms/create "
      "(games.rooms.create)"),
     ({"operation": 7}, "its operation is neither a string nor null", None),
+    ({"operation": "games.rooms.get"},
+     "its operation 'games.rooms.get' is not that of POST /games/v1/rooms/create "
+     "(games.rooms.create)",
+     "its operation 'games.rooms.get' is not that of POST /games/v1/rooms/create "
+     "(games.rooms.create)"),
+    ({"path": "/games/v1/rooms/create x"},
+     "its path is not visible ASCII characters (percent-encode the others)", None),
+    ({"requestText": {"a": 1}}, "its requestText is neither a string nor null", None),
+    ({"responseText": 5}, "its responseText is neither a string nor null", None),
     ({"player": None}, "its player is not a string", None),
     ({"query": ["a"]}, "its query is neither a string nor null", None),
     ({"status": -1}, "its status -1 is not an HTTP status (0 for no answer, or 100 to 599)", None),
