@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -92,16 +93,32 @@ def expand(paths: list[str]) -> list[str]:
 
 def _once_each(paths: list[str]) -> list[str]:
     """``paths`` without a second name for a file already listed (see ``expand``)."""
-    seen: set[str] = set()
+    stdin = _identity(None)
+    seen: set[object] = set()
     kept: list[str] = []
     for path in paths:
-        if path in STDIN_NAMES or os.path.isfile(path):
-            real = STDIN if path in STDIN_NAMES else os.path.realpath(path)
-            if real in seen:
+        found = STDIN if path in STDIN_NAMES else _identity(path)
+        if found == stdin and found is not None:
+            found = STDIN  # another name of standard input, or the file redirected to it
+        if found is not None:
+            if found in seen:
                 continue
-            seen.add(real)
+            seen.add(found)
         kept.append(path)
     return kept
+
+
+def _identity(path: str | None) -> tuple[int, int] | None:
+    """(device, inode) of ``path``, or of standard input for None; None when there is nothing
+    to compare (no such path, a folder, standard input closed). Names differ (``/dev/./stdin``,
+    a link, ``//dev/fd/0``), the identity does not."""
+    try:
+        info = os.fstat(0) if path is None else os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _inputs_in(folder: str) -> list[str]:

@@ -88,7 +88,16 @@ def test_a_file_given_twice_is_read_once_under_its_first_name(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(
-    "names", [("-", "-"), ("-", "/dev/stdin"), ("/dev/stdin", "/dev/stdin"), ("/dev/fd/0", "-")]
+    "names",
+    [
+        ("-", "-"),
+        ("-", "/dev/stdin"),
+        ("/dev/stdin", "/dev/stdin"),
+        ("/dev/fd/0", "-"),
+        ("-", "/dev/./stdin"),  # names differ, the file does not
+        ("-", "//dev/fd/0"),
+        ("room.json", "-"),  # with < room.json, the same file twice
+    ],
 )
 @pytest.mark.parametrize("redirected", [False, True])  # a pipe, or a file given with <
 def test_standard_input_given_twice_is_read_once(
@@ -109,7 +118,9 @@ def test_standard_input_given_twice_is_read_once(
         )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.splitlines()[-1])
-    assert (summary["documents"], summary["invalid"], summary["unreadable"]) == (1, 0, 0)
+    # room.json and a pipe holding its text are two inputs; room.json and itself on < are one
+    documents = 2 if "room.json" in names and not redirected else 1
+    assert (summary["documents"], summary["invalid"], summary["unreadable"]) == (documents, 0, 0)
 
 
 @pytest.mark.parametrize(
