@@ -20,7 +20,7 @@ import json
 import re
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,23 +86,22 @@ def _is_text(token: str) -> bool:
     return True
 
 
-def _pairs_of(path: Path) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
-    """The ``object_pairs_hook`` of a token file: a token given twice with two players is
-    refused (JSON keeps the last one, so the first player would lose it without a word); given
-    twice with the same player it is one token."""
+class _Pairs(dict[str, Any]):
+    """A JSON object that remembers a member given twice with two values (JSON keeps the last,
+    so the first player of a token would lose it without a word)."""
 
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for token, player_id in items:
-            if token in found and found[token] != player_id:
-                raise TokenFileError(
-                    f"{path}: a token is given twice, for {_shown(found[token])} and for "
-                    f"{_shown(player_id)}; a token means one player"
-                )
-            found[token] = player_id
-        return found
+    twice: tuple[Any, Any] | None = None
 
-    return pairs
+
+def _pairs(items: list[tuple[str, Any]]) -> _Pairs:
+    """The ``object_pairs_hook`` of a token file (called for every object; only the top one's
+    record is looked at). The same token twice for the same player is one token."""
+    found = _Pairs()
+    for token, player_id in items:
+        if token in found and found[token] != player_id and found.twice is None:
+            found.twice = (found[token], player_id)
+        found[token] = player_id
+    return found
 
 
 def load_token_file(path: Path) -> dict[str, str]:
@@ -117,7 +116,7 @@ def load_token_file(path: Path) -> dict[str, str]:
             raise TokenFileError(
                 f"{path}: more than the {MAX_TOKEN_FILE_BYTES} bytes a token file may hold"
             )
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs_of(path))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_pairs)
     except OSError as exc:
         raise TokenFileError(f"{path}: cannot read the token file: {exc.strerror}") from None
     except (UnicodeError, json.JSONDecodeError) as exc:
@@ -134,6 +133,12 @@ def load_token_file(path: Path) -> dict[str, str]:
         ) from None
     if not isinstance(data, dict):
         raise TokenFileError(f"{path}: expected a JSON object mapping token to player id")
+    if isinstance(data, _Pairs) and data.twice is not None:
+        first, second = data.twice
+        raise TokenFileError(
+            f"{path}: a token is given twice, for {_shown(first)} and for {_shown(second)}; a "
+            "token means one player"
+        )
     for token, player_id in data.items():
         if not token:
             raise TokenFileError(f"{path}: a token is empty (the one for {_shown(player_id)})")

@@ -201,6 +201,7 @@ def test_token_file_and_database_tokens(tmp_path: Path) -> None:
         ('{"\\ud800": "alice"}', "a token is not text that can be sent (it holds a lone"),
         ('{"t": 1' + "0" * 5000 + "}", "an integer of more than 4300 digits; player ids are"),
         ('{"t": "alice", "t": "bob"}', "a token is given twice, for 'alice' and for 'bob'"),
+        ('{"t": {"a": 1, "a": 2}}', "offending player id: {'a': 2}"),  # twice, but no token
     ],
 )
 def test_bad_token_files_stop_the_start_without_naming_tokens(
