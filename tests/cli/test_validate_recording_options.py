@@ -14,16 +14,9 @@ import orjson
 import pytest
 
 from tests.cli.conftest import Run
+from tests.traffic.lines import LIST_EXCHANGE
 
-LINE = {
-    "recording": 1,
-    "method": "GET",
-    "path": "/games/v1/rooms",
-    "operation": "games.rooms.list",
-    "status": 200,
-    "request": None,
-    "response": {"kind": "games#roomList", "items": []},
-}
+LINE = LIST_EXCHANGE
 BAD = {**LINE, "response": {"kind": "games#roomList", "items": "none"}}
 RECORDING = b"".join(orjson.dumps(line) + b"\n" for line in (LINE, BAD, LINE))
 KIND_NOTICE = (

@@ -15,6 +15,7 @@ from rooms_kit.traffic.operations import Route
 from rooms_kit.traffic.recording import Recorder
 from rooms_kit.traffic.seen import Seen
 from tests.cli.conftest import Run
+from tests.traffic.lines import LIST_EXCHANGE
 
 ROOM = b'{"kind":"games#room",'  # 21 bytes
 GOOD = ROOM + b'"roomId":"r1"}\n'  # 36 bytes
@@ -192,15 +193,7 @@ def test_valid_non_ascii_documents_stay_valid(rooms_kit: Run, tmp_path: Path) ->
 
 
 def test_a_recording_with_bad_bytes_gets_the_same_words(rooms_kit: Run, tmp_path: Path) -> None:
-    exchange = {
-        "recording": 1,
-        "method": "GET",
-        "path": "/games/v1/rooms",
-        "operation": "games.rooms.list",
-        "status": 200,
-        "request": None,
-        "response": {"kind": "games#roomList", "items": []},
-    }
+    exchange = LIST_EXCHANGE
     good = orjson.dumps(exchange) + b"\n"
     bad = good.replace(b'"items":[]', b'"items":[],"x":"\xff"')
     column = bad.index(b"\xff") + 1

@@ -24,6 +24,7 @@ from rooms_kit.traffic.recording import Recorder, rotated_name
 from rooms_kit.traffic.seen import Seen
 from tests.contract.broken_variants.variants import BadEnumValue
 from tests.traffic.hostile import hostile
+from tests.traffic.lines import LIST_EXCHANGE
 from tests.traffic.support import LoopbackServer, proxy_in_front_of, scenario
 
 SECRET = "s3cret-token-of-alice"
@@ -221,15 +222,7 @@ def test_validate_reports_each_broken_line_of_a_recording_and_checks_the_rest(
 ) -> None:
     """A catalogue of broken lines: each one is an error at its file:line (exit 1), and the lines
     after it are still checked; before, the first one made the whole file unreadable (exit 2)."""
-    line = {
-        "recording": 1,
-        "method": "GET",
-        "path": "/games/v1/rooms",
-        "operation": "games.rooms.list",
-        "status": 200,
-        "request": None,
-        "response": {"kind": "games#roomList", "items": []},
-    }
+    line = LIST_EXCHANGE
     bad_body = {**line, "response": {"kind": "games#roomList", "items": "none"}}
     path = tmp_path / "broken.ndjson"
     with path.open("wb") as stream:
