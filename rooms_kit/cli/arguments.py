@@ -49,6 +49,11 @@ def http_url(text: str) -> str:
     99999 was only found out by every request failing."""
     from urllib.parse import urlsplit  # noqa: PLC0415
 
+    if "@" in text.split("?", 1)[0].split("#", 1)[0]:  # never echoed: it may hold a password
+        raise argparse.ArgumentTypeError(
+            "a user name or password in the URL is not supported (each request carries its own "
+            "credentials); the URL is not shown"
+        )
     try:
         urlsplit(text).port  # noqa: B018 - raises ValueError for a port outside 0..65535
     except ValueError as exc:

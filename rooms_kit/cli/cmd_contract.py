@@ -10,6 +10,7 @@ from rooms_kit.cli.arguments import (
     TOO_FEW_TOKENS,
     byte_size,
     folder_to_write,
+    http_url,
     positive_number,
     size_text,
     whole_number,
@@ -72,7 +73,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="base URL of the server, e.g. http://127.0.0.1:8080")
+    where.add_argument(
+        "--url", type=http_url, help="base URL of the server, e.g. http://127.0.0.1:8080"
+    )
     where.add_argument(
         "--reference",
         action="store_true",

@@ -100,7 +100,13 @@ def _problem(text: str) -> str | None:
     if text.endswith(("/", os.sep)):
         shown = "the value" if _SECRETIVE.search(text) else text
         return f"{shown} ends with {text[-1]}, so it names a folder; give the path of a SQLite file"
-    return _file_problem(Path(text))
+    problem = _file_problem(Path(text))
+    if problem is not None and _SECRETIVE.search(text):  # a quoted or prefixed address, say
+        return (
+            "the value is not a usable SQLite file path, and it may hold a password, so it is not "
+            f"shown; give {ACCEPTED}"
+        )
+    return problem
 
 
 def _file_problem(path: Path) -> str | None:
@@ -140,15 +146,25 @@ UNREADABLE_ADDRESS = (
 )
 
 
+UNESCAPED_USER_INFO = (
+    "the user name or password of the postgresql:// address holds '/', '@', '?' or '#' as it is; "
+    "write them %-escaped (%2F, %40, %3F, %23), or libpq reads part of the password as the host "
+    "or the database name and shows it in its messages; the address is not shown"
+)
+
+
 def _postgres_problem(text: str) -> str | None:
     """Why libpq could not read ``text``, without quoting it; None when it can, or when the
     [postgres] extra is missing (the store then says so)."""
+    rest = text.split("://", 1)[1]
+    if "@" in rest and any(ch in rest[: rest.rfind("@")] for ch in "/@?#"):
+        return UNESCAPED_USER_INFO
     try:
         from psycopg import ProgrammingError, conninfo  # noqa: PLC0415
     except ImportError:
         return None
     try:
         conninfo.conninfo_to_dict(text)
-    except ProgrammingError:
+    except (ProgrammingError, UnicodeError, ValueError):  # a %-escape that is not UTF-8, say
         return UNREADABLE_ADDRESS
     return None

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
@@ -105,23 +106,30 @@ def scrubbed(message: str, url: str) -> str:
     libpq cannot read gets a message of its own, since libpq quotes the part it stumbled on."""
     try:
         info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
+    except (psycopg.ProgrammingError, UnicodeError, ValueError):
         return "the address cannot be read as a postgresql:// URI"
     message = message.replace(url, redact(url))
     password = str(info.get("password") or "")
     return message.replace(password, "***") if password else message
 
 
+_SHOWN_USER = re.compile(r"[A-Za-z0-9._-]{1,63}")
+
+
 def redact(url: str) -> str:
-    """``url`` with any password replaced, fit for logs and error messages."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "postgresql://(unparsable address)"
-    user = f"{info['user']}@" if info.get("user") else ""
-    host = str(info.get("host", ""))
-    where = f"{host}:{info['port']}" if info.get("port") else host
-    return f"postgresql://{user}{where}/{info.get('dbname', '')}"
+    """``url`` fit for logs and error messages: the user name (when plain), then only what
+    follows the last ``@`` up to any query. Taken apart as text, not by libpq: a password with
+    an unescaped ``/`` or ``@`` makes libpq read part of it as the host or database name, and
+    an address rebuilt from that would show it."""
+    rest = url.split("://", 1)[-1]
+    at = rest.rfind("@")
+    user = ""
+    if at >= 0:
+        name = rest[:at].split(":", 1)[0]
+        user = f"{name}@" if _SHOWN_USER.fullmatch(name) else ""
+        rest = rest[at + 1 :]
+    where = rest.split("?", 1)[0].split("#", 1)[0]
+    return f"postgresql://{user}{where}"
 
 
 class Rows(Protocol):

@@ -55,6 +55,11 @@ class Limits:
 
 def check_base_url(url: str, flag: str) -> str:
     """``url`` without a trailing slash, or a ``KitError`` naming ``flag`` and what is wrong."""
+    if "@" in url.split("?", 1)[0].split("#", 1)[0]:  # never echoed: it may hold a password
+        raise KitError(
+            f"{flag}: a user name or password in the URL is not supported (each request carries "
+            "its own credentials)"
+        )
     try:
         parsed = httpx.URL(url)
         host = parsed.host  # an IDNA label that does not decode ('xn--ls8h') raises here

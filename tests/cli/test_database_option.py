@@ -34,6 +34,15 @@ NEAR_POSTGRES = (
     "is not how a PostgreSQL address starts; write postgresql:// or postgres://, in lower case"
 )
 
+UNESCAPED = (
+    "the user name or password of the postgresql:// address holds '/', '@', '?' or '#' as it is; "
+    "write them %-escaped (%2F, %40, %3F, %23), or libpq reads part of the password as the host "
+    "or the database name and shows it in its messages; the address is not shown"
+)
+HIDDEN = (
+    "the value is not a usable SQLite file path, and it may hold a password, so it is not shown; "
+    f"give {ACCEPTED}"
+)
 KEY_VALUE = (
     "this looks like a libpq key=value connection string (host=... dbname=...), which is not "
     "read; give a postgresql://user@host:port/name address (the value is not shown, since it may "
@@ -72,6 +81,19 @@ REFUSED = {
         "\u200bpostgres://u:hunter2@127.0.0.1/rooms",
         f"the value {UNPRINTABLE}; give {ACCEPTED}",
     ),
+    # libpq reads part of such a password as the host or the database name, and says so
+    "password with a slash": ("postgresql://rooms:Xy7/hunter2@db.internal/rooms", UNESCAPED),
+    "password with an @": ("postgresql://u:hunter2@t99@127.0.0.1:1/rooms", UNESCAPED),
+    "password with a %-escape that is not UTF-8": (
+        "postgresql://rooms:hunter2%e9@127.0.0.1:1/rooms",
+        UNREADABLE,
+    ),
+    "address in quotes (from a .env file)": (
+        '"postgresql://rooms:hunter2@db.internal/rooms"',
+        HIDDEN,
+    ),
+    "address after a variable name": ("DATABASE_URL=postgresql://rooms:hunter2@db/rooms", HIDDEN),
+    "JDBC address": ("jdbc:postgresql://rooms:hunter2@db.internal/rooms", HIDDEN),
     "libpq key=value string": ("host=127.0.0.1 password=hunter2 dbname=rooms", KEY_VALUE),
     "libpq key=value string ending in a slash": ("dbname=x password=hunter2/", KEY_VALUE),
     "postgresql address with a trailing space": (

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from rooms_kit.cli.main import main
+from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.checking import check_base_url
 from rooms_kit.traffic.front import Request
 from rooms_kit.traffic.proxy import Proxy
 
@@ -166,16 +168,37 @@ def _refused_url(
     return ("--upstream" if command == "proxy" else "--url"), capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["proxy", "replay"])
+@pytest.mark.parametrize("command", ["proxy", "replay", "contract"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:secret@127.0.0.1:9",
+        "http://user:secret@127.0.0.1:99999",  # a port out of range was reported, URL and all
+        "http://user:secret@[::1",  # so was an open bracket
+        "http://user:se@cret@127.0.0.1:9/path",
+    ],
+)
 def test_a_url_with_a_password_is_refused_without_echoing_it(
-    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: str, url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the proxy sent 'host: user:secret@127.0.0.1:9', the password in every forwarded request
-    flag, err = _refused_url(command, "http://user:secret@127.0.0.1:9", tmp_path, capsys)
-    assert err == (
-        f"rooms-kit: error: {flag}: a user name or password in the URL is not supported (each "
-        "request carries its own credentials)\n"
+    if command == "contract":
+        flag = "--url"
+        with pytest.raises(SystemExit) as refused:
+            main(["contract", "--url", url, "--token", "a", "--token", "b"])
+        assert refused.value.code == 2
+        err = capsys.readouterr().err
+    else:
+        with pytest.raises(SystemExit) as refused:
+            _refused_url(command, url, tmp_path, capsys)
+        assert refused.value.code == 2
+        flag = "--upstream" if command == "proxy" else "--url"
+        err = capsys.readouterr().err
+    assert err.endswith(
+        f"rooms-kit {command}: error: argument {flag}: a user name or password in the URL is not "
+        "supported (each request carries its own credentials); the URL is not shown\n"
     )
+    assert "secret" not in err and "cret" not in err
 
 
 def test_an_upstream_path_goes_upstream_percent_encoded() -> None:
@@ -253,3 +276,13 @@ def test_nothing_to_replay_could_not_do_its_job(
     out, err = capsys.readouterr()
     assert out == ""
     assert err == f"rooms-kit: error: {message}\n"
+
+
+@pytest.mark.parametrize("url", ["http://u:secret@127.0.0.1:99999", "http://u:secret@[::1"])
+def test_check_base_url_never_echoes_a_password(url: str) -> None:
+    with pytest.raises(KitError) as refused:
+        check_base_url(url, "--upstream")
+    assert str(refused.value) == (
+        "--upstream: a user name or password in the URL is not supported (each request carries "
+        "its own credentials)"
+    )

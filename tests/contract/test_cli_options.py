@@ -68,14 +68,6 @@ def test_a_report_dir_that_cannot_be_a_folder_is_refused_before_the_run(
 
 # --url values and tokens that cannot make a request: exit 2 with one line, nothing sent.
 UNUSABLE_TARGETS = {
-    "IPv6 bracket open": (
-        ["--url", "http://[::1", "--token", "a", "--token", "b"],
-        "'http://[::1' is not a usable URL: Invalid IPv6 URL",
-    ),
-    "port out of range": (
-        ["--url", "http://127.0.0.1:99999", "--token", "a", "--token", "b"],
-        "'http://127.0.0.1:99999' is not a usable URL: Port out of range 0-65535",
-    ),
     "no host": (
         ["--url", "http://", "--token", "a", "--token", "b"],
         "'http:' is not an http:// or https:// URL with a host",
@@ -105,3 +97,25 @@ def test_unusable_urls_and_tokens_are_one_line_and_exit_2(
     assert out == ""
     assert f"rooms-kit: error: {message}" in err
     assert "Traceback" not in err and "X-Evil" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[::1", "'http://[::1' is not a usable URL: Invalid IPv6 URL"),
+        (
+            "http://127.0.0.1:99999",
+            "'http://127.0.0.1:99999' is not a usable URL: Port out of range 0-65535",
+        ),
+    ],
+)
+def test_urls_python_cannot_take_apart_are_usage_errors(
+    url: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checked while parsing, as replay --url and proxy --upstream are."""
+    with pytest.raises(SystemExit) as refused:
+        main(["contract", "--url", url, "--token", "a", "--token", "b"])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"rooms-kit contract: error: argument --url: {message}\n"
+    )

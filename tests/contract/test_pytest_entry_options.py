@@ -83,6 +83,12 @@ REFUSED: dict[str, tuple[list[str], dict[str, str], str]] = {
         "argument --base-url: 'http://127.0.0.1:99999' is not a usable URL: Port out of range "
         "0-65535",
     ),
+    "base URL with a password": (
+        ["--base-url", "http://u:hunter2@127.0.0.1:99999"],
+        {},
+        "argument --base-url: a user name or password in the URL is not supported (each request "
+        "carries its own credentials); the URL is not shown",
+    ),
     "one token": (
         ["--token", "dev-alice"],
         {},
@@ -135,7 +141,7 @@ def test_bad_input_is_a_one_line_usage_error(case: str) -> None:
     assert completed.returncode == 4, both
     assert completed.stderr.strip() == f"ERROR: {message}", both
     assert "Traceback" not in both
-    assert "dev bob" not in both  # a token is a secret: never echoed
+    assert "dev bob" not in both and "hunter2" not in both  # secrets are never echoed
     assert " passed" not in both and " failed" not in both and " error" not in both
 
 

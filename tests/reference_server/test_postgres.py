@@ -143,6 +143,16 @@ def test_addresses_are_shown_without_passwords() -> None:
         "postgresql://bob@db.example:5433/rooms"
     )
     assert describe("postgres://bob:pw@h/r") == "postgresql://bob@h/r"
+    # taken apart as text: libpq reads a password with '/' or '@' as host or database name
+    assert (
+        redact("postgresql://rooms:Xy7/hunter2@db:5432/rooms") == "postgresql://rooms@db:5432/rooms"
+    )
+    assert (
+        redact("postgresql://u:Sekr@hunter2@127.0.0.1:1/rooms")
+        == "postgresql://u@127.0.0.1:1/rooms"
+    )
+    assert redact("postgresql://h/db?password=hunter2") == "postgresql://h/db"
+    assert redact("postgresql://u%40x:hunter2@h/db") == "postgresql://h/db"
     assert describe("rooms.db") == "rooms.db"
 
 
