@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any
 
@@ -79,9 +80,8 @@ def _exact(raw: bytes, refused: orjson.JSONDecodeError | None) -> Any:
     orjson's rules kept: no NaN or Infinity. ``refused`` is orjson's error, re-raised when
     ``json`` finds nothing better to say."""
     try:
-        return json.loads(
-            raw.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float
-        )
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         if refused is None:
             raise
@@ -106,6 +106,39 @@ def _exact(raw: bytes, refused: orjson.JSONDecodeError | None) -> Any:
         if refused is not None:
             raise refused from None
         raise
+    if _holds_lone_surrogate(value):  # json takes "\ud800" alone; orjson, like JSON's RFC, not
+        found = LONE_SURROGATE.search(text)
+        raise orjson.JSONDecodeError(
+            "a string holds a lone surrogate escape (\\ud800 to \\udfff without its pair)",
+            text,
+            found.start() if found else 0,
+        )
+    return value
+
+
+LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+"""An escaped high surrogate without a low one after it, or a low one without a high one."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether a string (or member name) in ``value`` holds a surrogate that json left alone
+    (a pair becomes one character)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _finite_float(text: str) -> float:

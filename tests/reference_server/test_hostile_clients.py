@@ -140,6 +140,9 @@ CATALOGUE = [
          create(b'{"variant": ' + b"9" * 400 + b', "invitedPlayerIds": ["bob"],}'),
          400, "parseError", None,
          "not JSON: Expecting property name enclosed in double quotes (line 1, column 443)"),
+    Case("body: a 400-digit integer, then a lone surrogate escape",  # a 400 'invalid' before
+         create(b'{"variant": ' + b"1" * 400 + b', "capabilities": ["\\ud800"]}'),
+         400, "parseError", None, "a string holds a lone surrogate escape"),
     Case("body: 1e400, past the largest double", create(b'{"variant": 1e400}'),
          400, "parseError", None, "a number is beyond the largest double"),
     Case("body: NaN", create(b'{"variant": NaN}'),

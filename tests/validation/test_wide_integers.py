@@ -119,6 +119,13 @@ def test_load_keeps_orjsons_refusals() -> None:
     with pytest.raises(orjson.JSONDecodeError) as broken:
         load(b"[" + b"9" * 400 + b",]")
     assert (broken.value.msg, broken.value.colno) == ("Expecting value", 403)
+    # json takes a lone surrogate escape that orjson refuses: refused here too, where it is
+    with pytest.raises(orjson.JSONDecodeError) as lone:
+        load(b'{"x": ' + b"1" * 400 + b', "k": ["\\ud83d\\ude00", "\\ud800"]}')
+    assert lone.value.msg.startswith("a string holds a lone surrogate escape")
+    assert lone.value.colno == 432  # the escape after the pair
+    paired = load(b'{"x": ' + b"1" * 400 + b', "k": "\\ud83d\\ude00"}')
+    assert paired["k"] == "\U0001f600"
     deep = b"[" * 1000 + b"1" + b"0" * 20 + b"]" * 1000  # orjson reads 1,024 levels, json fewer
     value = load(deep)
     for _ in range(1000):
