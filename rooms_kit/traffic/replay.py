@@ -205,7 +205,9 @@ class Replayer:
     def send(self, step: Step) -> Difference | None:
         line = step.line
         method = line["method"]
-        path = self._path(line["path"], method)
+        # A raw '#' reached the recorded server as part of the path (the proxy forwards the
+        # target as it came); sent as it is, an HTTP client would cut the path there.
+        path = self._path(line["path"].replace("#", "%23"), method)
         query = self._query(line.get("query") or "")
         headers = {"Accept": "application/json"}
         player = line.get("player", ANONYMOUS)
@@ -218,7 +220,10 @@ class Replayer:
         elif line.get("requestText") is not None:
             content = str(line["requestText"]).encode()
         target = path + (f"?{query}" if query else "")
-        url = self.base.copy_with(raw_path=self.base.raw_path.rstrip(b"/") + target.encode())
+        try:
+            url = self.base.copy_with(raw_path=self.base.raw_path.rstrip(b"/") + target.encode())
+        except httpx.InvalidURL as exc:
+            raise RecordingError(f"{step.where}: its path cannot be sent: {exc}") from None
         self.sent += 1
         status, content_type, body, text = self._exchange(method, url, headers, content)
         recorded_status = int(line["status"])

@@ -7,9 +7,11 @@ import json
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rooms_kit.cli.main import main
+from rooms_kit.reference_server.app import create_reference_app
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.recording import Recorder
@@ -214,3 +216,25 @@ def test_only_the_first_differences_keep_their_bodies(tmp_path: Path) -> None:
     assert all('"roomId": "room-' in block for block in blocks[:20])
     elided = "(body not kept after the first 20 differences)"
     assert all(elided in block and '"roomId"' not in block for block in blocks[20:])
+
+
+def test_a_path_with_a_raw_hash_is_replayed(tmp_path: Path) -> None:
+    """The proxy records the target as it came, '#' included (a raw client may send one); replay
+    ended in httpx.InvalidURL, a traceback. It is sent as %23, which the server reads alike."""
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with LoopbackServer(app) as server:
+            auth = {"Authorization": "Bearer dev-alice"}
+            answer = httpx.get(server.url + "/games/v1/rooms/x%23frag", headers=auth)
+            assert answer.status_code == 404
+            line = {"recording": 1, "player": "player-1", "method": "GET", "query": "",
+                    "path": "/games/v1/rooms/x#frag", "operation": "games.rooms.get",
+                    "status": 404, "contentType": "application/json", "request": None,
+                    "response": answer.json()}  # fmt: skip
+            path = tmp_path / "hash.ndjson"
+            path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+            out = io.StringIO()
+            status = run_replay([str(path)], server.url, {"player-1": "dev-alice"}, out=out)
+    finally:
+        app.close()
+    assert (status, out.getvalue()) == (0, "SAME: 1 exchange(s) replayed, no difference\n")
