@@ -195,10 +195,13 @@ class Replayer:
         )
 
     def _query(self, query: str) -> str:
+        """The recorded query with new room ids, and each ``oauth_token`` alias replaced by
+        that player's token, so that a request that carried two tokens (R-auth-2) carries them
+        again."""
         pairs = [
-            (key, self.mapping.value(value))
+            (key, self.tokens[value] if key == QUERY_TOKEN else self.mapping.value(value))
             for key, value in parse_qsl(query, keep_blank_values=True)
-            if key != QUERY_TOKEN
+            if key != QUERY_TOKEN or value in self.tokens
         ]
         return urlencode(pairs)
 
@@ -360,6 +363,15 @@ def steps(paths: list[str], router: Router) -> Iterator[Step]:
         for number, line in read_lines(path):
             if api_route(f"{path}:{number}", line, router) is not None:
                 yield Step(f"{path}:{number}", line)
+
+
+def query_aliases(line: dict[str, Any]) -> list[str]:
+    """The player aliases a recorded query carries as ``oauth_token`` (the proxy writes the
+    alias in place of the token)."""
+    query = line.get("query") or ""
+    if QUERY_TOKEN not in query:
+        return []
+    return [v for k, v in parse_qsl(query, keep_blank_values=True) if k == QUERY_TOKEN and v]
 
 
 def api_route(where: str, line: dict[str, Any], router: Router) -> Route | None:

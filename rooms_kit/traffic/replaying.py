@@ -27,6 +27,7 @@ from rooms_kit.traffic.replay import (
     Replayer,
     Unreachable,
     api_route,
+    query_aliases,
     steps,
 )
 
@@ -73,9 +74,9 @@ def survey(paths: list[str], router: Router) -> Survey:
             if api_route(f"{path}:{number}", line, router) is None:
                 continue
             found.exchanges += 1
-            player = str(line.get("player", ANONYMOUS))
-            if player != ANONYMOUS:
-                seen.setdefault(player, None)
+            for player in (str(line.get("player", ANONYMOUS)), *query_aliases(line)):
+                if player != ANONYMOUS:
+                    seen.setdefault(player, None)
     found.aliases = list(seen)
     return found
 

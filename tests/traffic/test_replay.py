@@ -7,6 +7,7 @@ import gzip
 import io
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rooms_kit.cli.main import main
@@ -204,3 +205,37 @@ def _replay_on_a_new_server(paths: list[str], **streams: io.StringIO) -> int:
             return run_replay(paths, server.url, TOKENS, **streams)
     finally:
         app.close()
+
+
+def test_requests_carrying_two_tokens_replay_alike(tmp_path: Path) -> None:
+    """R-auth-2 refusals recorded through the proxy: replay dropped every oauth_token and sent
+    the line's player alone, so each refusal came back as 'status 400 recorded, 200 now'."""
+    record = tmp_path / "two-tokens.ndjson"
+    alice, bob = {"Authorization": "Bearer dev-alice"}, {"Authorization": "Bearer dev-bob"}
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with (
+            LoopbackServer(app) as upstream,
+            proxy_in_front_of(upstream.url, record=record) as proxy,
+            httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
+        ):
+            rooms = "/games/v1/rooms"
+            assert client.get(rooms, headers=bob).status_code == 200  # bob is player-1
+            assert client.get(rooms, headers=alice).status_code == 200  # alice is player-2
+            assert client.get(f"{rooms}?oauth_token=dev-bob", headers=alice).status_code == 400
+            twice = f"{rooms}?oauth_token=dev-alice&oauth_token=dev-alice"
+            assert client.get(twice).status_code == 400
+            assert client.get(f"{rooms}?oauth_token=dev-alice", headers=alice).status_code == 200
+            assert client.get(f"{rooms}?oauth_token=dev-bob").status_code == 200
+    finally:
+        app.close()
+    out, warnings = io.StringIO(), io.StringIO()
+    tokens = {"player-1": "dev-bob", "player-2": "dev-alice"}
+    fresh = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with LoopbackServer(fresh) as server:
+            status = run_replay([str(record)], server.url, tokens, out=out, warnings=warnings)
+    finally:
+        fresh.close()
+    assert (status, out.getvalue()) == (0, "SAME: 6 exchange(s) replayed, no difference\n")
+    assert warnings.getvalue() == ""
