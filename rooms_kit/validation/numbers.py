@@ -99,6 +99,11 @@ def _exact(raw: bytes, refused: orjson.JSONDecodeError | None) -> Any:
             raise WideIntegerError(
                 placed(JSON_SYNTAX, what, refused.lineno, refused.colno)
             ) from None
+        if refused is not None and isinstance(exc, _NotJson):
+            # NaN or Infinity after an integer orjson refused: named, where it first stands
+            # outside a string (as near as a pattern tells), not orjson's "infinity" there.
+            found = CONSTANT.search(text)
+            raise orjson.JSONDecodeError(str(exc), text, found.start() if found else 0) from None
         if refused is not None:
             raise refused from None
         raise
@@ -149,5 +154,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
+class _NotJson(ValueError):
+    """A value json reads and JSON has not: NaN, Infinity, -Infinity."""
+
+
+CONSTANT = re.compile(r"(?<=[\[:,\s])-?(?:NaN|Infinity)(?=[\s,\]}]|$)")
+"""NaN or Infinity where a value begins: after '[', ':', ',' or a space."""
+
+
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise _NotJson(f"{name} is not JSON (no NaN or Infinity: JSON has no such number)")

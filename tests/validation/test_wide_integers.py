@@ -124,6 +124,10 @@ def test_load_keeps_orjsons_refusals() -> None:
         load(b'{"x": ' + b"1" * 400 + b', "k": ["\\ud83d\\ude00", "\\ud800"]}')
     assert lone.value.msg.startswith("a string holds a lone surrogate escape")
     assert lone.value.colno == 432  # the escape after the pair
+    with pytest.raises(orjson.JSONDecodeError) as constant:  # was orjson's "infinity" at col 7
+        load(b'{"x": ' + b"9" * 400 + b', "s": "NaN", "y": NaN}')
+    assert constant.value.msg.startswith("NaN is not JSON")
+    assert constant.value.colno == 426
     paired = load(b'{"x": ' + b"1" * 400 + b', "k": "\\ud83d\\ude00"}')
     assert paired["k"] == "\U0001f600"
     deep = b"[" * 1000 + b"1" + b"0" * 20 + b"]" * 1000  # orjson reads 1,024 levels, json fewer
