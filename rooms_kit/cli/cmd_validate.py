@@ -195,15 +195,21 @@ def _check_paths(
 ) -> bool:
     """Check every path, reporting as it goes; True if one of them could not be read."""
     from rooms_kit.traffic.reading import check_recording, looks_like_recording  # noqa: PLC0415
-    from rooms_kit.validation.reading import InputError, can_split, read  # noqa: PLC0415
+    from rooms_kit.validation.reading import (  # noqa: PLC0415
+        STDIN_NAMES,
+        InputError,
+        can_split,
+        read,
+    )
 
     failed_to_read = False
     for path in paths:
         report.follow(path == "-")  # standard input may be a live stream: no waiting lines
         progress = _progress(args, path)
         try:
-            if path == "-" and sys.stdin is None:  # started with standard input closed (<&-)
-                raise InputError("<stdin>: cannot read: standard input is closed")
+            if path in STDIN_NAMES and sys.stdin is None:  # standard input closed (<&-)
+                name = "<stdin>" if path == "-" else path
+                raise InputError(f"{name}: cannot read: standard input is closed")
             if looks_like_recording(path):  # a rooms-kit proxy recording: check its bodies
                 _recording_notices(args, path, notices)
                 for found in check_recording(path, validators, max_errors=args.max_errors):

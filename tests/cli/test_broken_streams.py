@@ -26,6 +26,11 @@ CASES = {
     "validate, stdout closed": (">&-", ["validate", "{room}"], CLOSED_OUT),
     "validate, stdin closed": ("<&-", ["validate", "-"], CLOSED_IN),
     "validate, no path, stdin closed": ("<&-", ["validate"], CLOSED_IN),
+    "validate /dev/stdin, stdin closed": (  # was "No such file or directory"
+        "<&-",
+        ["validate", "/dev/stdin"],
+        "/dev/stdin: cannot read: standard input is closed",
+    ),
     "schemas show, stdout full": (">/dev/full", ["schemas", "show", "room"], FULL),
     "example, stdout full": (">/dev/full", ["example", "room"], FULL),
     "--version, stdout full": (">/dev/full", ["--version"], FULL),
