@@ -90,6 +90,13 @@ CATALOGUE = [
         "body did not arrive within 1 s",
     ),
     ("not_http", [b"\x16\x03\x01 hello\r\n\r\n"], 400, "badRequest", "malformed"),
+    (  # the parser knows the standard methods only: documented, not forwarded
+        "unknown_method",
+        [b"FOO /games/v1/rooms HTTP/1.1\r\nhost: x\r\n\r\n"],
+        400,
+        "badRequest",
+        "malformed",
+    ),
     (
         "upgrade",
         [b"GET /games/v1/rooms/x HTTP/1.1\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n"],
