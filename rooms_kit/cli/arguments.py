@@ -54,6 +54,11 @@ def http_url(text: str) -> str:
             "a user name or password in the URL is not supported (each request carries its own "
             "credentials); the URL is not shown"
         )
+    if "?" in text or "#" in text:  # never echoed either: a query may hold an oauth_token
+        raise argparse.ArgumentTypeError(
+            "a query or a fragment in the URL is not supported (give the server's base URL); "
+            "the URL is not shown, since a query may hold a token"
+        )
     try:
         urlsplit(text).port  # noqa: B018 - raises ValueError for a port outside 0..65535
     except ValueError as exc:

@@ -67,8 +67,8 @@ def check_base_url(url: str, flag: str) -> str:
         raise KitError(f"{flag} {url!r} is not a URL: {exc}") from None
     if parsed.scheme not in {"http", "https"} or not host:
         raise KitError(f"{flag} {url!r} must be an http:// or https:// URL with a host")
-    if parsed.query or parsed.fragment:
-        raise KitError(f"{flag} {url!r} must not carry a query or a fragment")
+    if parsed.query or parsed.fragment:  # not echoed: a query may hold an oauth_token
+        raise KitError(f"{flag} must not carry a query or a fragment (the URL is not shown)")
     if parsed.userinfo:  # never echoed: it may hold a password
         raise KitError(
             f"{flag}: a user name or password in the URL is not supported (each request carries "

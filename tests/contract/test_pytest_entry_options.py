@@ -89,6 +89,12 @@ REFUSED: dict[str, tuple[list[str], dict[str, str], str]] = {
         "argument --base-url: a user name or password in the URL is not supported (each request "
         "carries its own credentials); the URL is not shown",
     ),
+    "base URL with a query": (
+        ["--base-url", "http://127.0.0.1:9/?oauth_token=hunter2"],
+        {},
+        "argument --base-url: a query or a fragment in the URL is not supported (give the "
+        "server's base URL); the URL is not shown, since a query may hold a token",
+    ),
     "one token": (
         ["--token", "dev-alice"],
         {},

@@ -183,7 +183,11 @@ def test_sigint_on_clean_traffic_exits_0(reference: str, tmp_path: Path) -> None
     ("args", "message"),
     [
         (["--upstream", "ftp://example"], "must be an http:// or https:// URL"),
-        (["--upstream", "http://127.0.0.1:1/?a=b"], "must not carry a query"),
+        (
+            ["--upstream", "http://127.0.0.1:1/?oauth_token=s3cret"],
+            "a query or a fragment in the URL is not supported",
+        ),
+        (["--upstream", "http://127.0.0.1:1/#s3cret"], "the URL is not shown"),
         (["--upstream", "http://127.0.0.1:1", "--rotate-bytes", "1M"], "--rotate-bytes needs"),
     ],
 )
@@ -198,6 +202,7 @@ def test_bad_usage_exits_2(args: list[str], message: str, tmp_path: Path) -> Non
     )
     assert done.returncode == 2
     assert message in done.stderr
+    assert "s3cret" not in done.stderr
     assert "Traceback" not in done.stderr
 
 
