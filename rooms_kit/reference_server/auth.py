@@ -48,16 +48,17 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-SHOWN_CHARS = 80
-"""Most characters of a token-file value a message quotes."""
-
-
-def _shown(value: object) -> str:
-    """A value from the token file, quoted in a message no longer than a line."""
-    text = repr(value)
-    if len(text) <= SHOWN_CHARS:
-        return text
-    return f"{text[:SHOWN_CHARS]}… ({len(text) - SHOWN_CHARS} more characters)"
+def _what(value: object) -> str:
+    """A token-file value described without quoting it: in a file of the wrong shape (nested,
+    or tokens and players swapped) a value shown as a player id may be a token."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    if isinstance(value, dict | list):
+        kind = "an object" if isinstance(value, dict) else "an array"
+        return f"{kind} of {len(value)} member{'' if len(value) == 1 else 's'}"
+    if isinstance(value, bool):
+        return "true or false"
+    return "null" if value is None else "a number"
 
 
 MAX_TOKEN_FILE_BYTES = 16 * 1024 * 1024
@@ -88,19 +89,21 @@ def _is_text(token: str) -> bool:
 
 class _Pairs(dict[str, Any]):
     """A JSON object that remembers a member given twice with two values (JSON keeps the last,
-    so the first player of a token would lose it without a word)."""
+    so the first player of a token would lose it without a word): their entry numbers."""
 
-    twice: tuple[Any, Any] | None = None
+    twice: tuple[int, int] | None = None
 
 
 def _pairs(items: list[tuple[str, Any]]) -> _Pairs:
     """The ``object_pairs_hook`` of a token file (called for every object; only the top one's
     record is looked at). The same token twice for the same player is one token."""
     found = _Pairs()
-    for token, player_id in items:
+    entry: dict[str, int] = {}
+    for number, (token, player_id) in enumerate(items, 1):
         if token in found and found[token] != player_id and found.twice is None:
-            found.twice = (found[token], player_id)
+            found.twice = (entry[token], number)
         found[token] = player_id
+        entry.setdefault(token, number)
     return found
 
 
@@ -136,22 +139,24 @@ def load_token_file(path: Path) -> dict[str, str]:
     if isinstance(data, _Pairs) and data.twice is not None:
         first, second = data.twice
         raise TokenFileError(
-            f"{path}: a token is given twice, for {_shown(first)} and for {_shown(second)}; a "
-            "token means one player"
+            f"{path}: entries {first} and {second} give one token to two players; a token "
+            "means one player"
         )
-    for token, player_id in data.items():
+    # Entries are named by their number, never by a value: in a file of the wrong shape any
+    # value may be a token.
+    for number, (token, player_id) in enumerate(data.items(), 1):
         if not token:
-            raise TokenFileError(f"{path}: a token is empty (the one for {_shown(player_id)})")
+            raise TokenFileError(f"{path}: entry {number}: the token is empty")
         if not _is_text(token):
             raise TokenFileError(
-                f"{path}: a token is not text that can be sent (it holds a lone surrogate "
-                f"escape, such as \\ud800; the one for {_shown(player_id)})"
+                f"{path}: entry {number}: the token is not text that can be sent (it holds a "
+                "lone surrogate escape, such as \\ud800)"
             )
         if not isinstance(player_id, str) or not PLAYER_ID.fullmatch(player_id):
-            # Name the player, never the token.
             raise TokenFileError(
-                f"{path}: every token needs a player id of 1-64 letters, digits, '.', '_' or "
-                f"'-' (offending player id: {_shown(player_id)})"
+                f"{path}: entry {number}: every token needs a player id of 1-64 letters, "
+                f"digits, '.', '_' or '-', and this one is {_what(player_id)} that is not; is the "
+                'file a {"token": "playerId", ...} object?'
             )
     if not data:
         raise TokenFileError(

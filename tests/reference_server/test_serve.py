@@ -193,15 +193,19 @@ def test_token_file_and_database_tokens(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("[1, 2]", "expected a JSON object"),
-        ('{"t": "bad id!"}', "offending player id"),
+        ('{"t": "bad id!"}', "entry 1: every token needs a player id of 1-64 letters"),
         ("{not json", "not JSON"),
         ("[" * 100_000, "nests deeper than the JSON reader goes"),
-        ('{"": "bob"}', "a token is empty (the one for 'bob')"),
-        ('{"t": "' + "x" * 100_000 + '"}', "offending player id: 'xxxxx"),
-        ('{"\\ud800": "alice"}', "a token is not text that can be sent (it holds a lone"),
+        ('{"": "bob"}', "entry 1: the token is empty"),
+        ('{"t": "' + "x" * 100_000 + '"}', "this one is a string of 100000 characters"),
+        # a file of the wrong shape: the value shown as a player id is a token, never quoted
+        ('{"tokens": {"VerNestTok42": "alice"}}', "entry 1: every token needs a player id"),
+        ('{"alice": "VerRev+Tok/42=="}', "this one is a string of 15 characters that is not"),
+        ('{"alice": "VerDupTokA", "alice": "VerDupTokB"}', "entries 1 and 2 give one token"),
+        ('{"\\ud800": "alice"}', "entry 1: the token is not text that can be sent (it holds"),
         ('{"t": 1' + "0" * 5000 + "}", "an integer of more than 4300 digits; player ids are"),
-        ('{"t": "alice", "t": "bob"}', "a token is given twice, for 'alice' and for 'bob'"),
-        ('{"t": {"a": 1, "a": 2}}', "offending player id: {'a': 2}"),  # twice, but no token
+        ('{"t": "alice", "u": "carl", "t": "bob"}', "entries 1 and 3 give one token to two"),
+        ('{"t": {"a": 1, "a": 2}}', "this one is an object of 1 member that"),  # twice, no token
     ],
 )
 def test_bad_token_files_stop_the_start_without_naming_tokens(
@@ -234,6 +238,8 @@ def test_bad_token_files_stop_the_start_without_naming_tokens(
     assert len(result.stderr) < 2000  # what the file holds is quoted in part only
     if content.startswith('{"t"'):
         assert '"t"' not in result.stderr.replace(str(tokens), "")
+    for secret in ("VerNestTok42", "VerRev+Tok", "VerDupTok", "xxxxxxxx"):
+        assert secret not in result.stderr
 
 
 def test_a_token_given_twice_to_one_player_is_one_token(tmp_path: Path) -> None:
