@@ -49,7 +49,7 @@ def database(text: str) -> str:
 
 # What may hold a password, so is never shown: anything naming postgres, a user before an "@"
 # of an address, or a libpq key=value string.
-_SECRETIVE = re.compile(r"(?i)postgres|password|://[^/]*@|\b[a-z_]+\s*=")
+_SECRETIVE = re.compile(r"(?i)postgres|password|://[^/]*@|[^/\s]+:[^/\s]*@|\b[a-z_]+\s*=")
 # A libpq key=value connection string (host=... dbname=...), which libpq would take but the
 # stores would read as a SQLite file name.
 _KEY_VALUE = re.compile(
@@ -146,6 +146,10 @@ UNREADABLE_ADDRESS = (
 )
 
 
+NO_HOST = (
+    "the port of the postgresql:// address is not a number: is it user:password without "
+    "'@host' after it? The address is not shown, since it may hold a password"
+)
 UNESCAPED_USER_INFO = (
     "the user name or password of the postgresql:// address holds '/', '@', '?' or '#' as it is; "
     "write them %-escaped (%2F, %40, %3F, %23), or libpq reads part of the password as the host "
@@ -159,6 +163,11 @@ def _postgres_problem(text: str) -> str | None:
     rest = text.split("://", 1)[1]
     if "@" in rest and any(ch in rest[: rest.rfind("@")] for ch in "/@?#"):
         return UNESCAPED_USER_INFO
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    if "@" not in authority:
+        port = authority.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in authority else ""
+        if port and not port.isdigit():
+            return NO_HOST
     try:
         from psycopg import ProgrammingError, conninfo  # noqa: PLC0415
     except ImportError:

@@ -129,7 +129,11 @@ def redact(url: str) -> str:
         user = f"{name}@" if _SHOWN_USER.fullmatch(name) else ""
         rest = rest[at + 1 :]
     where = rest.split("?", 1)[0].split("#", 1)[0]
-    return f"postgresql://{user}{where}"
+    authority, slash, database = where.partition("/")
+    host, colon, port = authority.rpartition(":") if "]" not in authority[-1:] else ("", "", "")
+    if colon and host and not port.isdigit():  # user:password without "@host": libpq's port
+        authority = host
+    return f"postgresql://{user}{authority}{slash}{database}"
 
 
 class Rows(Protocol):

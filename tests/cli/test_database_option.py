@@ -43,6 +43,10 @@ HIDDEN = (
     "the value is not a usable SQLite file path, and it may hold a password, so it is not shown; "
     f"give {ACCEPTED}"
 )
+NO_HOST = (
+    "the port of the postgresql:// address is not a number: is it user:password without "
+    "'@host' after it? The address is not shown, since it may hold a password"
+)
 KEY_VALUE = (
     "this looks like a libpq key=value connection string (host=... dbname=...), which is not "
     "read; give a postgresql://user@host:port/name address (the value is not shown, since it may "
@@ -94,6 +98,12 @@ REFUSED = {
     ),
     "address after a variable name": ("DATABASE_URL=postgresql://rooms:hunter2@db/rooms", HIDDEN),
     "JDBC address": ("jdbc:postgresql://rooms:hunter2@db.internal/rooms", HIDDEN),
+    "user and password without @host": ("postgresql://alice:hunter2/rooms", NO_HOST),
+    "address without its scheme": ("alice:hunter2@db.internal/rooms", HIDDEN),
+    "address without its scheme, ending in a slash": (
+        "alice:hunter2@db.internal/",
+        "the value ends with /, so it names a folder; give the path of a SQLite file",
+    ),
     "libpq key=value string": ("host=127.0.0.1 password=hunter2 dbname=rooms", KEY_VALUE),
     "libpq key=value string ending in a slash": ("dbname=x password=hunter2/", KEY_VALUE),
     "postgresql address with a trailing space": (

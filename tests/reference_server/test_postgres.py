@@ -152,6 +152,8 @@ def test_addresses_are_shown_without_passwords() -> None:
         == "postgresql://u@127.0.0.1:1/rooms"
     )
     assert redact("postgresql://h/db?password=hunter2") == "postgresql://h/db"
+    assert redact("postgresql://alice:hunter2/rooms") == "postgresql://alice/rooms"  # no @host
+    assert redact("postgresql://[::1]:5432/rooms") == "postgresql://[::1]:5432/rooms"
     assert redact("postgresql://u%40x:hunter2@h/db") == "postgresql://h/db"
     assert describe("rooms.db") == "rooms.db"
 
