@@ -182,10 +182,15 @@ def register(subparsers: Any) -> None:
 
     tokens = subparsers.add_parser("tokens", help="manage bearer tokens in the server's database")
     nested = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
-    add = nested.add_parser("add", help="store a token for a player and print the token")
+    add = nested.add_parser(
+        "add", help="store a token for a player (a new random one is printed; --token T is not)"
+    )
     add.add_argument("player_id", help="the player the token stands for")
     database_argument(add)
-    add.add_argument("--token", help="the token to store (default: a new random one)")
+    add.add_argument(
+        "--token",
+        help="the token to store, never echoed (default: a new random one, printed once)",
+    )
     tokens.set_defaults(handler=_run_tokens)
 
 
@@ -299,6 +304,4 @@ def _run_tokens(args: argparse.Namespace) -> int:
         # whoever guessed a token whose it is.
         print(f"rooms-kit: error: {TOKEN_TAKEN}", file=sys.stderr)
         return EXIT_TOKEN_TAKEN
-    if args.token is not None:
-        print(token)
-    return 0
+    return 0  # a token given with --token is never echoed: the caller has it already
