@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rooms_kit.errors import KitError
 
@@ -71,10 +73,36 @@ def missing_extra(command: str) -> str | None:
     )
 
 
+class KitParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors never quote a value it could not place: a
+    mistyped option (``--databse URL``) or a stray word may be a password or a token. Option
+    names are still shown, cut at any ``=``. Sub-command parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_unquoted(message))
+
+
+_UNRECOGNIZED = "unrecognized arguments: "
+_AMBIGUOUS = re.compile(r"(ambiguous option: -[^=\s]*)=\S*")
+
+
+def _unquoted(message: str) -> str:
+    if message.startswith(_UNRECOGNIZED):
+        words = message[len(_UNRECOGNIZED) :].split(" ")
+        names = [w.split("=", 1)[0] for w in words if w.startswith("-") and len(w) > 1]
+        hidden = len(words) - len(names) + sum("=" in w for w in words if w.startswith("-"))
+        shown = " ".join(names)
+        if hidden:
+            values = "value" if hidden == 1 else "values"
+            shown += f"{' and ' if names else ''}{hidden} {values} (not shown: one may be a secret)"
+        return _UNRECOGNIZED + shown
+    return _AMBIGUOUS.sub(r"\1=…", message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rooms_kit.cli import commands  # noqa: PLC0415 - keeps start-up light
 
-    parser = argparse.ArgumentParser(
+    parser = KitParser(
         prog="rooms-kit",
         description="Schemas, validation, code generation, a reference server and contract tests "
         "for the Play Games Services v1 rooms API.",
