@@ -27,7 +27,7 @@ import httpx
 import orjson
 
 from rooms_kit.contract.bounded import TransportFailure
-from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN
+from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN, may_hold_query_token
 from rooms_kit.traffic.checking import Limits, body_reader
 from rooms_kit.traffic.operations import Route, Router
 from rooms_kit.traffic.reading import RecordingError, read_lines, route_problem
@@ -369,7 +369,7 @@ def query_aliases(line: dict[str, Any]) -> list[str]:
     """The player aliases a recorded query carries as ``oauth_token`` (the proxy writes the
     alias in place of the token)."""
     query = line.get("query") or ""
-    if QUERY_TOKEN not in query:
+    if not may_hold_query_token(query):  # oauth%5Ftoken is oauth_token too
         return []
     return [v for k, v in parse_qsl(query, keep_blank_values=True) if k == QUERY_TOKEN and v]
 

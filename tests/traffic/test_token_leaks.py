@@ -1,0 +1,130 @@
+"""Tokens that leaked past the aliases: a %-escaped ``oauth_token`` key or token in the proxy,
+the proxy's own names in the traffic, and ``rooms-kit replay``'s --token and reports. Each test
+looks for the exact token in everything the tool printed or wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rooms_kit.reference_server.app import create_reference_app
+from rooms_kit.traffic.aliases import Aliases
+from rooms_kit.traffic.reports import write_reports
+from tests.traffic.support import LoopbackServer, proxy_in_front_of
+
+BOB = "TokBobSECRET222"
+BOB_ESCAPED = "TokBobSECRE%54222"  # the same token, one character %-escaped
+ROOMS = "/games/v1/rooms"
+
+
+def _texts(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): path.read_text(encoding="utf-8", errors="replace")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _nowhere(secrets: tuple[str, ...], texts: dict[str, str]) -> None:
+    for name, text in texts.items():
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} in {name}"
+
+
+# -- the proxy: a %-escaped oauth_token key, a %-escaped token ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (f"oauth%5Ftoken={BOB_ESCAPED}", "oauth_token=player-1"),
+        (f"oauth%5ftoken={BOB}&alt=json", "oauth_token=player-1&alt=json"),
+        (f"alt=json&%6Fauth_token={BOB}", "alt=json&oauth_token=player-1"),
+        (f"oauth_token={BOB_ESCAPED}&maxResults=2", "oauth_token=player-1&maxResults=2"),
+        ("maxResults=2&q=%41", "maxResults=2&q=%41"),  # no token: left as it came
+    ],
+)
+def test_an_escaped_oauth_token_key_is_aliased_and_normalised(query: str, expected: str) -> None:
+    aliases = Aliases()
+    assert aliases.query(query) == expected
+    assert aliases.known() == ({BOB: "player-1"} if "player-1" in expected else {})
+
+
+def test_scrub_finds_a_token_with_escaped_characters() -> None:
+    aliases = Aliases()
+    aliases.alias(BOB)
+    for shown in (
+        BOB,
+        BOB_ESCAPED,
+        "%54okBobSECRET222",
+        "TokBob%53%45CRET222",
+        "T%6fkBobSECRET222",
+        "T%6FkBobSECRET222",
+    ):
+        assert aliases.scrub(f"GET /games/v1/rooms/{shown}/leave?q={shown}") == (
+            "GET /games/v1/rooms/player-1/leave?q=player-1"
+        ), shown
+    assert aliases.scrub("50% off tokbobsecret222") == "50% off tokbobsecret222"
+
+
+async def _wrong_kind(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An upstream that accepts anything and answers a room list of the wrong kind (a violation
+    on every exchange, so that the proxy prints a line for each)."""
+    assert scope["type"] == "http"
+    body = json.dumps({"kind": "games#rooms", "items": []}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_the_proxy_shows_no_escaped_token_in_lines_recording_or_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "rec" / "traffic.ndjson"
+    record.parent.mkdir()
+    with (
+        LoopbackServer(_wrong_kind) as upstream,
+        proxy_in_front_of(upstream.url, record=record) as proxy,
+        httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
+    ):
+        client.get(f"{ROOMS}?oauth%5Ftoken={BOB_ESCAPED}")
+        client.get(f"{ROOMS}/TokBob%53ECRET222", headers={"Authorization": f"Bearer {BOB}"})
+        proxy.wait(2)
+        write_reports(tmp_path / "reports", proxy.monitor.results, 2, proxy.parts.aliases)
+    captured = capsys.readouterr()
+    texts = {"stdout": proxy.out.getvalue() + captured.out, "stderr": captured.err}
+    texts |= {f"reports/{k}": v for k, v in _texts(tmp_path / "reports").items()}
+    texts["recording"] = record.read_text(encoding="utf-8")
+    _nowhere((BOB, BOB_ESCAPED, "TokBob%53ECRET222", "TokBob"), texts)
+    lines = [json.loads(line) for line in texts["recording"].splitlines()]
+    assert [(line["player"], line["path"], line["query"]) for line in lines] == [
+        ("player-1", ROOMS, "oauth_token=player-1"),
+        ("player-1", f"{ROOMS}/player-1", ""),
+    ]
+    assert f"list GET {ROOMS}?oauth_token=player-1: " in proxy.out.getvalue()
+    assert f"get GET {ROOMS}/player-1: " in proxy.out.getvalue()
+
+
+def test_the_reference_server_takes_the_escaped_key_and_the_proxy_aliases_it(
+    tmp_path: Path,
+) -> None:
+    """The server accepts ``oauth%5Ftoken`` (bob's rooms, 200): the key is oauth_token."""
+    record = tmp_path / "traffic.ndjson"
+    app = create_reference_app(":memory:", {BOB: "bob"})
+    try:
+        with (
+            LoopbackServer(app) as upstream,
+            proxy_in_front_of(upstream.url, record=record) as proxy,
+            httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
+        ):
+            assert client.get(f"{ROOMS}?oauth%5Ftoken={BOB_ESCAPED}").status_code == 200
+            proxy.wait(1)
+    finally:
+        app.close()
+    text = record.read_text(encoding="utf-8")
+    _nowhere((BOB, BOB_ESCAPED), {"recording": text, "stdout": proxy.out.getvalue()})
+    assert json.loads(text)["query"] == "oauth_token=player-1"
