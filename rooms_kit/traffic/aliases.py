@@ -30,6 +30,17 @@ OVERSIZED = "oversized-token"
 MAX_ALIASES = 10_000  # tokens remembered (at most 80 MiB of them); later new ones share OVERFLOW
 OVERFLOW = "player-overflow"
 MIN_SCRUBBED = 4  # shorter tokens are not searched for in texts (they would be found everywhere)
+_ALIAS = re.compile(r"player-(?P<number>[1-9][0-9]*)|player-overflow|oversized-token")
+
+
+def is_alias(text: str) -> bool:
+    """Whether ``text`` is a name the proxy gives a token: ``player-N`` (1 to ``MAX_ALIASES``),
+    ``OVERFLOW`` or ``OVERSIZED`` (``anonymous`` is no token's name)."""
+    found = _ALIAS.fullmatch(text)
+    if found is None:
+        return False
+    number = found.group("number")
+    return number is None or (len(number) <= 6 and int(number) <= MAX_ALIASES)
 
 
 def is_query_token(key: str) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.errors import KitError
-from rooms_kit.traffic.aliases import ANONYMOUS
+from rooms_kit.traffic.aliases import ANONYMOUS, is_alias
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
 from rooms_kit.traffic.reading import read_lines
@@ -35,14 +35,30 @@ COLUMN = 60
 ELIDED = f"(body not kept after the first {MAX_DIFFERENCES} differences)"
 
 
+def not_a_pair(pair: str, number: int) -> str | None:
+    """Why the ``number``-th ``--token`` is not ``ALIAS=TOKEN`` with an alias the proxy writes
+    (``player-N``, ``player-overflow``, ``oversized-token``), or None. The value is never
+    echoed: ``dGVzdA==`` is a bare token, not the alias ``dGVzdA``, and neither is ``TOKEN=x``."""
+    alias, sep, token = pair.partition("=")
+    if not sep or not token or not is_alias(alias):
+        return (
+            f"number {number} is not of the form ALIAS=TOKEN, where ALIAS is a player "
+            "alias of the recording (player-1, player-2 …, player-overflow, oversized-token); "
+            "it is not shown, since it may be a token"
+        )
+    return None
+
+
 def parse_tokens(pairs: list[str]) -> dict[str, str]:
     """``--token ALIAS=TOKEN`` pairs as a dict; the same pair twice is fine, one alias with two
-    different tokens is refused (the command refuses it while parsing, see ``token_pair``)."""
+    different tokens is refused, and so is a pair whose alias is not of the form the proxy
+    writes (the command refuses both while parsing, see ``cmd_replay._TokenPairs``)."""
     tokens: dict[str, str] = {}
     for number, pair in enumerate(pairs, 1):
-        alias, sep, token = pair.partition("=")
-        if not sep or not alias or not token:  # never echo it: it may be a bare token
-            raise KitError(f"--token number {number} is not of the form ALIAS=TOKEN")
+        alias, _, token = pair.partition("=")
+        problem = not_a_pair(pair, number)
+        if problem is not None:  # never echo it: it may be a bare token
+            raise KitError(f"--token {problem}")
         if tokens.get(alias, token) != token:
             raise KitError(two_tokens(alias))
         tokens[alias] = token

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from rooms_kit.cli.main import main
 from rooms_kit.reference_server.app import create_reference_app
 from rooms_kit.traffic.aliases import Aliases
 from rooms_kit.traffic.reports import write_reports
@@ -128,3 +129,45 @@ def test_the_reference_server_takes_the_escaped_key_and_the_proxy_aliases_it(
     text = record.read_text(encoding="utf-8")
     _nowhere((BOB, BOB_ESCAPED), {"recording": text, "stdout": proxy.out.getvalue()})
     assert json.loads(text)["query"] == "oauth_token=player-1"
+
+
+# -- replay --token: a bare token is no alias --------------------------------------------------
+
+PADDED = "VmVyQjY0VG9rZW4hIQ=="  # a bare token: cut at its first '=' it looked like an alias
+
+
+@pytest.fixture
+def one_player(tmp_path: Path) -> Path:
+    """A recording of one exchange by player-1 (dev-alice)."""
+    record = tmp_path / "one.ndjson"
+    app = create_reference_app(":memory:", dev_tokens=True)
+    try:
+        with (
+            LoopbackServer(app) as upstream,
+            proxy_in_front_of(upstream.url, record=record) as proxy,
+            httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
+        ):
+            client.get(ROOMS, headers={"Authorization": "Bearer dev-alice"})
+            proxy.wait(1)
+    finally:
+        app.close()
+    return record
+
+
+def test_a_bare_padded_token_is_refused_while_parsing_and_never_echoed(
+    one_player: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = create_reference_app(":memory:", dev_tokens=True)
+    reports = tmp_path / "reports"
+    try:
+        with LoopbackServer(app) as server:
+            argv = ["replay", str(one_player), "--url", server.url, "--report-dir", str(reports)]
+            with pytest.raises(SystemExit) as exit_info:
+                main([*argv, "--token", "player-1=dev-alice", "--token", PADDED])
+    finally:
+        app.close()
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert "argument --token: number 2 is not of the form ALIAS=TOKEN" in captured.err
+    assert not reports.exists()  # refused before anything was sent
+    _nowhere((PADDED.rstrip("="), "dev-alice"), {"stdout": captured.out, "stderr": captured.err})
