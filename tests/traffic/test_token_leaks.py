@@ -171,3 +171,76 @@ def test_a_bare_padded_token_is_refused_while_parsing_and_never_echoed(
     assert "argument --token: number 2 is not of the form ALIAS=TOKEN" in captured.err
     assert not reports.exists()  # refused before anything was sent
     _nowhere((PADDED.rstrip("="), "dev-alice"), {"stdout": captured.out, "stderr": captured.err})
+
+
+# -- replay: a token the server sends back ------------------------------------------------------
+
+PLAIN = "VerReplayTok9"
+ODD = 'Ver"Replay<Tok&9\\'  # JSON, XML and a URL each write it another way
+
+
+class Echo:
+    """An upstream that answers every request with a room list whose ``nextPageToken`` and
+    ``echo`` are the caller's bearer token (or its oauth_token); ``extra`` is added to each
+    answer (set between recording and replay, so that every answer differs)."""
+
+    def __init__(self) -> None:
+        self.extra: dict[str, Any] = {}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        headers = dict(scope["headers"])
+        token = headers.get(b"authorization", b"Bearer ").decode().partition(" ")[2]
+        for key, value in httpx.QueryParams(scope["query_string"].decode()).multi_items():
+            token = value if key == "oauth_token" else token
+        data = {"kind": "games#roomList", "nextPageToken": token, "echo": [token], **self.extra}
+        body = json.dumps(data).encode()
+        answer = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": answer})
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_replay_shows_a_token_the_server_sends_back_as_its_alias(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "echo.ndjson"
+    echo = Echo()
+    with LoopbackServer(echo) as server:
+        with (
+            proxy_in_front_of(server.url, record=record) as proxy,
+            httpx.Client(base_url=proxy.url, trust_env=False, timeout=30) as client,
+        ):
+            client.get(ROOMS, headers={"Authorization": f"Bearer {PLAIN}"})
+            client.get(ROOMS, params={"oauth_token": ODD, "maxResults": "2"})
+            proxy.wait(2)
+        _nowhere((PLAIN, "Replay<Tok", 'Replay\\"<Tok'), {"recording": record.read_text()})
+        echo.extra = {"kind": "games#rooms"}  # every answer now differs, bodies side by side
+        reports = tmp_path / "reports"
+        argv = ["replay", str(record), "--url", server.url, "--report-dir", str(reports)]
+        tokens = ["--token", f"player-1={PLAIN}", "--token", f"player-2={ODD}"]
+        status = main([*argv, *tokens, "--token", "player-9=VerUnusedTok"])
+    captured = capsys.readouterr()
+    assert status == 1
+    texts = {"stdout": captured.out, "stderr": captured.err, **_texts(reports)}
+    assert set(texts) == {"stdout", "stderr", "report.txt", "junit.xml"}
+    # every form of each token: as it is, in JSON, in XML, %-escaped in a URL
+    odd_forms = ("Replay<Tok", 'Replay\\"<Tok', "Replay&lt;Tok", "Replay\\&quot;&lt;Tok")
+    _nowhere((PLAIN, *odd_forms, "Replay%3CTok", "Replay%22%3CTok"), texts)
+    assert "[difference] /kind" in captured.out
+    assert f"list GET {ROOMS}?oauth_token=player-2&maxResults=2: " in captured.out
+    for name in ("report.txt", "junit.xml"):
+        assert '"nextPageToken": "player-1"' in texts[name]
+        assert '"echo": [' in texts[name]
+
+
+def test_an_error_replay_raises_names_no_token(tmp_path: Path) -> None:
+    """An error message passes through the same scrub (here a token that is also words)."""
+    from rooms_kit.errors import KitError  # noqa: PLC0415
+    from rooms_kit.traffic.replaying import run_replay  # noqa: PLC0415
+
+    record = tmp_path / "empty.ndjson"
+    record.write_text("")
+    with pytest.raises(KitError) as refused:
+        run_replay([str(record)], "http://127.0.0.1:9", {"player-1": "nothing to replay"})
+    assert "nothing to replay" not in str(refused.value)
+    assert "player-1: the recording holds no exchange" in str(refused.value)
