@@ -33,9 +33,11 @@ example:
 
 
 class _TokenPairs(argparse.Action):
-    """``--token``, repeatable: one player given two different tokens is a usage error at once
-    (whichever came last would win, and every answer would look different); the same pair twice
-    is taken once. The form itself (ALIAS=TOKEN) is checked by ``parse_tokens``."""
+    """``--token``, repeatable: a value that is not ``ALIAS=TOKEN`` with an alias of the form the
+    proxy writes (``player-1`` …) is a usage error at once, without echoing it (a bare token
+    such as ``dGVzdA==`` would otherwise be taken for the alias ``dGVzdA``, printed later); one
+    player given two different tokens is one too (whichever came last would win, and every
+    answer would look different); the same pair twice is taken once."""
 
     def __call__(
         self,
@@ -44,15 +46,19 @@ class _TokenPairs(argparse.Action):
         values: Any,
         option_string: str | None = None,
     ) -> None:
-        from rooms_kit.traffic.replaying import two_tokens  # noqa: PLC0415
+        from rooms_kit.traffic.replaying import not_a_pair, two_tokens  # noqa: PLC0415
 
         pairs: list[str] = list(getattr(namespace, self.dest, None) or [])
-        alias, sep, token = str(values).partition("=")
-        if sep and alias and token:
-            for earlier in pairs:
-                other_alias, _, other_token = earlier.partition("=")
-                if other_alias == alias and other_token != token:
-                    raise argparse.ArgumentError(self, two_tokens(alias))
+        given = getattr(namespace, "_tokens_given", 0) + 1  # its place among the --token
+        setattr(namespace, "_tokens_given", given)  # noqa: B010
+        problem = not_a_pair(str(values), given)
+        if problem is not None:
+            raise argparse.ArgumentError(self, problem)
+        alias, _, token = str(values).partition("=")
+        for earlier in pairs:
+            other_alias, _, other_token = earlier.partition("=")
+            if other_alias == alias and other_token != token:
+                raise argparse.ArgumentError(self, two_tokens(alias))
         if values not in pairs:
             pairs.append(values)
         setattr(namespace, self.dest, pairs)
@@ -80,7 +86,8 @@ def register(subparsers: Any) -> None:
         action=_TokenPairs,
         default=[],
         metavar="ALIAS=TOKEN",
-        help="the real token for a player alias of the recording; repeat for each player",
+        help="the real token for a player alias of the recording (player-1, player-2 …, as "
+        "the proxy wrote them); repeat for each player",
     )
     parser.add_argument(
         "--report-dir",

@@ -3,18 +3,25 @@ printed, recorded or reported.
 
 The first token seen is ``player-1``, the next new one ``player-2`` and so on, for the whole run
 (every rotated file of a recording uses the same names). ``oauth_token`` in a query string gets
-the same treatment as the ``Authorization`` header. As a last line of defence ``scrub`` replaces
-any known token found anywhere in a text that is about to be written, and ``scrub_line`` inside
-the strings of a JSON line (so that a token such as ``recording`` or ``null,"`` cannot break it).
+the same treatment as the ``Authorization`` header, whatever its key's spelling (``oauth%5Ftoken``
+is the same key to a server, and is written ``oauth_token``). As a last line of defence ``scrub``
+replaces any known token found anywhere in a text that is about to be written, as it is or
+%-escaped (``TokBobSECRE%54222`` in a path or a query), and ``scrub_line`` inside the strings of a
+JSON line (so that a token such as ``recording`` or ``null,"`` cannot break it).
 At most ``MAX_ALIASES`` tokens are remembered: every later new one is ``OVERFLOW``, so a client
 sending a new token with every request holds neither memory nor the time ``scrub`` takes.
+
+``Secrets`` does the same for ``rooms-kit replay``, which holds the real tokens of the aliases.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, unquote_plus
+from xml.sax.saxutils import escape
 
 import orjson
 
@@ -25,6 +32,57 @@ MAX_TOKEN_CHARS = 8192  # longer credentials are not remembered; they are replac
 OVERSIZED = "oversized-token"
 MAX_ALIASES = 10_000  # tokens remembered (at most 80 MiB of them); later new ones share OVERFLOW
 OVERFLOW = "player-overflow"
+MIN_SCRUBBED = 4  # shorter tokens are not searched for in texts (they would be found everywhere)
+_ALIAS = re.compile(r"player-(?P<number>[1-9][0-9]*)|player-overflow|oversized-token")
+
+
+def is_alias(text: str) -> bool:
+    """Whether ``text`` is a name the proxy gives a token: ``player-N`` (1 to ``MAX_ALIASES``),
+    ``OVERFLOW`` or ``OVERSIZED`` (``anonymous`` is no token's name)."""
+    found = _ALIAS.fullmatch(text)
+    if found is None:
+        return False
+    number = found.group("number")
+    return number is None or (len(number) <= 6 and int(number) <= MAX_ALIASES)
+
+
+def is_query_token(key: str) -> bool:
+    """Whether a raw query key is ``oauth_token`` once decoded (``oauth%5Ftoken`` is)."""
+    return (key == QUERY_TOKEN) or ("%" in key and unquote_plus(key) == QUERY_TOKEN)
+
+
+def may_hold_query_token(query: str) -> bool:
+    """Cheap test first: a query without ``oauth_token`` and without any ``%`` has no such key."""
+    return QUERY_TOKEN in query or "%" in query
+
+
+def _hex(byte: int) -> str:
+    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{byte:02x}")
+
+
+@functools.lru_cache(maxsize=256)
+def _escaped(token: str) -> re.Pattern[str]:
+    """``token`` with any of its characters %-escaped (as UTF-8, in either case of hex)."""
+    parts = []
+    for char in token:
+        encoded = "".join(f"%{_hex(b)}" for b in char.encode("utf-8", "surrogatepass"))
+        parts.append(f"(?:{re.escape(char)}|{encoded})")
+    return re.compile("".join(parts))
+
+
+def replace_tokens(text: str, names: list[tuple[str, str]]) -> str:
+    """``text`` with each (token, name) token of ``MIN_SCRUBBED`` characters or more replaced by
+    its name: as it stands, then %-escaped in any of its characters (only when ``text`` holds a
+    ``%``: a URL path or query the proxy shows as it came)."""
+    for token, name in names:
+        if len(token) >= MIN_SCRUBBED and token in text:
+            text = text.replace(token, name)
+    if "%" in text:
+        decoded = unquote(text)
+        for token, name in names:
+            if len(token) >= MIN_SCRUBBED and token in decoded:
+                text = _escaped(token).sub(name, text)
+    return text
 
 
 class Aliases:
@@ -69,13 +127,18 @@ class Aliases:
         ]
 
     def query(self, query: str) -> str:
-        """A query string as it may be written: every ``oauth_token`` value replaced by its alias."""
-        if QUERY_TOKEN not in query:
+        """A query string as it may be written: every parameter whose decoded key is
+        ``oauth_token`` written ``oauth_token=<alias>`` (the key's spelling normalised, the value
+        decoded as a server decodes it); every other parameter stays as it came."""
+        if not may_hold_query_token(query):
             return query
-        pairs = parse_qsl(query, keep_blank_values=True)
-        return urlencode(
-            [(key, self.alias(value) if key == QUERY_TOKEN else value) for key, value in pairs]
-        )
+        return "&".join(self._parameter(part) for part in query.split("&"))
+
+    def _parameter(self, part: str) -> str:
+        key, _, value = part.partition("=")
+        if not is_query_token(key):
+            return part
+        return f"{QUERY_TOKEN}={self.alias(unquote_plus(value))}"
 
     def caller(self, headers: list[tuple[str, str]], query: str) -> str:
         """Who made a request: the alias of its credential, or ``anonymous``."""
@@ -88,18 +151,21 @@ class Aliases:
         return ANONYMOUS
 
     def scrub(self, text: str) -> str:
-        """``text`` with every known token (of four characters or more) replaced by its alias."""
-        for token, name in self.known().items():
-            if len(token) >= 4 and token in text:
-                text = text.replace(token, name)
-        return text
+        """``text`` with every known token (of four characters or more) replaced by its alias,
+        as it stands or %-escaped (``replace_tokens``)."""
+        return replace_tokens(text, list(self.known().items()))
 
     def in_json(self, text: str) -> bool:
         """Whether a known token (of four characters or more) is in ``text``, a JSON text: as it
-        is, or as JSON writes it inside a string (a quote or a backslash escaped)."""
+        is, as JSON writes it inside a string (a quote or a backslash escaped), or %-escaped."""
         with self._lock:
             written = list(self._written)
-        return any(token in text or escaped in text for token, escaped in written)
+        if any(token in text or escaped in text for token, escaped in written):
+            return True
+        if "%" not in text:
+            return False
+        decoded = unquote(text)
+        return any(token in decoded for token, _ in written)
 
     def scrub_line(self, line: dict[str, Any]) -> dict[str, Any]:
         """A recording line with every known token replaced inside its values (the keys and
@@ -114,3 +180,40 @@ class Aliases:
         if isinstance(value, dict):
             return {self.scrub(key): self._scrub_value(item) for key, item in value.items()}
         return value
+
+
+class Secrets:
+    """The real tokens ``rooms-kit replay`` was given (alias to token), kept out of every text it
+    prints or writes: each token of four characters or more is replaced by its alias as it
+    stands, as JSON or XML write it inside a string, or %-escaped in a URL. Longer tokens first,
+    so that a token holding another is replaced whole."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        names: dict[str, str] = {}
+        for alias, token in tokens.items():
+            if len(token) >= MIN_SCRUBBED:
+                names.setdefault(token, alias)
+        forms: dict[str, str] = {}
+        for token, alias in names.items():
+            in_json = orjson.dumps(token).decode()[1:-1]
+            for plain in (token, in_json):  # XML escapes fewer characters in text than in values
+                for form in (plain, escape(plain), _in_attribute(plain)):
+                    forms.setdefault(form, alias)
+        self._forms = sorted(forms.items(), key=lambda item: -len(item[0]))
+
+    def scrub(self, text: str) -> str:
+        return replace_tokens(text, self._forms)
+
+    def value(self, node: Any) -> Any:
+        """A copy of a JSON value with every token replaced inside its strings (keys included)."""
+        if isinstance(node, str):
+            return self.scrub(node)
+        if isinstance(node, list):
+            return [self.value(item) for item in node]
+        if isinstance(node, dict):
+            return {self.scrub(key): self.value(item) for key, item in node.items()}
+        return node
+
+
+def _in_attribute(text: str) -> str:
+    return escape(text, {'"': "&quot;"})

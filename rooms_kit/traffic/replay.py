@@ -27,7 +27,7 @@ import httpx
 import orjson
 
 from rooms_kit.contract.bounded import TransportFailure
-from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN
+from rooms_kit.traffic.aliases import ANONYMOUS, QUERY_TOKEN, may_hold_query_token
 from rooms_kit.traffic.checking import Limits, body_reader
 from rooms_kit.traffic.operations import Route, Router
 from rooms_kit.traffic.reading import RecordingError, read_lines, route_problem
@@ -49,7 +49,7 @@ MAX_BODY_DEPTH = 253  # the deepest body a recording line holds as JSON (orjson 
 class Difference:
     where: str  # file:line of the recorded exchange
     operation: str
-    request: str  # METHOD path as sent to the new server
+    request: str  # METHOD path as sent to the new server, each oauth_token as its alias
     what: str  # one line: the first differing pointer, or the statuses
     recorded: Any  # both bodies (translated recorded, new), for the side-by-side view
     replayed: Any
@@ -194,12 +194,17 @@ class Replayer:
             f"/{recorded}", "/" + quote(self.mapping.value(route.room_id), safe=""), 1
         )
 
-    def _query(self, query: str) -> str:
+    def _query(self, query: str, *, shown: bool = False) -> str:
         """The recorded query with new room ids, and each ``oauth_token`` alias replaced by
         that player's token, so that a request that carried two tokens (R-auth-2) carries them
-        again."""
+        again; ``shown``: the same query as it may be printed, each alias left in place."""
         pairs = [
-            (key, self.tokens[value] if key == QUERY_TOKEN else self.mapping.value(value))
+            (
+                key,
+                (value if shown else self.tokens[value])
+                if key == QUERY_TOKEN
+                else self.mapping.value(value),
+            )
             for key, value in parse_qsl(query, keep_blank_values=True)
             if key != QUERY_TOKEN or value in self.tokens
         ]
@@ -212,6 +217,7 @@ class Replayer:
         # target as it came); sent as it is, an HTTP client would cut the path there.
         path = self._path(line["path"].replace("#", "%23"), method)
         query = self._query(line.get("query") or "")
+        shown = self._query(line.get("query") or "", shown=True)
         headers = {"Accept": "application/json"}
         player = line.get("player", ANONYMOUS)
         if player != ANONYMOUS:
@@ -254,7 +260,7 @@ class Replayer:
         return Difference(
             step.where,
             str(line.get("operation")),
-            f"{method} {target}",
+            f"{method} {path}" + (f"?{shown}" if shown else ""),
             what,
             expected,
             replayed,
@@ -369,7 +375,7 @@ def query_aliases(line: dict[str, Any]) -> list[str]:
     """The player aliases a recorded query carries as ``oauth_token`` (the proxy writes the
     alias in place of the token)."""
     query = line.get("query") or ""
-    if QUERY_TOKEN not in query:
+    if not may_hold_query_token(query):  # oauth%5Ftoken is oauth_token too
         return []
     return [v for k, v in parse_qsl(query, keep_blank_values=True) if k == QUERY_TOKEN and v]
 

@@ -3,6 +3,12 @@
 Each difference is printed as it is found, in the line format of ``rooms-kit validate``
 (``FILE:LINE: operation METHOD path: [difference] what``); the text report shows both bodies side
 by side, the JUnit report one test case per replayed exchange.
+
+The real tokens given with ``--token`` never reach any of it: every text replay prints or writes
+(standard output, standard error, the reports, an error's message) passes through one
+``Secrets`` (``rooms_kit.traffic.aliases``), which writes each token of four characters or more
+as its alias, and each difference's bodies are scrubbed before they are rendered (so that a
+server echoing a token, in a nextPageToken say, is shown as echoing the alias).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any, TextIO
 
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.errors import KitError
-from rooms_kit.traffic.aliases import ANONYMOUS
+from rooms_kit.traffic.aliases import ANONYMOUS, Secrets, is_alias
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
 from rooms_kit.traffic.reading import read_lines
@@ -35,14 +41,30 @@ COLUMN = 60
 ELIDED = f"(body not kept after the first {MAX_DIFFERENCES} differences)"
 
 
+def not_a_pair(pair: str, number: int) -> str | None:
+    """Why the ``number``-th ``--token`` is not ``ALIAS=TOKEN`` with an alias the proxy writes
+    (``player-N``, ``player-overflow``, ``oversized-token``), or None. The value is never
+    echoed: ``dGVzdA==`` is a bare token, not the alias ``dGVzdA``, and neither is ``TOKEN=x``."""
+    alias, sep, token = pair.partition("=")
+    if not sep or not token or not is_alias(alias):
+        return (
+            f"number {number} is not of the form ALIAS=TOKEN, where ALIAS is a player "
+            "alias of the recording (player-1, player-2 …, player-overflow, oversized-token); "
+            "it is not shown, since it may be a token"
+        )
+    return None
+
+
 def parse_tokens(pairs: list[str]) -> dict[str, str]:
     """``--token ALIAS=TOKEN`` pairs as a dict; the same pair twice is fine, one alias with two
-    different tokens is refused (the command refuses it while parsing, see ``token_pair``)."""
+    different tokens is refused, and so is a pair whose alias is not of the form the proxy
+    writes (the command refuses both while parsing, see ``cmd_replay._TokenPairs``)."""
     tokens: dict[str, str] = {}
     for number, pair in enumerate(pairs, 1):
-        alias, sep, token = pair.partition("=")
-        if not sep or not alias or not token:  # never echo it: it may be a bare token
-            raise KitError(f"--token number {number} is not of the form ALIAS=TOKEN")
+        alias, _, token = pair.partition("=")
+        problem = not_a_pair(pair, number)
+        if problem is not None:  # never echo it: it may be a bare token
+            raise KitError(f"--token {problem}")
         if tokens.get(alias, token) != token:
             raise KitError(two_tokens(alias))
         tokens[alias] = token
@@ -158,10 +180,36 @@ NAMED_FILES = 6
 """Most file names a notice about their order lists."""
 
 
-def _say(warnings: TextIO | None, line: str) -> None:
-    stream = warnings or sys.stderr  # looked up now, not when the module was imported
-    stream.write(line + "\n")
-    stream.flush()
+class Scrubbed:
+    """A text stream through which nothing holds a real token: each becomes its alias."""
+
+    def __init__(self, stream: TextIO, secrets: Secrets) -> None:
+        self.stream = stream
+        self.secrets = secrets
+
+    def write(self, text: str) -> int:
+        return self.stream.write(self.secrets.scrub(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def scrubbed(difference: Difference, secrets: Secrets) -> Difference:
+    """A difference as it may be shown: a token the server sent back (in a body, in the first
+    difference's values) replaced by its alias before anything is rendered from it."""
+    return replace(
+        difference,
+        where=secrets.scrub(difference.where),
+        request=secrets.scrub(difference.request),
+        what=secrets.scrub(difference.what),
+        recorded=secrets.value(difference.recorded),
+        replayed=secrets.value(difference.replayed),
+    )
+
+
+def _say(warnings: Scrubbed, line: str) -> None:
+    warnings.write(line + "\n")
+    warnings.flush()
 
 
 def run_replay(
@@ -176,8 +224,39 @@ def run_replay(
 ) -> int:
     """0 when every answer matches the recording, 1 on a difference; ``KitError`` (exit 2) when
     there is nothing to replay, or the server cannot be reached before anything answered. A token
-    for a player the recording never uses is a warning on ``warnings`` (standard error)."""
-    out = out or sys.stdout  # looked up now, not when the module was imported
+    for a player the recording never uses is a warning on ``warnings`` (standard error). No
+    text written anywhere, the message of a ``KitError`` included, holds a token of ``tokens``
+    (of four characters or more): each is written as its alias."""
+    secrets = Secrets(tokens)
+    try:
+        return _replay(
+            paths,
+            url,
+            tokens,
+            secrets,
+            report_dir=report_dir,
+            limits=limits,
+            # looked up now, not when the module was imported
+            out=Scrubbed(out or sys.stdout, secrets),
+            warnings=Scrubbed(warnings or sys.stderr, secrets),
+        )
+    except KitError as exc:
+        if len(exc.args) == 1 and isinstance(exc.args[0], str):
+            exc.args = (secrets.scrub(exc.args[0]),)
+        raise
+
+
+def _replay(
+    paths: list[str],
+    url: str,
+    tokens: dict[str, str],
+    secrets: Secrets,
+    *,
+    report_dir: Path | None,
+    limits: Limits | None,
+    out: Scrubbed,
+    warnings: Scrubbed,
+) -> int:
     ordered = in_rotation_order(paths)
     if ordered != paths:
         shown = ", ".join(ordered[:NAMED_FILES]) + (
@@ -217,6 +296,8 @@ def run_replay(
                 raise KitError(
                     f"cannot reach {exc} (nothing answered, nothing was compared)"
                 ) from None
+            if difference is not None:
+                difference = scrubbed(difference, secrets)
             cases.append((step.where, str(step.line.get("operation")), difference))
             if difference is not None:
                 if len(differences) >= MAX_DIFFERENCES:  # memory stays bounded however long
@@ -230,9 +311,12 @@ def run_replay(
     if report_dir is not None:
         try:
             report_dir.mkdir(parents=True, exist_ok=True)
-            text = render_text(url, replayer.sent, differences)
-            (report_dir / "report.txt").write_text(text, encoding="utf-8")
-            (report_dir / "junit.xml").write_text(render_junit(cases), encoding="utf-8")
+            reports = {
+                "report.txt": render_text(url, replayer.sent, differences),
+                "junit.xml": render_junit(cases),
+            }
+            for name, text in reports.items():
+                (report_dir / name).write_text(secrets.scrub(text), encoding="utf-8")
         except OSError as exc:
             raise KitError(f"cannot write the reports to {report_dir}: {exc.strerror}") from None
     return 1 if differences else 0

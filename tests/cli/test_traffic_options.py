@@ -286,3 +286,48 @@ def test_check_base_url_never_echoes_a_password(url: str) -> None:
         "--upstream: a user name or password in the URL is not supported (each request carries "
         "its own credentials)"
     )
+
+
+@pytest.mark.parametrize(
+    ("pairs", "number"),
+    [
+        (["player-1=T", "VmVyQjY0VG9rZW4hIQ=="], 2),  # a bare token, padded: no alias at all
+        (["VerTokA=x", "VerTokA=y"], 1),  # a token taken for an alias
+        (["player-1=T", "player-1=T", "VerTokA=x"], 3),  # counted as given, the repeat too
+        (["VerTokA"], 1),
+        (["player-0=VerTokA"], 1),
+        (["player-01=VerTokA"], 1),
+        (["player-10001=VerTokA"], 1),  # the proxy names at most 10,000 players
+        (["anonymous=VerTokA"], 1),  # anonymous exchanges carry no token
+        (["player-1="], 1),
+    ],
+)
+def test_a_replay_token_whose_alias_the_proxy_never_writes_is_refused_unechoed(
+    pairs: list[str], number: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    argv = ["replay", str(recording), "--url", UPSTREAM]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, *(arg for pair in pairs for arg in ("--token", pair))])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert (
+        f"error: argument --token: number {number} is not of the form ALIAS=TOKEN, where ALIAS "
+        "is a player alias of the recording (player-1, player-2 …, player-overflow, "
+        "oversized-token); it is not shown, since it may be a token\n"
+    ) in captured.err
+    for secret in ("VmVyQjY0VG9rZW4hIQ", "VerTokA", "=x", "=y"):
+        assert secret not in captured.out + captured.err
+
+
+@pytest.mark.parametrize(
+    "alias", ["player-1", "player-10000", "player-overflow", "oversized-token"]
+)
+def test_every_alias_the_proxy_writes_is_taken(
+    alias: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recording = tmp_path / "traffic.ndjson"
+    recording.write_text("")
+    assert main(["replay", str(recording), "--url", UPSTREAM, "--token", f"{alias}=t"]) == 2
+    assert "nothing to replay" in capsys.readouterr().err  # past the parsing

@@ -93,9 +93,11 @@ def test_a_server_that_cannot_be_reached_is_one_line_and_exit_2(
 
 
 def test_a_token_without_alias_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["replay", "x.ndjson", "--url", "http://127.0.0.1:9", "--token", "secret"]) == 2
+    with pytest.raises(SystemExit) as exit_info:  # refused while parsing
+        main(["replay", "x.ndjson", "--url", "http://127.0.0.1:9", "--token", "secret"])
+    assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "--token number 1 is not of the form ALIAS=TOKEN" in err
+    assert "--token: number 1 is not of the form ALIAS=TOKEN" in err
     assert "secret" not in err
 
 
@@ -176,7 +178,7 @@ def test_a_line_that_cannot_be_sent_is_refused_with_its_line(
     changes: dict[str, object], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _edited(tmp_path, **changes)
-    tokens = ["--token", "player-1=x", "--token", "7=y"]
+    tokens = ["--token", "player-1=x"]  # "7=y" is no alias now: refused while parsing
     with LoopbackServer(hostile) as server:
         assert main(["replay", str(path), "--url", server.url, *tokens]) == 2
     err = capsys.readouterr().err
