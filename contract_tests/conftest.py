@@ -20,16 +20,22 @@ collects anything.
 
 Each test runs one unit of the engine (``rooms_kit.contract``) and fails with the request, the
 response and a ``curl`` command for every contract failure it found.
+
+No output shows a token: the suite's own errors (server unreachable, setup impossible) fail the
+tests in one line (``pytrace=False``: pytest's tracebacks print the arguments of every frame, a
+token among them), token N reads ``$ROOMS_KIT_TOKEN_N`` in a command and ``<token N>`` elsewhere,
+and ``pytest_runtest_makereport`` scrubs whatever else a report would carry (any traceback,
+captured output), whatever ``--tb`` or ``--showlocals`` asks for.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -39,9 +45,10 @@ from rooms_kit.cli.cmd_contract import PROFILE_NAMES, SECONDS, SEED
 from rooms_kit.contract import DEFAULT_SEED, Target
 from rooms_kit.contract.bounded import DEFAULT_REQUEST_TIMEOUT, Limits
 from rooms_kit.contract.context import SuiteContext
-from rooms_kit.contract.failures import DeadlineReached
+from rooms_kit.contract.failures import CannotRun, DeadlineReached
 from rooms_kit.contract.profiles import PROFILES
 from rooms_kit.contract.runner import open_run, plan, run_unit, unsendable_token
+from rooms_kit.contract.secrets import NOTE, Secrets
 from rooms_kit.contract.units import Unit
 
 HERE = Path(__file__).parent
@@ -64,6 +71,7 @@ class EntryOptions:
 
 
 OPTIONS = pytest.StashKey[EntryOptions]()
+SECRETS = pytest.StashKey[Secrets]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -146,6 +154,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "contract_phase(name): run the units of one phase")
     if config.getoption("help"):
         return  # --help works whatever the options and the environment say
+    config.stash[SECRETS] = Secrets.of(_tokens(config))
     config.stash[OPTIONS] = EntryOptions(
         base_url=_value(config, "--base-url", "ROOMS_KIT_BASE_URL", _base_url, None),
         tokens=_tokens(config),
@@ -184,6 +193,7 @@ def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
 
         app = create_reference_app(":memory:", dev_tokens=True)
         target = Target.asgi(app)
+    problem = None
     try:
         with open_run(
             target,
@@ -195,20 +205,35 @@ def suite(pytestconfig: pytest.Config) -> Iterator[SuiteContext]:
             max_time=options.max_time,
         ) as ctx:
             yield ctx
+    except CannotRun as exc:  # one line, no traceback: its frames hold the tokens
+        problem = str(exc)
     finally:
         if app is not None:
             app.close()
+    if problem is not None:  # outside the handler: pytest would print the chained exception too
+        _fail(pytestconfig.stash[SECRETS], f"the contract suite cannot run: {problem}")
+
+
+def _fail(secrets: Secrets, text: str) -> NoReturn:
+    pytest.fail(secrets.scrub(text), pytrace=False)
 
 
 def check_unit(suite: SuiteContext, unit: Unit) -> None:
     """Run one unit; fail the test with the evidence of every failure it found."""
+    secrets = suite.session.secrets
     try:
         result = run_unit(suite, unit)
     except DeadlineReached as reached:
-        pytest.fail(f"[run_deadline] {reached}", pytrace=False)
+        problem = f"[run_deadline] {reached}"
+    except CannotRun as exc:
+        problem = f"the contract suite cannot run: {exc}"
+    else:
+        problem = None
+    if problem is not None:  # outside the handler: no chained exception is printed
+        _fail(secrets, problem)
     if result.error is not None and not result.failures:
         setup = [f"[{r.check}] {r.title}" for r in suite.results.failures if r.unit == "setup"]
-        pytest.fail("\n".join([result.error, *setup]), pytrace=False)
+        _fail(secrets, "\n".join([result.error, *setup]))
     if result.failures:
         lines = []
         for record in result.failures:
@@ -217,7 +242,28 @@ def check_unit(suite: SuiteContext, unit: Unit) -> None:
                 lines.append(f"  {record.message}")
             if record.exchange is not None:
                 lines += ["  " + line for line in record.exchange.describe().splitlines()]
-        pytest.fail("\n".join(lines), pytrace=False)
+        if any(record.exchange is not None for record in result.failures):
+            lines.append(NOTE)
+        _fail(secrets, "\n".join(lines))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Whatever a report carries (a traceback with the arguments of its frames, captured output)
+    goes out without a token."""
+    report = yield
+    secrets = item.config.stash.get(SECRETS, None)
+    if secrets is None:
+        return report
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        scrubbed = secrets.scrub(text)
+        if scrubbed != text:
+            report.longrepr = scrubbed
+    report.sections = [(title, secrets.scrub(body)) for title, body in report.sections]
+    return report
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

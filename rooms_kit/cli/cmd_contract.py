@@ -136,6 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     from rooms_kit.contract.bounded import Limits  # noqa: PLC0415
     from rooms_kit.contract.reference import DEVELOPMENT_TOKENS, reference_server  # noqa: PLC0415
     from rooms_kit.contract.report import render_html, render_junit, render_text  # noqa: PLC0415
+    from rooms_kit.contract.secrets import Secrets  # noqa: PLC0415
 
     tokens: list[str] = list(args.token)
     if args.reference and not tokens:
@@ -166,8 +167,8 @@ def _run(args: argparse.Namespace) -> int:
                 results = run_suite(Target.url(base_url), tokens, **options)
         else:
             results = run_suite(Target.url(args.url), tokens, **options)
-    except CannotRun as exc:
-        raise KitError(str(exc)) from None
+    except CannotRun as exc:  # its reproductions name the tokens by number; so must the rest
+        raise KitError(Secrets.of(tokens).scrub(str(exc))) from None
     text = render_text(results)
     whole_in = (
         "--report-dir keeps it whole"

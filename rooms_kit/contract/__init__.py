@@ -4,7 +4,8 @@
     results = run_suite(Target.url("http://127.0.0.1:8080"), ["token-a", "token-b"])
     results.ok, results.failures
 
-Modules: ``failures`` (the typed failure), ``http`` (targets, exchanges, curl), ``openapi`` (the
+Modules: ``failures`` (the typed failure), ``http`` (targets, exchanges, curl), ``secrets`` (no
+output shows a token: ``$ROOMS_KIT_TOKEN_N`` in commands, ``<token N>`` elsewhere), ``openapi`` (the
 generated document as data), ``schema_errors`` (a failing body's violations, described
 in bounded time), ``checks`` (named response checks), ``negative`` and ``scenarios``
 (deterministic behaviour), ``fuzz`` (Schemathesis-generated requests), ``stateful`` (chains

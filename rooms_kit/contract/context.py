@@ -16,6 +16,7 @@ from rooms_kit.contract.failures import CannotRun, ContractFailure
 from rooms_kit.contract.http import Exchange, HttpSession
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.results import Results, UnitResult
+from rooms_kit.contract.secrets import NOTE
 
 ROOMS = "/games/v1/rooms"
 
@@ -177,8 +178,12 @@ def discover_players(ctx: SuiteContext) -> None:
             problems.append(f"the new room does not name its creator; reproduce: {exchange.curl()}")
         if not player.player_id:
             raise CannotRun(
-                f"cannot find the player of token number {index + 1}:\n  " + "\n  ".join(problems)
+                ctx.session.secrets.scrub(
+                    f"cannot find the player of token number {index + 1}:\n  "
+                    + "\n  ".join([*problems, NOTE])
+                )
             )
     ids = [p.player_id for p in ctx.players]
     if len(set(ids)) != len(ids):
-        raise CannotRun(f"the tokens must stand for different players, got {ids}")
+        got = ctx.session.secrets.scrub(str(ids))  # a server may name a player by its token
+        raise CannotRun(f"the tokens must stand for different players, got {got}")

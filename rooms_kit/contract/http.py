@@ -8,8 +8,9 @@ there). A request that breaks a bound raises ``ContractFailure`` under the bound
 with what arrived kept as evidence; the session then refuses further requests of the same unit
 (``halt``) so that a hanging server costs one timeout per unit, not one per request.
 
-``Exchange.curl()`` renders a command that reproduces the request exactly: the token is printed
-as it was sent, since only tokens the user passed on the command line are ever sent.
+``Exchange.curl()`` renders a command that reproduces the request; it never shows a token: token
+number N (the N-th ``--token``) stands there as the shell variable ``$ROOMS_KIT_TOKEN_N``, and as
+``<token N>`` in the request dump of ``Exchange.describe()`` (``secrets.Secrets``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -36,6 +37,7 @@ from rooms_kit.contract.bounded import (
     read_json,
 )
 from rooms_kit.contract.failures import CannotRun, ContractFailure, Deadline
+from rooms_kit.contract.secrets import Secrets
 from rooms_kit.contract.wire import DeadlineHit, Unreachable, WireAnswer, WireClient
 
 T = TypeVar("T")
@@ -50,9 +52,12 @@ class RecordedRequest:
     url: str
     headers: tuple[tuple[str, str], ...]
     body: bytes | None
+    secrets: Secrets = field(default=Secrets(), repr=False, compare=False)
+    """The run's tokens: never shown, each as its variable or placeholder instead."""
 
     def curl(self) -> str:
-        parts = ["curl", "-sS", "-i", "-X", self.method]
+        """A command that sends the request again; token N is ``$ROOMS_KIT_TOKEN_N``."""
+        words = [shlex.quote(part) for part in ("curl", "-sS", "-i", "-X", self.method)]
         for name, value in self.headers:
             if name.lower() in {
                 "host",
@@ -62,11 +67,30 @@ class RecordedRequest:
                 "user-agent",
             }:
                 continue
-            parts += ["-H", f"{name}: {value}"]
+            word = self.secrets.bearer_word(name, _bearer(name, value))
+            words += ["-H", word or self.secrets.shell_word(f"{name}: {value}")]
         if self.body is not None:
-            parts += ["--data-binary", self.body.decode("utf-8", "replace")]
-        parts.append(self.url)
-        return " ".join(shlex.quote(part) for part in parts)
+            words += [
+                "--data-binary",
+                self.secrets.shell_word(self.body.decode("utf-8", "replace")),
+            ]
+        words.append(self.secrets.shell_word(self.url))
+        return " ".join(words)
+
+    def header_text(self, name: str, value: str) -> str:
+        """A header's value as a request dump shows it (a token as ``<token N>``)."""
+        number = self.secrets.number(_bearer(name, value))
+        if number is not None:
+            return f"Bearer <token {number}>"
+        return self.secrets.scrub(value)
+
+
+def _bearer(name: str, value: str) -> str:
+    """The token of an ``Authorization: Bearer`` header, else an empty string."""
+    scheme, _, token = value.partition(" ")
+    if name.lower() != "authorization" or scheme.lower() != "bearer":
+        return ""
+    return token
 
 
 @dataclass(frozen=True)
@@ -119,25 +143,30 @@ class Exchange:
         body = self.request.body
         request = self.request
         if body is not None and len(body) > KEPT_PARTIAL_BYTES:
-            request = RecordedRequest(
-                request.method, request.url, request.headers, body[:KEPT_PARTIAL_BYTES]
-            )
+            request = replace(request, body=body[:KEPT_PARTIAL_BYTES])
         return Exchange(self.operation, request, self.response.trimmed(), self.seconds)
 
     def curl(self) -> str:
         return self.request.curl()
 
     def describe(self) -> str:
-        """Request, response and reproduction as plain text."""
-        lines = [f"request: {self.request.method} {self.request.url}"]
-        lines += [f"  {name}: {value}" for name, value in self.request.headers if _shown(name)]
-        if self.request.body is not None:
-            lines.append("  " + _preview(self.request.body))
+        """Request, response and reproduction as plain text, without a token: token N reads
+        ``<token N>`` (``$ROOMS_KIT_TOKEN_N`` in the command), also where a server echoed it."""
+        request = self.request
+        scrub = request.secrets.scrub
+        lines = [f"request: {request.method} {scrub(request.url)}"]
+        lines += [
+            f"  {name}: {request.header_text(name, value)}"
+            for name, value in request.headers
+            if _shown(name)
+        ]
+        if request.body is not None:
+            lines.append("  " + _preview(request.body, scrub))
         status = self.response.status
         lines.append(f"response: {status}" if status else "response: none (no answer)")
-        lines += [f"  {name}: {value}" for name, value in self.response.headers]
+        lines += [f"  {scrub(name)}: {scrub(value)}" for name, value in self.response.headers]
         if self.response.body:
-            lines.append("  " + _preview(self.response.body))
+            lines.append("  " + _preview(self.response.body, scrub))
         lines.append(f"reproduce: {self.curl()}")
         return "\n".join(lines)
 
@@ -146,8 +175,9 @@ def _shown(name: str) -> bool:
     return name.lower() not in {"accept-encoding", "connection", "user-agent", "content-length"}
 
 
-def _preview(body: bytes) -> str:
-    """The body on one line: JSON re-serialised compactly, anything else as text; long ones cut."""
+def _preview(body: bytes, scrub: Callable[[str], str]) -> str:
+    """The body on one line: JSON re-serialised compactly, anything else as text; long ones cut
+    (after ``scrub``, so that no cut leaves part of a token behind)."""
     text = body[: BODY_PREVIEW * 4].decode("utf-8", "replace")
     try:
         if len(body) > BODY_PREVIEW * 4 or json_problem(body) is not None:
@@ -155,6 +185,7 @@ def _preview(body: bytes) -> str:
         text = json.dumps(json.loads(text), ensure_ascii=False)
     except ValueError:
         text = text.replace("\n", "\\n")
+    text = scrub(text)
     return text if len(text) <= BODY_PREVIEW else text[:BODY_PREVIEW] + " …(cut)"
 
 
@@ -322,6 +353,7 @@ class HttpSession:
     answered: bool = False  # once the server has answered, a dropped request is its failure
     halt: ContractFailure | None = None  # the current unit met a broken bound: no more requests
     last: Exchange | None = None
+    secrets: Secrets = field(default_factory=Secrets)  # the tokens, kept out of every output
 
     def close(self) -> None:
         self.transport.close()
@@ -382,7 +414,7 @@ class HttpSession:
             pairs = [(k, _query_value(item)) for k, v in query.items() for item in _as_list(v)]
             target += "?" + urlencode(pairs, encoding="utf-8", errors="surrogatepass")
         request = RecordedRequest(
-            method, self.base_url + target, tuple(all_headers.items()), content
+            method, self.base_url + target, tuple(all_headers.items()), content, self.secrets
         )
         started = time.monotonic()
         try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from rooms_kit.contract.failures import ContractFailure, clip
 from rooms_kit.contract.http import Exchange
+from rooms_kit.contract.secrets import Secrets
 
 SCENARIO = "(scenario)"
 RUN = "(run)"
@@ -95,6 +96,7 @@ class Results:
     max_time: float | None = None  # the run's deadline in seconds
     not_run: list[str] = field(default_factory=list)  # units the deadline left out
     uncounted: int = 0  # distinct failures beyond MAX_RECORDS
+    secrets: Secrets = field(default_factory=Secrets, repr=False)  # what no report may show
     _index: dict[tuple[str, str, str], FailureRecord] = field(default_factory=dict)
 
     def root_causes(self) -> list[RootCause]:

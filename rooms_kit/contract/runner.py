@@ -26,6 +26,7 @@ from rooms_kit.contract.hypothesis_home import use_private_home
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.profiles import PROFILES, Profile
 from rooms_kit.contract.results import RUN, SCENARIO, Results, UnitResult
+from rooms_kit.contract.secrets import Secrets
 from rooms_kit.contract.units import Unit
 
 DEFAULT_SEED = 20_200_331  # fixed so that runs repeat; any integer works with --seed
@@ -94,9 +95,14 @@ def open_run(
     use_private_home()  # before Hypothesis touches the disk: nothing lands in the working directory
     openapi = OpenApi.load()
     seconds = PROFILES[profile].max_time if max_time is None else max_time
-    results = Results(seed=seed, profile=profile, target=target.base_url, max_time=seconds)
+    secrets = Secrets.of(tokens)  # every exchange and report shows them as placeholders
+    results = Results(
+        seed=seed, profile=profile, target=target.base_url, max_time=seconds, secrets=secrets
+    )
     limits = limits or Limits()
-    session = HttpSession(target.transport(limits), target.base_url, limits, Deadline(seconds))
+    session = HttpSession(
+        target.transport(limits), target.base_url, limits, Deadline(seconds), secrets=secrets
+    )
     ctx = SuiteContext(
         session=session,
         players=[Player(token) for token in tokens],

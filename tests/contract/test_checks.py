@@ -18,6 +18,7 @@ from rooms_kit.contract.checks import (
 from rooms_kit.contract.failures import ContractFailure
 from rooms_kit.contract.http import Exchange, RecordedRequest, RecordedResponse
 from rooms_kit.contract.openapi import OpenApi
+from rooms_kit.contract.secrets import Secrets
 
 JSON = (("content-type", "application/json; charset=UTF-8"),)
 
@@ -87,11 +88,23 @@ def test_envelope_code_must_match_status(ctx: CheckContext) -> None:
 
 
 def test_curl_reproduces_method_headers_body_and_url() -> None:
-    exchange = _exchange(200, {})
-    words = shlex.split(exchange.curl())
+    """The token is never in the command: token N is the shell variable ROOMS_KIT_TOKEN_N."""
+    plain = _exchange(200, {})
+    request = RecordedRequest(
+        plain.request.method,
+        plain.request.url,
+        plain.request.headers,
+        plain.request.body,
+        Secrets.of(["dev-bob", "dev-alice"]),
+    )
+    exchange = Exchange(plain.operation, request, plain.response)
+    command = exchange.curl()
+    assert "dev-alice" not in command
+    assert '-H "Authorization: Bearer $ROOMS_KIT_TOKEN_2"' in command
+    words = shlex.split(command)
     assert words[:2] == ["curl", "-sS"]
     assert words[words.index("-X") + 1] == "POST"
-    assert "Authorization: Bearer dev-alice" in words
+    assert "Authorization: Bearer $ROOMS_KIT_TOKEN_2" in words
     assert words[words.index("--data-binary") + 1] == '{"invitedPlayerIds": ["o\'brien"]}'
     assert words[-1] == "http://127.0.0.1:9/games/v1/rooms/create?language=fr"
 

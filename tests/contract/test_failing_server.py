@@ -1,9 +1,10 @@
-"""A broken server over real HTTP: exit status 1, and the printed curl command reproduces it."""
+"""A broken server over real HTTP: exit status 1, and the printed curl command reproduces it
+(once ROOMS_KIT_TOKEN_N holds the N-th token: the command never shows one)."""
 
 from __future__ import annotations
 
+import os
 import re
-import shlex
 import shutil
 import socket
 import subprocess
@@ -61,9 +62,11 @@ def test_failures_exit_1_and_the_curl_command_reproduces_them(
     assert "response: 500" in block
     curl = re.search(r"reproduce: (curl .*)", block)
     assert curl is not None
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed; the command was printed but not run")
+    assert "dev-alice" not in out and "dev-bob" not in out
+    if shutil.which("curl") is None or shutil.which("sh") is None:
+        pytest.skip("curl or sh is not installed; the command was printed but not run")
+    env = {**os.environ, "ROOMS_KIT_TOKEN_1": "dev-alice", "ROOMS_KIT_TOKEN_2": "dev-bob"}
     completed = subprocess.run(
-        shlex.split(curl.group(1)), capture_output=True, text=True, check=False
+        ["sh", "-c", curl.group(1)], capture_output=True, text=True, env=env, check=False
     )
     assert completed.stdout.startswith("HTTP/1.1 500"), completed.stdout[:200]

@@ -41,7 +41,8 @@ def test_contract_command_against_reference_writes_reports(
         "list",
         "reportStatus",
     ):
-        assert f"  {operation}  " in out.splitlines()[3] + "  "
+        # lines 0-3: target, profile and seed, the tokens note, blank
+        assert f"  {operation}  " in out.splitlines()[4] + "  "
     assert "seed 20200331" in err
     assert ET.parse(tmp_path / "junit.xml").getroot().tag == "testsuites"
     assert (tmp_path / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

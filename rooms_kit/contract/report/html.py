@@ -14,6 +14,7 @@ from rooms_kit.contract.report.table import (
     verdict,
 )
 from rooms_kit.contract.results import Results
+from rooms_kit.contract.secrets import NOTE, placeholder
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #1b1b1b; }
@@ -35,6 +36,11 @@ def _cell(value: str, first: bool) -> str:
 
 
 def render_html(results: Results) -> str:
+    """The report as HTML; the whole page goes through ``results.secrets.scrub`` (no token)."""
+    return results.secrets.scrub(_html(results), lambda number: escape(placeholder(number)))
+
+
+def _html(results: Results) -> str:
     header, body = rows(results)
     table = ["<table>", "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"]
     for row in body:
@@ -79,6 +85,7 @@ def render_html(results: Results) -> str:
             "<h1>rooms-kit contract report</h1>",
             f"<p>target {escape(results.target)} · profile {escape(results.profile)} · "
             f"seed {results.seed}</p>",
+            f"<p>{escape(NOTE)}</p>",
             *heading,
             *table,
             *failures,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from html import escape
 from itertools import groupby
 
 from rooms_kit.contract.report.table import cause_details
 from rooms_kit.contract.results import FailureRecord, Results
+from rooms_kit.contract.secrets import NOTE, placeholder
 
 
 def add_failure(case: ET.Element, record: FailureRecord) -> None:
@@ -16,11 +18,16 @@ def add_failure(case: ET.Element, record: FailureRecord) -> None:
     )
     details = [record.message] if record.message else []
     if record.exchange is not None:
-        details.append(record.exchange.describe())
+        details += [record.exchange.describe(), NOTE]
     failure.text = "\n".join(details)
 
 
 def render_junit(results: Results) -> str:
+    """The JUnit XML; the whole document goes through ``results.secrets.scrub`` (no token)."""
+    return results.secrets.scrub(_junit(results), lambda number: escape(placeholder(number)))
+
+
+def _junit(results: Results) -> str:
     root = ET.Element("testsuites", name="rooms-kit contract")
     # Nothing checked: no root causes either (the deadline's failure stays on its unit's case).
     causes = [] if results.nothing_checked else results.root_causes()
@@ -35,7 +42,7 @@ def render_junit(results: Results) -> str:
             failure = ET.SubElement(
                 case, "failure", message=cause.title, type=",".join(cause.checks)
             )
-            failure.text = "\n".join(cause_details(cause))
+            failure.text = "\n".join([*cause_details(cause), NOTE])
     units = sorted(results.units, key=lambda unit: unit.phase)
     for phase, group in groupby(units, key=lambda unit: unit.phase):
         members = list(group)

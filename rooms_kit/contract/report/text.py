@@ -13,6 +13,7 @@ from rooms_kit.contract.report.table import (
     verdict,
 )
 from rooms_kit.contract.results import Results
+from rooms_kit.contract.secrets import NOTE
 
 # On a terminal a slowest request's curl command is cut here (a fuzzed body runs to many KiB).
 CONSOLE_COMMAND_CHARS = 300
@@ -20,10 +21,12 @@ CONSOLE_COMMAND_CHARS = 300
 
 def render_text(results: Results, *, whole_commands_in: str | None = None) -> str:
     """The report; with ``whole_commands_in`` (the console's copy), a long curl command is cut
-    and the line says where the whole one was written (or how to keep it)."""
+    and the line says where the whole one was written (or how to keep it). No token is shown:
+    the whole text goes through ``results.secrets.scrub`` (a server may echo one back)."""
     lines = [
         f"contract suite against {results.target}",
         f"profile {results.profile}, seed {results.seed} (rerun with --seed {results.seed})",
+        NOTE,
         "",
     ]
     # A verdict against the server and its root causes come first; when nothing was checked
@@ -58,7 +61,7 @@ def render_text(results: Results, *, whole_commands_in: str | None = None) -> st
     if results.uncounted:
         lines.append(f"({results.uncounted} further distinct failure(s) were counted, not kept)")
     lines.append(verdict(results))
-    return "\n".join(lines) + "\n"
+    return results.secrets.scrub("\n".join(lines) + "\n")
 
 
 def _command(curl: str, whole_in: str | None) -> str:
