@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rooms_kit.contract.openapi import OpenApi
+from rooms_kit.contract.report.xml_text import xml_document
 from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import ANONYMOUS, Secrets, is_alias
 from rooms_kit.traffic.checking import Limits
@@ -172,8 +173,7 @@ def render_junit(cases: list[tuple[str, str, Difference | None]]) -> str:
         if difference is not None:
             failure = ET.SubElement(case, "failure", message=difference.what, type="difference")
             failure.text = "\n".join(side_by_side(difference.recorded, difference.replayed))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return xml_document(root)
 
 
 NAMED_FILES = 6

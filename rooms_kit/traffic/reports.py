@@ -14,6 +14,7 @@ from pathlib import Path
 from rooms_kit.contract.registry import CHECKS
 from rooms_kit.contract.report.junit import add_failure
 from rooms_kit.contract.report.table import rows, short, text_table
+from rooms_kit.contract.report.xml_text import xml_document
 from rooms_kit.contract.results import Results
 from rooms_kit.errors import KitError
 from rooms_kit.traffic.aliases import Aliases
@@ -79,8 +80,7 @@ def render_junit(results: Results) -> str:
                 if (record.operation, record.check) != (operation, check):
                     continue
                 add_failure(case, record)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return xml_document(root)
 
 
 def _phase(check: str) -> str:

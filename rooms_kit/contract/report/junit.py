@@ -7,6 +7,7 @@ from html import escape
 from itertools import groupby
 
 from rooms_kit.contract.report.table import cause_details
+from rooms_kit.contract.report.xml_text import xml_document
 from rooms_kit.contract.results import FailureRecord, Results
 from rooms_kit.contract.secrets import NOTE, placeholder
 
@@ -83,5 +84,4 @@ def _junit(results: Results) -> str:
             ET.SubElement(
                 case, "skipped", message="not run: the run reached its deadline (--max-time)"
             )
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return xml_document(root)
