@@ -6,37 +6,21 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from rooms_kit.cli.main import main
 from tests.contract.broken_variants.variants import ServerErrorOnClientMistake
+from tests.contract.served import served
 
 
 @pytest.fixture
 def broken_url() -> Iterator[str]:
     """The variant that answers client mistakes with 500, served by uvicorn on 127.0.0.1."""
-    app = ServerErrorOnClientMistake()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", http="h11")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
-        app.close()
+    with served(ServerErrorOnClientMistake()) as url:
+        yield url
 
 
 def test_failures_exit_1_and_the_curl_command_reproduces_them(

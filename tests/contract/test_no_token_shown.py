@@ -11,22 +11,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from rooms_kit.cli.main import main
 from rooms_kit.contract.http import Exchange, RecordedRequest, RecordedResponse
 from rooms_kit.contract.secrets import Secrets
 from tests.contract.broken_variants.rewriting import Answer, Call, Rewriter
 from tests.contract.broken_variants.variants import ServerErrorOnClientMistake
+from tests.contract.served import served
 
 ROOT = Path(__file__).resolve().parents[2]
 # The reference server's development mode takes dev-<playerId>; the player ids are distinctive.
@@ -61,26 +57,6 @@ class NoPlayerFound(Rewriter):
             answer.status = 503
             answer.set_json({"error": {"code": 503, "message": f"busy for {_sent_token(call)}"}})
         return answer
-
-
-@contextmanager
-def served(app: Rewriter) -> Iterator[str]:
-    """``app`` served by uvicorn on 127.0.0.1 (a free port) while the block runs."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off", http="h11")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        sock.close()
-        app.close()
 
 
 def _contract(url: str, report_dir: Path) -> list[str]:
