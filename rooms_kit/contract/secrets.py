@@ -45,16 +45,17 @@ def placeholder(number: int) -> str:
 
 
 def _forms(token: str) -> set[str]:
-    """The ways a token can be written in a report: as sent, in a URL, in JSON, in HTML or XML."""
-    return {
-        token,
-        quote(token, safe=""),
-        quote_plus(token, safe=""),
-        json.dumps(token)[1:-1],
-        escape(token, quote=False),
-        escape(token, quote=True),
-        escape(token, quote=False).replace('"', "&quot;"),
-    }
+    """The ways a token can be written in a report: as sent, in a URL, in JSON, in HTML or XML
+    (text or attribute), and JSON-escaped inside HTML or XML."""
+    forms = {token, quote(token, safe=""), quote_plus(token, safe="")}
+    for plain in (token, json.dumps(token)[1:-1]):
+        forms |= {
+            plain,
+            escape(plain, quote=False),
+            escape(plain, quote=True),
+            escape(plain, quote=False).replace('"', "&quot;"),
+        }
+    return forms
 
 
 @dataclass(frozen=True)

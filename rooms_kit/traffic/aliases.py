@@ -11,7 +11,7 @@ JSON line (so that a token such as ``recording`` or ``null,"`` cannot break it).
 At most ``MAX_ALIASES`` tokens are remembered: every later new one is ``OVERFLOW``, so a client
 sending a new token with every request holds neither memory nor the time ``scrub`` takes.
 
-``Secrets`` does the same for ``rooms-kit replay``, which holds the real tokens of the aliases.
+``replace_tokens`` also serves ``rooms-kit replay``, which holds the real tokens of the aliases.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import re
 import threading
 from typing import Any
 from urllib.parse import parse_qsl, unquote, unquote_plus
-from xml.sax.saxutils import escape
 
 import orjson
 
@@ -180,40 +179,3 @@ class Aliases:
         if isinstance(value, dict):
             return {self.scrub(key): self._scrub_value(item) for key, item in value.items()}
         return value
-
-
-class Secrets:
-    """The real tokens ``rooms-kit replay`` was given (alias to token), kept out of every text it
-    prints or writes: each token of four characters or more is replaced by its alias as it
-    stands, as JSON or XML write it inside a string, or %-escaped in a URL. Longer tokens first,
-    so that a token holding another is replaced whole."""
-
-    def __init__(self, tokens: dict[str, str]) -> None:
-        names: dict[str, str] = {}
-        for alias, token in tokens.items():
-            if len(token) >= MIN_SCRUBBED:
-                names.setdefault(token, alias)
-        forms: dict[str, str] = {}
-        for token, alias in names.items():
-            in_json = orjson.dumps(token).decode()[1:-1]
-            for plain in (token, in_json):  # XML escapes fewer characters in text than in values
-                for form in (plain, escape(plain), _in_attribute(plain)):
-                    forms.setdefault(form, alias)
-        self._forms = sorted(forms.items(), key=lambda item: -len(item[0]))
-
-    def scrub(self, text: str) -> str:
-        return replace_tokens(text, self._forms)
-
-    def value(self, node: Any) -> Any:
-        """A copy of a JSON value with every token replaced inside its strings (keys included)."""
-        if isinstance(node, str):
-            return self.scrub(node)
-        if isinstance(node, list):
-            return [self.value(item) for item in node]
-        if isinstance(node, dict):
-            return {self.scrub(key): self.value(item) for key, item in node.items()}
-        return node
-
-
-def _in_attribute(text: str) -> str:
-    return escape(text, {'"': "&quot;"})

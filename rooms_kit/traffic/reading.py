@@ -9,6 +9,7 @@ issue of a line that is not one, ``read_lines`` only the exchanges (stopping at 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -209,25 +210,23 @@ def route_problem(line: dict[str, Any], matched: str | None) -> str | None:
     )
 
 
-class Routes:
-    """The API's routes, loaded when a recording line first names an operation (the router
-    imports the contract package: too much for every ``validate``)."""
+@functools.cache
+def _api_router() -> Any:
+    """The API's routes, loaded once, when a recording line first names an operation (the
+    router imports the contract package: too much for every ``validate``)."""
+    from rooms_kit.contract.openapi import OpenApi  # noqa: PLC0415
+    from rooms_kit.traffic.operations import Router  # noqa: PLC0415
 
-    def __init__(self) -> None:
-        self._router: Any = None
+    return Router(OpenApi.load())
 
-    def operation(self, method: str, path: str) -> str | None:
-        if self._router is None:
-            from rooms_kit.contract.openapi import OpenApi  # noqa: PLC0415
-            from rooms_kit.traffic.operations import Router  # noqa: PLC0415
 
-            self._router = Router(OpenApi.load())
-        route = self._router.match(method, path)
-        return None if route is None else str(route.operation)
+def _matched_operation(method: str, path: str) -> str | None:
+    route = _api_router().match(method, path)
+    return None if route is None else str(route.operation)
 
 
 def _operation_problem(
-    exchange: dict[str, Any], kinds: dict[str, tuple[str | None, str | None]], routes: Routes
+    exchange: dict[str, Any], kinds: dict[str, tuple[str | None, str | None]]
 ) -> str | None:
     """Why the operation recorded on a line is wrong, as replay would refuse it, or None."""
     operation = exchange.get("operation")
@@ -235,7 +234,7 @@ def _operation_problem(
         return None
     if operation not in kinds:
         return f"not a line the proxy writes: its operation {operation!r} is not the API's"
-    mismatch = route_problem(exchange, routes.operation(exchange["method"], exchange["path"]))
+    mismatch = route_problem(exchange, _matched_operation(exchange["method"], exchange["path"]))
     return None if mismatch is None else f"not a line the proxy writes: {mismatch}"
 
 
@@ -245,7 +244,6 @@ def check_recording(
     """One item per body checked: None when valid, the located result when not; a line that is
     not an exchange is one result too (its issue: too long, not JSON, not a recording line)."""
     kinds = operation_kinds(validators)
-    routes = Routes()
     checkers: dict[str, Checker] = {}
     index = 0
     for line, exchange in lines_of(path):
@@ -253,7 +251,7 @@ def check_recording(
             index += 1
             yield Result(path, index, line, None, (exchange,))
             continue
-        mismatch = _operation_problem(exchange, kinds, routes)
+        mismatch = _operation_problem(exchange, kinds)
         if mismatch is not None:
             index += 1
             yield Result(path, index, line, None, (Issue("", KIND, mismatch),))

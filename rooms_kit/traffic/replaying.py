@@ -6,8 +6,8 @@ by side, the JUnit report one test case per replayed exchange.
 
 The real tokens given with ``--token`` never reach any of it: every text replay prints or writes
 (standard output, standard error, the reports, an error's message) passes through one
-``Secrets`` (``rooms_kit.traffic.aliases``), which writes each token of four characters or more
-as its alias, and each difference's bodies are scrubbed before they are rendered (so that a
+``Secrets``, which writes each token of four characters or more as its alias (in every form the
+contract suite's ``Secrets`` knows, and %-escaped in any of its characters), and each difference's bodies are scrubbed before they are rendered (so that a
 server echoing a token, in a nextPageToken say, is shown as echoing the alias).
 """
 
@@ -22,8 +22,9 @@ from typing import Any, TextIO
 
 from rooms_kit.contract.openapi import OpenApi
 from rooms_kit.contract.report.xml_text import xml_document
+from rooms_kit.contract.secrets import Secrets as Tokens
 from rooms_kit.errors import KitError
-from rooms_kit.traffic.aliases import ANONYMOUS, Secrets, is_alias
+from rooms_kit.traffic.aliases import ANONYMOUS, is_alias, replace_tokens
 from rooms_kit.traffic.checking import Limits
 from rooms_kit.traffic.operations import Router
 from rooms_kit.traffic.reading import read_lines
@@ -178,6 +179,31 @@ def render_junit(cases: list[tuple[str, str, Difference | None]]) -> str:
 
 NAMED_FILES = 6
 """Most file names a notice about their order lists."""
+
+
+class Secrets:
+    """The real tokens of replay's aliases, kept out of every text it prints or writes: the
+    contract suite's scrubber (the forms a token takes in a URL, JSON, HTML or XML) naming each
+    by its alias, then ``replace_tokens`` for a token %-escaped in only some characters."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self._aliases = list(tokens)
+        self._known = Tokens.of(tokens.values())
+        self._names = [(token, alias) for alias, token in tokens.items()]
+
+    def scrub(self, text: str) -> str:
+        text = self._known.scrub(text, lambda number: self._aliases[number - 1])
+        return replace_tokens(text, self._names)
+
+    def value(self, node: Any) -> Any:
+        """A copy of a JSON value with every token replaced inside its strings (keys included)."""
+        if isinstance(node, str):
+            return self.scrub(node)
+        if isinstance(node, list):
+            return [self.value(item) for item in node]
+        if isinstance(node, dict):
+            return {self.scrub(key): self.value(item) for key, item in node.items()}
+        return node
 
 
 class Scrubbed:

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,9 @@ from rooms_kit.contract.http import Exchange, RecordedRequest, RecordedResponse
 from rooms_kit.contract.secrets import Secrets
 from tests.contract.broken_variants.rewriting import Answer, Call, Rewriter
 from tests.contract.broken_variants.variants import ServerErrorOnClientMistake
+from tests.contract.pytest_entry import run_pytest_entry
 from tests.contract.served import served
 
-ROOT = Path(__file__).resolve().parents[2]
 # The reference server's development mode takes dev-<playerId>; the player ids are distinctive.
 ALICE = "dev-secretAlice42"
 BOB = "dev-secretBob77"
@@ -135,30 +134,10 @@ def test_setup_error_on_stderr_shows_no_token(
     _assert_no_token("stdout", captured.out)
 
 
-def _pytest_entry(*arguments: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMS_KIT_")}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            str(ROOT / "contract_tests"),
-            *arguments,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_pytest_entry_shows_no_token_when_the_server_is_unreachable() -> None:
     """Before, pytest's tracebacks printed ``token = 'VerPyTokA'`` (a frame's arguments) 30
     times."""
-    completed = _pytest_entry(
+    completed = run_pytest_entry(
         "--base-url", "http://127.0.0.1:9", "--token", ALICE, "--token", BOB, "-l"
     )
     output = completed.stdout + completed.stderr
@@ -170,7 +149,7 @@ def test_pytest_entry_shows_no_token_when_the_server_is_unreachable() -> None:
 
 def test_pytest_entry_failures_show_no_token() -> None:
     with served(EchoesTheToken()) as url:
-        completed = _pytest_entry(
+        completed = run_pytest_entry(
             "--base-url", url, "--token", ALICE, "--token", BOB, "-k", "bad and parameters", "-rA"
         )
     output = completed.stdout + completed.stderr

@@ -5,14 +5,12 @@ checked. No server is needed: every case is refused before one would be contacte
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.contract.pytest_entry import run_pytest_entry
+
 NOWHERE = "http://127.0.0.1:9"  # never contacted: every case stops before the session starts
 
 RANGE = "must be above 0 and at most 86400"
@@ -117,26 +115,8 @@ REFUSED: dict[str, tuple[list[str], dict[str, str], str]] = {
 
 
 def _run(arguments: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMS_KIT_")}
-    env.update(environment)
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            str(ROOT / "contract_tests"),
-            *([] if "ROOMS_KIT_BASE_URL" in environment else ["--base-url", NOWHERE]),
-            *arguments,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    base_url = [] if "ROOMS_KIT_BASE_URL" in environment else ["--base-url", NOWHERE]
+    return run_pytest_entry("-q", *base_url, *arguments, environment=environment)
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
